@@ -1,0 +1,63 @@
+package l2_test
+
+import (
+	"math/big"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+func TestDataHash(t *testing.T) {
+	txs := sampleTxs(t)
+	var words []fr.Element
+	for i := range txs {
+		w := txs[i].Words()
+		words = append(words, w[:]...)
+	}
+	got, err := l2.DataHash(l2.EncodeBatch(txs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := l2.HashMD(words...); !got.Equal(&want) {
+		t.Fatalf("DataHash = %s, want H of the %d words %s", got.String(), len(words), want.String())
+	}
+}
+
+func TestDepositChain(t *testing.T) {
+	pk := l2.PublicKey{X: elem(5), Y: elem(6)}
+	d := l2.DepositHash(pk, 1<<63)
+	if want := l2.HashMD(pk.X, pk.Y, elem(1<<63)); !d.Equal(&want) {
+		t.Fatalf("DepositHash = %s, want H(pk.x, pk.y, amount)", d.String())
+	}
+	var dq0 fr.Element
+	if got, want := l2.NextDepositChain(dq0, d), l2.Compress(dq0, d); !got.Equal(&want) {
+		t.Fatalf("NextDepositChain = %s, want Compress(dq, d)", got.String())
+	}
+}
+
+func TestWithdrawalLeaf(t *testing.T) {
+	addr := [20]byte{0x80, 19: 1}
+	var a fr.Element
+	a.SetBigInt(new(big.Int).SetBytes(addr[:]))
+	if got, want := l2.WithdrawalLeaf(addr, 42), l2.HashMD(a, elem(42)); !got.Equal(&want) {
+		t.Fatalf("WithdrawalLeaf = %s, want H(address, amount)", got.String())
+	}
+}
+
+func TestCommitmentHash(t *testing.T) {
+	c := l2.Commitment{
+		ChainID: 7, BatchNumber: 3, PrevRoot: elem(10), NewRoot: elem(11), DepositsBefore: elem(12),
+		DepositsAfter: elem(13), WithdrawalRoot: elem(14), DataHash: elem(15), TraceRoot: elem(16), TxCount: 17,
+	}
+	want := l2.HashMD(l2.TagCommit, elem(7), elem(3), elem(10), elem(11), elem(12), elem(13), elem(14),
+		elem(15), elem(16), elem(17))
+	if got := c.Hash(); !got.Equal(&want) {
+		t.Fatalf("Commitment.Hash = %s, want %s", got.String(), want.String())
+	}
+	c2 := c
+	c2.TxCount++
+	if a, b := c.Hash(), c2.Hash(); a.Equal(&b) {
+		t.Fatal("the tx count does not change the hash")
+	}
+}

@@ -1,0 +1,302 @@
+package l2
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// Account is a non-empty account of the state tree (docs §4.1).
+type Account struct {
+	PubKey  PublicKey
+	Balance uint64
+	Nonce   uint64
+}
+
+// Leaf returns the account's leaf (docs §4.2): H(pk.x, pk.y, balance + 2^64·nonce).
+func (a Account) Leaf() fr.Element {
+	var packed [32]byte
+	binary.BigEndian.PutUint64(packed[16:24], a.Nonce)
+	binary.BigEndian.PutUint64(packed[24:32], a.Balance)
+	var p fr.Element
+	p.SetBytes(packed[:]) // < 2^128 < p
+	return HashMD(a.PubKey.X, a.PubKey.Y, p)
+}
+
+// IndexedAccount is an account with its index in the state tree.
+type IndexedAccount struct {
+	Index   uint32
+	Account Account
+}
+
+// State is the L2 state: the accounts and the sparse Merkle tree over them (docs §4.3).
+// Only nodes of subtrees that hold an account are stored; any other node at level l is Z[l].
+// A State is not safe for concurrent use while it is being modified.
+type State struct {
+	depth    int
+	accounts map[uint32]Account
+	nodes    []map[uint32]fr.Element // nodes[l][q] = node(l, q) for l in 0..depth
+}
+
+// ApplyOptions configures execution.
+type ApplyOptions struct {
+	ChainID uint64
+	// VerifySignatures makes transfers and withdraws check their signature (status
+	// bad_signature). The Zig core never checks them: its caller has already done so (docs §6).
+	VerifySignatures bool
+}
+
+// BatchResult is the outcome of ApplyBatch (docs §8).
+type BatchResult struct {
+	Statuses         []Status
+	PostRoots        []fr.Element // trace[k]: the state root after transaction k
+	WithdrawalLeaves []fr.Element // wleaf[k]
+	FinalRoot        fr.Element   // the root after the batch (the pre-state root for no transactions)
+	TraceRoot        fr.Element   // list_root(PostRoots)
+	WithdrawalRoot   fr.Element   // list_root(WithdrawalLeaves)
+	Applied          int          // transactions with status ok
+	Rejected         int          // transactions with another status
+}
+
+// NewState returns the genesis state (no accounts) of a tree of the given depth.
+func NewState(depth int) (*State, error) {
+	if depth < MinTreeDepth || depth > MaxTreeDepth {
+		return nil, fmt.Errorf("l2: tree depth %d outside [%d, %d]", depth, MinTreeDepth, MaxTreeDepth)
+	}
+	s := &State{depth: depth, accounts: make(map[uint32]Account), nodes: make([]map[uint32]fr.Element, depth+1)}
+	for l := range s.nodes {
+		s.nodes[l] = make(map[uint32]fr.Element)
+	}
+	return s, nil
+}
+
+// Depth returns the tree depth D.
+func (s *State) Depth() int { return s.depth }
+
+// Root returns the state root node(D, 0).
+func (s *State) Root() fr.Element { return s.node(s.depth, 0) }
+
+// Account returns the account at index i and whether it exists.
+func (s *State) Account(i uint32) (Account, bool) {
+	a, ok := s.accounts[i]
+	return a, ok
+}
+
+// Len returns the number of non-empty accounts.
+func (s *State) Len() int { return len(s.accounts) }
+
+// Accounts returns every non-empty account, by increasing index.
+func (s *State) Accounts() []IndexedAccount {
+	out := make([]IndexedAccount, 0, len(s.accounts))
+	for _, i := range slices.Sorted(maps.Keys(s.accounts)) {
+		out = append(out, IndexedAccount{Index: i, Account: s.accounts[i]})
+	}
+	return out
+}
+
+// Clone returns a deep copy of s.
+func (s *State) Clone() *State {
+	c := &State{depth: s.depth, accounts: maps.Clone(s.accounts), nodes: make([]map[uint32]fr.Element, len(s.nodes))}
+	for l := range s.nodes {
+		c.nodes[l] = maps.Clone(s.nodes[l])
+	}
+	return c
+}
+
+func (s *State) inRange(i uint32) bool { return uint64(i) < uint64(1)<<s.depth }
+
+func (s *State) node(level int, q uint32) fr.Element {
+	if h, ok := s.nodes[level][q]; ok {
+		return h
+	}
+	return EmptySubtree(level)
+}
+
+// Witness returns the Merkle witness of index i (docs §4.3): its D siblings, leaf level first.
+func (s *State) Witness(i uint32) ([]fr.Element, error) {
+	if !s.inRange(i) {
+		return nil, fmt.Errorf("l2: index %d outside a tree of depth %d", i, s.depth)
+	}
+	sib := make([]fr.Element, s.depth)
+	q := i
+	for l := range sib {
+		sib[l] = s.node(l, q^1)
+		q >>= 1
+	}
+	return sib, nil
+}
+
+// VerifyWitness reports whether leaf is at index in the tree of the given depth and root,
+// with siblings the witness of docs §4.3.
+func VerifyWitness(root fr.Element, depth int, index uint32, leaf fr.Element, siblings []fr.Element) bool {
+	if depth < 0 || depth > MaxTreeDepth || len(siblings) != depth || uint64(index) >= uint64(1)<<depth {
+		return false
+	}
+	h := leaf
+	for l := range siblings {
+		if index>>l&1 == 0 {
+			h = Compress(h, siblings[l])
+		} else {
+			h = Compress(siblings[l], h)
+		}
+	}
+	return h.Equal(&root)
+}
+
+// setAccount stores a at index i and recomputes the path from its leaf to the root.
+func (s *State) setAccount(i uint32, a Account) {
+	s.accounts[i] = a
+	h := a.Leaf()
+	q := i
+	s.nodes[0][q] = h
+	for l := 0; l < s.depth; l++ {
+		sib := s.node(l, q^1)
+		if q&1 == 0 {
+			h = Compress(h, sib)
+		} else {
+			h = Compress(sib, h)
+		}
+		q >>= 1
+		s.nodes[l+1][q] = h
+	}
+}
+
+// Apply executes one transaction by docs §7 and returns its status and, for an applied
+// withdraw, its withdrawal leaf (zero otherwise). If the status is not StatusOK the state is
+// unchanged. tx must be structurally valid (every Tx from DecodeTx or DecodeBatch is); Apply
+// panics otherwise, as that is a bug of the caller, not something a batch can cause.
+func (s *State) Apply(tx *Tx, opts ApplyOptions) (Status, fr.Element) {
+	if err := tx.Validate(); err != nil {
+		panic(fmt.Sprintf("l2: Apply of a structurally invalid transaction: %v", err))
+	}
+	var none fr.Element
+	switch tx.Type {
+	case TxDeposit:
+		return s.applyDeposit(tx), none
+	case TxTransfer:
+		return s.applyTransfer(tx, opts), none
+	case TxWithdraw:
+		return s.applyWithdraw(tx, opts)
+	}
+	return StatusOK, none // no-op
+}
+
+// docs §7.2
+func (s *State) applyDeposit(tx *Tx) Status {
+	if !s.inRange(tx.From) {
+		return StatusIndexOutOfRange
+	}
+	acc, ok := s.accounts[tx.From]
+	if !ok {
+		s.setAccount(tx.From, Account{PubKey: tx.PubKey, Balance: tx.Amount})
+		return StatusOK
+	}
+	if acc.PubKey != tx.PubKey {
+		return StatusPubkeyMismatch
+	}
+	if acc.Balance > math.MaxUint64-tx.Amount {
+		return StatusBalanceOverflow
+	}
+	acc.Balance += tx.Amount
+	s.setAccount(tx.From, acc)
+	return StatusOK
+}
+
+// checkSender runs the sender checks shared by transfer and withdraw (docs §7.3 and §7.4, steps
+// 2 to 5): sender exists, signature, nonce, nonce not exhausted.
+func (s *State) checkSender(tx *Tx, opts ApplyOptions) (Account, Status) {
+	sender, ok := s.accounts[tx.From]
+	if !ok {
+		return sender, StatusSenderNotFound
+	}
+	if opts.VerifySignatures && !VerifyTx(sender.PubKey, opts.ChainID, tx) {
+		return sender, StatusBadSignature
+	}
+	if tx.Nonce != sender.Nonce {
+		return sender, StatusBadNonce
+	}
+	if sender.Nonce == math.MaxUint64 {
+		return sender, StatusNonceExhausted
+	}
+	return sender, StatusOK
+}
+
+// docs §7.3
+func (s *State) applyTransfer(tx *Tx, opts ApplyOptions) Status {
+	if !s.inRange(tx.From) || !s.inRange(tx.To) {
+		return StatusIndexOutOfRange
+	}
+	sender, st := s.checkSender(tx, opts)
+	if st != StatusOK {
+		return st
+	}
+	recipient, ok := s.accounts[tx.To]
+	if !ok {
+		return StatusRecipientNotFound
+	}
+	if tx.Amount > sender.Balance {
+		return StatusInsufficientBalance
+	}
+	if tx.To != tx.From && recipient.Balance > math.MaxUint64-tx.Amount {
+		return StatusBalanceOverflow
+	}
+	sender.Balance -= tx.Amount
+	sender.Nonce++
+	s.setAccount(tx.From, sender)
+	recipient = s.accounts[tx.To] // read after the sender's update: a self-transfer only bumps the nonce
+	recipient.Balance += tx.Amount
+	s.setAccount(tx.To, recipient)
+	return StatusOK
+}
+
+// docs §7.4
+func (s *State) applyWithdraw(tx *Tx, opts ApplyOptions) (Status, fr.Element) {
+	var none fr.Element
+	if !s.inRange(tx.From) {
+		return StatusIndexOutOfRange, none
+	}
+	sender, st := s.checkSender(tx, opts)
+	if st != StatusOK {
+		return st, none
+	}
+	if tx.Amount > sender.Balance {
+		return StatusInsufficientBalance, none
+	}
+	sender.Balance -= tx.Amount
+	sender.Nonce++
+	s.setAccount(tx.From, sender)
+	return StatusOK, WithdrawalLeaf(tx.Address, tx.Amount)
+}
+
+// ApplyBatch applies txs in order with Apply and returns the trace and withdrawals of docs §8.
+// Failing transactions leave the state unchanged and are reported by status. It panics if
+// len(txs) > MaxBatchTxs (DecodeBatch never returns more).
+func (s *State) ApplyBatch(txs []Tx, opts ApplyOptions) BatchResult {
+	if len(txs) > MaxBatchTxs {
+		panic(fmt.Sprintf("l2: ApplyBatch of %d transactions, at most %d", len(txs), MaxBatchTxs))
+	}
+	r := BatchResult{
+		Statuses:         make([]Status, len(txs)),
+		PostRoots:        make([]fr.Element, len(txs)),
+		WithdrawalLeaves: make([]fr.Element, len(txs)),
+	}
+	root := s.Root()
+	for k := range txs {
+		st, wleaf := s.Apply(&txs[k], opts)
+		if st == StatusOK {
+			r.Applied++
+			root = s.Root()
+		} else {
+			r.Rejected++
+		}
+		r.Statuses[k], r.PostRoots[k], r.WithdrawalLeaves[k] = st, root, wleaf
+	}
+	r.FinalRoot = root
+	r.TraceRoot = ListRoot(r.PostRoots)
+	r.WithdrawalRoot = ListRoot(r.WithdrawalLeaves)
+	return r
+}

@@ -1,0 +1,153 @@
+package vectors_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/vectors"
+)
+
+var path = filepath.Join("..", "..", "testdata", "vectors.json")
+
+// TestFileIsFresh regenerates the vectors in memory: the committed file cannot go stale.
+func TestFileIsFresh(t *testing.T) {
+	f, err := vectors.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := vectors.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale: run `make vectors` (go run ./l2/cmd/genvectors -o testdata/vectors.json)", path)
+	}
+	again, err := vectors.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := vectors.Marshal(again); !bytes.Equal(b, want) {
+		t.Fatal("two generations differ")
+	}
+}
+
+func eq(a fr.Element, b vectors.Element) bool { return a == fr.Element(b) }
+
+// TestReplay checks every value of the committed file against the reference the way another
+// implementation consumes it: decode each batch, apply it, compare.
+func TestReplay(t *testing.T) {
+	f, err := vectors.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range f.Poseidon2 {
+		if !eq(l2.Compress(fr.Element(c.Left), fr.Element(c.Right)), c.Compress) {
+			t.Errorf("poseidon2[%d]", i)
+		}
+	}
+	for i, c := range f.HashMD {
+		in := make([]fr.Element, len(c.Inputs))
+		for j := range in {
+			in[j] = fr.Element(c.Inputs[j])
+		}
+		if !eq(l2.HashMD(in...), c.Hash) {
+			t.Errorf("hash_md[%d]", i)
+		}
+	}
+	if len(f.EmptySubtrees) != l2.MaxTreeDepth+1 {
+		t.Fatalf("%d empty subtrees", len(f.EmptySubtrees))
+	}
+	for l, z := range f.EmptySubtrees {
+		if !eq(l2.EmptySubtree(l), z) {
+			t.Errorf("empty_subtrees[%d]", l)
+		}
+	}
+	for i, lf := range f.Leaves {
+		a := l2.Account{PubKey: l2.PublicKey{X: fr.Element(lf.PKX), Y: fr.Element(lf.PKY)}, Balance: uint64(lf.Balance), Nonce: uint64(lf.Nonce)}
+		if !eq(a.Leaf(), lf.Leaf) {
+			t.Errorf("leaves[%d]", i)
+		}
+	}
+	covered := make(map[string]bool)
+	for _, c := range f.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			s, err := l2.NewState(c.Depth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := l2.ApplyOptions{ChainID: uint64(c.ChainID), VerifySignatures: c.VerifySignatures}
+			for bi, b := range c.Batches {
+				replayBatch(t, fmt.Sprintf("batch %d", bi), s, opts, b)
+				covered[b.Error] = true
+				for _, st := range b.Statuses {
+					covered[l2.Status(st).String()] = true
+				}
+			}
+			got := s.Accounts()
+			if len(got) != len(c.AccountsAfter) {
+				t.Fatalf("%d accounts, want %d", len(got), len(c.AccountsAfter))
+			}
+			for i, a := range c.AccountsAfter {
+				g := got[i]
+				if g.Index != a.Index || !eq(g.Account.PubKey.X, a.PKX) || !eq(g.Account.PubKey.Y, a.PKY) ||
+					g.Account.Balance != uint64(a.Balance) || g.Account.Nonce != uint64(a.Nonce) {
+					t.Errorf("account %d: %+v, want %+v", i, g, a)
+				}
+			}
+			if !eq(s.Root(), c.RootAfter) {
+				t.Error("root_after")
+			}
+		})
+	}
+	// nonce_exhausted cannot be reached from the empty state (see l2's TestNonceExhausted).
+	for _, name := range []string{"malformed", "unknown_type", "non_canonical", "batch_too_large",
+		"ok", "index_out_of_range", "sender_not_found", "recipient_not_found", "bad_nonce",
+		"insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature"} {
+		if !covered[name] {
+			t.Errorf("no case gives %s", name)
+		}
+	}
+}
+
+func replayBatch(t *testing.T, name string, s *l2.State, opts l2.ApplyOptions, b vectors.Batch) {
+	t.Helper()
+	rootBefore := s.Root()
+	txs, err := l2.DecodeBatch(b.Txs)
+	if got := vectors.ErrorName(err); got != b.Error {
+		t.Fatalf("%s: error %q, want %q", name, got, b.Error)
+	}
+	if err != nil {
+		if b.Statuses != nil || b.FinalRoot != nil || b.DataHash != nil {
+			t.Fatalf("%s: results for a rejected batch", name)
+		}
+		if r := s.Root(); r != rootBefore {
+			t.Fatalf("%s: rejected batch changed the state", name)
+		}
+		return
+	}
+	r := s.ApplyBatch(txs, opts)
+	if len(b.Statuses) != len(txs) || len(b.PostRoots) != len(txs) || len(b.WithdrawalLeaves) != len(txs) {
+		t.Fatalf("%s: %d transactions, results for %d", name, len(txs), len(b.Statuses))
+	}
+	for k := range txs {
+		if int(r.Statuses[k]) != b.Statuses[k] || !eq(r.PostRoots[k], b.PostRoots[k]) || !eq(r.WithdrawalLeaves[k], b.WithdrawalLeaves[k]) {
+			t.Fatalf("%s: transaction %d: status %d", name, k, r.Statuses[k])
+		}
+	}
+	dh, err := l2.DataHash(b.Txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eq(r.FinalRoot, *b.FinalRoot) || !eq(r.TraceRoot, *b.TraceRoot) || !eq(r.WithdrawalRoot, *b.WithdrawalRoot) || !eq(dh, *b.DataHash) {
+		t.Fatalf("%s: final, trace, withdrawal root or data hash", name)
+	}
+}

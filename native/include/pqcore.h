@@ -7,6 +7,8 @@
  * Rules of the boundary:
  *  - Every function returns a pq_status (0 = ok). Nothing panics across the boundary.
  *  - All buffers are provided by the caller; the core never keeps a pointer to them after the call.
+ *    A NULL pointer with length 0 is an empty buffer (Go passes nil for empty slices); NULL with a
+ *    non-zero length is PQ_ERR_INVALID_ARGUMENT. A missing output is PQ_ERR_BUFFER_TOO_SMALL.
  *  - Field elements are 32-byte big-endian canonical values (< p); integers in structs are native.
  *  - One call per batch, never per transaction.
  *  - Threads: a pq_core handle is not internally synchronised. Calls that take `const pq_core *`
@@ -82,10 +84,11 @@ typedef struct {
 } pq_batch_result;
 
 /* Creates an empty state of the given depth. capacity_hint: expected number of accounts, used to
- * reserve memory up front (the core grows beyond it between batches, never inside one). */
+ * reserve memory up front (capped at 2^22 so a careless hint cannot reserve gigabytes; the core
+ * grows beyond it between batches, never inside one). */
 int pq_core_new(uint32_t depth, uint64_t capacity_hint, pq_core **out);
 
-/* Frees the handle. NULL is allowed. */
+/* Frees the handle. NULL and an already-freed handle whose memory is still mapped are ignored. */
 void pq_core_free(pq_core *core);
 
 int pq_core_depth(const pq_core *core, uint32_t *out);
@@ -116,7 +119,8 @@ int pq_core_snapshot_export(const pq_core *core, uint8_t *buf, size_t buf_len, s
 int pq_core_snapshot_import(const uint8_t *buf, size_t len, uint64_t capacity_hint, pq_core **out);
 
 /* Compresses n independent pairs: out[i] = Compress(lefts[i], rights[i]) (32-byte words).
- * n <= PQ_MAX_BATCH_TXS * 2. */
+ * n <= PQ_MAX_BATCH_TXS * 2. An input word >= p gives PQ_ERR_NON_CANONICAL (out may then be
+ * partly written). */
 int pq_poseidon2_compress_batch(const uint8_t *lefts, const uint8_t *rights, uint8_t *out, size_t n);
 
 /* Which Poseidon2 batch implementation runs on this CPU: 0 portable, 1 AVX-512 IFMA. */

@@ -89,6 +89,7 @@ func BenchmarkHashMD(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyTx verifies one signed transfer, signed message and challenge hash included.
 func BenchmarkVerifyTx(b *testing.B) {
 	k := testKey(b, 1)
 	tx := l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 3, Nonce: 4}
@@ -101,4 +102,56 @@ func BenchmarkVerifyTx(b *testing.B) {
 			b.Fatal("signature does not verify")
 		}
 	}
+}
+
+// BenchmarkVerifyGnark is gnark-crypto's eddsa Verify of the same signature, for comparison:
+// it also decompresses R and checks that the key and R are in the prime-order subgroup.
+func BenchmarkVerifyGnark(b *testing.B) {
+	k := testKey(b, 1)
+	tx := l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 3, Nonce: 4}
+	if err := l2.SignTx(k, 1, &tx); err != nil {
+		b.Fatal(err)
+	}
+	pub, sig := gnarkKeyAndSig(k.Public(), &tx)
+	m := l2.SignedMessage(1, &tx)
+	msg := m.Bytes()
+	for b.Loop() {
+		if ok, err := pub.Verify(sig, msg[:], poseidon2.NewMerkleDamgardHasher()); !ok || err != nil {
+			b.Fatal("signature does not verify", err)
+		}
+	}
+}
+
+// BenchmarkNewStateFromAccounts builds a depth-24 state of 10k accounts at random indices
+// bottom-up, against the same accounts inserted one at a time by deposits.
+func BenchmarkNewStateFromAccounts(b *testing.B) {
+	const n = 10_000
+	s, err := l2.NewState(l2.DefaultTreeDepth)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, data := range l2test.NewWorkload(7, l2.DefaultTreeDepth, n).GenesisBatches() {
+		txs, err := l2.DecodeBatch(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.ApplyBatch(txs, l2.ApplyOptions{})
+	}
+	accounts := s.Accounts()
+	b.Run("bottom-up", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := l2.NewStateFromAccounts(l2.DefaultTreeDepth, accounts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("deposits", func(b *testing.B) {
+		for b.Loop() {
+			s, _ := l2.NewState(l2.DefaultTreeDepth)
+			for _, a := range accounts {
+				tx := l2.Tx{Type: l2.TxDeposit, From: a.Index, Amount: a.Account.Balance, PubKey: a.Account.PubKey}
+				s.Apply(&tx, l2.ApplyOptions{})
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
@@ -67,26 +68,70 @@ func SignTx(k *PrivateKey, chainID uint64, tx *Tx) error {
 	return nil
 }
 
-// VerifyTx reports whether tx.Sig is a valid signature of SignedMessage(chainID, tx) under pk.
-// It is false, never a panic, for any garbage: a key or R that is not a point of the curve or
-// not in its prime-order subgroup, the identity as key, S = 0 or S >= the subgroup order.
+// curveOrder is L, the order of the prime-order subgroup of the curve.
+var curveOrder = sync.OnceValue(func() *big.Int {
+	order := twistededwards.GetEdwardsCurve().Order
+	return &order
+})
+
+// VerifyTx reports whether tx.Sig = (R, S) is a valid signature of SignedMessage(chainID, tx)
+// under pk, by the rule of docs §6: R is a point of the curve, S < L, and
+// 8·S·B = 8·(R + c·pk) with c = H(R.x, R.y, pk.x, pk.y, msg) read as an integer.
+//
+// This is the cofactored check of gnark's in-circuit std/signature/eddsa, deliberately not
+// gnark-crypto's eddsa Verify: an R outside the prime-order subgroup is accepted when its
+// small-order component is all that separates it from a valid signature, since the
+// multiplication by the cofactor 8 clears it. Signatures made by SignTx satisfy both rules.
+//
+// The key is not validated (docs §4.1: L1 admits only keys of the prime-order subgroup other
+// than the identity), with one exception: a key that is not a point of the curve verifies
+// nothing, as c·pk is not defined for it (the formulas would give an arbitrary value that
+// depends on how c·pk is computed). Any point of the curve is used as it is and the equation
+// decides; for a key of small order, the identity included, c·pk vanishes after the
+// multiplication by 8, so any (R, S) with 8·S·B = 8·R verifies: such keys must never reach
+// the state.
+//
+// VerifyTx never panics: any values give true or false.
 func VerifyTx(pk PublicKey, chainID uint64, tx *Tx) bool {
-	pub := eddsa.PublicKey{A: twistededwards.NewPointAffine(pk.X, pk.Y)}
 	r := twistededwards.NewPointAffine(tx.Sig.RX, tx.Sig.RY)
-	// gnark-crypto serialises R compressed (y and the sign of x): an off-curve (x, y) would be
-	// replaced by another point instead of being rejected, so check both points here.
-	if !pub.A.IsOnCurve() || !r.IsOnCurve() {
+	a := twistededwards.NewPointAffine(pk.X, pk.Y)
+	if !r.IsOnCurve() || !a.IsOnCurve() {
 		return false
 	}
-	sig := eddsa.Signature{R: r, S: tx.Sig.S.Bytes()}
 	var s big.Int
 	tx.Sig.S.BigInt(&s)
-	order := twistededwards.GetEdwardsCurve().Order
-	if s.Cmp(&order) >= 0 {
-		return false // also rejected by gnark-crypto; checked here so the reason is explicit
+	if s.Cmp(curveOrder()) >= 0 {
+		return false
 	}
-	m := SignedMessage(chainID, tx)
-	msg := m.Bytes()
-	ok, err := pub.Verify(sig.Bytes(), msg[:], poseidon2.NewMerkleDamgardHasher())
-	return err == nil && ok
+	c := HashMD(tx.Sig.RX, tx.Sig.RY, pk.X, pk.Y, SignedMessage(chainID, tx))
+	var cInt big.Int
+	c.BigInt(&cInt)
+	return cofactoredEquation(&a, &r, &s, &cInt)
+}
+
+// cofactoredEquation reports whether 8·s·B = 8·(r + c·a), for points a and r of the curve.
+// The arithmetic is gnark-crypto's, in extended coordinates; its formulas are complete on this
+// curve (a = -1 is a square, d is not), so every point, of any order, is handled and no Z
+// coordinate is ever zero. c is used as it is, not reduced mod L (after the multiplication by
+// 8 that would not change the result). s·B reduces s mod L, which is why VerifyTx checks
+// s < L first.
+func cofactoredEquation(a, r *twistededwards.PointAffine, s, c *big.Int) bool {
+	var sb twistededwards.PointAffine
+	sb.ScalarMultiplicationBase(s)
+	var lhs, rhs twistededwards.PointExtended
+	lhs.FromAffine(&sb)
+	rhs.FromAffine(a)
+	rhs.ScalarMultiplication(&rhs, c)
+	rhs.MixedAdd(&rhs, r)
+	for range 3 { // the cofactor
+		lhs.Double(&lhs)
+		rhs.Double(&rhs)
+	}
+	// Projective equality: X1·Z2 = X2·Z1 and Y1·Z2 = Y2·Z1.
+	var u, v fr.Element
+	if u.Mul(&lhs.X, &rhs.Z); !u.Equal(v.Mul(&rhs.X, &lhs.Z)) {
+		return false
+	}
+	u.Mul(&lhs.Y, &rhs.Z)
+	return u.Equal(v.Mul(&rhs.Y, &lhs.Z))
 }

@@ -64,12 +64,63 @@ type BatchResult struct {
 
 // NewState returns the genesis state (no accounts) of a tree of the given depth.
 func NewState(depth int) (*State, error) {
+	return newState(depth, 0)
+}
+
+// newState returns an empty state with room for n accounts.
+func newState(depth int, n int) (*State, error) {
 	if depth < MinTreeDepth || depth > MaxTreeDepth {
 		return nil, fmt.Errorf("l2: tree depth %d outside [%d, %d]", depth, MinTreeDepth, MaxTreeDepth)
 	}
-	s := &State{depth: depth, accounts: make(map[uint32]Account), nodes: make([]map[uint32]fr.Element, depth+1)}
+	s := &State{depth: depth, accounts: make(map[uint32]Account, n), nodes: make([]map[uint32]fr.Element, depth+1)}
 	for l := range s.nodes {
-		s.nodes[l] = make(map[uint32]fr.Element)
+		size := n // at most n nodes per level, and 2^(depth-l)
+		if d := depth - l; d < 30 && 1<<d < size {
+			size = 1 << d
+		}
+		s.nodes[l] = make(map[uint32]fr.Element, size)
+	}
+	return s, nil
+}
+
+// NewStateFromAccounts returns the state of a tree of the given depth that holds exactly the
+// given accounts: how a fraud-proof verifier or a snapshot loader (docs §9) builds a state,
+// including states no sequence of transactions reaches (a nonce of 2^64-1). Indices must be
+// strictly increasing and below 2^depth; the error names the first entry that is not. Keys,
+// balances and nonces are taken as they are (docs §4.1: the state does not validate keys).
+//
+// The tree is built bottom-up, level by level, hashing each stored node once: for n accounts
+// spread over the tree about n·(D - log2(n) + 4) Compress calls, against n·(D + 3) when they
+// are inserted one at a time.
+func NewStateFromAccounts(depth int, accounts []IndexedAccount) (*State, error) {
+	s, err := newState(depth, len(accounts))
+	if err != nil {
+		return nil, err
+	}
+	level := make([]uint32, len(accounts)) // positions of the stored nodes of a level, increasing
+	for k, a := range accounts {
+		if !s.inRange(a.Index) {
+			return nil, fmt.Errorf("l2: accounts[%d]: index %d outside a tree of depth %d", k, a.Index, depth)
+		}
+		if k > 0 && a.Index <= accounts[k-1].Index {
+			return nil, fmt.Errorf("l2: accounts[%d]: index %d is not above the index %d of accounts[%d]",
+				k, a.Index, accounts[k-1].Index, k-1)
+		}
+		s.accounts[a.Index] = a.Account
+		s.nodes[0][a.Index] = a.Account.Leaf()
+		level[k] = a.Index
+	}
+	for l := 0; l < depth; l++ {
+		next := level[:0] // parents, written behind the reading position
+		for _, q := range level {
+			parent := q >> 1
+			if len(next) > 0 && next[len(next)-1] == parent {
+				continue // the right child of a parent already hashed with its left sibling
+			}
+			s.nodes[l+1][parent] = Compress(s.node(l, parent<<1), s.node(l, parent<<1|1))
+			next = append(next, parent)
+		}
+		level = next
 	}
 	return s, nil
 }

@@ -3,6 +3,7 @@ package l2_test
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -335,5 +336,149 @@ func TestStatusString(t *testing.T) {
 	}
 	if got := l2.Status(10).String(); got != "status(10)" {
 		t.Errorf("Status(10) = %q", got)
+	}
+}
+
+// TestNewStateFromAccounts builds states by transactions and checks that NewStateFromAccounts
+// of their accounts is the same state: same root, accounts and witnesses, and the same results
+// for the batches that follow.
+func TestNewStateFromAccounts(t *testing.T) {
+	for _, depth := range []int{2, 5, 16, 32} {
+		gen := l2test.NewRandomBatches(uint64(depth), depth)
+		s := newState(t, depth)
+		for round := range 4 {
+			built, err := l2.NewStateFromAccounts(depth, s.Accounts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := s.Root()
+			if got := built.Root(); !got.Equal(&root) || !slices.Equal(built.Accounts(), s.Accounts()) ||
+				built.Depth() != depth || built.Len() != s.Len() {
+				t.Fatalf("depth %d round %d: built state differs (%d accounts)", depth, round, s.Len())
+			}
+			if depth <= 5 {
+				if want := denseRoot(built); !root.Equal(&want) {
+					t.Fatalf("depth %d round %d: root differs from the dense recomputation", depth, round)
+				}
+			}
+			for _, a := range s.Accounts() {
+				sib, err := built.Witness(a.Index)
+				if err != nil || !l2.VerifyWitness(root, depth, a.Index, a.Account.Leaf(), sib) {
+					t.Fatalf("depth %d round %d: witness of %d: %v", depth, round, a.Index, err)
+				}
+			}
+			txs, err := l2.DecodeBatch(gen.Next(60))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := s.ApplyBatch(txs, l2.ApplyOptions{}), built.ApplyBatch(txs, l2.ApplyOptions{})
+			if !slices.Equal(got.Statuses, want.Statuses) || !slices.Equal(got.PostRoots, want.PostRoots) {
+				t.Fatalf("depth %d round %d: a batch on the built state gives other results", depth, round)
+			}
+		}
+	}
+}
+
+// sparseRoot is node(level, q) of docs §4.3 computed recursively from the leaves alone.
+func sparseRoot(level int, q uint64, leaves map[uint32]fr.Element) fr.Element {
+	if level == 0 {
+		return leaves[uint32(q)]
+	}
+	lo, hi := q<<level, (q+1)<<level
+	for i := range leaves {
+		if uint64(i) >= lo && uint64(i) < hi {
+			return l2.Compress(sparseRoot(level-1, 2*q, leaves), sparseRoot(level-1, 2*q+1, leaves))
+		}
+	}
+	return l2.EmptySubtree(level)
+}
+
+func TestNewStateFromAccountsEdges(t *testing.T) {
+	pk := l2.PublicKey{X: elem(1), Y: elem(2)}
+	acc := func(i uint32, balance, nonce uint64) l2.IndexedAccount {
+		return l2.IndexedAccount{Index: i, Account: l2.Account{PubKey: pk, Balance: balance, Nonce: nonce}}
+	}
+	for _, depth := range []int{l2.MinTreeDepth, 8, l2.MaxTreeDepth} {
+		s, err := l2.NewStateFromAccounts(depth, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if root, z := s.Root(), l2.EmptySubtree(depth); !root.Equal(&z) || s.Len() != 0 {
+			t.Fatalf("depth %d, no accounts: root %s, want Z[%d]", depth, root.String(), depth)
+		}
+		last := uint32(uint64(1)<<depth - 1)
+		in := []l2.IndexedAccount{acc(0, 0, 0), acc(1, math.MaxUint64, math.MaxUint64), acc(last, 5, 6)}
+		s, err = l2.NewStateFromAccounts(depth, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves := make(map[uint32]fr.Element)
+		for _, a := range in {
+			leaves[a.Index] = a.Account.Leaf()
+		}
+		if root, want := s.Root(), sparseRoot(depth, 0, leaves); !root.Equal(&want) {
+			t.Errorf("depth %d: root %s, want %s", depth, root.String(), want.String())
+		}
+		in[1].Account.Balance = 7 // the state keeps its own copy
+		if a, _ := s.Account(1); a.Balance != math.MaxUint64 || a.Nonce != math.MaxUint64 {
+			t.Errorf("depth %d: account 1 = %+v", depth, a)
+		}
+	}
+
+	tests := []struct {
+		name     string
+		depth    int
+		accounts []l2.IndexedAccount
+		detail   string
+	}{
+		{"depth 1", 1, nil, "depth 1"},
+		{"depth 33", 33, nil, "depth 33"},
+		{"index 2^D", 4, []l2.IndexedAccount{acc(3, 0, 0), acc(16, 0, 0)}, "accounts[1]: index 16 outside"},
+		{"max u32 in depth 31", 31, []l2.IndexedAccount{acc(math.MaxUint32, 0, 0)}, "accounts[0]: index 4294967295"},
+		{"duplicate", 4, []l2.IndexedAccount{acc(1, 0, 0), acc(2, 0, 0), acc(2, 1, 0)}, "accounts[2]: index 2 is not above the index 2 of accounts[1]"},
+		{"decreasing", 4, []l2.IndexedAccount{acc(5, 0, 0), acc(4, 0, 0)}, "accounts[1]: index 4"},
+	}
+	for _, tc := range tests {
+		s, err := l2.NewStateFromAccounts(tc.depth, tc.accounts)
+		if err == nil || s != nil || !strings.Contains(err.Error(), tc.detail) {
+			t.Errorf("%s: NewStateFromAccounts = %v, %v; want an error with %q", tc.name, s, err, tc.detail)
+		}
+	}
+}
+
+// No sequence of transactions reaches nonce 2^64-1: nonce_exhausted needs a state built from
+// accounts.
+func TestNonceExhausted(t *testing.T) {
+	pk := l2.PublicKey{X: elem(1)}
+	accounts := []l2.IndexedAccount{
+		{Index: 1, Account: l2.Account{PubKey: pk, Balance: 100, Nonce: math.MaxUint64}},
+		{Index: 2, Account: l2.Account{PubKey: pk, Balance: 100}},
+	}
+	tests := []struct {
+		name string
+		tx   l2.Tx
+		want l2.Status
+	}{
+		{"transfer", transfer(1, 2, 1, math.MaxUint64), l2.StatusNonceExhausted},
+		{"withdraw", withdraw(1, 1, math.MaxUint64), l2.StatusNonceExhausted},
+		{"transfer to a missing account", transfer(1, 3, 0, math.MaxUint64), l2.StatusNonceExhausted},
+		{"transfer over the balance", transfer(1, 2, 101, math.MaxUint64), l2.StatusNonceExhausted},
+		{"bad nonce first", transfer(1, 2, 1, 0), l2.StatusBadNonce},
+		{"withdraw bad nonce first", withdraw(1, 0, math.MaxUint64-1), l2.StatusBadNonce},
+		{"recipient may have any nonce", transfer(2, 1, 1, 0), l2.StatusOK},
+	}
+	for _, tc := range tests {
+		s, err := l2.NewStateFromAccounts(4, accounts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := s.Root()
+		st, _ := s.Apply(&tc.tx, l2.ApplyOptions{})
+		if st != tc.want {
+			t.Errorf("%s: status %v, want %v", tc.name, st, tc.want)
+		}
+		if r := s.Root(); st != l2.StatusOK && !r.Equal(&root) {
+			t.Errorf("%s: state changed", tc.name)
+		}
 	}
 }

@@ -225,25 +225,26 @@ func DecodeTx(b []byte) (Tx, error) {
 	return tx, nil
 }
 
-// checkBatchSize applies the length and count checks of docs §5.3, before anything is
-// allocated or decoded, and returns the record count. An empty batch is malformed: a batch has
-// 1 to MaxBatchTxs transactions (docs §8).
+// checkBatchSize applies the length checks of docs §5.3, before anything is allocated or
+// decoded, in the order of its "Order" paragraph: empty data or a length that is not a multiple
+// of TxSize is malformed (a batch has 1 to MaxBatchTxs transactions, docs §8), then the count.
+// It returns the record count.
 func checkBatchSize(data []byte) (int, error) {
+	if len(data) == 0 {
+		return 0, fmt.Errorf("%w: empty batch", ErrMalformed)
+	}
 	if len(data)%TxSize != 0 {
 		return 0, fmt.Errorf("%w: batch data of %d bytes is not a multiple of %d", ErrMalformed, len(data), TxSize)
 	}
-	n := len(data) / TxSize
-	if n > MaxBatchTxs {
+	if n := len(data) / TxSize; n > MaxBatchTxs {
 		return 0, fmt.Errorf("%w: %d records, at most %d", ErrBatchTooLarge, n, MaxBatchTxs)
 	}
-	if n == 0 {
-		return 0, fmt.Errorf("%w: empty batch", ErrMalformed)
-	}
-	return n, nil
+	return len(data) / TxSize, nil
 }
 
-// DecodeBatch decodes batch data with every check of docs §5.3. The whole batch is rejected by
-// the first failing record (records in order, each record's checks in the order of DecodeTx).
+// DecodeBatch decodes batch data with every check of docs §5.3, in the order of its "Order"
+// paragraph: the length checks, then records in order, each with the checks of DecodeTx in its
+// order. The first failure rejects the whole batch.
 func DecodeBatch(data []byte) ([]Tx, error) {
 	n, err := checkBatchSize(data)
 	if err != nil {

@@ -98,6 +98,7 @@ func TestDecodeBatchStructuralErrors(t *testing.T) {
 		detail string // a part of the message: the record index and what was wrong
 	}{
 		{"empty", nil, l2.ErrMalformed, "empty batch"},
+		{"empty, not nil", []byte{}, l2.ErrMalformed, "empty batch"},
 		{"short record", valid[:159], l2.ErrMalformed, "not a multiple of 160"},
 		{"trailing byte", append(bytes.Clone(valid), 0), l2.ErrMalformed, "not a multiple of 160"},
 		{"4097 records", make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize), l2.ErrBatchTooLarge, "4097 records"},

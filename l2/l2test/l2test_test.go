@@ -2,7 +2,12 @@ package l2test_test
 
 import (
 	"bytes"
+	"math/big"
 	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr/poseidon2"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards/eddsa"
 
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/l2test"
@@ -101,5 +106,63 @@ func BenchmarkRandomBatches(b *testing.B) {
 	r := l2test.NewRandomBatches(1, 24)
 	for b.Loop() {
 		r.Next(l2.MaxBatchTxs)
+	}
+}
+
+func TestTorsionPoint(t *testing.T) {
+	for _, order := range []int{1, 2, 4, 8} {
+		p := l2test.TorsionPoint(order)
+		if !p.IsOnCurve() || p.IsInSubGroup() != (order == 1) {
+			t.Fatalf("order %d: on the curve %v, in the subgroup %v", order, p.IsOnCurve(), p.IsInSubGroup())
+		}
+		var m twistededwards.PointAffine
+		if m.ScalarMultiplication(&p, big.NewInt(int64(order))); !m.IsZero() {
+			t.Errorf("order %d: %d·T is not the identity", order, order)
+		}
+		if m.ScalarMultiplication(&p, big.NewInt(int64(order/2))); order > 1 && m.IsZero() {
+			t.Errorf("order %d: %d·T is the identity", order, order/2)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("TorsionPoint(3) did not panic")
+		}
+	}()
+	l2test.TorsionPoint(3)
+}
+
+func TestSigner(t *testing.T) {
+	s := l2test.NewSigner(big.NewInt(42))
+	var want twistededwards.PointAffine
+	want.ScalarMultiplicationBase(big.NewInt(42))
+	if pk := s.Public(); pk.X != want.X || pk.Y != want.Y {
+		t.Fatal("public key is not 42·B")
+	}
+	for _, order := range []int{1, 2, 4, 8} {
+		tx := l2.Tx{Type: l2.TxWithdraw, From: 1, Amount: 2, Nonce: 3, Address: [20]byte{4}}
+		s.Sign(9, &tx, l2test.TorsionPoint(order))
+		if !l2.VerifyTx(s.Public(), 9, &tx) {
+			t.Errorf("order %d: VerifyTx = false", order)
+		}
+		// gnark-crypto accepts the ordinary signature only.
+		sig := eddsa.Signature{R: twistededwards.NewPointAffine(tx.Sig.RX, tx.Sig.RY), S: tx.Sig.S.Bytes()}
+		pub := eddsa.PublicKey{A: twistededwards.NewPointAffine(s.Public().X, s.Public().Y)}
+		m := l2.SignedMessage(9, &tx)
+		msg := m.Bytes()
+		ok, err := pub.Verify(sig.Bytes(), msg[:], poseidon2.NewMerkleDamgardHasher())
+		if ok != (order == 1) || (err == nil) != (order == 1) {
+			t.Errorf("order %d: gnark-crypto Verify = %v, %v", order, ok, err)
+		}
+	}
+	order := twistededwards.GetEdwardsCurve().Order
+	for _, k := range []*big.Int{big.NewInt(0), &order} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("NewSigner(%s) did not panic", k)
+				}
+			}()
+			l2test.NewSigner(k)
+		}()
 	}
 }

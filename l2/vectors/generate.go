@@ -186,6 +186,33 @@ type builder struct {
 	err   error
 }
 
+// pre starts the case from the given accounts instead of the empty state (the case's
+// pre_state). It must come before the first batch.
+func (b *builder) pre(accounts ...l2.IndexedAccount) {
+	if b.err != nil {
+		return
+	}
+	if len(b.c.Batches) != 0 {
+		b.err = errors.New("pre_state after a batch")
+		return
+	}
+	if b.state, b.err = l2.NewStateFromAccounts(b.c.Depth, accounts); b.err != nil {
+		return
+	}
+	b.c.PreState = accountsOf(b.state)
+}
+
+func accountsOf(s *l2.State) []Account {
+	out := []Account{}
+	for _, a := range s.Accounts() {
+		out = append(out, Account{
+			Index: a.Index, PKX: Element(a.Account.PubKey.X), PKY: Element(a.Account.PubKey.Y),
+			Balance: U64(a.Account.Balance), Nonce: U64(a.Account.Nonce),
+		})
+	}
+	return out
+}
+
 func newCase(name string, depth int, chainID uint64, verify bool) *builder {
 	s, err := l2.NewState(depth)
 	return &builder{
@@ -247,13 +274,7 @@ func (b *builder) done() (Case, error) {
 	if b.err != nil {
 		return Case{}, fmt.Errorf("case %q: %w", b.c.Name, b.err)
 	}
-	b.c.AccountsAfter = []Account{}
-	for _, a := range b.state.Accounts() {
-		b.c.AccountsAfter = append(b.c.AccountsAfter, Account{
-			Index: a.Index, PKX: Element(a.Account.PubKey.X), PKY: Element(a.Account.PubKey.Y),
-			Balance: U64(a.Account.Balance), Nonce: U64(a.Account.Nonce),
-		})
-	}
+	b.c.AccountsAfter = accountsOf(b.state)
 	b.c.RootAfter = Element(b.state.Root())
 	return b.c, nil
 }
@@ -447,6 +468,9 @@ func (g *generator) cases() ([]Case, error) {
 		return nil, err
 	}
 
+	if err := g.preStateCases(&cases); err != nil {
+		return nil, err
+	}
 	if err := g.signatureCase(&cases); err != nil {
 		return nil, err
 	}
@@ -459,7 +483,8 @@ func (g *generator) cases() ([]Case, error) {
 	return cases, nil
 }
 
-// signatureCase covers bad_signature: only the reference checks signatures (docs §6).
+// signatureCase covers bad_signature, and the signatures that are valid only by the cofactored
+// rule: only the reference checks signatures (docs §6).
 func (g *generator) signatureCase(cases *[]Case) error {
 	ka, kb := g.keys[0], g.keys[1]
 	b := newCase("signature: bad_signature with verify_signatures", depth, chainID, true)
@@ -476,13 +501,20 @@ func (g *generator) signatureCase(cases *[]Case) error {
 	bigS := b.transfer(ka, 3, 200, 1, 0)
 	order := twistededwards.GetEdwardsCurve().Order
 	bigS.Sig.S.SetBigInt(new(big.Int).Add(&order, big.NewInt(1)))
+	// S + L satisfies the equation (S·B depends on S mod L): only the range check S < L fails.
+	twinS := b.transfer(ka, 3, 200, 1, 0)
+	var l fr.Element
+	l.SetBigInt(&order)
+	twinS.Sig.S.Add(&twinS.Sig.S, &l)
+	maxS := b.transfer(ka, 3, 200, 1, 0)
+	maxS.Sig.S = minusOne()
 	zeroSig := l2.Tx{Type: l2.TxTransfer, From: 3, To: 200, Amount: 1}
 	staleNonce := b.transfer(kb, 3, 200, 1, 5) // wrong key and wrong nonce: the signature is checked first
 
 	b.batch(statuses(l2.StatusBadSignature, l2.StatusBadSignature, l2.StatusBadSignature, l2.StatusBadSignature,
 		l2.StatusBadSignature, l2.StatusBadSignature, l2.StatusBadSignature, l2.StatusBadSignature,
-		l2.StatusSenderNotFound, ok, ok, l2.StatusBadNonce),
-		wrongKey, otherChain, tampered, tamperedAddr, offCurve, bigS, zeroSig, staleNonce,
+		l2.StatusBadSignature, l2.StatusBadSignature, l2.StatusSenderNotFound, ok, ok, l2.StatusBadNonce),
+		wrongKey, otherChain, tampered, tamperedAddr, offCurve, bigS, twinS, maxS, zeroSig, staleNonce,
 		b.transfer(kb, 4, 200, 1, 0), // sender_not_found comes before the signature
 		b.transfer(ka, 3, 200, 1, 0), b.withdraw(ka, 3, 0x10, 1, 1),
 		b.transfer(ka, 3, 200, 1, 0)) // replay of an applied transfer: its nonce is spent
@@ -491,6 +523,100 @@ func (g *generator) signatureCase(cases *[]Case) error {
 		return err
 	}
 	*cases = append(*cases, c)
+
+	// R with a component of order 2, 4 or 8 (signed by l2test.Signer, whose scalar is known):
+	// valid by the cofactored rule of docs §6, although gnark-crypto's Verify rejects it.
+	var scalar big.Int
+	seed := g.seed()
+	signer := l2test.NewSigner(scalar.SetBytes(seed[:]))
+	b = newCase("signature: R with a small-order component is valid (cofactored check)", depth, chainID, true)
+	b.pre(l2.IndexedAccount{Index: 3, Account: l2.Account{PubKey: signer.Public(), Balance: 1000}},
+		l2.IndexedAccount{Index: 200, Account: l2.Account{PubKey: kb.Public(), Balance: 500}})
+	signed := func(tx l2.Tx, torsion int) l2.Tx {
+		signer.Sign(chainID, &tx, l2test.TorsionPoint(torsion))
+		return tx
+	}
+	transfer := func(amount, nonce uint64) l2.Tx {
+		return l2.Tx{Type: l2.TxTransfer, From: 3, To: 200, Amount: amount, Nonce: nonce}
+	}
+	// R + T2 with the S of R: c = H(R, pk, msg) changes with R, so S no longer matches.
+	sameS := signed(transfer(1, 4), 1)
+	t2 := l2test.TorsionPoint(2)
+	r := twistededwards.NewPointAffine(sameS.Sig.RX, sameS.Sig.RY)
+	r.Add(&r, &t2)
+	sameS.Sig.RX, sameS.Sig.RY = r.X, r.Y
+	twin := signed(transfer(1, 4), 8)
+	twin.Sig.S.Add(&twin.Sig.S, &l)
+	b.batch(statuses(ok, ok, ok, ok, l2.StatusBadSignature, l2.StatusBadSignature, ok),
+		signed(transfer(10, 0), 8),
+		signed(l2.Tx{Type: l2.TxWithdraw, From: 3, Amount: 20, Nonce: 1, Address: [20]byte{0: 0xee, 19: 0x11}}, 4),
+		signed(transfer(30, 2), 2),
+		signed(transfer(40, 3), 1), // an ordinary signature, as gnark-crypto's Sign makes them
+		sameS, twin, signed(transfer(1, 4), 8))
+	if c, err = b.done(); err != nil {
+		return err
+	}
+	*cases = append(*cases, c)
+	return nil
+}
+
+// preStateCases start, through the optional pre_state of the vectors, from accounts that no
+// sequence of transactions makes (a nonce of 2^64-1) or that take many (balances at 2^64-1).
+func (g *generator) preStateCases(cases *[]Case) error {
+	ka, kb, kc := g.keys[0], g.keys[1], g.keys[2]
+	acc := func(k *l2.PrivateKey, index uint32, balance, nonce uint64) l2.IndexedAccount {
+		return l2.IndexedAccount{Index: index, Account: l2.Account{PubKey: k.Public(), Balance: balance, Nonce: nonce}}
+	}
+	var bs []*builder
+
+	// Account 3's nonce is exhausted; account 200 is one transaction away from it.
+	exhausted := []l2.IndexedAccount{acc(ka, 3, 1000, maxU64), acc(kb, 200, 500, maxU64-1), acc(kc, lastLeaf, 0, 0)}
+	b := newCase("transfer: nonce exhausted (pre_state)", depth, chainID, false)
+	b.pre(exhausted...)
+	b.batch(statuses(l2.StatusNonceExhausted, l2.StatusNonceExhausted, l2.StatusNonceExhausted, l2.StatusBadNonce,
+		l2.StatusBadNonce, ok, l2.StatusNonceExhausted, ok),
+		b.transfer(ka, 3, 200, 1, maxU64),
+		b.transfer(ka, 3, 4, 1, maxU64),      // recipient missing too: nonce_exhausted comes first
+		b.transfer(ka, 3, 200, 2000, maxU64), // insufficient too
+		b.transfer(ka, 3, 200, 1, maxU64-1),  // just below the sender's nonce
+		b.transfer(ka, 3, 200, 1, 0),
+		b.transfer(kb, 200, 3, 1, maxU64-1), // the last increment: 2^64-2 -> 2^64-1
+		b.transfer(kb, 200, 3, 1, maxU64),
+		b.transfer(kc, lastLeaf, 3, 0, 0)) // an exhausted account can still receive
+	bs = append(bs, b)
+
+	b = newCase("withdraw: nonce exhausted (pre_state)", depth, chainID, false)
+	b.pre(exhausted...)
+	b.batch(statuses(l2.StatusNonceExhausted, l2.StatusNonceExhausted, l2.StatusBadNonce, ok, l2.StatusNonceExhausted),
+		b.withdraw(ka, 3, 0xa0, 1, maxU64), b.withdraw(ka, 3, 0xa0, 2000, maxU64), b.withdraw(ka, 3, 0xa0, 1, maxU64-1),
+		b.withdraw(kb, 200, 0xb0, 500, maxU64-1), b.withdraw(kb, 200, 0xb0, 0, maxU64))
+	bs = append(bs, b)
+
+	b = newCase("transfer: balance overflow at 2^64-1 (pre_state)", depth, chainID, false)
+	b.pre(acc(ka, 3, 1000, 0), acc(kb, 200, maxU64, 7), acc(kc, lastLeaf, maxU64, 0))
+	b.batch(statuses(l2.StatusBalanceOverflow, l2.StatusBalanceOverflow, ok, ok, ok, l2.StatusBalanceOverflow),
+		b.transfer(ka, 3, 200, 1, 0), b.transfer(ka, 3, 200, 1000, 0),
+		b.transfer(ka, 3, 200, 0, 0),                  // zero amount to a full account
+		b.transfer(kc, lastLeaf, lastLeaf, maxU64, 0), // self-transfer of a full balance
+		b.transfer(kb, 200, 3, maxU64-1000, 7),        // fills account 3 exactly
+		b.transfer(kc, lastLeaf, 3, 1, 1))
+	bs = append(bs, b)
+
+	b = newCase("deposit: credit overflow (pre_state)", depth, chainID, false)
+	b.pre(acc(ka, 3, maxU64, 5), acc(kb, 200, maxU64-10, 0))
+	b.batch(statuses(l2.StatusBalanceOverflow, l2.StatusPubkeyMismatch, ok, ok, l2.StatusBalanceOverflow,
+		l2.StatusBalanceOverflow),
+		deposit(ka, 3, 1), deposit(kb, 3, 1), deposit(ka, 3, 0), deposit(kb, 200, 10), deposit(kb, 200, 1),
+		deposit(kb, 200, maxU64))
+	bs = append(bs, b)
+
+	for _, b := range bs {
+		c, err := b.done()
+		if err != nil {
+			return err
+		}
+		*cases = append(*cases, c)
+	}
 	return nil
 }
 
@@ -518,6 +644,7 @@ func (g *generator) structureCases(cases *[]Case) error {
 	wd := l2.Tx{Type: l2.TxWithdraw, From: 3, Amount: 1}
 	tr := l2.Tx{Type: l2.TxTransfer, From: 3, To: 3}
 	faults := []fault{
+		{"empty batch data", "malformed", func(b *builder) []byte { return []byte{} }},
 		{"length 159", "malformed", func(b *builder) []byte { return make([]byte, 159) }},
 		{"length 161", "malformed", func(b *builder) []byte { return make([]byte, 161) }},
 		{"length 2*160+1", "malformed", func(b *builder) []byte { return append(valid(b), 0) }},

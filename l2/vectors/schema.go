@@ -8,11 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
 )
 
 // Version is the schema version this package reads and writes.
@@ -51,15 +53,20 @@ type Leaf struct {
 	Leaf    Element `json:"leaf"`
 }
 
-// Case is a sequence of batches applied to the empty state of a tree of the given depth.
+// Case is a sequence of batches applied to a state of a tree of the given depth: the state of
+// the PreState accounts, empty if there are none (see StartState).
 type Case struct {
-	Name             string    `json:"name"`
-	Depth            int       `json:"depth"`
-	ChainID          U64       `json:"chain_id"`
-	VerifySignatures bool      `json:"verify_signatures"`
-	Batches          []Batch   `json:"batches"`
-	AccountsAfter    []Account `json:"accounts_after"`
-	RootAfter        Element   `json:"root_after"`
+	Name             string `json:"name"`
+	Depth            int    `json:"depth"`
+	ChainID          U64    `json:"chain_id"`
+	VerifySignatures bool   `json:"verify_signatures"`
+	// PreState lists the accounts the case starts from, by strictly increasing index. It reaches
+	// states no transaction can (a nonce of 2^64-1); load it as a snapshot (docs §9) or with
+	// l2.NewStateFromAccounts.
+	PreState      []Account `json:"pre_state,omitempty"`
+	Batches       []Batch   `json:"batches"`
+	AccountsAfter []Account `json:"accounts_after"`
+	RootAfter     Element   `json:"root_after"`
 }
 
 // Batch is one batch of a case and its expected results. A batch with a call-level Error has
@@ -76,7 +83,8 @@ type Batch struct {
 	DataHash         *Element  `json:"data_hash,omitempty"`
 }
 
-// Account is a non-empty account after the last batch of a case.
+// Account is a non-empty account of the state before (pre_state) or after (accounts_after)
+// the batches of a case.
 type Account struct {
 	Index   uint32  `json:"index"`
 	PKX     Element `json:"pk_x"`
@@ -133,7 +141,8 @@ func (b *Bytes) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// U64 is a uint64, in JSON a decimal string (JSON numbers lose precision above 2^53).
+// U64 is a uint64, in JSON a decimal string without leading zeros (JSON numbers lose precision
+// above 2^53).
 type U64 uint64
 
 // MarshalJSON implements json.Marshaler.
@@ -151,6 +160,9 @@ func (u *U64) UnmarshalJSON(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("vectors: %w", err)
 	}
+	if strconv.FormatUint(v, 10) != s {
+		return fmt.Errorf("vectors: %q is not a canonical decimal u64", s)
+	}
 	*u = U64(v)
 	return nil
 }
@@ -167,15 +179,40 @@ func Marshal(f *File) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Load reads and parses a vectors file.
+// StartState returns the state the case starts from: its PreState accounts in a tree of its
+// depth. It fails on an invalid depth or on indices that are not strictly increasing or do not
+// fit the tree.
+func (c *Case) StartState() (*l2.State, error) {
+	accounts := make([]l2.IndexedAccount, len(c.PreState))
+	for i, a := range c.PreState {
+		accounts[i] = l2.IndexedAccount{Index: a.Index, Account: l2.Account{
+			PubKey:  l2.PublicKey{X: fr.Element(a.PKX), Y: fr.Element(a.PKY)},
+			Balance: uint64(a.Balance), Nonce: uint64(a.Nonce),
+		}}
+	}
+	s, err := l2.NewStateFromAccounts(c.Depth, accounts)
+	if err != nil {
+		return nil, fmt.Errorf("vectors: case %q: pre_state: %w", c.Name, err)
+	}
+	return s, nil
+}
+
+// Load reads and parses a vectors file. Decoding is strict: unknown fields, trailing data and
+// values not in their canonical form (see Element, Bytes, U64) are errors, so that a file of a
+// newer schema is rejected rather than half understood.
 func Load(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var f File
-	if err := json.Unmarshal(data, &f); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("vectors: %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("vectors: %s: data after the top-level object", path)
 	}
 	if f.Version != Version {
 		return nil, fmt.Errorf("vectors: %s: version %d, want %d", path, f.Version, Version)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/vectors"
 )
@@ -80,9 +82,15 @@ func TestReplay(t *testing.T) {
 	covered := make(map[string]bool)
 	for _, c := range f.Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			s, err := l2.NewState(c.Depth)
+			s, err := c.StartState() // the pre_state accounts, if any
 			if err != nil {
 				t.Fatal(err)
+			}
+			if len(c.PreState) != 0 {
+				covered["pre_state"] = true
+			}
+			if c.VerifySignatures {
+				covered["verify_signatures"] = true
 			}
 			opts := l2.ApplyOptions{ChainID: uint64(c.ChainID), VerifySignatures: c.VerifySignatures}
 			for bi, b := range c.Batches {
@@ -108,10 +116,10 @@ func TestReplay(t *testing.T) {
 			}
 		})
 	}
-	// nonce_exhausted cannot be reached from the empty state (see l2's TestNonceExhausted).
 	for _, name := range []string{"malformed", "unknown_type", "non_canonical", "batch_too_large",
 		"ok", "index_out_of_range", "sender_not_found", "recipient_not_found", "bad_nonce",
-		"insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature"} {
+		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature",
+		"pre_state", "verify_signatures"} {
 		if !covered[name] {
 			t.Errorf("no case gives %s", name)
 		}
@@ -149,5 +157,95 @@ func replayBatch(t *testing.T, name string, s *l2.State, opts l2.ApplyOptions, b
 	}
 	if !eq(r.FinalRoot, *b.FinalRoot) || !eq(r.TraceRoot, *b.TraceRoot) || !eq(r.WithdrawalRoot, *b.WithdrawalRoot) || !eq(dh, *b.DataHash) {
 		t.Fatalf("%s: final, trace, withdrawal root or data hash", name)
+	}
+}
+
+// TestLoadIsStrict checks that Load rejects what it does not fully understand.
+func TestLoadIsStrict(t *testing.T) {
+	dir := t.TempDir()
+	zero := `"0x` + strings.Repeat("0", 64) + `"`
+	valid := `{"version": 1, "cases": [{"name": "a", "depth": 4, "chain_id": "1", "pre_state": [` +
+		`{"index": 1, "pk_x": ` + zero + `, "pk_y": ` + zero + `, "balance": "18446744073709551615", "nonce": "0"}]}]}`
+	tests := []struct {
+		name, json, err string
+	}{
+		{"valid", valid, ""},
+		{"unknown field", `{"version": 1, "cases": [{"name": "a", "pre_states": []}]}`, "unknown field"},
+		{"unknown account field", strings.Replace(valid, `"nonce"`, `"nonces"`, 1), "unknown field"},
+		{"trailing data", valid + "{}", "after the top-level object"},
+		{"u64 overflow", strings.Replace(valid, "18446744073709551615", "18446744073709551616", 1), "out of range"},
+		{"u64 with a leading zero", strings.Replace(valid, `"nonce": "0"`, `"nonce": "00"`, 1), "canonical decimal"},
+		{"u64 as a number", strings.Replace(valid, `"18446744073709551615"`, "1", 1), "cannot unmarshal"},
+		{"element not canonical", strings.Replace(valid, zero, `"0x`+strings.Repeat("f", 64)+`"`, 1), "invalid fr.Element encoding"},
+		{"element in upper case", strings.Replace(valid, zero, `"0x`+strings.Repeat("0", 63)+`A"`, 1), "lowercase"},
+		{"version 2", strings.Replace(valid, `"version": 1`, `"version": 2`, 1), "version 2"},
+	}
+	for i, tc := range tests {
+		path := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(path, []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := vectors.Load(path)
+		if tc.err == "" {
+			if err != nil {
+				t.Errorf("%s: Load error %v", tc.name, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: Load error %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}
+
+func TestStartState(t *testing.T) {
+	acc := func(i uint32) vectors.Account { return vectors.Account{Index: i, Balance: vectors.U64(i)} }
+	c := vectors.Case{Name: "x", Depth: 4, PreState: []vectors.Account{acc(2), acc(15)}}
+	s, err := c.StartState()
+	if err != nil || s.Len() != 2 || s.Depth() != 4 {
+		t.Fatalf("StartState: %v", err)
+	}
+	if a, ok := s.Account(15); !ok || a.Balance != 15 {
+		t.Fatalf("account 15: %+v", a)
+	}
+	for _, bad := range [][]vectors.Account{{acc(2), acc(2)}, {acc(3), acc(2)}, {acc(16)}} {
+		c.PreState = bad
+		if _, err := c.StartState(); err == nil || !strings.Contains(err.Error(), `case "x": pre_state`) {
+			t.Errorf("pre_state %v: error %v", bad, err)
+		}
+	}
+	c.PreState = nil
+	if s, err := c.StartState(); err != nil || s.Len() != 0 {
+		t.Fatalf("no pre_state: %v", err)
+	}
+}
+
+// TestSmallOrderCase checks that the cofactored-signature case shows what it claims: applied
+// transactions whose R is outside the prime-order subgroup, which gnark-crypto's Verify rejects.
+func TestSmallOrderCase(t *testing.T) {
+	f, err := vectors.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := 0
+	for _, c := range f.Cases {
+		if !strings.HasPrefix(c.Name, "signature: R with a small-order component") {
+			continue
+		}
+		for _, b := range c.Batches {
+			txs, err := l2.DecodeBatch(b.Txs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, tx := range txs {
+				r := twistededwards.NewPointAffine(tx.Sig.RX, tx.Sig.RY)
+				if b.Statuses[k] == int(l2.StatusOK) && !r.IsInSubGroup() {
+					outside++
+				}
+			}
+		}
+	}
+	if outside < 3 {
+		t.Fatalf("%d applied transactions with R outside the prime-order subgroup, want 3 or more", outside)
 	}
 }

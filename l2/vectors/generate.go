@@ -200,6 +200,8 @@ func (b *builder) pre(accounts ...l2.IndexedAccount) {
 		return
 	}
 	b.c.PreState = accountsOf(b.state)
+	root := Element(b.state.Root())
+	b.c.PreStateRoot = &root
 }
 
 func accountsOf(s *l2.State) []Account {

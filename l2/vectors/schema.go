@@ -63,7 +63,10 @@ type Case struct {
 	// PreState lists the accounts the case starts from, by strictly increasing index. It reaches
 	// states no transaction can (a nonce of 2^64-1); load it as a snapshot (docs §9) or with
 	// l2.NewStateFromAccounts.
-	PreState      []Account `json:"pre_state,omitempty"`
+	PreState []Account `json:"pre_state,omitempty"`
+	// PreStateRoot is the root of the PreState accounts, so a snapshot of them (which carries
+	// its root) can be built without a Merkle tree.
+	PreStateRoot  *Element  `json:"pre_state_root,omitempty"`
 	Batches       []Batch   `json:"batches"`
 	AccountsAfter []Account `json:"accounts_after"`
 	RootAfter     Element   `json:"root_after"`
@@ -193,6 +196,14 @@ func (c *Case) StartState() (*l2.State, error) {
 	s, err := l2.NewStateFromAccounts(c.Depth, accounts)
 	if err != nil {
 		return nil, fmt.Errorf("vectors: case %q: pre_state: %w", c.Name, err)
+	}
+	switch {
+	case len(c.PreState) == 0 && c.PreStateRoot != nil:
+		return nil, fmt.Errorf("vectors: case %q: pre_state_root without pre_state", c.Name)
+	case len(c.PreState) != 0 && c.PreStateRoot == nil:
+		return nil, fmt.Errorf("vectors: case %q: pre_state without pre_state_root", c.Name)
+	case c.PreStateRoot != nil && fr.Element(*c.PreStateRoot) != s.Root():
+		return nil, fmt.Errorf("vectors: case %q: pre_state_root does not match the pre_state accounts", c.Name)
 	}
 	return s, nil
 }

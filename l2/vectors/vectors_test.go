@@ -201,8 +201,23 @@ func TestLoadIsStrict(t *testing.T) {
 func TestStartState(t *testing.T) {
 	acc := func(i uint32) vectors.Account { return vectors.Account{Index: i, Balance: vectors.U64(i)} }
 	c := vectors.Case{Name: "x", Depth: 4, PreState: []vectors.Account{acc(2), acc(15)}}
+	if _, err := c.StartState(); err == nil || !strings.Contains(err.Error(), "without pre_state_root") {
+		t.Fatalf("missing pre_state_root: error %v", err)
+	}
+	wrong := vectors.Element(l2.EmptySubtree(4))
+	c.PreStateRoot = &wrong
+	if _, err := c.StartState(); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("wrong pre_state_root: error %v", err)
+	}
+	want, err := l2.NewStateFromAccounts(4, []l2.IndexedAccount{
+		{Index: 2, Account: l2.Account{Balance: 2}}, {Index: 15, Account: l2.Account{Balance: 15}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := vectors.Element(want.Root())
+	c.PreStateRoot = &root
 	s, err := c.StartState()
-	if err != nil || s.Len() != 2 || s.Depth() != 4 {
+	if err != nil || s.Len() != 2 || s.Depth() != 4 || s.Root() != want.Root() {
 		t.Fatalf("StartState: %v", err)
 	}
 	if a, ok := s.Account(15); !ok || a.Balance != 15 {
@@ -214,7 +229,7 @@ func TestStartState(t *testing.T) {
 			t.Errorf("pre_state %v: error %v", bad, err)
 		}
 	}
-	c.PreState = nil
+	c.PreState, c.PreStateRoot = nil, nil
 	if s, err := c.StartState(); err != nil || s.Len() != 0 {
 		t.Fatalf("no pre_state: %v", err)
 	}

@@ -132,10 +132,38 @@ fn rootOf(handle: ?*abi.Handle) ![32]u8 {
     return root;
 }
 
+/// Builds the docs/protocol.md §9 snapshot of a case's pre_state accounts.
+fn preStateSnapshot(allocator: Allocator, depth: u32, accounts: []const Value, root: Value) ![]u8 {
+    const header_size = 24;
+    const entry_size = 88;
+    const out = try allocator.alloc(u8, header_size + accounts.len * entry_size + 32);
+    @memset(out, 0);
+    @memcpy(out[0..8], "PQSNAP01");
+    out[8] = @intCast(depth);
+    std.mem.writeInt(u64, out[16..24], accounts.len, .big);
+    for (accounts, 0..) |a, i| {
+        const entry = out[header_size + i * entry_size ..][0..entry_size];
+        std.mem.writeInt(u32, entry[0..4], @intCast(field(a, "index").integer), .big);
+        entry[4..36].* = try word(field(a, "pk_x"));
+        entry[36..68].* = try word(field(a, "pk_y"));
+        std.mem.writeInt(u64, entry[68..76], try int(field(a, "balance")), .big);
+        std.mem.writeInt(u64, entry[76..84], try int(field(a, "nonce")), .big);
+    }
+    out[out.len - 32 ..][0..32].* = try word(root);
+    return out;
+}
+
 fn runCase(allocator: Allocator, c: Value) !void {
     const depth: u32 = @intCast(field(c, "depth").integer);
     var handle: ?*abi.Handle = null;
-    try testing.expectEqual(abi.Status.ok, abi.pq_core_new(depth, 16, &handle));
+    if (c.object.get("pre_state")) |pre_state| {
+        // States no transaction reaches (a nonce of 2^64-1) enter as a snapshot, whose trailer
+        // is the root the Go reference computed: this also cross-checks the snapshot format.
+        const snapshot = try preStateSnapshot(allocator, depth, pre_state.array.items, field(c, "pre_state_root"));
+        try testing.expectEqual(abi.Status.ok, abi.pq_core_snapshot_import(snapshot.ptr, snapshot.len, 16, &handle));
+    } else {
+        try testing.expectEqual(abi.Status.ok, abi.pq_core_new(depth, 16, &handle));
+    }
     defer abi.pq_core_free(handle);
 
     for (field(c, "batches").array.items) |b| {

@@ -27,7 +27,7 @@ all: build
 
 $(LOCAL_ZIG):
 	@echo ">> installing zig $(ZIG_VERSION) into .tools/ (PyPI package ziglang)"
-	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/zig ziglang==$(ZIG_VERSION)
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target $(TOOLS)/zig ziglang==$(ZIG_VERSION)
 
 $(CORE_LIB): $(CORE_SRCS) | $(ZIG)
 	$(ZIG) build -Doptimize=$(CORE_OPTIMIZE)

@@ -20,6 +20,8 @@ package ffi
 #cgo nocallback pq_core_get_account
 #cgo noescape pq_core_apply_batch
 #cgo nocallback pq_core_apply_batch
+#cgo noescape pq_core_apply_batch_witness
+#cgo nocallback pq_core_apply_batch_witness
 #cgo noescape pq_core_witness
 #cgo nocallback pq_core_witness
 #cgo noescape pq_core_snapshot_size
@@ -34,6 +36,7 @@ package ffi
 import "C"
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -51,13 +54,15 @@ const (
 	snapshotHeaderSize  = C.PQ_SNAPSHOT_HEADER_SIZE
 	snapshotEntrySize   = C.PQ_SNAPSHOT_ENTRY_SIZE
 	snapshotTrailerSize = C.PQ_SNAPSHOT_TRAILER_SIZE
+	witnessEntryFixed   = C.PQ_WITNESS_ENTRY_FIXED
 )
 
 // Core is a handle to one in-memory L2 state held by the native core. See the package
 // documentation for the thread-safety rules.
 type Core struct {
-	// mu guards h: ApplyBatch and Close hold it exclusively (they take a non-const pq_core*),
-	// the read-only calls share it (const pq_core*, which the core allows concurrently).
+	// mu guards h: ApplyBatch, ApplyBatchWitness and Close hold it exclusively (they take a
+	// non-const pq_core*), the read-only calls share it (const pq_core*, which the core allows
+	// concurrently).
 	mu      sync.RWMutex
 	h       *C.pq_core // nil after Close
 	depth   uint32
@@ -307,19 +312,10 @@ func (c *Core) ApplyBatch(txs []byte, out *BatchOutput) error {
 	if out == nil {
 		return fmt.Errorf("ffi: apply batch: nil output: %w", ErrInvalidArgument)
 	}
-	n := len(txs) / TxSize
-	// The core checks all of this again; checking here gives errors the caller can read
-	// without a call, in the order of §5.3.
-	switch {
-	case len(txs)%TxSize != 0:
+	n, err := batchLen("apply batch", txs)
+	if err != nil {
 		out.reset()
-		return fmt.Errorf("ffi: apply batch of %d bytes (not a multiple of %d): %w", len(txs), TxSize, ErrMalformed)
-	case n == 0:
-		out.reset()
-		return fmt.Errorf("ffi: apply batch: empty: %w", ErrMalformed)
-	case n > MaxBatchTxs:
-		out.reset()
-		return fmt.Errorf("ffi: apply batch of %d txs (max %d): %w", n, MaxBatchTxs, ErrBatchTooLarge)
+		return err
 	}
 	out.resize(n)
 	if err := c.applyBatch(txs, out.Statuses, out.PostRoots, out.WithdrawalLeaves, out); err != nil {
@@ -327,6 +323,21 @@ func (c *Core) ApplyBatch(txs []byte, out *BatchOutput) error {
 		return fmt.Errorf("ffi: apply batch of %d txs: %w", n, err)
 	}
 	return nil
+}
+
+// batchLen returns the number of records of batch data. The core checks the length again;
+// checking here gives errors the caller can read without a call, in the order of §5.3.
+func batchLen(op string, txs []byte) (int, error) {
+	n := len(txs) / TxSize
+	switch {
+	case len(txs)%TxSize != 0:
+		return 0, fmt.Errorf("ffi: %s of %d bytes (not a multiple of %d): %w", op, len(txs), TxSize, ErrMalformed)
+	case n == 0:
+		return 0, fmt.Errorf("ffi: %s: empty: %w", op, ErrMalformed)
+	case n > MaxBatchTxs:
+		return 0, fmt.Errorf("ffi: %s of %d txs (max %d): %w", op, n, MaxBatchTxs, ErrBatchTooLarge)
+	}
+	return n, nil
 }
 
 // applyBatch is the single cgo call behind ApplyBatch. It passes the buffers as given, so tests
@@ -347,11 +358,148 @@ func (c *Core) applyBatch(txs []byte, statuses []TxStatus, postRoots, leaves []b
 	if err := statusError(int(st)); err != nil {
 		return err
 	}
-	out.FinalRoot = goWord(&res.final_root)
-	out.TraceRoot = goWord(&res.trace_root)
-	out.WithdrawalRoot = goWord(&res.withdrawal_root)
-	out.Applied = int(res.applied)
-	out.Rejected = int(res.rejected)
+	out.setResult(&res)
+	return nil
+}
+
+// setResult copies the batch-level results of a successful apply call.
+func (o *BatchOutput) setResult(res *C.pq_batch_result) {
+	o.FinalRoot = goWord(&res.final_root)
+	o.TraceRoot = goWord(&res.trace_root)
+	o.WithdrawalRoot = goWord(&res.withdrawal_root)
+	o.Applied = int(res.applied)
+	o.Rejected = int(res.rejected)
+}
+
+// BatchWitness receives the Merkle witnesses of [Core.ApplyBatchWitness]: for every transaction
+// k of the batch, the two accounts it reads with their witnesses (docs/protocol.md §4.3), taken
+// in the state before transaction k, so they verify against the root trace[k-1] (the batch's
+// pre-state root for k = 0) whatever the transaction's status.
+//
+// Like [BatchOutput] it is owned by the caller and meant to be reused: its buffers grow only
+// when a batch is longer than any before, and every call overwrites the previous witnesses,
+// including the Siblings of Witness values returned earlier. Copy what must outlive the next
+// call.
+type BatchWitness struct {
+	entries  []Witness  // two per transaction: Sender(k), then Recipient(k)
+	siblings [][32]byte // backing of every entry's Siblings
+	raw      []byte     // the core's encoding (pqcore.h), decoded into entries
+}
+
+// Len returns the number of transactions of the last successful ApplyBatchWitness.
+func (w *BatchWitness) Len() int { return len(w.entries) / 2 }
+
+// Sender returns the witness of the account transaction k debits or credits first: index From
+// (a deposit's target account; index 0 for a no-op).
+func (w *BatchWitness) Sender(k int) Witness { return w.entries[2*k] }
+
+// Recipient returns the witness of index To for a transfer, and for every other type the same
+// witness as Sender(k) (equal values, separate Siblings).
+//
+// For both: an index ≥ 2^Depth (status index_out_of_range) gives a Witness with that Index and
+// every other field zero (Depth zero Siblings), which proves nothing; an empty index in the tree
+// has Exists == false, a zero Leaf and the real Siblings of the empty leaf.
+func (w *BatchWitness) Recipient(k int) Witness { return w.entries[2*k+1] }
+
+// resize sets the buffers' lengths to n transactions, reallocating only when they are too
+// short.
+func (w *BatchWitness) resize(n, depth int) {
+	entries := 2 * n
+	if cap(w.entries) < entries {
+		w.entries = make([]Witness, entries)
+	}
+	if cap(w.siblings) < entries*depth {
+		w.siblings = make([][32]byte, entries*depth)
+	}
+	if size := entries * (witnessEntryFixed + 32*depth); cap(w.raw) < size {
+		w.raw = make([]byte, size)
+	}
+	w.entries = w.entries[:entries]
+	w.siblings = w.siblings[:entries*depth]
+	w.raw = w.raw[:entries*(witnessEntryFixed+32*depth)]
+}
+
+// reset empties the witnesses after a failed call.
+func (w *BatchWitness) reset() {
+	w.entries = w.entries[:0]
+	w.siblings = w.siblings[:0]
+	w.raw = w.raw[:0]
+}
+
+// decode fills entries from raw, laid out as pqcore.h describes for pq_core_apply_batch_witness:
+// index u32 | exists u8 | pad 3 | pk.x | pk.y | balance u64 | nonce u64 | leaf | siblings.
+func (w *BatchWitness) decode(depth int) {
+	size := witnessEntryFixed + 32*depth
+	for e := range w.entries {
+		b := w.raw[e*size : (e+1)*size]
+		sib := w.siblings[e*depth : (e+1)*depth : (e+1)*depth]
+		for l := range sib {
+			sib[l] = [32]byte(b[witnessEntryFixed+32*l:])
+		}
+		w.entries[e] = Witness{
+			Account: Account{
+				PubKeyX: [32]byte(b[8:40]),
+				PubKeyY: [32]byte(b[40:72]),
+				Balance: binary.BigEndian.Uint64(b[72:80]),
+				Nonce:   binary.BigEndian.Uint64(b[80:88]),
+				Exists:  b[4] != 0,
+			},
+			Index:    binary.BigEndian.Uint32(b[0:4]),
+			Leaf:     [32]byte(b[88:120]),
+			Siblings: sib,
+		}
+	}
+}
+
+// ApplyBatchWitness applies a batch exactly as [Core.ApplyBatch] does (the same results in
+// out, the same errors, the same new state) and also fills w with the Merkle witnesses of every
+// transaction (see [BatchWitness]), for the validity prover. The core runs the transactions one
+// at a time to read the state between them, so this is slower per transaction than ApplyBatch:
+// it is meant for batches being proved, not for the sequencer's hot path.
+//
+// On an error out and w are emptied and the state is unchanged.
+func (c *Core) ApplyBatchWitness(txs []byte, out *BatchOutput, w *BatchWitness) error {
+	if out == nil || w == nil {
+		return fmt.Errorf("ffi: apply batch with witnesses: nil output: %w", ErrInvalidArgument)
+	}
+	n, err := batchLen("apply batch with witnesses", txs)
+	if err != nil {
+		out.reset()
+		w.reset()
+		return err
+	}
+	depth := int(c.depth)
+	out.resize(n)
+	w.resize(n, depth)
+	if err := c.applyBatchWitness(txs, out.Statuses, out.PostRoots, out.WithdrawalLeaves, w.raw, out); err != nil {
+		out.reset()
+		w.reset()
+		return fmt.Errorf("ffi: apply batch of %d txs with witnesses: %w", n, err)
+	}
+	w.decode(depth)
+	return nil
+}
+
+// applyBatchWitness is the single cgo call behind ApplyBatchWitness, with the buffers passed as
+// given (see applyBatch).
+func (c *Core) applyBatchWitness(txs []byte, statuses []TxStatus, postRoots, leaves, witness []byte, out *BatchOutput) error {
+	var res C.pq_batch_result
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.h == nil {
+		return ErrClosed
+	}
+	st := C.pq_core_apply_batch_witness(c.h,
+		bytesPtr(txs), C.size_t(len(txs)),
+		statusesPtr(statuses), C.size_t(len(statuses)),
+		bytesPtr(postRoots), C.size_t(len(postRoots)),
+		bytesPtr(leaves), C.size_t(len(leaves)),
+		&res,
+		bytesPtr(witness), C.size_t(len(witness)))
+	if err := statusError(int(st)); err != nil {
+		return err
+	}
+	out.setResult(&res)
 	return nil
 }
 

@@ -339,12 +339,13 @@ func TestClosed(t *testing.T) {
 	}
 	var out BatchOutput
 	calls := map[string]func() error{
-		"ApplyBatch":   func() error { return c.ApplyBatch(batch(l2.Tx{}), &out) },
-		"Root":         func() error { _, err := c.Root(); return err },
-		"AccountCount": func() error { _, err := c.AccountCount(); return err },
-		"Account":      func() error { _, err := c.Account(0); return err },
-		"Witness":      func() error { _, err := c.Witness(0); return err },
-		"Snapshot":     func() error { _, err := c.Snapshot(); return err },
+		"ApplyBatch":        func() error { return c.ApplyBatch(batch(l2.Tx{}), &out) },
+		"ApplyBatchWitness": func() error { return c.ApplyBatchWitness(batch(l2.Tx{}), &out, &BatchWitness{}) },
+		"Root":              func() error { _, err := c.Root(); return err },
+		"AccountCount":      func() error { _, err := c.AccountCount(); return err },
+		"Account":           func() error { _, err := c.Account(0); return err },
+		"Witness":           func() error { _, err := c.Witness(0); return err },
+		"Snapshot":          func() error { _, err := c.Snapshot(); return err },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ErrClosed) {

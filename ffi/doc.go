@@ -1,6 +1,7 @@
 // Package ffi is the cgo binding of the native execution core (native/, C ABI in
 // native/include/pqcore.h): the Zig library that owns the L2 state tree in memory, executes
-// batches (docs/protocol.md §7–§8), and exports Merkle witnesses and snapshots (§4.3, §9).
+// batches (docs/protocol.md §7–§8), and exports Merkle witnesses (one index, or every account a
+// batch reads, for the validity prover: [Core.ApplyBatchWitness]) and snapshots (§4.3, §9).
 // It is a thin, low-level layer: protocol types, signing and the reference state transition live
 // in package l2; this package speaks bytes, status codes and sentinel errors.
 //
@@ -20,19 +21,21 @@
 //
 // # Thread safety
 //
-// A [Core] may be used from several goroutines. ApplyBatch and Close take the handle exclusively;
-// Root, AccountCount, Account, Witness and Snapshot share it and run concurrently with each other.
-// Close is the contract for releasing the core's memory (a cleanup frees a forgotten handle when
-// the Core becomes unreachable, as a safety net only); after Close every method returns an error
-// wrapping [ErrClosed]. The package-level Poseidon2 functions need no Core and are safe for
-// concurrent use, except [ForcePortablePoseidon2], which is process-wide and meant for tests.
+// A [Core] may be used from several goroutines. ApplyBatch, ApplyBatchWitness and Close take
+// the handle exclusively; Root, AccountCount, Account, Witness and Snapshot share it and run
+// concurrently with each other. Close is the contract for releasing the core's memory (a
+// cleanup frees a forgotten handle when the Core becomes unreachable, as a safety net only);
+// after Close every method returns an error wrapping [ErrClosed]. The package-level Poseidon2
+// functions need no Core and are safe for concurrent use, except [ForcePortablePoseidon2], which
+// is process-wide and meant for tests.
 //
 // # Buffer ownership
 //
 // Inputs (batch data, snapshots, hash inputs) are only read during the call and may be reused
-// by the caller right after it returns. Outputs are Go memory: a [BatchOutput]'s slices are
-// overwritten by the next ApplyBatch into the same BatchOutput, so copy what must outlive it;
-// everything else returned (accounts, witnesses, snapshots) is a fresh value owned by the caller.
+// by the caller right after it returns. Outputs are Go memory: a [BatchOutput]'s slices, and a
+// [BatchWitness]'s witnesses with their Siblings, are overwritten by the next call into the same
+// value, so copy what must outlive it; everything else returned (accounts, witnesses of
+// [Core.Witness], snapshots) is a fresh value owned by the caller.
 //
 // # Errors
 //

@@ -63,6 +63,7 @@ enum {
 #define PQ_SNAPSHOT_HEADER_SIZE 24 /* magic 8 + depth 1 + pad 7 + count 8 */
 #define PQ_SNAPSHOT_ENTRY_SIZE 88
 #define PQ_SNAPSHOT_TRAILER_SIZE 32
+#define PQ_WITNESS_ENTRY_FIXED 120 /* + 32*depth bytes of siblings (pq_core_apply_batch_witness) */
 
 typedef struct pq_core pq_core; /* opaque */
 
@@ -106,6 +107,29 @@ int pq_core_apply_batch(pq_core *core,
                         uint8_t *post_roots, size_t post_roots_len,
                         uint8_t *withdrawal_leaves, size_t withdrawal_leaves_len,
                         pq_batch_result *result);
+
+/* Applies a batch exactly like pq_core_apply_batch (same outputs, same call-level errors, state
+ * advanced identically) and also writes, for every transaction k, two witness entries taken in
+ * the state BEFORE transaction k, for the validity prover: entry A (at witness + 2k*E, with
+ * E = PQ_WITNESS_ENTRY_FIXED + 32*depth) for index `from` (the sender; for a deposit the target;
+ * for a no-op index 0) and entry B (at witness + (2k+1)*E) for index `to` (transfers; for every
+ * other type a copy of A). Entries are written whatever the transaction's status.
+ * Entry layout (big-endian integers):
+ *   index u32 | exists u8 | pad 3 zero | pk.x 32 | pk.y 32 | balance u64 | nonce u64 | leaf 32 |
+ *   siblings depth*32 (leaf level first, docs/protocol.md §4.3).
+ * An empty index has exists 0 and zero account fields and leaf, with its real siblings. An index
+ * >= 2^depth gives an entry with that index, exists 0 and every other byte zero.
+ * witness_len must be >= n * 2 * (PQ_WITNESS_ENTRY_FIXED + 32*depth), else
+ * PQ_ERR_BUFFER_TOO_SMALL before anything runs. Meant for proving (tens to hundreds of
+ * transactions): transactions are executed one at a time, so it is slower per transaction than
+ * pq_core_apply_batch. */
+int pq_core_apply_batch_witness(pq_core *core,
+                                const uint8_t *txs, size_t txs_len,
+                                uint8_t *statuses, size_t statuses_len,
+                                uint8_t *post_roots, size_t post_roots_len,
+                                uint8_t *withdrawal_leaves, size_t withdrawal_leaves_len,
+                                pq_batch_result *result,
+                                uint8_t *witness, size_t witness_len);
 
 /* Merkle witness for an account index: depth siblings (leaf level first, 32 bytes each) into
  * siblings, the account into account, and its leaf hash into leaf. */

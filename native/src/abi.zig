@@ -12,6 +12,7 @@ const smt = @import("smt.zig");
 const state_mod = @import("state.zig");
 const exec = @import("exec.zig");
 const snapshot = @import("snapshot.zig");
+const witness = @import("witness.zig");
 const State = state_mod.State;
 
 /// pq_status.
@@ -58,6 +59,7 @@ comptime {
     assert(smt.depth_min == 2 and smt.depth_max == 32);
     assert(snapshot.header_size == 24 and snapshot.entry_size == 88 and snapshot.trailer_size == 32);
     assert(@intFromEnum(exec.TxStatus.bad_signature) == 9);
+    assert(witness.entry_fixed == 120 and witness.entries_per_tx == 2);
 }
 
 /// The library must not need libc; large, long-lived buffers come straight from the OS.
@@ -196,6 +198,42 @@ pub export fn pq_core_apply_batch(
     withdrawal_leaves_len: usize,
     result: ?*align(1) BatchResult,
 ) callconv(.c) Status {
+    return applyBatch(handle, txs, txs_len, statuses, statuses_len, post_roots, post_roots_len, withdrawal_leaves, withdrawal_leaves_len, result, null);
+}
+
+pub export fn pq_core_apply_batch_witness(
+    handle: ?*Handle,
+    txs: ?[*]const u8,
+    txs_len: usize,
+    statuses: ?[*]u8,
+    statuses_len: usize,
+    post_roots: ?[*]u8,
+    post_roots_len: usize,
+    withdrawal_leaves: ?[*]u8,
+    withdrawal_leaves_len: usize,
+    result: ?*align(1) BatchResult,
+    witness_entries: ?[*]u8,
+    witness_len: usize,
+) callconv(.c) Status {
+    const witness_out = output(witness_entries, witness_len) orelse return .invalid_argument;
+    return applyBatch(handle, txs, txs_len, statuses, statuses_len, post_roots, post_roots_len, withdrawal_leaves, withdrawal_leaves_len, result, witness_out);
+}
+
+/// Both apply calls: the same checks in the same order and the same outputs; with `witness_out`
+/// the batch runs through witness.zig, which also writes the entries.
+fn applyBatch(
+    handle: ?*Handle,
+    txs: ?[*]const u8,
+    txs_len: usize,
+    statuses: ?[*]u8,
+    statuses_len: usize,
+    post_roots: ?[*]u8,
+    post_roots_len: usize,
+    withdrawal_leaves: ?[*]u8,
+    withdrawal_leaves_len: usize,
+    result: ?*align(1) BatchResult,
+    witness_out: ?[]u8,
+) Status {
     const core = coreOf(handle) orelse return .invalid_argument;
     const data = input(txs, txs_len) orelse return .invalid_argument;
     const statuses_out = output(statuses, statuses_len) orelse return .invalid_argument;
@@ -210,8 +248,15 @@ pub export fn pq_core_apply_batch(
     if (statuses_out.len < n or post_roots_out.len / 32 < n or withdrawal_leaves_out.len / 32 < n) {
         return .buffer_too_small;
     }
+    // At most 4096 * 2 * (120 + 32 * 32) bytes: no overflow.
+    const witness_size = n * witness.entries_per_tx * witness.entrySize(core.state.depth());
+    if (witness_out) |w| if (w.len < witness_size) return .buffer_too_small;
 
-    const r = core.batch.apply(allocator, &core.state, data) catch |err| return switch (err) {
+    const outcome = if (witness_out) |w|
+        witness.apply(&core.batch, allocator, &core.state, data, w[0..witness_size])
+    else
+        core.batch.apply(allocator, &core.state, data);
+    const r = outcome catch |err| return switch (err) {
         error.Malformed => .malformed,
         error.UnknownType => .unknown_type,
         error.NonCanonical => .non_canonical,
@@ -449,6 +494,80 @@ test "abi: witnesses verify for present and absent accounts" {
     try testing.expectEqual(Status.buffer_too_small, pq_core_witness(handle, 3, null, 0, &account, &leaf));
     try testing.expectEqual(Status.invalid_argument, pq_core_witness(handle, 3, &siblings, siblings.len, null, &leaf));
     try testing.expectEqual(Status.invalid_argument, pq_core_witness(handle, 3, &siblings, siblings.len, &account, null));
+}
+
+test "abi: apply with witnesses checks its arguments and gives the outputs of apply" {
+    const depth = 5;
+    var plain: ?*Handle = undefined;
+    var traced: ?*Handle = undefined;
+    try testing.expectEqual(Status.ok, pq_core_new(depth, 8, &plain));
+    defer pq_core_free(plain);
+    try testing.expectEqual(Status.ok, pq_core_new(depth, 8, &traced));
+    defer pq_core_free(traced);
+    // A deposit into 3, a deposit into 40 (outside the tree), a transfer 3 -> 7 (empty), a no-op.
+    var txs: [4 * exec.tx_size]u8 = @splat(0);
+    txs[0..exec.tx_size].* = depositRecord(3, 9, 100);
+    txs[exec.tx_size..][0..exec.tx_size].* = depositRecord(40, 9, 1);
+    txs[2 * exec.tx_size + 7] = @intFromEnum(exec.TxType.transfer);
+    std.mem.writeInt(u32, txs[2 * exec.tx_size + 8 ..][0..4], 3, .big);
+    std.mem.writeInt(u32, txs[2 * exec.tx_size + 12 ..][0..4], 7, .big);
+
+    const entry = witness.entry_fixed + 32 * depth;
+    const per_tx = witness.entries_per_tx * entry;
+    var entries: [4 * per_tx]u8 = undefined;
+    var o: TestOutputs = .{};
+    const Call = struct {
+        fn run(h: ?*Handle, data: []const u8, out: *TestOutputs, w: ?[*]u8, w_len: usize) Status {
+            return pq_core_apply_batch_witness(h, data.ptr, data.len, &out.statuses, out.statuses.len, &out.roots, out.roots.len, &out.wleaves, out.wleaves.len, &out.result, w, w_len);
+        }
+    };
+    try testing.expectEqual(Status.invalid_argument, Call.run(traced, &txs, &o, null, entries.len));
+    try testing.expectEqual(Status.buffer_too_small, Call.run(traced, &txs, &o, null, 0));
+    try testing.expectEqual(Status.buffer_too_small, Call.run(traced, &txs, &o, &entries, entries.len - 1));
+    try testing.expectEqual(Status.invalid_argument, Call.run(null, &txs, &o, &entries, entries.len));
+    try testing.expectEqual(Status.malformed, Call.run(traced, txs[0..159], &o, &entries, entries.len));
+    try testing.expectEqual(Status.invalid_argument, pq_core_apply_batch_witness(traced, &txs, txs.len, &o.statuses, 4, &o.roots, 128, &o.wleaves, 128, null, &entries, entries.len));
+    try testing.expectEqual(Status.buffer_too_small, pq_core_apply_batch_witness(traced, &txs, txs.len, &o.statuses, 3, &o.roots, 128, &o.wleaves, 128, &o.result, &entries, entries.len));
+    var bad = txs;
+    bad[3 * exec.tx_size + 7] = 4;
+    try testing.expectEqual(Status.unknown_type, Call.run(traced, &bad, &o, &entries, entries.len));
+    // None of the refused calls changed the state.
+    const empty_root = smt.emptySubtrees()[depth].toBytes();
+    var root: [32]u8 = undefined;
+    try testing.expectEqual(Status.ok, pq_core_root(traced, &root));
+    try testing.expectEqualSlices(u8, &empty_root, &root);
+
+    try testing.expectEqual(Status.ok, Call.run(traced, &txs, &o, &entries, entries.len));
+    var want: TestOutputs = .{};
+    try testing.expectEqual(Status.ok, want.apply(plain, &txs));
+    try testing.expectEqualSlices(u8, &want.statuses, &o.statuses);
+    try testing.expectEqualSlices(u8, &want.roots, &o.roots);
+    try testing.expectEqualSlices(u8, &want.wleaves, &o.wleaves);
+    try testing.expectEqualSlices(u8, std.mem.asBytes(&want.result), std.mem.asBytes(&o.result));
+    var plain_root: [32]u8 = undefined;
+    _ = pq_core_root(plain, &plain_root);
+    _ = pq_core_root(traced, &root);
+    try testing.expectEqualSlices(u8, &plain_root, &root);
+    const statuses = [_]exec.TxStatus{ .ok, .index_out_of_range, .recipient_not_found, .ok };
+    for (statuses, o.statuses) |s, got| try testing.expectEqual(@intFromEnum(s), got);
+
+    // The first deposit: index 3, empty, against the empty root; entry B repeats entry A.
+    try testing.expectEqual(@as(u32, 3), std.mem.readInt(u32, entries[0..4], .big));
+    try testing.expectEqual(@as(u8, 0), entries[4]);
+    try testing.expect(verifyWitness(entries[88..120].*, 3, entries[120..entry], empty_root));
+    try testing.expectEqualSlices(u8, entries[0..entry], entries[entry..per_tx]);
+    // The second deposit: only its index is set.
+    try testing.expectEqual(@as(u32, 40), std.mem.readInt(u32, entries[per_tx..][0..4], .big));
+    for (entries[per_tx + 4 ..][0 .. entry - 4]) |byte| try testing.expectEqual(@as(u8, 0), byte);
+    // The transfer: the sender as the first deposit left it, the recipient empty.
+    const sender = entries[2 * per_tx ..][0..entry];
+    const recipient = entries[2 * per_tx + entry ..][0..entry];
+    try testing.expectEqual(@as(u8, 1), sender[4]);
+    try testing.expectEqual(@as(u64, 100), std.mem.readInt(u64, sender[72..80], .big));
+    try testing.expectEqual(@as(u32, 7), std.mem.readInt(u32, recipient[0..4], .big));
+    try testing.expectEqual(@as(u8, 0), recipient[4]);
+    try testing.expect(verifyWitness(sender[88..120].*, 3, sender[120..], o.roots[32..64].*));
+    try testing.expect(verifyWitness(recipient[88..120].*, 7, recipient[120..], o.roots[32..64].*));
 }
 
 test "abi: snapshot export and import" {

@@ -9,7 +9,10 @@
 //!   2. leaf hashes (and key hashes of new accounts, withdrawal leaves), batched;
 //!   3. the tree, rehashed level by level across all transactions (`smt.Tree.applyUpdates`),
 //!      which yields the root after every transaction and commits the nodes;
-//!   4. the account copies committed, trace and withdrawal roots hashed.
+//!   4. the account copies committed.
+//! Phases 1–4 run over a range of records (`Batch.run`): the whole batch in `apply`, one record
+//! at a time when witness.zig reads the state between transactions. The trace and withdrawal
+//! roots are then hashed once over the whole batch (`Batch.result`).
 const std = @import("std");
 const assert = std.debug.assert;
 const Allocator = std.mem.Allocator;
@@ -76,7 +79,7 @@ pub fn word(rec: *const [tx_size]u8, i: usize) *const [32]u8 {
     return rec[32 * i ..][0..32];
 }
 
-fn record(txs: []const u8, k: usize) *const [tx_size]u8 {
+pub fn record(txs: []const u8, k: usize) *const [tx_size]u8 {
     return txs[k * tx_size ..][0..tx_size];
 }
 
@@ -230,20 +233,35 @@ pub const Batch = struct {
     /// Applies a batch. On error the state is unchanged. On success `statuses`, `trace` and
     /// `withdrawal_leaves` hold `count` entries each.
     pub fn apply(batch: *Batch, allocator: Allocator, state: *State, txs: []const u8) BatchError!Result {
+        const count = try prepare(allocator, state, txs);
+        // Nothing below can fail.
+        batch.run(state, txs, 0, count);
+        return batch.result(state, count);
+    }
+
+    /// Phase 0 for the whole batch: structural validation, then room reserved for every account
+    /// the batch can create. Returns the record count. On error the state is unchanged.
+    pub fn prepare(allocator: Allocator, state: *State, txs: []const u8) BatchError!u32 {
         const validated = try validate(txs);
         try state.reserve(allocator, validated.deposits);
-        // Nothing below can fail.
-        const count = validated.count;
+        return validated.count;
+    }
+
+    /// Phases 1–4 for records `[first, end)` of a batch that `prepare` accepted, every record
+    /// before `first` having run: applies them to the state and fills `statuses`, `trace` and
+    /// `withdrawal_leaves` at their batch positions. Cannot fail.
+    pub fn run(batch: *Batch, state: *State, txs: []const u8, first: usize, end: usize) void {
+        assert(first < end and end <= txs.len / tx_size);
         const prev_root = state.root();
 
-        batch.execute(state, txs, count);
+        batch.execute(state, txs, first, end);
         batch.hashCreatedKeys();
         batch.hashLeaves();
         const roots = state.tree.applyUpdates(&batch.updates, &batch.lanes, batch.writes_len);
 
         var root = prev_root;
         var next: usize = 0;
-        for (batch.trace[0..count], 0..) |*entry, k| {
+        for (batch.trace[first..end], first..) |*entry, k| {
             if (next < roots.len and roots[next].tx == k) {
                 root = roots[next].value;
                 next += 1;
@@ -253,14 +271,18 @@ pub const Batch = struct {
         assert(next == roots.len);
         assert(root.eql(state.root()));
 
-        batch.hashWithdrawals(count);
+        batch.hashWithdrawals(first, end);
         batch.commitAccounts(state);
+    }
 
+    /// The result of a batch of `count` records that have all run: the trace and withdrawal
+    /// roots (docs §8.2, §8.3) and the counts.
+    pub fn result(batch: *Batch, state: *const State, count: u32) Result {
         var applied: u32 = 0;
         for (batch.statuses[0..count]) |status| applied += @intFromBool(status == .ok);
         const empty = &state.tree.empty;
         return .{
-            .final_root = root,
+            .final_root = batch.trace[count - 1],
             .trace_root = smt.listRoot(batch.trace[0..count], list_depth, empty, batch.list_work, &batch.lanes, batch.list_slots),
             .withdrawal_root = smt.listRoot(batch.withdrawal_leaves[0..count], list_depth, empty, batch.list_work, &batch.lanes, batch.list_slots),
             .applied = applied,
@@ -269,12 +291,12 @@ pub const Batch = struct {
     }
 
     /// Phase 1: the rules of docs §7 on copies of the accounts.
-    fn execute(batch: *Batch, state: *const State, txs: []const u8, count: u32) void {
+    fn execute(batch: *Batch, state: *const State, txs: []const u8, first: usize, end: usize) void {
         batch.touched_len = 0;
         batch.writes_len = 0;
         batch.withdrawals_len = 0;
         batch.touched_by_index.clearRetainingCapacity();
-        for (0..count) |k| {
+        for (first..end) |k| {
             const tx: u32 = @intCast(k);
             const r = record(txs, k);
             const h = Header.decode(word(r, 0));
@@ -285,10 +307,6 @@ pub const Batch = struct {
                 .withdraw => batch.withdraw(state, tx, h, element(word(r, 1))),
             };
         }
-    }
-
-    fn inTree(state: *const State, index: u32) bool {
-        return index >> @intCast(state.depth() - 1) <= 1;
     }
 
     /// The batch's copy of account `index`, made on first use.
@@ -333,7 +351,7 @@ pub const Batch = struct {
     }
 
     fn deposit(batch: *Batch, state: *const State, tx: u32, h: Header, pk_x: Fr, pk_y: Fr) TxStatus {
-        if (!inTree(state, h.from)) return .index_out_of_range;
+        if (!state.inTree(h.from)) return .index_out_of_range;
         const target = batch.touch(state, h.from);
         if (!target.exists) {
             target.account.pk_x = pk_x;
@@ -360,7 +378,7 @@ pub const Batch = struct {
     }
 
     fn transfer(batch: *Batch, state: *const State, tx: u32, h: Header) TxStatus {
-        if (!inTree(state, h.from) or !inTree(state, h.to)) return .index_out_of_range;
+        if (!state.inTree(h.from) or !state.inTree(h.to)) return .index_out_of_range;
         const sender = batch.touch(state, h.from);
         if (checkSender(sender, h)) |status| return status;
         const recipient = batch.touch(state, h.to);
@@ -379,7 +397,7 @@ pub const Batch = struct {
     }
 
     fn withdraw(batch: *Batch, state: *const State, tx: u32, h: Header, address: Fr) TxStatus {
-        if (!inTree(state, h.from)) return .index_out_of_range;
+        if (!state.inTree(h.from)) return .index_out_of_range;
         const sender = batch.touch(state, h.from);
         if (checkSender(sender, h)) |status| return status;
         if (h.amount > sender.account.balance) return .insufficient_balance;
@@ -433,10 +451,10 @@ pub const Batch = struct {
     }
 
     /// wleaf[k] = H(address, amount) for successful withdrawals, 0 elsewhere (docs §8.3).
-    fn hashWithdrawals(batch: *Batch, count: u32) void {
+    fn hashWithdrawals(batch: *Batch, first: usize, end: usize) void {
         const lanes = &batch.lanes;
         const withdrawals = batch.withdrawals[0..batch.withdrawals_len];
-        @memset(batch.withdrawal_leaves[0..count], Fr.zero);
+        @memset(batch.withdrawal_leaves[first..end], Fr.zero);
         lanes.reset();
         for (withdrawals) |w| _ = lanes.push(Fr.zero, w.address);
         lanes.run();
@@ -463,7 +481,8 @@ pub const Batch = struct {
 const testing = std.testing;
 const poseidon2 = @import("poseidon2.zig");
 
-const TestTx = struct {
+/// A transaction for tests, encoded by `encode`; also used by the tests of witness.zig.
+pub const TestTx = struct {
     type: TxType = .noop,
     from: u32 = 0,
     to: u32 = 0,
@@ -474,7 +493,7 @@ const TestTx = struct {
     w3: u64 = 0,
     w4: u64 = 0,
 
-    fn encode(t: TestTx) [tx_size]u8 {
+    pub fn encode(t: TestTx) [tx_size]u8 {
         var r: [tx_size]u8 = @splat(0);
         r[7] = @intFromEnum(t.type);
         std.mem.writeInt(u32, r[8..12], t.from, .big);
@@ -485,25 +504,26 @@ const TestTx = struct {
         return r;
     }
 
-    fn deposit(index: u32, key: u64, amount: u64) TestTx {
+    pub fn deposit(index: u32, key: u64, amount: u64) TestTx {
         return .{ .type = .deposit, .from = index, .amount = amount, .w2 = key, .w3 = key + 1 };
     }
 
-    fn transfer(from: u32, to: u32, amount: u64, nonce: u64) TestTx {
+    pub fn transfer(from: u32, to: u32, amount: u64, nonce: u64) TestTx {
         return .{ .type = .transfer, .from = from, .to = to, .amount = amount, .nonce = nonce, .w2 = 5, .w3 = 6, .w4 = 7 };
     }
 
-    fn withdraw(from: u32, address: u64, amount: u64, nonce: u64) TestTx {
+    pub fn withdraw(from: u32, address: u64, amount: u64, nonce: u64) TestTx {
         return .{ .type = .withdraw, .from = from, .amount = amount, .nonce = nonce, .w1 = address, .w2 = 5 };
     }
 };
 
-const TestCore = struct {
+/// A state and its batch scratch for tests; also used by the tests of witness.zig.
+pub const TestCore = struct {
     state: State,
     batch: Batch,
     bytes: [max_batch_txs * tx_size]u8 = undefined,
 
-    fn init(depth: u32) !*TestCore {
+    pub fn init(depth: u32) !*TestCore {
         const core = try testing.allocator.create(TestCore);
         errdefer testing.allocator.destroy(core);
         core.state = try State.init(testing.allocator, depth, 8);
@@ -512,18 +532,18 @@ const TestCore = struct {
         return core;
     }
 
-    fn deinit(core: *TestCore) void {
+    pub fn deinit(core: *TestCore) void {
         core.batch.deinit(testing.allocator);
         core.state.deinit(testing.allocator);
         testing.allocator.destroy(core);
     }
 
-    fn encode(core: *TestCore, txs: []const TestTx) []const u8 {
+    pub fn encode(core: *TestCore, txs: []const TestTx) []const u8 {
         for (txs, 0..) |t, k| core.bytes[k * tx_size ..][0..tx_size].* = t.encode();
         return core.bytes[0 .. txs.len * tx_size];
     }
 
-    fn apply(core: *TestCore, txs: []const TestTx) !Result {
+    pub fn apply(core: *TestCore, txs: []const TestTx) !Result {
         return core.batch.apply(testing.allocator, &core.state, core.encode(txs));
     }
 

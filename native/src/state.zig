@@ -80,6 +80,12 @@ pub const State = struct {
         try state.tree.reserve(allocator, new);
     }
 
+    /// Whether `index` is a position of the tree, `index < 2^depth`; a u32 shift by 32 would
+    /// overflow, hence the shift by depth - 1.
+    pub fn inTree(state: *const State, index: u32) bool {
+        return index >> @intCast(state.depth() - 1) <= 1;
+    }
+
     pub fn get(state: *const State, index: u32) ?*const Account {
         const slot = state.slots.get(index) orelse return null;
         return &state.accounts.items[slot];
@@ -92,7 +98,7 @@ pub const State = struct {
 
     /// Adds a new account; room was reserved. Its leaf is written by the caller's tree update.
     pub fn insertAssumeCapacity(state: *State, account: Account) void {
-        assert(account.index >> @intCast(state.depth() - 1) <= 1);
+        assert(state.inTree(account.index));
         const slot: u32 = @intCast(state.accounts.items.len);
         const entry = state.slots.getOrPutAssumeCapacity(account.index);
         assert(!entry.found_existing);

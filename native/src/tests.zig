@@ -6,6 +6,7 @@ test {
     _ = @import("state.zig");
     _ = @import("exec.zig");
     _ = @import("snapshot.zig");
+    _ = @import("witness.zig");
     _ = @import("abi.zig");
     _ = @import("vectors_test.zig");
 }

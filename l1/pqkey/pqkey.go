@@ -40,7 +40,21 @@ const (
 	ContextBlockHeader   Context = "pqbridge/l1-block-header/v1"
 	ContextRequest       Context = "pqbridge/quic-request/v1"
 	ContextResponse      Context = "pqbridge/quic-response/v1"
+	ContextEvent         Context = "pqbridge/quic-event/v1" // server-pushed subscription events
 	ContextGuardianPause Context = "pqbridge/guardian-pause/v1"
+
+	// One context per L1 transaction type (package l1/chain), so that a signature made for one
+	// type is never a valid signature of another, whatever the payload bytes are.
+	ContextTxTransfer         Context = "pqbridge/l1-tx/transfer/v1"
+	ContextTxRegisterRollup   Context = "pqbridge/l1-tx/register-rollup/v1"
+	ContextTxDeposit          Context = "pqbridge/l1-tx/deposit/v1"
+	ContextTxSubmitBatch      Context = "pqbridge/l1-tx/submit-batch/v1"
+	ContextTxClaimWithdrawal  Context = "pqbridge/l1-tx/claim-withdrawal/v1"
+	ContextTxChallenge        Context = "pqbridge/l1-tx/challenge/v1"
+	ContextTxExodusWithdrawal Context = "pqbridge/l1-tx/exodus-withdrawal/v1"
+	ContextTxExodusRefund     Context = "pqbridge/l1-tx/exodus-refund/v1"
+	ContextTxGuardianAction   Context = "pqbridge/l1-tx/guardian-action/v1"
+	ContextTxReleaseDelayed   Context = "pqbridge/l1-tx/release-delayed/v1"
 )
 
 const maxContextLen = 255 // FIPS 204 limit on the context string

@@ -1,0 +1,344 @@
+package chain
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// CompressBatch is how a sequencer packs batch data for SubmitBatch.Data.
+func CompressBatch(data []byte) ([]byte, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		return nil, fmt.Errorf("chain: zstd encoder: %w", err)
+	}
+	defer enc.Close()
+	return enc.EncodeAll(data, nil), nil
+}
+
+// DecompressBatch inflates a zstd frame of batch data, never producing more than
+// MaxBatchDataSize bytes whatever the frame claims.
+func DecompressBatch(frame []byte) ([]byte, error) {
+	dec, err := zstd.NewReader(bytes.NewReader(frame), zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(MaxBatchDataSize+1),
+		zstd.WithDecoderMaxWindow(1<<23))
+	if err != nil {
+		return nil, fmt.Errorf("%w: zstd: %v", ErrBatchData, err)
+	}
+	defer dec.Close()
+	data, err := io.ReadAll(io.LimitReader(dec, MaxBatchDataSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: zstd: %v", ErrBatchData, err)
+	}
+	if len(data) > MaxBatchDataSize {
+		return nil, fmt.Errorf("%w: decompresses beyond %d bytes", ErrBatchData, MaxBatchDataSize)
+	}
+	return data, nil
+}
+
+// commitment reads the commitment of a submission or a record for the rollup's chain ID.
+func commitment(chainID uint64, b *BatchRecord) (l2.Commitment, error) {
+	c := l2.Commitment{ChainID: chainID, BatchNumber: b.Number, TxCount: b.TxCount}
+	var err error
+	read := func(name string, src [32]byte, dst *fr.Element) {
+		if err != nil {
+			return
+		}
+		if *dst, err = fieldElement(src); err != nil {
+			err = fmt.Errorf("%w: %s: %v", ErrTxMalformed, name, err)
+		}
+	}
+	read("prev root", b.PrevRoot, &c.PrevRoot)
+	read("new root", b.NewRoot, &c.NewRoot)
+	read("dq before", b.DepositsBefore, &c.DepositsBefore)
+	read("dq after", b.DepositsAfter, &c.DepositsAfter)
+	read("withdrawal root", b.WithdrawalRoot, &c.WithdrawalRoot)
+	read("data hash", b.DataHash, &c.DataHash)
+	read("trace root", b.TraceRoot, &c.TraceRoot)
+	return c, err
+}
+
+func (x *executor) isSequencer(r *Rollup, a common.Address) bool {
+	return slices.Contains(r.Config.Sequencers, a)
+}
+
+// dqAt is the deposit queue chain value dq[j].
+func (x *executor) dqAt(r *Rollup, j uint64) ([32]byte, error) {
+	if j == 0 {
+		return [32]byte{}, nil
+	}
+	var d DepositEntry
+	ok, err := x.load(keyDeposit(r.ID, j-1), &d)
+	if err != nil {
+		return d.Chain, err
+	}
+	if !ok {
+		return d.Chain, fatal(fmt.Errorf("%w: deposit %d of rollup %d missing", ErrCorruptStore, j-1, r.ID))
+	}
+	return d.Chain, nil
+}
+
+func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
+	r, err := x.rollup(p.RollupID)
+	if err != nil {
+		return err
+	}
+	if r.Frozen {
+		return fmt.Errorf("%w: %d since height %d", ErrFrozen, r.ID, r.FrozenAt)
+	}
+	if !x.isSequencer(r, from) {
+		return fmt.Errorf("%w: %s, rollup %d", ErrNotSequencer, from, r.ID)
+	}
+	if p.Mode != ModeValidity && p.Mode != ModeOptimistic {
+		return fmt.Errorf("%w: %d", ErrBadMode, p.Mode)
+	}
+	if p.Number != r.HeadNumber+1 {
+		return fmt.Errorf("%w: got %d, next is %d", ErrBatchNumber, p.Number, r.HeadNumber+1)
+	}
+	if p.PrevRoot != r.HeadRoot {
+		return fmt.Errorf("%w: batch %d starts from %x, head root is %x", ErrPrevRoot, p.Number, p.PrevRoot, r.HeadRoot)
+	}
+	if len(p.Proof) > MaxProofSize {
+		return fmt.Errorf("%w: proof of %d bytes", ErrTxMalformed, len(p.Proof))
+	}
+	rec := BatchRecord{Number: p.Number, Mode: p.Mode, PrevRoot: p.PrevRoot, NewRoot: p.NewRoot,
+		DepositsBefore: p.DepositsBefore, DepositsAfter: p.DepositsAfter, WithdrawalRoot: p.WithdrawalRoot,
+		DataHash: p.DataHash, TraceRoot: p.TraceRoot, TxCount: p.TxCount, Submitter: from,
+		SubmittedAt: x.height, ConsumedBefore: r.HeadConsumed}
+	c, err := commitment(r.Config.L2ChainID, &rec)
+	if err != nil {
+		return err
+	}
+	data, err := DecompressBatch(p.Data)
+	if err != nil {
+		return err
+	}
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBatchData, err)
+	}
+	if uint64(len(txs)) != p.TxCount {
+		return fmt.Errorf("%w: data holds %d transactions, commitment %d", ErrTxCount, len(txs), p.TxCount)
+	}
+	if p.TxCount > r.Config.BatchSize {
+		return fmt.Errorf("%w: %d transactions, the rollup's batch size is %d", ErrTxCount, p.TxCount, r.Config.BatchSize)
+	}
+	dh, err := l2.DataHash(data)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBatchData, err)
+	}
+	if !dh.Equal(&c.DataHash) {
+		return fmt.Errorf("%w: data hashes to %x, commitment has %x", ErrDataHash, dh.Bytes(), p.DataHash)
+	}
+	if err := x.checkDeposits(r, &rec, txs); err != nil {
+		return err
+	}
+	switch p.Mode {
+	case ModeValidity:
+		if x.c.cfg.Verifier == nil {
+			return ErrNoVerifier
+		}
+		if err := x.c.cfg.Verifier.Verify(r.Config.VKHash, c.Hash(), p.Proof); err != nil {
+			return fmt.Errorf("%w: batch %d: %w", ErrBadProof, p.Number, err)
+		}
+		rec.FinalizeAt = x.height
+	case ModeOptimistic:
+		if err := x.lockBond(from, r.Config.SequencerBond); err != nil {
+			return err
+		}
+		rec.Bond = r.Config.SequencerBond
+		if r.Config.ChallengeWindow > math.MaxUint64-x.height {
+			return fmt.Errorf("%w: challenge window", ErrOverflow)
+		}
+		rec.FinalizeAt = x.height + r.Config.ChallengeWindow
+	}
+	x.o.putRLP(keyBatch(r.ID, p.Number), &rec)
+	x.o.put(keyBatchData(r.ID, p.Number), slices.Clone(p.Data))
+	r.HeadNumber, r.HeadRoot, r.HeadConsumed = rec.Number, rec.NewRoot, rec.ConsumedAfter
+	x.emit(Event{Kind: EventBatchSubmitted, RollupID: r.ID, Number: rec.Number, Amount: uint64(rec.Mode),
+		Address: from, Root: rec.NewRoot})
+	if err := x.finalize(r); err != nil {
+		return err
+	}
+	x.setRollup(r)
+	return nil
+}
+
+// checkDeposits checks that the batch's deposit transactions are, in order, the next entries
+// of the queue and that its dq_before and dq_after are the queue's chain values around them,
+// then the forced-inclusion rule: no entry left unconsumed may be older than the window. It
+// sets rec.ConsumedAfter.
+func (x *executor) checkDeposits(r *Rollup, rec *BatchRecord, txs []l2.Tx) error {
+	before, err := x.dqAt(r, rec.ConsumedBefore)
+	if err != nil {
+		return err
+	}
+	if before != rec.DepositsBefore {
+		return fmt.Errorf("%w: dq_before is not the chain at consumed index %d", ErrDepositMismatch, rec.ConsumedBefore)
+	}
+	j := rec.ConsumedBefore
+	for k := range txs {
+		tx := &txs[k]
+		if tx.Type != l2.TxDeposit {
+			continue
+		}
+		if j >= r.QueueLen {
+			return fmt.Errorf("%w: transaction %d is a deposit beyond the queue (%d entries)", ErrDepositMismatch, k, r.QueueLen)
+		}
+		var d DepositEntry
+		if ok, err := x.load(keyDeposit(r.ID, j), &d); err != nil {
+			return err
+		} else if !ok {
+			return fatal(fmt.Errorf("%w: deposit %d of rollup %d missing", ErrCorruptStore, j, r.ID))
+		}
+		if d.Amount != tx.Amount || d.PKX != tx.PubKey.X.Bytes() || d.PKY != tx.PubKey.Y.Bytes() {
+			return fmt.Errorf("%w: transaction %d is not queue entry %d", ErrDepositMismatch, k, j)
+		}
+		j++
+	}
+	after, err := x.dqAt(r, j)
+	if err != nil {
+		return err
+	}
+	if after != rec.DepositsAfter {
+		return fmt.Errorf("%w: dq_after is not the chain at index %d", ErrDepositMismatch, j)
+	}
+	if j < r.QueueLen {
+		var d DepositEntry
+		if _, err := x.load(keyDeposit(r.ID, j), &d); err != nil {
+			return err
+		}
+		if x.height-d.Height >= r.Config.ForcedInclusionWindow {
+			return fmt.Errorf("%w: deposit %d queued at height %d, window %d, now %d", ErrForcedInclusion,
+				j, d.Height, r.Config.ForcedInclusionWindow, x.height)
+		}
+	}
+	rec.ConsumedAfter = j
+	return nil
+}
+
+func (x *executor) lockBond(from common.Address, bond uint64) error {
+	if bond == 0 {
+		return nil
+	}
+	if err := x.debit(from, bond); err != nil {
+		return fmt.Errorf("sequencer bond: %w", err)
+	}
+	g, err := x.global()
+	if err != nil {
+		return err
+	}
+	g.Bonded += bond
+	x.o.putRLP(keyGlobal(), &g)
+	return nil
+}
+
+func (x *executor) challenge(from common.Address, p *Challenge) error {
+	r, err := x.rollup(p.RollupID)
+	if err != nil {
+		return err
+	}
+	if r.Frozen {
+		return fmt.Errorf("%w: %d since height %d", ErrFrozen, r.ID, r.FrozenAt)
+	}
+	if p.Batch <= r.FinalNumber || p.Batch > r.HeadNumber {
+		return fmt.Errorf("%w: batch %d (finalized through %d, head %d)", ErrNotPending, p.Batch, r.FinalNumber, r.HeadNumber)
+	}
+	if len(p.Proof) > MaxProofSize {
+		return fmt.Errorf("%w: proof of %d bytes", ErrTxMalformed, len(p.Proof))
+	}
+	var b BatchRecord
+	if ok, err := x.load(keyBatch(r.ID, p.Batch), &b); err != nil {
+		return err
+	} else if !ok {
+		return fatal(fmt.Errorf("%w: pending batch %d of rollup %d missing", ErrCorruptStore, p.Batch, r.ID))
+	}
+	if b.Mode != ModeOptimistic {
+		return fmt.Errorf("%w: batch %d is a validity batch", ErrNotPending, p.Batch)
+	}
+	if x.c.cfg.Judge == nil {
+		return ErrNoJudge
+	}
+	frame, _, err := x.o.get(keyBatchData(r.ID, p.Batch))
+	if err != nil {
+		return fatal(err)
+	}
+	data, err := DecompressBatch(frame)
+	if err != nil {
+		return fatal(err) // checked at submission
+	}
+	c, err := commitment(r.Config.L2ChainID, &b)
+	if err != nil {
+		return fatal(err)
+	}
+	proven, err := x.c.cfg.Judge.Judge(&FraudCase{L2ChainID: r.Config.L2ChainID, TreeDepth: int(r.Config.TreeDepth),
+		Commitment: c, Data: data, Proof: p.Proof})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrFraudNotProven, err)
+	}
+	if !proven {
+		return fmt.Errorf("%w: batch %d", ErrFraudNotProven, p.Batch)
+	}
+	// Revert the batch and every later one, newest first. The fraudulent batch's bond is
+	// slashed; later batches only built on it, so their bonds are returned.
+	for n := r.HeadNumber; n >= p.Batch; n-- {
+		var later BatchRecord
+		if ok, err := x.load(keyBatch(r.ID, n), &later); err != nil {
+			return err
+		} else if !ok {
+			return fatal(fmt.Errorf("%w: batch %d of rollup %d missing", ErrCorruptStore, n, r.ID))
+		}
+		if n == p.Batch {
+			half := later.Bond / 2
+			if err := x.releaseBond(from, later.Bond, half, later.Bond-half); err != nil {
+				return err
+			}
+			x.emit(Event{Kind: EventChallengeUpheld, RollupID: r.ID, Number: n, Amount: half, Address: from})
+		} else if later.Bond > 0 {
+			if err := x.releaseBond(later.Submitter, later.Bond, later.Bond, 0); err != nil {
+				return err
+			}
+		}
+		x.o.del(keyBatch(r.ID, n))
+		x.o.del(keyBatchData(r.ID, n))
+		x.emit(Event{Kind: EventBatchReverted, RollupID: r.ID, Number: n, Root: later.NewRoot})
+	}
+	r.HeadNumber, r.HeadRoot, r.HeadConsumed = b.Number-1, b.PrevRoot, b.ConsumedBefore
+	x.setRollup(r)
+	return nil
+}
+
+// ListWitness is the Merkle witness of position k in list_root(leaves) (docs/protocol.md §8.1):
+// the l2.ListDepth siblings, leaf level first, as ClaimWithdrawal.Siblings wants them for a
+// withdrawal tree. It panics if k ≥ l2.MaxBatchTxs or len(leaves) > l2.MaxBatchTxs.
+func ListWitness(leaves []fr.Element, k int) [][32]byte {
+	if k >= l2.MaxBatchTxs || len(leaves) > l2.MaxBatchTxs {
+		panic("chain: ListWitness outside the list tree")
+	}
+	level := slices.Clone(leaves)
+	sibs := make([][32]byte, l2.ListDepth)
+	for l := range l2.ListDepth {
+		z := l2.EmptySubtree(l)
+		sib := z
+		if s := k ^ 1; s < len(level) {
+			sib = level[s]
+		}
+		sibs[l] = sib.Bytes()
+		if len(level)%2 == 1 {
+			level = append(level, z)
+		}
+		next := make([]fr.Element, len(level)/2)
+		for q := range next {
+			next[q] = l2.Compress(level[2*q], level[2*q+1])
+		}
+		level, k = next, k>>1
+	}
+	return sibs
+}

@@ -1,0 +1,404 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// ProofVerifier checks a validity proof (Groth16 over BN254 in production, from package prover)
+// for the verifying key named by vkHash and the single public input commitment_hash.
+type ProofVerifier interface {
+	Verify(vkHash [32]byte, publicInput fr.Element, proof []byte) error
+}
+
+// FraudCase is what a fraud proof is judged against: a pending optimistic batch as L1 stored it.
+type FraudCase struct {
+	L2ChainID  uint64
+	TreeDepth  int
+	Commitment l2.Commitment
+	Data       []byte // decompressed batch data
+	Proof      []byte
+}
+
+// FraudJudge decides a fraud proof (the single-step verifier of package fraud in production).
+// It returns true only if the proof shows the batch is fraudulent; false or an error leave the
+// batch standing.
+type FraudJudge interface {
+	Judge(c *FraudCase) (bool, error)
+}
+
+// Alloc funds an account at genesis.
+type Alloc struct {
+	Address common.Address
+	Balance uint64
+}
+
+// Genesis fixes the chain: its ID, the validator whose key signs block headers, the initial
+// balances and time.
+type Genesis struct {
+	ChainID   uint64
+	Validator []byte // ML-DSA-65 public key
+	Timestamp uint64
+	Alloc     []Alloc
+}
+
+// Config configures a Chain.
+type Config struct {
+	Genesis  Genesis
+	Verifier ProofVerifier // nil: validity batches are rejected
+	Judge    FraudJudge    // nil: challenges are rejected
+}
+
+// Header is a block header. Its hash is keccak256 of its RLP; the validator signs that hash with
+// pqkey.ContextBlockHeader, the chain ID and the height as nonce.
+type Header struct {
+	ChainID     uint64
+	Height      uint64
+	Timestamp   uint64 // set by the block producer; non-decreasing; the state machine reads no clock
+	ParentHash  common.Hash
+	Proposer    common.Address
+	TxRoot      common.Hash // keccak256 of the RLP list of transaction hashes
+	ReceiptRoot common.Hash // keccak256 of the RLP of the receipts
+	StateRoot   common.Hash // state root after the block (docs/l1.md §4)
+}
+
+// Hash is the block hash.
+func (h *Header) Hash() common.Hash {
+	b, err := rlp.EncodeToBytes(h)
+	if err != nil {
+		panic(err) // a struct of fixed-size fields always encodes
+	}
+	return crypto.Keccak256Hash(b)
+}
+
+// SealedBlock is a block as stored and as replayed: header, raw transactions, signature.
+type SealedBlock struct {
+	Header Header
+	Txs    [][]byte
+	Sig    []byte
+}
+
+// Receipt is the outcome of one transaction of a block.
+type Receipt struct {
+	TxHash common.Hash
+	OK     bool
+	Error  string
+}
+
+// EventKind names an event of the log.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventBlock EventKind = iota + 1
+	EventRollupRegistered
+	EventDeposit
+	EventBatchSubmitted
+	EventBatchFinalized
+	EventBatchReverted
+	EventChallengeUpheld
+	EventWithdrawalPaid
+	EventWithdrawalDelayed
+	EventRollupFrozen
+	EventExodus
+	EventDepositRefunded
+	EventPaused
+	EventUnpaused
+)
+
+// Event is one entry of the event log (subscriptions resume from a height).
+type Event struct {
+	Height   uint64
+	Index    uint64
+	Kind     EventKind
+	RollupID uint64
+	Number   uint64 // batch number, deposit index, delayed id, account index, per kind
+	Amount   uint64 // amount paid or queued; for a submitted batch its mode
+	Address  common.Address
+	Root     common.Hash // new root (batch), block hash (block), deposit chain (deposit)
+	TxHash   common.Hash
+}
+
+// Result is the outcome of applying a block.
+type Result struct {
+	Header   Header
+	Receipts []Receipt
+	Errs     []error // the error of each failed transaction, nil for applied ones
+	Events   []Event
+}
+
+// head is the last committed block.
+type head struct {
+	Height    uint64
+	Hash      common.Hash
+	Timestamp uint64
+	StateRoot common.Hash
+}
+
+// Chain is the deterministic settlement state machine over a pebble store. Execute/Commit (or
+// Apply) must be called from one goroutine; queries may run concurrently with them.
+type Chain struct {
+	db        *pebble.DB
+	cfg       Config
+	validator *pqkey.PublicKey
+
+	mu   sync.RWMutex
+	head head
+	lt   ltHash
+}
+
+// Open opens the chain in db, writing the genesis state if db is empty.
+func Open(db *pebble.DB, cfg Config) (*Chain, error) {
+	v, err := pqkey.ParsePublicKey(cfg.Genesis.Validator)
+	if err != nil {
+		return nil, fmt.Errorf("chain: genesis validator: %w", err)
+	}
+	c := &Chain{db: db, cfg: cfg, validator: v}
+	b, ok, err := dbGet(db, []byte(keyHead))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return c, c.writeGenesis()
+	}
+	if err := rlp.DecodeBytes(b, &c.head); err != nil {
+		return nil, fmt.Errorf("%w: head: %v", ErrCorruptStore, err)
+	}
+	lb, ok, err := dbGet(db, []byte(keyLtHash))
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(lb) != 2*ltLanes {
+		return nil, fmt.Errorf("%w: lattice hash missing", ErrCorruptStore)
+	}
+	for i := range c.lt {
+		c.lt[i] = uint16(lb[2*i]) | uint16(lb[2*i+1])<<8
+	}
+	if c.lt.root() != c.head.StateRoot {
+		return nil, fmt.Errorf("%w: lattice hash does not give the head's state root", ErrCorruptStore)
+	}
+	g, err := c.Block(0)
+	if err != nil {
+		return nil, err
+	}
+	if want := c.genesisHeader(g.Header.StateRoot); g.Header != want {
+		return nil, fmt.Errorf("chain: the store holds another genesis (chain %d)", g.Header.ChainID)
+	}
+	return c, nil
+}
+
+func (c *Chain) genesisHeader(root common.Hash) Header {
+	return Header{ChainID: c.cfg.Genesis.ChainID, Timestamp: c.cfg.Genesis.Timestamp,
+		Proposer: c.validator.Address(), StateRoot: root}
+}
+
+func (c *Chain) writeGenesis() error {
+	o := newOverlay(c.db)
+	for _, a := range c.cfg.Genesis.Alloc {
+		var acct Account
+		if _, err := o.getRLP(keyAccount(a.Address), &acct); err != nil {
+			return err
+		}
+		if acct.Balance+a.Balance < acct.Balance {
+			return fmt.Errorf("chain: genesis alloc of %s: %w", a.Address, ErrOverflow)
+		}
+		acct.Balance += a.Balance
+		o.putRLP(keyAccount(a.Address), &acct)
+	}
+	o.commitTx()
+	var lt ltHash
+	batch := c.db.NewBatch()
+	defer batch.Close()
+	if err := o.updateLtHash(&lt); err != nil {
+		return err
+	}
+	if err := o.flush(batch); err != nil {
+		return err
+	}
+	h := c.genesisHeader(lt.root())
+	hd := head{Height: 0, Hash: h.Hash(), Timestamp: h.Timestamp, StateRoot: h.StateRoot}
+	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd, &lt); err != nil {
+		return err
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("chain: committing genesis: %w", err)
+	}
+	c.head, c.lt = hd, lt
+	return nil
+}
+
+func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events []Event, hd *head, lt *ltHash) error {
+	set := func(k string, v any) error {
+		enc, err := rlp.EncodeToBytes(v)
+		if err != nil {
+			return fmt.Errorf("chain: encoding %s: %w", k, err)
+		}
+		return batch.Set([]byte(k), enc, nil)
+	}
+	h := b.Header.Height
+	if err := set(keyBlock(h), b); err != nil {
+		return err
+	}
+	if err := set(keyReceipts(h), receipts); err != nil {
+		return err
+	}
+	for i := range events {
+		if err := set(keyEvent(h, uint64(i)), &events[i]); err != nil {
+			return err
+		}
+	}
+	if err := set(keyHead, hd); err != nil {
+		return err
+	}
+	return batch.Set([]byte(keyLtHash), lt.bytes(), nil)
+}
+
+// ChainID is the L1 chain ID.
+func (c *Chain) ChainID() uint64 { return c.cfg.Genesis.ChainID }
+
+// Validator is the key that signs block headers.
+func (c *Chain) Validator() *pqkey.PublicKey { return c.validator }
+
+// Head returns the height, hash, timestamp and state root of the last committed block.
+func (c *Chain) Head() (height uint64, hash common.Hash, timestamp uint64, stateRoot common.Hash) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.head.Height, c.head.Hash, c.head.Timestamp, c.head.StateRoot
+}
+
+// Pending is an executed, not yet committed block.
+type Pending struct {
+	Result
+	txs    [][]byte
+	o      *overlay
+	lt     ltHash
+	parent common.Hash
+}
+
+// Execute runs txs as the next block with the given timestamp (clamped to the parent's) on an
+// overlay and returns the block with its roots filled in, ready to be signed and committed. It
+// fails only for a fatal condition (store error, escrow invariant); a failing transaction gets
+// a failed receipt.
+func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
+	c.mu.RLock()
+	hd, lt := c.head, c.lt
+	c.mu.RUnlock()
+	timestamp = max(timestamp, hd.Timestamp)
+	x := &executor{c: c, o: newOverlay(c.db), height: hd.Height + 1, timestamp: timestamp}
+	if err := x.tick(); err != nil {
+		return nil, err
+	}
+	p := &Pending{txs: txs, o: x.o, parent: hd.Hash}
+	hashes := make([]common.Hash, len(txs))
+	for i, raw := range txs {
+		hashes[i] = crypto.Keccak256Hash(raw)
+		err := x.applyTx(raw)
+		if errors.Is(err, errFatal) {
+			return nil, err
+		}
+		r := Receipt{TxHash: hashes[i], OK: err == nil}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		p.Receipts = append(p.Receipts, r)
+		p.Errs = append(p.Errs, err)
+	}
+	if err := x.checkEscrow(); err != nil {
+		return nil, err
+	}
+	if err := x.o.updateLtHash(&lt); err != nil {
+		return nil, err
+	}
+	p.lt = lt
+	txRoot, err := rlp.EncodeToBytes(hashes)
+	if err != nil {
+		return nil, fmt.Errorf("chain: encoding tx hashes: %w", err)
+	}
+	rcpt, err := rlp.EncodeToBytes(p.Receipts)
+	if err != nil {
+		return nil, fmt.Errorf("chain: encoding receipts: %w", err)
+	}
+	p.Header = Header{ChainID: c.ChainID(), Height: x.height, Timestamp: timestamp, ParentHash: hd.Hash,
+		Proposer: c.validator.Address(), TxRoot: crypto.Keccak256Hash(txRoot),
+		ReceiptRoot: crypto.Keccak256Hash(rcpt), StateRoot: lt.root()}
+	blockHash := p.Header.Hash()
+	p.Events = append(x.events, Event{Kind: EventBlock, Number: x.height, Root: blockHash})
+	for i := range p.Events {
+		p.Events[i].Height, p.Events[i].Index = x.height, uint64(i)
+	}
+	return p, nil
+}
+
+// Commit writes p, sealed with the validator's signature sig over its header hash, in one
+// synced pebble batch: state, block, receipts, events and head land together or not at all.
+// extra, if not nil, adds the caller's writes (the node's mempool deletions) to the same batch.
+func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) error {
+	h := p.Header.Hash()
+	if err := c.validator.Verify(pqkey.ContextBlockHeader, c.ChainID(), p.Header.Height, h[:], sig); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadHeaderSignature, err)
+	}
+	c.mu.RLock()
+	parent := c.head.Hash
+	c.mu.RUnlock()
+	if p.parent != parent {
+		return fmt.Errorf("%w: pending block %d does not extend the head", ErrBadBlock, p.Header.Height)
+	}
+	batch := c.db.NewBatch()
+	defer batch.Close()
+	if err := p.o.flush(batch); err != nil {
+		return err
+	}
+	hd := head{Height: p.Header.Height, Hash: h, Timestamp: p.Header.Timestamp, StateRoot: p.Header.StateRoot}
+	if err := writeMeta(batch, &SealedBlock{Header: p.Header, Txs: p.txs, Sig: sig}, p.Receipts, p.Events, &hd, &p.lt); err != nil {
+		return err
+	}
+	if extra != nil {
+		if err := extra(batch); err != nil {
+			return err
+		}
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("chain: committing block %d: %w", hd.Height, err)
+	}
+	c.mu.Lock()
+	c.head, c.lt = hd, p.lt
+	c.mu.Unlock()
+	return nil
+}
+
+// SignHeader is how a validator seals a header.
+func SignHeader(k *pqkey.PrivateKey, h *Header) ([]byte, error) {
+	hash := h.Hash()
+	return k.Sign(pqkey.ContextBlockHeader, h.ChainID, h.Height, hash[:])
+}
+
+// Apply replays a sealed block: it checks the signature and linkage, executes the
+// transactions, checks that every root of the header matches, and commits.
+func (c *Chain) Apply(b *SealedBlock) (*Result, error) {
+	height, hash, _, _ := c.Head()
+	if b.Header.ChainID != c.ChainID() || b.Header.Height != height+1 || b.Header.ParentHash != hash ||
+		b.Header.Proposer != c.validator.Address() {
+		return nil, fmt.Errorf("%w: block %d does not extend head %d", ErrBadBlock, b.Header.Height, height)
+	}
+	p, err := c.Execute(b.Header.Timestamp, b.Txs)
+	if err != nil {
+		return nil, err
+	}
+	if p.Header != b.Header {
+		return nil, fmt.Errorf("%w: block %d: executed state root %s, header %s", ErrStateRootMismatch,
+			b.Header.Height, p.Header.StateRoot, b.Header.StateRoot)
+	}
+	if err := c.Commit(p, b.Sig, nil); err != nil {
+		return nil, err
+	}
+	return &p.Result, nil
+}

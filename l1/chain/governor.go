@@ -1,0 +1,124 @@
+package chain
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// GovernorState is a rollup's outflow accounting: the current window, what it paid out, and an
+// exponentially weighted moving average of past windows' outflow (integer math only).
+type GovernorState struct {
+	Window   uint64 // height / WindowBlocks of the current window
+	Outflow  uint64 // paid at once in the current window
+	Baseline uint64 // EWMA of closed windows' outflow
+	Windows  uint64 // closed windows observed
+}
+
+// maxEmptyWindows bounds the catch-up loop over windows without withdrawals: after this many
+// halvings (EWMAShift ≥ 1) the baseline has decayed as far as it matters.
+const maxEmptyWindows = 128
+
+// ewma moves baseline 1/2^shift of the way to outflow. The baseline's share is rounded up so
+// that empty windows decay it to zero instead of stalling at 2^shift − 1.
+func ewma(baseline, outflow uint64, shift uint8) uint64 {
+	dec := baseline >> shift
+	if baseline&(1<<shift-1) != 0 {
+		dec++
+	}
+	return baseline - dec + outflow>>shift
+}
+
+// roll closes the windows that ended before height.
+func (g *GovernorState) roll(cfg *GovernorConfig, height uint64) {
+	w := height / cfg.WindowBlocks
+	if w <= g.Window {
+		return
+	}
+	shift := max(cfg.EWMAShift, 1)
+	g.Baseline = ewma(g.Baseline, g.Outflow, shift)
+	g.Windows++
+	for i := g.Window + 1; i < w && i-g.Window < maxEmptyWindows; i++ {
+		g.Baseline = ewma(g.Baseline, 0, shift)
+		g.Windows++
+	}
+	g.Window, g.Outflow = w, 0
+}
+
+// delayReason returns why a withdrawal of amount must wait, or "" if it may be paid now.
+func (g *GovernorState) delayReason(cfg *GovernorConfig, amount uint64) string {
+	if cfg.LargeWithdrawal > 0 && amount >= cfg.LargeWithdrawal {
+		return "large"
+	}
+	if cfg.WindowBlocks == 0 {
+		return ""
+	}
+	total := g.Outflow + amount
+	if total < amount {
+		total = math.MaxUint64
+	}
+	if cfg.WindowCap > 0 && total > cfg.WindowCap {
+		return "window cap"
+	}
+	if cfg.AnomalyFactor > 0 && g.Windows >= cfg.WarmupWindows {
+		hi, limit := bits.Mul64(cfg.AnomalyFactor, max(g.Baseline, 1))
+		if hi == 0 && total > limit {
+			return "anomaly"
+		}
+	}
+	return ""
+}
+
+// withdraw pays amount from r's escrow to to, or queues it for DelayBlocks when the governor
+// says so. The caller stores r.
+func (x *executor) withdraw(r *Rollup, to common.Address, amount uint64) error {
+	cfg := &r.Config.Governor
+	if cfg.WindowBlocks > 0 {
+		r.Gov.roll(cfg, x.height)
+	}
+	reason := r.Gov.delayReason(cfg, amount)
+	if reason == "" {
+		if err := x.pay(r, to, amount); err != nil {
+			return err
+		}
+		r.Gov.Outflow += amount // ≤ escrow, cannot overflow
+		x.emit(Event{Kind: EventWithdrawalPaid, RollupID: r.ID, Amount: amount, Address: to})
+		return nil
+	}
+	if cfg.DelayBlocks > math.MaxUint64-x.height {
+		return fmt.Errorf("%w: delay", ErrOverflow)
+	}
+	d := DelayedWithdrawal{ID: r.DelayedCount, Recipient: to, Amount: amount, ReleaseAt: x.height + cfg.DelayBlocks, Reason: reason}
+	r.DelayedCount++
+	x.o.putRLP(keyDelayed(r.ID, d.ID), &d)
+	x.emit(Event{Kind: EventWithdrawalDelayed, RollupID: r.ID, Number: d.ID, Amount: amount, Address: to})
+	return nil
+}
+
+func (x *executor) releaseDelayed(p *ReleaseDelayed) error {
+	r, err := x.rollup(p.RollupID)
+	if err != nil {
+		return err
+	}
+	if r.Paused {
+		return fmt.Errorf("%w: %d", ErrPaused, r.ID)
+	}
+	var d DelayedWithdrawal
+	if ok, err := x.load(keyDelayed(r.ID, p.ID), &d); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("%w: rollup %d id %d", ErrUnknownDelayed, r.ID, p.ID)
+	}
+	if x.height < d.ReleaseAt {
+		return fmt.Errorf("%w: id %d releases at height %d, now %d", ErrNotDue, p.ID, d.ReleaseAt, x.height)
+	}
+	if err := x.pay(r, d.Recipient, d.Amount); err != nil {
+		return err
+	}
+	x.o.del(keyDelayed(r.ID, p.ID))
+	x.setRollup(r)
+	x.emit(Event{Kind: EventWithdrawalPaid, RollupID: r.ID, Number: d.ID, Amount: d.Amount, Address: d.Recipient})
+	return nil
+}

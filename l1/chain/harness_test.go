@@ -1,0 +1,317 @@
+package chain
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+const testChainID = 31337
+
+// fakeVerifier is a fault-injection ProofVerifier: it accepts exactly the proof "valid" and
+// records the public input it was asked about.
+type fakeVerifier struct{ inputs []fr.Element }
+
+func (v *fakeVerifier) Verify(vkHash [32]byte, in fr.Element, proof []byte) error {
+	v.inputs = append(v.inputs, in)
+	if !bytes.Equal(proof, []byte("valid")) {
+		return errors.New("fake verifier: proof is not \"valid\"")
+	}
+	return nil
+}
+
+// faultInjectionJudge is a fault-injection FraudJudge: the proof bytes are its verdict
+// ("fraud" proves fraud, "error" fails, anything else is not fraud).
+type faultInjectionJudge struct{}
+
+func (faultInjectionJudge) Judge(c *FraudCase) (bool, error) {
+	switch string(c.Proof) {
+	case "fraud":
+		return true, nil
+	case "error":
+		return false, errors.New("judge: malformed proof")
+	}
+	return false, nil
+}
+
+func seededKey(t testing.TB, i byte) *pqkey.PrivateKey {
+	t.Helper()
+	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0: 0xa5, 1: i})
+}
+
+// harness is one chain in a memory store with funded users and a producing validator.
+type harness struct {
+	t         testing.TB
+	db        *pebble.DB
+	c         *Chain
+	validator *pqkey.PrivateKey
+	users     []*pqkey.PrivateKey
+	nonces    map[common.Address]uint64
+	verifier  *fakeVerifier
+	blocks    []*SealedBlock
+}
+
+const userFunds = 1_000_000
+
+func newHarness(t testing.TB, nUsers int) *harness {
+	t.Helper()
+	h := &harness{t: t, validator: seededKey(t, 0), nonces: map[common.Address]uint64{}, verifier: &fakeVerifier{}}
+	for i := range nUsers {
+		h.users = append(h.users, seededKey(t, byte(i+1)))
+	}
+	h.db = openMem(t)
+	h.c = h.open(h.db)
+	return h
+}
+
+func openMem(t testing.TB) *pebble.DB {
+	t.Helper()
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func (h *harness) genesis() Genesis {
+	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000}
+	for _, u := range h.users {
+		g.Alloc = append(g.Alloc, Alloc{Address: u.Address(), Balance: userFunds})
+	}
+	return g
+}
+
+func (h *harness) open(db *pebble.DB) *Chain {
+	h.t.Helper()
+	c, err := Open(db, Config{Genesis: h.genesis(), Verifier: h.verifier, Judge: faultInjectionJudge{}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+// tx signs a transaction of k with its next nonce.
+func (h *harness) tx(k *pqkey.PrivateKey, typ TxType, payload any) []byte {
+	h.t.Helper()
+	n := h.nonces[k.Address()]
+	raw, err := SignTx(k, typ, testChainID, n, payload)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.nonces[k.Address()] = n + 1
+	return raw
+}
+
+// block produces, signs and commits the next block.
+func (h *harness) block(txs ...[]byte) *Result {
+	h.t.Helper()
+	height, _, ts, _ := h.c.Head()
+	p, err := h.c.Execute(ts+1, txs)
+	if err != nil {
+		h.t.Fatalf("block %d: %v", height+1, err)
+	}
+	sig, err := SignHeader(h.validator, &p.Header)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.c.Commit(p, sig, nil); err != nil {
+		h.t.Fatal(err)
+	}
+	h.blocks = append(h.blocks, &SealedBlock{Header: p.Header, Txs: txs, Sig: sig})
+	return &p.Result
+}
+
+// mustOK produces a block and fails unless every transaction applied.
+func (h *harness) mustOK(txs ...[]byte) *Result {
+	h.t.Helper()
+	r := h.block(txs...)
+	for i, err := range r.Errs {
+		if err != nil {
+			h.t.Fatalf("block %d tx %d: %v", r.Header.Height, i, err)
+		}
+	}
+	return r
+}
+
+// mustFail produces a block with one transaction and checks it failed with want.
+func (h *harness) mustFail(raw []byte, want error) {
+	h.t.Helper()
+	r := h.block(raw)
+	if !errors.Is(r.Errs[0], want) {
+		h.t.Fatalf("got error %v, want %v", r.Errs[0], want)
+	}
+}
+
+func (h *harness) balance(a common.Address) uint64 {
+	h.t.Helper()
+	acct, err := h.c.Account(a)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return acct.Balance
+}
+
+func (h *harness) rollup(id uint64) *Rollup {
+	h.t.Helper()
+	r, err := h.c.Rollup(id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) advance(n int) {
+	h.t.Helper()
+	for range n {
+		h.mustOK()
+	}
+}
+
+// l2Side is a rollup's L2 as its sequencer sees it: the reference state and the queue position.
+type l2Side struct {
+	cfg      RollupConfig
+	id       uint64
+	state    *l2.State
+	consumed uint64
+	dq       fr.Element // dq[consumed]
+	queue    []DepositEntry
+	number   uint64
+}
+
+func testConfig(h *harness, seq *pqkey.PrivateKey, chainID uint64, guardians []*pqkey.PrivateKey, threshold uint64) RollupConfig {
+	cfg := RollupConfig{L2ChainID: chainID, VKHash: [32]byte{1}, TreeDepth: 4, BatchSize: 16, SequencerBond: 1000,
+		ChallengeWindow: 5, ForcedInclusionWindow: 10, ExodusTimeout: 50,
+		Sequencers: []common.Address{seq.Address()}, GuardianThreshold: threshold}
+	for _, g := range guardians {
+		cfg.Guardians = append(cfg.Guardians, g.Public().Bytes())
+	}
+	return cfg
+}
+
+func (h *harness) register(k *pqkey.PrivateKey, cfg RollupConfig) *l2Side {
+	h.t.Helper()
+	h.mustOK(h.tx(k, TxRegisterRollup, &cfg))
+	n, err := h.c.RollupCount()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s, err := l2.NewState(int(cfg.TreeDepth))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &l2Side{cfg: cfg, id: n, state: s}
+}
+
+// l2Key returns a deterministic L2 key.
+func l2Key(t testing.TB, seed uint64) *l2.PrivateKey {
+	t.Helper()
+	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 7}))
+	var b [32]byte
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	k, err := l2.GenerateKey(bytes.NewReader(b[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func depositPayload(id uint64, pk l2.PublicKey, amount uint64) *Deposit {
+	return &Deposit{RollupID: id, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()}
+}
+
+// batch executes txs on the L2 side and returns the submission; the L2 side advances (call
+// rewind to undo, as after a rejected submission).
+func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*SubmitBatch, l2.BatchResult) {
+	t.Helper()
+	prev := s.state.Root()
+	before := s.dq
+	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: true})
+	for k, st := range res.Statuses {
+		if st != l2.StatusOK {
+			t.Fatalf("L2 tx %d: %s", k, st)
+		}
+	}
+	after := s.dq
+	for _, tx := range txs {
+		if tx.Type == l2.TxDeposit {
+			d, err := h.c.Deposit(s.id, s.consumed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.consumed++
+			after, _ = fieldElement(d.Chain)
+		}
+	}
+	s.dq = after
+	data := l2.EncodeBatch(txs)
+	dh, err := l2.DataHash(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, err := CompressBatch(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.number++
+	p := &SubmitBatch{RollupID: s.id, Mode: mode, Number: s.number, PrevRoot: prev.Bytes(), NewRoot: res.FinalRoot.Bytes(),
+		DepositsBefore: before.Bytes(), DepositsAfter: after.Bytes(), WithdrawalRoot: res.WithdrawalRoot.Bytes(),
+		DataHash: dh.Bytes(), TraceRoot: res.TraceRoot.Bytes(), TxCount: uint64(len(txs)), Data: frame}
+	if mode == ModeValidity {
+		p.Proof = []byte("valid")
+	}
+	return p, res
+}
+
+// depositTx is the L2 deposit of queue entry j into account index.
+func (s *l2Side) depositTx(t *testing.T, h *harness, j uint64, index uint32) l2.Tx {
+	t.Helper()
+	d, err := h.c.Deposit(s.id, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := fieldElement(d.PKX)
+	y, _ := fieldElement(d.PKY)
+	return l2.Tx{Type: l2.TxDeposit, From: index, Amount: d.Amount, PubKey: l2.PublicKey{X: x, Y: y}}
+}
+
+func withdrawTx(t *testing.T, k *l2.PrivateKey, chainID uint64, from uint32, nonce, amount uint64, to common.Address) l2.Tx {
+	t.Helper()
+	tx := l2.Tx{Type: l2.TxWithdraw, From: from, Amount: amount, Nonce: nonce, Address: to}
+	if err := l2.SignTx(k, chainID, &tx); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// checkSupply audits Σ balances + Σ escrows + bonded + burned = genesis allocation, over the
+// harness users and the extra addresses the test paid.
+func (h *harness) checkSupply(extra ...common.Address) {
+	h.t.Helper()
+	var total uint64
+	for _, u := range h.users {
+		total += h.balance(u.Address())
+	}
+	for _, a := range extra {
+		total += h.balance(a)
+	}
+	n, _ := h.c.RollupCount()
+	for id := uint64(1); id <= n; id++ {
+		total += h.rollup(id).Escrow
+	}
+	g, _ := h.c.Global()
+	total += g.Bonded + g.Burned
+	if want := uint64(len(h.users)) * userFunds; total != want {
+		h.t.Fatalf("supply %d, genesis allocated %d", total, want)
+	}
+}

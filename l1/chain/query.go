@@ -1,0 +1,122 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
+)
+
+// Queries read committed state only; they are safe to call while a block is being executed.
+
+func (c *Chain) read(key string, v any) error {
+	b, ok, err := dbGet(c.db, []byte(key))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, key)
+	}
+	if err := rlp.DecodeBytes(b, v); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrCorruptStore, key, err)
+	}
+	return nil
+}
+
+// Block returns the sealed block at height (block 0 is the genesis header, unsigned).
+func (c *Chain) Block(height uint64) (*SealedBlock, error) {
+	var b SealedBlock
+	return &b, c.read(keyBlock(height), &b)
+}
+
+// Receipts returns the receipts of the block at height.
+func (c *Chain) Receipts(height uint64) ([]Receipt, error) {
+	var r []Receipt
+	return r, c.read(keyReceipts(height), &r)
+}
+
+// Account returns an L1 account (the zero account if it never received anything).
+func (c *Chain) Account(a common.Address) (Account, error) {
+	var acct Account
+	if err := c.read(keyAccount(a), &acct); err != nil && !isNotFound(err) {
+		return acct, err
+	}
+	return acct, nil
+}
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+
+// Rollup returns a registered rollup.
+func (c *Chain) Rollup(id uint64) (*Rollup, error) {
+	var r Rollup
+	return &r, c.read(keyRollup(id), &r)
+}
+
+// RollupCount returns how many rollups are registered; their IDs are 1..count.
+func (c *Chain) RollupCount() (uint64, error) {
+	var n uint64
+	if err := c.read(keyRollupCount(), &n); err != nil && !isNotFound(err) {
+		return 0, err
+	}
+	return n, nil
+}
+
+// Batch returns an accepted (pending or finalized) batch.
+func (c *Chain) Batch(rollupID, number uint64) (*BatchRecord, error) {
+	var b BatchRecord
+	return &b, c.read(keyBatch(rollupID, number), &b)
+}
+
+// BatchData returns the zstd frame of a batch's data as submitted.
+func (c *Chain) BatchData(rollupID, number uint64) ([]byte, error) {
+	b, ok, err := dbGet(c.db, []byte(keyBatchData(rollupID, number)))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: data of batch %d of rollup %d", ErrNotFound, number, rollupID)
+	}
+	return b, nil
+}
+
+// Deposit returns entry j of a rollup's deposit queue.
+func (c *Chain) Deposit(rollupID, j uint64) (*DepositEntry, error) {
+	var d DepositEntry
+	return &d, c.read(keyDeposit(rollupID, j), &d)
+}
+
+// Delayed returns a delayed withdrawal that has not been released.
+func (c *Chain) Delayed(rollupID, id uint64) (*DelayedWithdrawal, error) {
+	var d DelayedWithdrawal
+	return &d, c.read(keyDelayed(rollupID, id), &d)
+}
+
+// Global returns the chain-wide bond and burn totals.
+func (c *Chain) Global() (Global, error) {
+	var g Global
+	if err := c.read(keyGlobal(), &g); err != nil && !isNotFound(err) {
+		return g, err
+	}
+	return g, nil
+}
+
+// Events returns up to limit events from height on, in log order.
+func (c *Chain) Events(fromHeight uint64, limit int) ([]Event, error) {
+	it, err := c.db.NewIter(&pebble.IterOptions{LowerBound: []byte(u64key(prefixEvent, fromHeight)),
+		UpperBound: []byte(prefixEvent[:len(prefixEvent)-1] + "0")}) // '0' follows '/'
+	if err != nil {
+		return nil, fmt.Errorf("chain: event iterator: %w", err)
+	}
+	defer it.Close()
+	var out []Event
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		var e Event
+		if err := rlp.DecodeBytes(it.Value(), &e); err != nil {
+			return nil, fmt.Errorf("%w: event: %v", ErrCorruptStore, err)
+		}
+		out = append(out, e)
+	}
+	return out, it.Error()
+}

@@ -1,0 +1,86 @@
+package chain
+
+import (
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Account is an L1 account.
+type Account struct {
+	Nonce   uint64
+	Balance uint64
+}
+
+// Rollup is a registered rollup and everything L1 tracks about it.
+type Rollup struct {
+	ID            uint64
+	Config        RollupConfig
+	RegisteredAt  uint64
+	Paused        bool
+	Frozen        bool
+	FrozenAt      uint64
+	GuardianNonce uint64
+
+	QueueLen   uint64   // deposits ever queued
+	QueueChain [32]byte // dq[QueueLen]
+
+	HeadNumber   uint64   // last accepted batch, pending or final (0: none)
+	HeadRoot     [32]byte // its new root (the empty tree's root before any batch)
+	HeadConsumed uint64   // deposits consumed through the head batch
+
+	FinalNumber   uint64
+	FinalRoot     [32]byte
+	FinalConsumed uint64
+	FinalHeight   uint64 // height of the last finalization (registration height before any)
+
+	Deposited uint64 // total ever escrowed
+	Paid      uint64 // total ever paid out of escrow
+	Escrow    uint64 // Deposited - Paid, checked after every block
+
+	Gov          GovernorState
+	DelayedCount uint64 // delayed withdrawals ever queued (their ids)
+}
+
+// DepositEntry is entry j of a deposit queue.
+type DepositEntry struct {
+	Chain     [32]byte // dq[j+1]
+	Height    uint64   // block that queued it: the forced-inclusion clock starts here
+	Depositor common.Address
+	Amount    uint64
+	PKX, PKY  [32]byte
+}
+
+// BatchRecord is an accepted batch.
+type BatchRecord struct {
+	Number         uint64
+	Mode           uint8
+	PrevRoot       [32]byte
+	NewRoot        [32]byte
+	DepositsBefore [32]byte
+	DepositsAfter  [32]byte
+	WithdrawalRoot [32]byte
+	DataHash       [32]byte
+	TraceRoot      [32]byte
+	TxCount        uint64
+	Submitter      common.Address
+	Bond           uint64
+	SubmittedAt    uint64
+	FinalizeAt     uint64 // the first height at which it may finalize (after its predecessors)
+	ConsumedBefore uint64
+	ConsumedAfter  uint64
+}
+
+// DelayedWithdrawal waits in a rollup's delay queue until ReleaseAt.
+type DelayedWithdrawal struct {
+	ID        uint64
+	Recipient common.Address
+	Amount    uint64
+	ReleaseAt uint64
+	Reason    string
+}
+
+// Global are chain-wide totals, so that supply can be audited: the sum of all balances plus
+// every escrow, every locked bond and Burned equals the genesis allocation.
+type Global struct {
+	Bonded uint64
+	Burned uint64
+}

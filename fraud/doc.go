@@ -1,4 +1,8 @@
-// Package fraud will hold the optimistic side: per-transaction trace commitments, single-round
-// fraud proofs that point at the first wrong trace entry, the single-step verifier L1 runs (built
-// on the Go reference in package l2), and the challenger's logic.
+// Package fraud is the optimistic side of settlement (docs/protocol.md §11): single-round fraud
+// proofs against a batch's published trace, the verifier L1 runs on them (Judge, a
+// chain.FraudJudge), and Build, which a challenger uses to find the first wrong step of a batch
+// and prove it. A step is judged by re-executing its one transaction with the Go reference
+// (l2.State.Apply, signatures checked) on a partial state made of Merkle witnesses: the rules
+// exist once, in package l2, and this package only decides which step to run and what its
+// result must be compared with.
 package fraud

@@ -1,9 +1,10 @@
 // Package l2 is the Go reference implementation of the pqbridge L2 state transition
 // (docs/protocol.md): Poseidon2 hashing, the transaction encoding and its structural checks,
 // EdDSA transaction signatures, the sparse Merkle account tree, execution of transactions and
-// batches, and the batch commitment. It is written independently of the Zig core, in plain Go
-// on gnark-crypto, and favours obvious correctness over speed: L1 uses it to judge fraud
-// proofs, and the shared test vectors in testdata/ are generated from it.
+// batches, the batch commitment, and partial states built from Merkle witnesses, on which a
+// fraud-proof verifier runs the same execution for one transaction. It is written independently
+// of the Zig core, in plain Go on gnark-crypto, and favours obvious correctness over speed: L1
+// uses it to judge fraud proofs, and the shared test vectors in testdata/ are generated from it.
 package l2
 
 // Limits of docs/protocol.md §3.

@@ -79,6 +79,33 @@ func ListRoot(leaves []fr.Element) fr.Element {
 	return level[0]
 }
 
+// ListWitness returns the Merkle witness of position k in list_root(leaves) (docs §8.1): the
+// ListDepth siblings, leaf level first, which VerifyWitness(root, ListDepth, k, leaves[k], ·)
+// checks. It panics if k >= MaxBatchTxs or len(leaves) > MaxBatchTxs.
+func ListWitness(leaves []fr.Element, k int) []fr.Element {
+	if k < 0 || k >= MaxBatchTxs || len(leaves) > MaxBatchTxs {
+		panic("l2: ListWitness outside the list tree")
+	}
+	z := emptySubtrees()
+	level := make([]fr.Element, len(leaves), len(leaves)+1)
+	copy(level, leaves)
+	sib := make([]fr.Element, ListDepth)
+	for l := range ListDepth {
+		sib[l] = z[l]
+		if s := k ^ 1; s < len(level) {
+			sib[l] = level[s]
+		}
+		if len(level)%2 == 1 {
+			level = append(level, z[l])
+		}
+		for q := range len(level) / 2 {
+			level[q] = Compress(level[2*q], level[2*q+1])
+		}
+		level, k = level[:len(level)/2], k>>1
+	}
+	return sib
+}
+
 // Domain tags of docs §2.4: the ASCII string read as a big-endian integer.
 var (
 	TagTx     = tag("pqbridge/l2tx/v1")

@@ -93,6 +93,20 @@ var curveOrder = sync.OnceValue(func() *big.Int {
 //
 // VerifyTx never panics: any values give true or false.
 func VerifyTx(pk PublicKey, chainID uint64, tx *Tx) bool {
+	return VerifyTxChallenge(pk, tx, Challenge(pk, chainID, tx))
+}
+
+// Challenge is the challenge c = H(R.x, R.y, pk.x, pk.y, msg) of docs §6 for tx's signature,
+// msg = SignedMessage(chainID, tx).
+func Challenge(pk PublicKey, chainID uint64, tx *Tx) fr.Element {
+	return HashMD(tx.Sig.RX, tx.Sig.RY, pk.X, pk.Y, SignedMessage(chainID, tx))
+}
+
+// VerifyTxChallenge is VerifyTx with the challenge c = Challenge(pk, chainID, tx) supplied by
+// the caller, who may compute the Poseidon2 hashes of many signatures at once (the sequencer
+// batches them through the native core). It applies every other check of VerifyTx; with any
+// other c it verifies nothing meaningful.
+func VerifyTxChallenge(pk PublicKey, tx *Tx, c fr.Element) bool {
 	r := twistededwards.NewPointAffine(tx.Sig.RX, tx.Sig.RY)
 	a := twistededwards.NewPointAffine(pk.X, pk.Y)
 	if !r.IsOnCurve() || !a.IsOnCurve() {
@@ -103,7 +117,6 @@ func VerifyTx(pk PublicKey, chainID uint64, tx *Tx) bool {
 	if s.Cmp(curveOrder()) >= 0 {
 		return false
 	}
-	c := HashMD(tx.Sig.RX, tx.Sig.RY, pk.X, pk.Y, SignedMessage(chainID, tx))
 	var cInt big.Int
 	c.BigInt(&cInt)
 	return cofactoredEquation(&a, &r, &s, &cInt)

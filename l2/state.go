@@ -36,10 +36,16 @@ type IndexedAccount struct {
 // State is the L2 state: the accounts and the sparse Merkle tree over them (docs §4.3).
 // Only nodes of subtrees that hold an account are stored; any other node at level l is Z[l].
 // A State is not safe for concurrent use while it is being modified.
+//
+// A partial state (NewPartialState) knows only the paths of a few witnessed accounts: every node
+// it does not store is unknown, not empty, and reading one, or an account outside its witnessed
+// indices, panics rather than give a wrong root.
 type State struct {
 	depth    int
 	accounts map[uint32]Account
 	nodes    []map[uint32]fr.Element // nodes[l][q] = node(l, q) for l in 0..depth
+	// witnessed is nil for a full state; for a partial state, the indices whose paths it holds.
+	witnessed map[uint32]bool
 }
 
 // ApplyOptions configures execution.
@@ -131,16 +137,17 @@ func (s *State) Depth() int { return s.depth }
 // Root returns the state root node(D, 0).
 func (s *State) Root() fr.Element { return s.node(s.depth, 0) }
 
-// Account returns the account at index i and whether it exists.
+// Account returns the account at index i and whether it exists. On a partial state i must be a
+// witnessed index: for any other the account is unknown, and Account panics.
 func (s *State) Account(i uint32) (Account, bool) {
-	a, ok := s.accounts[i]
-	return a, ok
+	return s.account(i)
 }
 
-// Len returns the number of non-empty accounts.
+// Len returns the number of non-empty accounts (of a partial state: witnessed ones).
 func (s *State) Len() int { return len(s.accounts) }
 
-// Accounts returns every non-empty account, by increasing index.
+// Accounts returns every non-empty account (of a partial state: witnessed ones), by increasing
+// index.
 func (s *State) Accounts() []IndexedAccount {
 	out := make([]IndexedAccount, 0, len(s.accounts))
 	for _, i := range slices.Sorted(maps.Keys(s.accounts)) {
@@ -151,7 +158,8 @@ func (s *State) Accounts() []IndexedAccount {
 
 // Clone returns a deep copy of s.
 func (s *State) Clone() *State {
-	c := &State{depth: s.depth, accounts: maps.Clone(s.accounts), nodes: make([]map[uint32]fr.Element, len(s.nodes))}
+	c := &State{depth: s.depth, accounts: maps.Clone(s.accounts), nodes: make([]map[uint32]fr.Element, len(s.nodes)),
+		witnessed: maps.Clone(s.witnessed)}
 	for l := range s.nodes {
 		c.nodes[l] = maps.Clone(s.nodes[l])
 	}
@@ -160,17 +168,36 @@ func (s *State) Clone() *State {
 
 func (s *State) inRange(i uint32) bool { return uint64(i) < uint64(1)<<s.depth }
 
+// node returns node(level, q). Every read of the tree goes through it, which is what makes the
+// guard of a partial state complete: a node it does not store is unknown there, never Z[level].
 func (s *State) node(level int, q uint32) fr.Element {
 	if h, ok := s.nodes[level][q]; ok {
 		return h
 	}
+	if s.witnessed != nil {
+		panic(fmt.Sprintf("l2: node (%d, %d) is outside the witnessed paths of a partial state", level, q))
+	}
 	return EmptySubtree(level)
 }
 
+// account returns the account at index i. Every read of an account goes through it: on a
+// partial state an index outside the witnessed ones is unknown, never empty.
+func (s *State) account(i uint32) (Account, bool) {
+	if s.witnessed != nil && !s.witnessed[i] {
+		panic(fmt.Sprintf("l2: account %d is outside the witnessed paths of a partial state", i))
+	}
+	a, ok := s.accounts[i]
+	return a, ok
+}
+
 // Witness returns the Merkle witness of index i (docs §4.3): its D siblings, leaf level first.
+// On a partial state i must be a witnessed index.
 func (s *State) Witness(i uint32) ([]fr.Element, error) {
 	if !s.inRange(i) {
 		return nil, fmt.Errorf("l2: index %d outside a tree of depth %d", i, s.depth)
+	}
+	if s.witnessed != nil && !s.witnessed[i] {
+		return nil, fmt.Errorf("l2: index %d is not witnessed in this partial state", i)
 	}
 	sib := make([]fr.Element, s.depth)
 	q := i
@@ -200,6 +227,9 @@ func VerifyWitness(root fr.Element, depth int, index uint32, leaf fr.Element, si
 
 // setAccount stores a at index i and recomputes the path from its leaf to the root.
 func (s *State) setAccount(i uint32, a Account) {
+	if s.witnessed != nil && !s.witnessed[i] {
+		panic(fmt.Sprintf("l2: write of account %d outside the witnessed paths of a partial state", i))
+	}
 	s.accounts[i] = a
 	h := a.Leaf()
 	q := i
@@ -241,7 +271,7 @@ func (s *State) applyDeposit(tx *Tx) Status {
 	if !s.inRange(tx.From) {
 		return StatusIndexOutOfRange
 	}
-	acc, ok := s.accounts[tx.From]
+	acc, ok := s.account(tx.From)
 	if !ok {
 		s.setAccount(tx.From, Account{PubKey: tx.PubKey, Balance: tx.Amount})
 		return StatusOK
@@ -260,7 +290,7 @@ func (s *State) applyDeposit(tx *Tx) Status {
 // checkSender runs the sender checks shared by transfer and withdraw (docs §7.3 and §7.4, steps
 // 2 to 5): sender exists, signature, nonce, nonce not exhausted.
 func (s *State) checkSender(tx *Tx, opts ApplyOptions) (Account, Status) {
-	sender, ok := s.accounts[tx.From]
+	sender, ok := s.account(tx.From)
 	if !ok {
 		return sender, StatusSenderNotFound
 	}
@@ -285,7 +315,7 @@ func (s *State) applyTransfer(tx *Tx, opts ApplyOptions) Status {
 	if st != StatusOK {
 		return st
 	}
-	recipient, ok := s.accounts[tx.To]
+	recipient, ok := s.account(tx.To)
 	if !ok {
 		return StatusRecipientNotFound
 	}
@@ -298,7 +328,7 @@ func (s *State) applyTransfer(tx *Tx, opts ApplyOptions) Status {
 	sender.Balance -= tx.Amount
 	sender.Nonce++
 	s.setAccount(tx.From, sender)
-	recipient = s.accounts[tx.To] // read after the sender's update: a self-transfer only bumps the nonce
+	recipient, _ = s.account(tx.To) // read after the sender's update: a self-transfer only bumps the nonce
 	recipient.Balance += tx.Amount
 	s.setAccount(tx.To, recipient)
 	return StatusOK

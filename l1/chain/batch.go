@@ -43,8 +43,9 @@ func DecompressBatch(frame []byte) ([]byte, error) {
 	return data, nil
 }
 
-// commitment reads the commitment of a submission or a record for the rollup's chain ID.
-func commitment(chainID uint64, b *BatchRecord) (l2.Commitment, error) {
+// Commitment reads the batch's commitment (docs/protocol.md §8.6) for the rollup's L2 chain ID:
+// what a FraudCase carries and a challenger builds its proof against.
+func (b *BatchRecord) Commitment(chainID uint64) (l2.Commitment, error) {
 	c := l2.Commitment{ChainID: chainID, BatchNumber: b.Number, TxCount: b.TxCount}
 	var err error
 	read := func(name string, src [32]byte, dst *fr.Element) {
@@ -112,7 +113,7 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 		DepositsBefore: p.DepositsBefore, DepositsAfter: p.DepositsAfter, WithdrawalRoot: p.WithdrawalRoot,
 		DataHash: p.DataHash, TraceRoot: p.TraceRoot, TxCount: p.TxCount, Submitter: from,
 		SubmittedAt: x.height, ConsumedBefore: r.HeadConsumed}
-	c, err := commitment(r.Config.L2ChainID, &rec)
+	c, err := rec.Commitment(r.Config.L2ChainID)
 	if err != nil {
 		return err
 	}
@@ -140,8 +141,12 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if err := x.checkDeposits(r, &rec, txs); err != nil {
 		return err
 	}
+	var trace []byte
 	switch p.Mode {
 	case ModeValidity:
+		if len(p.Trace) != 0 {
+			return fmt.Errorf("%w: a validity batch carries no trace", ErrTrace)
+		}
 		if x.c.cfg.Verifier == nil {
 			return ErrNoVerifier
 		}
@@ -150,6 +155,9 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 		}
 		rec.FinalizeAt = x.height
 	case ModeOptimistic:
+		if trace, err = checkTrace(p.Trace, &c); err != nil {
+			return err
+		}
 		if err := x.lockBond(from, r.Config.SequencerBond); err != nil {
 			return err
 		}
@@ -161,6 +169,9 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	}
 	x.o.putRLP(keyBatch(r.ID, p.Number), &rec)
 	x.o.put(keyBatchData(r.ID, p.Number), slices.Clone(p.Data))
+	if trace != nil {
+		x.o.put(keyBatchTrace(r.ID, p.Number), trace)
+	}
 	r.HeadNumber, r.HeadRoot, r.HeadConsumed = rec.Number, rec.NewRoot, rec.ConsumedAfter
 	x.emit(Event{Kind: EventBatchSubmitted, RollupID: r.ID, Number: rec.Number, Amount: uint64(rec.Mode),
 		Address: from, Root: rec.NewRoot})
@@ -169,6 +180,29 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	}
 	x.setRollup(r)
 	return nil
+}
+
+// checkTrace checks an optimistic batch's published trace against its commitment: one canonical
+// root per transaction whose list root (§8.1) is the trace root, so that every position beyond
+// the transactions is zero and each entry a fraud proof names is the one L1 stores. It returns
+// the trace as stored: the roots' 32-byte forms concatenated.
+func checkTrace(trace [][32]byte, c *l2.Commitment) ([]byte, error) {
+	if uint64(len(trace)) != c.TxCount {
+		return nil, fmt.Errorf("%w: %d roots for %d transactions", ErrTrace, len(trace), c.TxCount)
+	}
+	roots := make([]fr.Element, len(trace))
+	stored := make([]byte, 0, 32*len(trace))
+	for k := range trace {
+		var err error
+		if roots[k], err = fieldElement(trace[k]); err != nil {
+			return nil, fmt.Errorf("%w: trace[%d]: %v", ErrTrace, k, err)
+		}
+		stored = append(stored, trace[k][:]...)
+	}
+	if got := l2.ListRoot(roots); !got.Equal(&c.TraceRoot) {
+		return nil, fmt.Errorf("%w: the trace's list root is %x", ErrTrace, got.Bytes())
+	}
+	return stored, nil
 }
 
 // checkDeposits checks that the batch's deposit transactions are, in order, the next entries
@@ -274,7 +308,7 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	if err != nil {
 		return fatal(err) // checked at submission
 	}
-	c, err := commitment(r.Config.L2ChainID, &b)
+	c, err := b.Commitment(r.Config.L2ChainID)
 	if err != nil {
 		return fatal(err)
 	}
@@ -308,6 +342,7 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 		}
 		x.o.del(keyBatch(r.ID, n))
 		x.o.del(keyBatchData(r.ID, n))
+		x.o.del(keyBatchTrace(r.ID, n))
 		x.emit(Event{Kind: EventBatchReverted, RollupID: r.ID, Number: n, Root: later.NewRoot})
 	}
 	r.HeadNumber, r.HeadRoot, r.HeadConsumed = b.Number-1, b.PrevRoot, b.ConsumedBefore
@@ -315,30 +350,14 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	return nil
 }
 
-// ListWitness is the Merkle witness of position k in list_root(leaves) (docs/protocol.md §8.1):
-// the l2.ListDepth siblings, leaf level first, as ClaimWithdrawal.Siblings wants them for a
-// withdrawal tree. It panics if k ≥ l2.MaxBatchTxs or len(leaves) > l2.MaxBatchTxs.
+// ListWitness is l2.ListWitness (the Merkle witness of position k in list_root(leaves),
+// docs/protocol.md §8.1) in the 32-byte form ClaimWithdrawal.Siblings wants for a withdrawal
+// tree. It panics if k ≥ l2.MaxBatchTxs or len(leaves) > l2.MaxBatchTxs.
 func ListWitness(leaves []fr.Element, k int) [][32]byte {
-	if k >= l2.MaxBatchTxs || len(leaves) > l2.MaxBatchTxs {
-		panic("chain: ListWitness outside the list tree")
+	sib := l2.ListWitness(leaves, k)
+	out := make([][32]byte, len(sib))
+	for l := range sib {
+		out[l] = sib[l].Bytes()
 	}
-	level := slices.Clone(leaves)
-	sibs := make([][32]byte, l2.ListDepth)
-	for l := range l2.ListDepth {
-		z := l2.EmptySubtree(l)
-		sib := z
-		if s := k ^ 1; s < len(level) {
-			sib = level[s]
-		}
-		sibs[l] = sib.Bytes()
-		if len(level)%2 == 1 {
-			level = append(level, z)
-		}
-		next := make([]fr.Element, len(level)/2)
-		for q := range next {
-			next[q] = l2.Compress(level[2*q], level[2*q+1])
-		}
-		level, k = next, k>>1
-	}
-	return sibs
+	return out
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
-	"github.com/pqbridge/pqbridge/l2"
 )
 
 // ProofVerifier checks a validity proof (Groth16 over BN254 in production, from package prover)
@@ -20,16 +20,12 @@ type ProofVerifier interface {
 	Verify(vkHash [32]byte, publicInput fr.Element, proof []byte) error
 }
 
-// FraudCase is what a fraud proof is judged against: a pending optimistic batch as L1 stored it.
-type FraudCase struct {
-	L2ChainID  uint64
-	TreeDepth  int
-	Commitment l2.Commitment
-	Data       []byte // decompressed batch data
-	Proof      []byte
-}
+// FraudCase is what a fraud proof is judged against: a pending optimistic batch as L1 stored it
+// (L2 chain ID, tree depth, commitment, decompressed data) and the proof. It is defined by
+// package fraud, whose proofs and judge do not depend on L1.
+type FraudCase = fraud.Case
 
-// FraudJudge decides a fraud proof (the single-step verifier of package fraud in production).
+// FraudJudge decides a fraud proof (fraud.Judge, the single-step verifier, in production).
 // It returns true only if the proof shows the batch is fraudulent; false or an error leave the
 // batch standing.
 type FraudJudge interface {

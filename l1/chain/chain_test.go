@@ -221,7 +221,7 @@ func TestValidityBatchAndClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, _ := commitment(7, b)
+	c, _ := b.Commitment(7)
 	if want := c.Hash(); !in.Equal(&want) {
 		t.Fatal("the verifier did not get the recomputed commitment hash")
 	}
@@ -270,6 +270,9 @@ func TestOptimisticBatchFinalizesAfterWindow(t *testing.T) {
 	}
 	claim := &ClaimWithdrawal{RollupID: s.id, Batch: 2, Index: 0, Address: dest, Amount: 400, Siblings: ListWitness(res.WithdrawalLeaves, 0)}
 	h.mustFail(h.tx(claimer, TxClaimWithdrawal, claim), ErrNotFinal)
+	if trace, err := h.c.BatchTrace(s.id, 2); err != nil || len(trace) != 1 || trace[0] != res.PostRoots[0].Bytes() {
+		t.Fatalf("pending batch trace %x, %v", trace, err)
+	}
 	for h.rollup(s.id).FinalNumber < 2 {
 		h.mustOK()
 	}
@@ -279,6 +282,9 @@ func TestOptimisticBatchFinalizesAfterWindow(t *testing.T) {
 	}
 	if got := h.balance(seq.Address()); got != before {
 		t.Fatalf("bond not returned: %d, want %d", got, before)
+	}
+	if _, err := h.c.BatchTrace(s.id, 2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("trace of a finalized batch: %v", err)
 	}
 	h.mustFail(h.tx(claimer, TxChallenge, &Challenge{RollupID: s.id, Batch: 2, Proof: []byte("fraud")}), ErrNotPending)
 	h.mustOK(h.tx(claimer, TxClaimWithdrawal, claim))
@@ -302,6 +308,13 @@ func TestBatchRejections(t *testing.T) {
 	}
 	with := func(f func(*SubmitBatch)) mk {
 		return func(s *l2Side) *SubmitBatch { p := good(s); f(p); return p }
+	}
+	optimistic := func(f func(*SubmitBatch)) mk {
+		return func(s *l2Side) *SubmitBatch {
+			p, _ := s.batch(t, h, ModeOptimistic, []l2.Tx{s.depositTx(t, h, 1, 2), s.depositTx(t, h, 2, 2)})
+			f(p)
+			return p
+		}
 	}
 	frame := func(data []byte) []byte { f, _ := CompressBatch(data); return f }
 	cases := []struct {
@@ -327,6 +340,12 @@ func TestBatchRejections(t *testing.T) {
 		{"dq_after not the chain", seq, with(func(p *SubmitBatch) { p.DepositsAfter = p.DepositsBefore }), ErrDepositMismatch},
 		{"bad proof", seq, with(func(p *SubmitBatch) { p.Proof = []byte("forged") }), ErrBadProof},
 		{"non-canonical root", seq, with(func(p *SubmitBatch) { p.NewRoot = [32]byte{0: 0xff} }), ErrTxMalformed},
+		{"validity batch with a trace", seq, with(func(p *SubmitBatch) { p.Trace = [][32]byte{{}, {}} }), ErrTrace},
+		{"optimistic without a trace", seq, optimistic(func(p *SubmitBatch) { p.Trace = nil }), ErrTrace},
+		{"trace shorter than the batch", seq, optimistic(func(p *SubmitBatch) { p.Trace = p.Trace[1:] }), ErrTrace},
+		{"trace longer than the batch", seq, optimistic(func(p *SubmitBatch) { p.Trace = append(p.Trace, [32]byte{}) }), ErrTrace},
+		{"trace entry not under the trace root", seq, optimistic(func(p *SubmitBatch) { p.Trace[0][31] ^= 1 }), ErrTrace},
+		{"non-canonical trace entry", seq, optimistic(func(p *SubmitBatch) { p.Trace[1] = [32]byte{0: 0xff} }), ErrTrace},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -416,6 +435,9 @@ func TestFraudRevertAndBondSplit(t *testing.T) {
 	}
 	if _, err := h.c.Batch(s.id, 2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("reverted batch still stored: %v", err)
+	}
+	if _, err := h.c.BatchTrace(s.id, 3); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("reverted batch's trace still stored: %v", err)
 	}
 	h.checkSupply(common.Address{1})
 	// The sequencer resubmits from the last valid root.

@@ -26,6 +26,7 @@ var (
 	ErrPrevRoot           = errors.New("batch does not chain: previous root")
 	ErrBatchData          = errors.New("bad batch data")
 	ErrDataHash           = errors.New("batch data hash mismatch")
+	ErrTrace              = errors.New("batch trace does not match the trace root")
 	ErrTxCount            = errors.New("batch tx count mismatch")
 	ErrDepositMismatch    = errors.New("batch deposits do not match the deposit queue")
 	ErrForcedInclusion    = errors.New("batch leaves a deposit older than the forced-inclusion window")

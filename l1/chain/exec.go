@@ -232,6 +232,7 @@ func (x *executor) finalize(r *Rollup) error {
 				return err
 			}
 		}
+		x.o.del(keyBatchTrace(r.ID, b.Number)) // only challenges read it
 		r.FinalNumber, r.FinalRoot, r.FinalConsumed, r.FinalHeight = b.Number, b.NewRoot, b.ConsumedAfter, x.height
 		x.emit(Event{Kind: EventBatchFinalized, RollupID: r.ID, Number: b.Number, Root: b.NewRoot})
 	}

@@ -56,6 +56,7 @@ type harness struct {
 	users     []*pqkey.PrivateKey
 	nonces    map[common.Address]uint64
 	verifier  *fakeVerifier
+	judge     FraudJudge
 	blocks    []*SealedBlock
 }
 
@@ -63,7 +64,13 @@ const userFunds = 1_000_000
 
 func newHarness(t testing.TB, nUsers int) *harness {
 	t.Helper()
-	h := &harness{t: t, validator: seededKey(t, 0), nonces: map[common.Address]uint64{}, verifier: &fakeVerifier{}}
+	return newHarnessWithJudge(t, nUsers, faultInjectionJudge{})
+}
+
+// newHarnessWithJudge is newHarness with another fraud judge: fraud.Judge for end-to-end tests.
+func newHarnessWithJudge(t testing.TB, nUsers int, judge FraudJudge) *harness {
+	t.Helper()
+	h := &harness{t: t, validator: seededKey(t, 0), nonces: map[common.Address]uint64{}, verifier: &fakeVerifier{}, judge: judge}
 	for i := range nUsers {
 		h.users = append(h.users, seededKey(t, byte(i+1)))
 	}
@@ -92,7 +99,7 @@ func (h *harness) genesis() Genesis {
 
 func (h *harness) open(db *pebble.DB) *Chain {
 	h.t.Helper()
-	c, err := Open(db, Config{Genesis: h.genesis(), Verifier: h.verifier, Judge: faultInjectionJudge{}})
+	c, err := Open(db, Config{Genesis: h.genesis(), Verifier: h.verifier, Judge: h.judge})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -185,6 +192,9 @@ type l2Side struct {
 	dq       fr.Element // dq[consumed]
 	queue    []DepositEntry
 	number   uint64
+	// faulty makes batch execute as a sequencer that skips signature checks and posts failing
+	// transactions (fraud tests).
+	faulty bool
 }
 
 func testConfig(h *harness, seq *pqkey.PrivateKey, chainID uint64, guardians []*pqkey.PrivateKey, threshold uint64) RollupConfig {
@@ -236,9 +246,9 @@ func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	t.Helper()
 	prev := s.state.Root()
 	before := s.dq
-	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: true})
+	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty})
 	for k, st := range res.Statuses {
-		if st != l2.StatusOK {
+		if st != l2.StatusOK && !s.faulty {
 			t.Fatalf("L2 tx %d: %s", k, st)
 		}
 	}
@@ -269,6 +279,10 @@ func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*Subm
 		DataHash: dh.Bytes(), TraceRoot: res.TraceRoot.Bytes(), TxCount: uint64(len(txs)), Data: frame}
 	if mode == ModeValidity {
 		p.Proof = []byte("valid")
+	} else {
+		for _, root := range res.PostRoots {
+			p.Trace = append(p.Trace, root.Bytes())
+		}
 	}
 	return p, res
 }

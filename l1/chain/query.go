@@ -81,6 +81,27 @@ func (c *Chain) BatchData(rollupID, number uint64) ([]byte, error) {
 	return b, nil
 }
 
+// BatchTrace returns the trace of a pending optimistic batch (docs/protocol.md §8.2): the state
+// root after each of its transactions, as published with it and checked against its trace root.
+// It is deleted when the batch finalizes (only a challenge needs it) or is reverted.
+func (c *Chain) BatchTrace(rollupID, number uint64) ([][32]byte, error) {
+	b, ok, err := dbGet(c.db, []byte(keyBatchTrace(rollupID, number)))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: trace of batch %d of rollup %d", ErrNotFound, number, rollupID)
+	}
+	if len(b)%32 != 0 {
+		return nil, fmt.Errorf("%w: trace of batch %d of rollup %d is %d bytes", ErrCorruptStore, number, rollupID, len(b))
+	}
+	trace := make([][32]byte, len(b)/32)
+	for k := range trace {
+		trace[k] = [32]byte(b[32*k:])
+	}
+	return trace, nil
+}
+
 // Deposit returns entry j of a rollup's deposit queue.
 func (c *Chain) Deposit(rollupID, j uint64) (*DepositEntry, error) {
 	var d DepositEntry

@@ -205,6 +205,7 @@ func keyChainID(l2 uint64) string          { return u64key(prefixState+"l2chain/
 func keyDeposit(id, j uint64) string       { return u64key(prefixState+"dq/", id, j) }
 func keyBatch(id, n uint64) string         { return u64key(prefixState+"batch/", id, n) }
 func keyBatchData(id, n uint64) string     { return u64key(prefixState+"bdata/", id, n) }
+func keyBatchTrace(id, n uint64) string    { return u64key(prefixState+"btrace/", id, n) }
 func keyClaim(id, n, k uint64) string      { return u64key(prefixState+"claim/", id, n, k) }
 func keyExit(id uint64, idx uint32) string { return u64key(prefixState+"exit/", id, uint64(idx)) }
 func keyRefund(id, j uint64) string        { return u64key(prefixState+"refund/", id, j) }

@@ -14,9 +14,12 @@ import (
 const (
 	// MaxBatchDataSize is the largest decompressed batch: MaxBatchTxs records of TxSize bytes.
 	MaxBatchDataSize = l2.MaxBatchTxs * l2.TxSize
+	// MaxTraceSize bounds the RLP of an optimistic batch's trace: MaxBatchTxs roots of 33 bytes
+	// (field elements do not compress, so the trace is not in the zstd frame).
+	MaxTraceSize = l2.MaxBatchTxs * 33
 	// MaxTxSize bounds an encoded transaction: a batch whose zstd frame did not compress at all
-	// (at most MaxBatchDataSize plus frame overhead), a proof, key and signature.
-	MaxTxSize = MaxBatchDataSize + 64<<10
+	// (at most MaxBatchDataSize plus frame overhead), its trace, a proof, key and signature.
+	MaxTxSize = MaxBatchDataSize + MaxTraceSize + 64<<10
 	// MaxSequencers and MaxGuardians bound a rollup config; each guardian key is 1952 bytes.
 	MaxSequencers = 16
 	MaxGuardians  = 32
@@ -215,7 +218,8 @@ const (
 )
 
 // SubmitBatch settles one batch; the commitment fields are those of docs/protocol.md §8.6
-// without the chain ID, which is the rollup's.
+// without the chain ID, which is the rollup's. An optimistic batch also publishes its trace
+// (§8.2), so that a challenger can prove any entry against TraceRoot (§11).
 type SubmitBatch struct {
 	RollupID       uint64
 	Mode           uint8
@@ -228,8 +232,9 @@ type SubmitBatch struct {
 	DataHash       [32]byte
 	TraceRoot      [32]byte
 	TxCount        uint64
-	Data           []byte // zstd frame of the batch data (docs §5.2)
-	Proof          []byte // validity mode only
+	Data           []byte     // zstd frame of the batch data (docs §5.2)
+	Proof          []byte     // validity mode only
+	Trace          [][32]byte // optimistic mode only: trace[0..TxCount), the roots after each transaction
 }
 
 // ClaimWithdrawal pays wleaf[Index] of a finalized batch to Address.

@@ -1,8 +1,10 @@
 // Package l2test provides deterministic L2 workloads for tests and benchmarks in other
 // packages, in the way net/http/httptest serves net/http: a Workload of valid genesis and
-// transfer batches for throughput measurements, and RandomBatches of mixed valid and failing
-// transactions for differential tests. Everything is derived from a seed and cheap to generate;
-// signatures are left zero (execution with signature checks off, as in the Zig core). For
+// transfer batches for throughput measurements, RandomBatches of mixed valid and failing
+// transactions for differential tests, and ValidBatches of signed transactions that all succeed,
+// as an honest sequencer posts them. Everything is derived from a seed and cheap to generate;
+// Workload and RandomBatches leave signatures zero (execution with signature checks off, as in
+// the Zig core). For
 // signature tests, Signer makes signatures l2.SignTx cannot: with a nonce point R that has a
 // small-order component (TorsionPoint), valid by the cofactored rule of docs §6.
 package l2test

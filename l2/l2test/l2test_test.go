@@ -166,3 +166,32 @@ func TestSigner(t *testing.T) {
 		}()
 	}
 }
+
+func TestValidBatchesAllSucceed(t *testing.T) {
+	for _, depth := range []int{2, 5, 24} {
+		v := l2test.NewValidBatches(uint64(depth), depth, 7)
+		s, err := l2.NewState(depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[l2.TxType]int{}
+		for range 40 {
+			txs, err := l2.DecodeBatch(v.Next(8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tx := range txs {
+				counts[tx.Type]++
+			}
+			r := s.ApplyBatch(txs, l2.ApplyOptions{ChainID: 7, VerifySignatures: true})
+			if r.Rejected != 0 {
+				t.Fatalf("depth %d: statuses %v", depth, r.Statuses)
+			}
+		}
+		for typ := l2.TxNoop; typ <= l2.TxWithdraw; typ++ {
+			if counts[typ] == 0 {
+				t.Errorf("depth %d: no %s in 40 batches", depth, typ)
+			}
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package fraud
+
+import (
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// Build checks a posted optimistic batch the way a challenger does and returns the proof of its
+// first fault, or ErrNoFraud. pre is the state the batch starts from (its root must be
+// c.PrevRoot); Build executes the batch on it with the reference rules, signatures checked, so
+// pass a Clone to keep it: on return it is the state before the faulty step, or after the batch.
+// c is the commitment as L1 stores it (chain.BatchRecord.Commitment), data the decompressed
+// batch data and trace the trace published with it (chain.Chain.BatchTrace), which L1 has checked
+// against c.TraceRoot.
+//
+// The faults are looked for in the order of docs §11.4: the first step whose transaction fails
+// or whose root is not trace[k] (KindStep), then a new root other than trace[n-1]
+// (KindFinalRoot), then a wrong withdrawal root (KindWithdrawalRoot). An error other than
+// ErrNoFraud means the inputs are not those of the batch (the challenger's state is not at the
+// batch's previous root, the data or trace is not the committed one): nothing can be proven from
+// them.
+func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) (*Proof, error) {
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		return nil, fmt.Errorf("fraud: batch data: %w", err)
+	}
+	if dh, err := l2.DataHash(data); err != nil || !dh.Equal(&c.DataHash) {
+		return nil, fmt.Errorf("fraud: the data is not the batch's (data hash)")
+	}
+	n := len(txs)
+	if uint64(n) != c.TxCount || len(trace) != n {
+		return nil, fmt.Errorf("fraud: %d transactions and %d trace entries, commitment says %d", n, len(trace), c.TxCount)
+	}
+	if tr := l2.ListRoot(trace); !tr.Equal(&c.TraceRoot) {
+		return nil, fmt.Errorf("fraud: the trace is not the committed one (trace root)")
+	}
+	if root := pre.Root(); !root.Equal(&c.PrevRoot) {
+		return nil, fmt.Errorf("fraud: the state is at root %x, the batch starts from %x", root.Bytes(), c.PrevRoot.Bytes())
+	}
+	opts := l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true}
+	for k := range txs {
+		var accounts []l2.AccountWitness
+		for _, i := range txs[k].Touches(pre.Depth()) {
+			w, err := pre.AccountWitness(i)
+			if err != nil {
+				return nil, fmt.Errorf("fraud: step %d: %w", k, err)
+			}
+			accounts = append(accounts, w)
+		}
+		st, _ := pre.Apply(&txs[k], opts)
+		if root := pre.Root(); st == l2.StatusOK && root.Equal(&trace[k]) {
+			continue
+		}
+		p := &Proof{Kind: KindStep, Batch: c.BatchNumber, Step: uint64(k), PrevRoot: c.PrevRoot,
+			NextRoot: trace[k], NextSiblings: l2.ListWitness(trace, k), Accounts: accounts}
+		if k > 0 {
+			p.PrevRoot, p.PrevSiblings = trace[k-1], l2.ListWitness(trace, k-1)
+		}
+		return p, nil
+	}
+	if !trace[n-1].Equal(&c.NewRoot) {
+		return &Proof{Kind: KindFinalRoot, Batch: c.BatchNumber, Step: uint64(n - 1), NextRoot: trace[n-1],
+			NextSiblings: l2.ListWitness(trace, n-1)}, nil
+	}
+	if wr := withdrawalRoot(txs); !wr.Equal(&c.WithdrawalRoot) {
+		return &Proof{Kind: KindWithdrawalRoot, Batch: c.BatchNumber}, nil
+	}
+	return nil, ErrNoFraud
+}

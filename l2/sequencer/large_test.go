@@ -1,0 +1,120 @@
+package sequencer
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/ffi"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// TestRestartMillionAccounts builds a chain of 2^20 accounts (one deposit each, depth 24), stops
+// it, then measures how long a pqsequencer process takes to serve again from that data dir and
+// its resident memory. It takes minutes: it runs only with PQSEQ_LARGE=1.
+func TestRestartMillionAccounts(t *testing.T) {
+	if os.Getenv("PQSEQ_LARGE") == "" {
+		t.Skip("set PQSEQ_LARGE=1 to build a 2^20-account chain and time the restart")
+	}
+	const n = 1 << 20
+	dir := filepath.Join(t.TempDir(), "data")
+	deps := &MemoryDepositSource{}
+	base := twistededwards.GetEdwardsCurve().Base
+	p := base
+	for range n {
+		deps.Add(l2.PublicKey{X: p.X, Y: p.Y}, 1000)
+		p.Add(&p, &base)
+	}
+	s, err := New(Config{DataDir: dir, ChainID: testChainID, Depth: 24, MaxBlockTxs: l2.MaxBatchTxs, BlockInterval: time.Millisecond,
+		SnapshotEvery: 1 << 30, Deposits: deps, CapacityHint: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := s.Subscribe()
+	start := time.Now()
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for s.Head().DepositEnd < n {
+		<-events
+	}
+	cancel()
+	t.Logf("%d deposits in %d blocks in %v", n, s.Head().Number, time.Since(start))
+	root := s.Head().PostRoot
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Where a restart's time goes, in this process: reading the image, the Go-side walk of it
+	// (deposit placement index; at restart it runs alongside the import), and the core's import
+	// (which recomputes every hash).
+	nums, _ := (&store{dir: dir}).snapshots()
+	t0 := time.Now()
+	img, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("snapshot-%d.bin", nums[0])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	index := make(map[uint64]uint32)
+	for off := snapHeader; off+snapEntry <= len(img)-32; off += snapEntry {
+		index[digest(img[off+4:off+36], img[off+36:off+68])] = uint32(off)
+	}
+	t2 := time.Now()
+	core, err := ffi.Restore(img, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t3 := time.Now()
+	core.Close()
+	t.Logf("snapshot of %d MB: read %v, Go walk %v, core import %v", len(img)>>20, t1.Sub(t0), t2.Sub(t1), t3.Sub(t2))
+	img, index = nil, nil
+
+	bin := filepath.Join(t.TempDir(), "pqsequencer")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pqbridge/pqbridge/cmd/pqsequencer").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "-datadir", dir, "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(testChainID), "-depth", "24",
+		"-capacity", fmt.Sprint(n))
+	out, _ := cmd.StdoutPipe()
+	start = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rpc.Dial("http://" + strings.TrimSpace(strings.TrimPrefix(line, "listening on ")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var st RPCStatus
+	if err := c.Call(&st, "rollup_getStatus"); err != nil {
+		t.Fatal(err)
+	}
+	serving := time.Since(start)
+	if st.Root != root {
+		t.Fatal("restarted root differs")
+	}
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	var rss, hwm string
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			rss = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			hwm = strings.TrimSpace(v)
+		}
+	}
+	t.Logf("restart with %d accounts: serving after %v, RSS %s (peak %s)", n, serving, rss, hwm)
+}

@@ -1,0 +1,278 @@
+package sequencer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// API is the rollup_ JSON-RPC namespace (go-ethereum rpc: method Foo is rollup_foo).
+type API struct{ s *Sequencer }
+
+// NewAPI returns the rollup_ namespace of s, for embedding in another rpc.Server.
+func NewAPI(s *Sequencer) *API { return &API{s: s} }
+
+func (s *Sequencer) serve() error {
+	s.rpc = rpc.NewServer()
+	if err := s.rpc.RegisterName("rollup", NewAPI(s)); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("sequencer: listen: %w", err)
+	}
+	s.addr = ln.Addr()
+	ws := s.rpc.WebsocketHandler([]string{"*"})
+	s.http = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		s.rpc.ServeHTTP(w, r)
+	})}
+	go s.http.Serve(ln)
+	return nil
+}
+
+// SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or
+// withdraw. It returns the transaction hash once the transaction is in the synced log.
+func (a *API) SendTransaction(ctx context.Context, raw hexutil.Bytes) (common.Hash, error) {
+	h, err := a.s.SendTransaction(ctx, raw)
+	return common.Hash(h), err
+}
+
+// RPCAccount is the result of rollup_getAccount. Proof holds the Merkle siblings of Index, leaf
+// level first, against Root (docs §4.3); it verifies the empty leaf 0 when Exists is false.
+type RPCAccount struct {
+	Index   uint32         `json:"index"`
+	Exists  bool           `json:"exists"`
+	PubKeyX common.Hash    `json:"pubkeyX"`
+	PubKeyY common.Hash    `json:"pubkeyY"`
+	Balance hexutil.Uint64 `json:"balance"`
+	Nonce   hexutil.Uint64 `json:"nonce"`
+	Root    common.Hash    `json:"root"`
+	Block   hexutil.Uint64 `json:"block"`
+	Proof   []common.Hash  `json:"proof,omitempty"`
+}
+
+// GetAccount is rollup_getAccount(index, withProof).
+func (a *API) GetAccount(index uint32, withProof *bool) (*RPCAccount, error) {
+	s := a.s
+	if uint64(index) >= uint64(1)<<s.cfg.Depth {
+		return nil, newError(CodeNotFound, "index_out_of_range", "index %d outside a tree of depth %d", index, s.cfg.Depth)
+	}
+	s.stateMu.RLock()
+	defer s.stateMu.RUnlock()
+	acc, ok, err := s.exec.Account(index)
+	if err != nil {
+		return nil, err
+	}
+	root, err := s.exec.Root()
+	if err != nil {
+		return nil, err
+	}
+	out := &RPCAccount{Index: index, Exists: ok, Root: root, Block: hexutil.Uint64(s.Head().Number)}
+	if ok {
+		out.PubKeyX, out.PubKeyY = acc.PubKey.X.Bytes(), acc.PubKey.Y.Bytes()
+		out.Balance, out.Nonce = hexutil.Uint64(acc.Balance), hexutil.Uint64(acc.Nonce)
+	}
+	if withProof != nil && *withProof {
+		sib, err := s.exec.Witness(index)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range sib {
+			out.Proof = append(out.Proof, w)
+		}
+	}
+	return out, nil
+}
+
+// RPCReceipt is the result of rollup_getReceipt. Status is "pending" while the transaction waits
+// in the mempool, "ok" once in a block (soft confirmation), a docs §7.1 status name when it was
+// dropped at execution, or "evicted".
+type RPCReceipt struct {
+	TxHash   common.Hash     `json:"txHash"`
+	Status   string          `json:"status"`
+	Included bool            `json:"included"`
+	Block    *hexutil.Uint64 `json:"block,omitempty"`
+	Position *hexutil.Uint64 `json:"position,omitempty"`
+}
+
+// GetReceipt is rollup_getReceipt(txHash); null for an unknown hash.
+func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
+	r, err := a.s.db.receipt(hash)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		a.s.poolMu.Lock()
+		e := a.s.pool.byHash[hash]
+		a.s.poolMu.Unlock()
+		if e == nil {
+			return nil, nil
+		}
+		return &RPCReceipt{TxHash: hash, Status: "pending"}, nil
+	}
+	if r.Included && r.Block > a.s.Head().Number {
+		// Stored with its block a moment before the head moves: not announced yet.
+		return &RPCReceipt{TxHash: hash, Status: "pending"}, nil
+	}
+	out := &RPCReceipt{TxHash: hash, Status: r.Status, Included: r.Included}
+	b := hexutil.Uint64(r.Block)
+	out.Block = &b
+	if r.Included {
+		p := hexutil.Uint64(r.Position)
+		out.Position = &p
+	}
+	return out, nil
+}
+
+// RPCBlock is a block as rollup_getBlock and the newBlocks subscription show it.
+type RPCBlock struct {
+	Number         hexutil.Uint64  `json:"number"`
+	Hash           common.Hash     `json:"hash"`
+	ParentHash     common.Hash     `json:"parentHash"`
+	PrevRoot       common.Hash     `json:"prevRoot"`
+	PostRoot       common.Hash     `json:"postRoot"`
+	TraceRoot      common.Hash     `json:"traceRoot"`
+	WithdrawalRoot common.Hash     `json:"withdrawalRoot"`
+	DepositStart   hexutil.Uint64  `json:"depositStart"`
+	DepositEnd     hexutil.Uint64  `json:"depositEnd"`
+	TxCount        hexutil.Uint64  `json:"txCount"`
+	Timestamp      hexutil.Uint64  `json:"timestamp"` // unix milliseconds
+	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the batch data
+	TxHashes       []common.Hash   `json:"txHashes"`
+	Transactions   []hexutil.Bytes `json:"transactions,omitempty"`
+}
+
+func rpcBlock(h *Header, hashes [][32]byte, data []byte) *RPCBlock {
+	b := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
+		PostRoot: h.PostRoot, TraceRoot: h.TraceRoot, WithdrawalRoot: h.WithdrawalRoot,
+		DepositStart: hexutil.Uint64(h.DepositStart), DepositEnd: hexutil.Uint64(h.DepositEnd),
+		TxCount: hexutil.Uint64(h.TxCount), Timestamp: hexutil.Uint64(h.Time), TxsHash: h.TxsHash}
+	b.TxHashes = make([]common.Hash, 0, h.TxCount)
+	for _, x := range hashes {
+		b.TxHashes = append(b.TxHashes, x)
+	}
+	for k := 0; k+l2.TxSize <= len(data); k += l2.TxSize {
+		if hashes == nil {
+			b.TxHashes = append(b.TxHashes, TxHash(data[k:k+l2.TxSize]))
+		}
+		b.Transactions = append(b.Transactions, data[k:k+l2.TxSize])
+	}
+	return b
+}
+
+// GetBlock is rollup_getBlock(number, fullTransactions); null if there is no such block.
+func (a *API) GetBlock(number hexutil.Uint64, full *bool) (*RPCBlock, error) {
+	b, err := a.s.db.block(uint64(number))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	rb := rpcBlock(&b.Header, nil, b.Data)
+	if full == nil || !*full {
+		rb.Transactions = nil
+	}
+	return rb, nil
+}
+
+// RPCStatus is the result of rollup_getStatus.
+type RPCStatus struct {
+	Head          hexutil.Uint64 `json:"head"`
+	HeadHash      common.Hash    `json:"headHash"`
+	Root          common.Hash    `json:"root"`
+	DepositCursor hexutil.Uint64 `json:"depositCursor"` // next L1 queue index to include
+	Pending       int            `json:"pending"`       // mempool size
+	// Settlement is the settlement status of the block asked about (or the head): "soft" means
+	// executed and durable at the sequencer (a soft confirmation). Settlement on L1 ("committed",
+	// "final") lands with the settlement engine; until then every block is "soft".
+	Settlement string         `json:"settlement"`
+	Block      hexutil.Uint64 `json:"block"`
+}
+
+// GetStatus is rollup_getStatus(blockNumber?): the head and the settlement status of a block.
+func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {
+	h := a.s.Head()
+	a.s.poolMu.Lock()
+	pending := a.s.pool.len()
+	a.s.poolMu.Unlock()
+	st := &RPCStatus{Head: hexutil.Uint64(h.Number), HeadHash: h.Hash(), Root: a.s.currentRoot(), DepositCursor: hexutil.Uint64(h.DepositEnd),
+		Pending: pending, Settlement: "soft", Block: hexutil.Uint64(h.Number)}
+	if number != nil {
+		if uint64(*number) > h.Number || *number == 0 {
+			return nil, newError(CodeNotFound, "unknown_block", "block %d: head is %d", *number, h.Number)
+		}
+		st.Block = *number
+	}
+	return st, nil
+}
+
+// currentRoot is the root of the latest durable block, for any goroutine.
+func (s *Sequencer) currentRoot() [32]byte {
+	h := s.Head()
+	if h.Number == 0 {
+		return s.genesisRoot
+	}
+	return h.PostRoot
+}
+
+// NewBlocks is the rollup_subscribe("newBlocks") subscription: every durable block, with its
+// transaction hashes.
+func (a *API) NewBlocks(ctx context.Context) (*rpc.Subscription, error) {
+	n, ok := rpc.NotifierFromContext(ctx)
+	if !ok {
+		return nil, rpc.ErrNotificationsUnsupported
+	}
+	sub := n.CreateSubscription()
+	ch, cancel := a.s.Subscribe()
+	go func() {
+		defer cancel()
+		for {
+			select {
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				if err := n.Notify(sub.ID, rpcBlock(&ev.Header, ev.TxHashes, nil)); err != nil {
+					return
+				}
+			case <-sub.Err():
+				return
+			}
+		}
+	}()
+	return sub, nil
+}
+
+// DevDeposit is rollup_devDeposit(pubkey, amount), dev sequencers only: it appends a deposit of
+// amount to the key pubkey (64 bytes: x then y) to the dev deposit queue and returns its queue
+// index. The key must be a valid non-identity point of the prime-order subgroup, as L1 requires.
+func (a *API) DevDeposit(pubkey hexutil.Bytes, amount hexutil.Uint64) (hexutil.Uint64, error) {
+	if len(pubkey) != 64 {
+		return 0, newError(CodeMalformed, "malformed", "public key of %d bytes, want 64 (x then y)", len(pubkey))
+	}
+	var pk l2.PublicKey
+	if pk.X.SetBytesCanonical(pubkey[:32]) != nil || pk.Y.SetBytesCanonical(pubkey[32:]) != nil {
+		return 0, newError(CodeNonCanonical, "non_canonical", "public key coordinate >= p")
+	}
+	p := twistededwards.NewPointAffine(pk.X, pk.Y)
+	if !p.IsOnCurve() || !p.IsInSubGroup() || p.IsZero() {
+		return 0, newError(CodeMalformed, "bad_pubkey", "not a non-identity point of the prime-order subgroup")
+	}
+	i, err := a.s.DevDeposit(pk, uint64(amount))
+	var e *Error
+	if err != nil && !errors.As(err, &e) {
+		return 0, newError(CodeDurability, "durability", "%v", err)
+	}
+	return hexutil.Uint64(i), err
+}

@@ -1,0 +1,72 @@
+package sequencer
+
+import (
+	"context"
+	"math/big"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/l2test"
+)
+
+// TestVerifierMatchesReference checks the batched verifier against l2.VerifyTx on valid,
+// torsion-component (valid by the cofactored rule), tampered and wrong-key signatures, sent
+// concurrently so that batches of many sizes form.
+func TestVerifierMatchesReference(t *testing.T) {
+	keys := newKeys(t, 3, 21)
+	signer := l2test.NewSigner(big.NewInt(12345))
+	rng := rand.New(rand.NewPCG(1, 2))
+	type item struct {
+		pk  l2.PublicKey
+		tx  l2.Tx
+		raw []byte
+	}
+	n := 200
+	if testing.Short() {
+		n = 60
+	}
+	items := make([]item, n)
+	for i := range items {
+		tx := l2.Tx{Type: l2.TxTransfer, From: uint32(rng.IntN(100)), To: 3, Amount: rng.Uint64(), Nonce: rng.Uint64N(50)}
+		if i%3 == 0 {
+			tx = l2.Tx{Type: l2.TxWithdraw, From: 5, Amount: rng.Uint64(), Nonce: 1, Address: [20]byte{byte(i)}}
+		}
+		pk := keys[i%3].Public()
+		switch i % 6 {
+		case 4: // torsion component in R
+			signer.Sign(testChainID, &tx, l2test.TorsionPoint(8))
+			pk = signer.Public()
+		default:
+			if err := l2.SignTx(keys[i%3], testChainID, &tx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		switch rng.IntN(5) {
+		case 0:
+			tx.Amount ^= 1 // tampered message
+		case 1:
+			pk = keys[(i+1)%3].Public() // wrong key
+		case 2:
+			tx.Sig.S.SetUint64(7) // wrong scalar
+		}
+		b := tx.Encode()
+		items[i] = item{pk: pk, tx: tx, raw: b[:]}
+	}
+	v := newVerifier(testChainID, 2)
+	defer v.stop()
+	var wg sync.WaitGroup
+	for i := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			it := &items[i]
+			got, err := v.verify(context.Background(), it.pk, &it.tx, it.raw)
+			if want := l2.VerifyTx(it.pk, testChainID, &it.tx); err != nil || got != want {
+				t.Errorf("item %d: verifier %v (%v), reference %v", i, got, err, want)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -14,7 +14,7 @@ import (
 // challenges c = H(R.x, R.y, pk.x, pk.y, H(TAG_TX, chain_id, w0, w1)) with one call into the
 // native core's batched Poseidon2 per hashing round (5 calls per batch, never one per
 // transaction); the batch is then shared among GOMAXPROCS workers, each of which checks its share
-// with one batch equation (verifyBatch, falling back to l2.VerifyTxChallenge per signature when
+// with one batch equation (l2.VerifyTxBatch, falling back to l2.VerifyTxChallenge per signature when
 // the share holds an invalid one) while the batcher hashes the next batch.
 type verifier struct {
 	chainID uint64
@@ -53,9 +53,14 @@ func newVerifier(chainID uint64, workers int) *verifier {
 		go func() {
 			defer v.running.Done()
 			var results []bool
+			var checks []l2.SignatureCheck
 			for share := range v.curve {
 				results = append(results[:0], make([]bool, len(share))...)
-				verifyBatch(share, results)
+				checks = checks[:0]
+				for _, j := range share {
+					checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx, Challenge: j.c})
+				}
+				l2.VerifyTxBatch(checks, results)
 				for i, j := range share {
 					j.done <- results[i]
 				}
@@ -85,7 +90,7 @@ func (v *verifier) batch() {
 			}
 		}
 		h.challenges(v.chainID, v.prefix, batch)
-		// One share per worker; each share is batch-verified (verifyBatch).
+		// One share per worker; each share is batch-verified (l2.VerifyTxBatch).
 		per := (len(batch) + v.workers - 1) / v.workers
 		for start := 0; start < len(batch); start += per {
 			v.curve <- append([]*verifyJob(nil), batch[start:min(start+per, len(batch))]...)

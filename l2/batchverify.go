@@ -1,4 +1,4 @@
-package sequencer
+package l2
 
 import (
 	"crypto/rand"
@@ -6,15 +6,12 @@ import (
 	"math"
 	"math/big"
 	mrand "math/rand/v2"
-	"sync"
-	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
-	"github.com/pqbridge/pqbridge/l2"
 )
 
-// Batch verification of the signatures of docs §6 (the cofactored rule of l2.VerifyTx).
+// Batch verification of the signatures of docs §6 (the cofactored rule of VerifyTx).
 //
 // Signature i is valid iff 8·T_i = 0 with T_i = S_i·B − R_i − c_i·A_i (after the checks that R_i
 // and A_i are points of the curve and S_i < L, done one by one here exactly as VerifyTx does).
@@ -39,18 +36,25 @@ import (
 // multi-scalar multiplication's fixed costs exceed what it saves.
 const minBatchVerify = 8
 
-var curveOrder = sync.OnceValue(func() *big.Int {
-	o := twistededwards.GetEdwardsCurve().Order
-	return &o
-})
+// SignatureCheck is one signature to verify: the transaction, the sender's key and the challenge
+// c = Challenge(PubKey, chainID, Tx), which callers may compute in bulk (the sequencer hashes
+// challenges in batches through the native core).
+type SignatureCheck struct {
+	PubKey    PublicKey
+	Tx        *Tx
+	Challenge fr.Element
+}
 
-// verifyBatch sets the result of every job: true iff its signature is valid.
-func verifyBatch(jobs []*verifyJob, results []bool) {
+// VerifyTxBatch sets results[i] to what VerifyTxChallenge says of checks[i] (except with
+// probability 2^-128 per call, see above) for len(results) >= len(checks). It reports whether
+// the batch equation held, i.e. no signature needed a check of its own.
+func VerifyTxBatch(checks []SignatureCheck, results []bool) (batchHeld bool) {
+	jobs := checks
 	if len(jobs) < minBatchVerify {
 		for i, j := range jobs {
-			results[i] = l2.VerifyTxChallenge(j.pk, j.tx, j.c)
+			results[i] = VerifyTxChallenge(j.PubKey, j.Tx, j.Challenge)
 		}
-		return
+		return true
 	}
 	order := curveOrder()
 	points := make([]twistededwards.PointAffine, 0, 2*len(jobs))
@@ -62,9 +66,9 @@ func verifyBatch(jobs []*verifyJob, results []bool) {
 	var buf [32]byte
 	batched := make([]int, 0, len(jobs))
 	for i, j := range jobs {
-		r := twistededwards.NewPointAffine(j.tx.Sig.RX, j.tx.Sig.RY)
-		a := twistededwards.NewPointAffine(j.pk.X, j.pk.Y)
-		j.tx.Sig.S.BigInt(&s)
+		r := twistededwards.NewPointAffine(j.Tx.Sig.RX, j.Tx.Sig.RY)
+		a := twistededwards.NewPointAffine(j.PubKey.X, j.PubKey.Y)
+		j.Tx.Sig.S.BigInt(&s)
 		if !r.IsOnCurve() || !a.IsOnCurve() || s.Cmp(order) >= 0 {
 			results[i] = false // what VerifyTx says for these, without any hashing
 			continue
@@ -73,7 +77,7 @@ func verifyBatch(jobs []*verifyJob, results []bool) {
 		binary.BigEndian.PutUint64(buf[24:32], rng.Uint64())
 		z.SetBytes(buf[16:32])
 		sum.Add(&sum, s.Mul(&s, &z))
-		j.c.BigInt(&c)
+		j.Challenge.BigInt(&c)
 		zc.Mul(&z, &c).Mod(&zc, order)
 		points = append(points, r, a)
 		var zb, zcb [32]byte
@@ -93,17 +97,14 @@ func verifyBatch(jobs []*verifyJob, results []bool) {
 			for _, i := range batched {
 				results[i] = true
 			}
-			return
+			return true
 		}
 	}
-	batchFallbacks.Add(1)
 	for _, i := range batched {
-		results[i] = l2.VerifyTxChallenge(jobs[i].pk, jobs[i].tx, jobs[i].c)
+		results[i] = VerifyTxChallenge(jobs[i].PubKey, jobs[i].Tx, jobs[i].Challenge)
 	}
+	return false
 }
-
-// batchFallbacks counts batches whose equation failed (some signature was invalid), process-wide.
-var batchFallbacks atomic.Int64
 
 // cofactoredEqual reports whether 8·p = 8·q, comparing projectively.
 func cofactoredEqual(p, q *twistededwards.PointExtended) bool {

@@ -1,4 +1,4 @@
-package sequencer
+package l2_test
 
 import (
 	"math/big"
@@ -16,7 +16,7 @@ func TestMSM(t *testing.T) {
 	for _, n := range []int{1, 2, 7, 40, 300} {
 		points := make([]twistededwards.PointAffine, n)
 		scalars := make([][32]byte, n)
-		want := identity()
+		want := l2.Identity()
 		for i := range points {
 			var k big.Int
 			k.SetUint64(rng.Uint64() | 1)
@@ -37,7 +37,7 @@ func TestMSM(t *testing.T) {
 			p.ScalarMultiplication(&p, &s)
 			want.Add(&want, &p)
 		}
-		got := msm(points, scalars)
+		got := l2.MSM(points, scalars)
 		var a, b twistededwards.PointAffine
 		a.FromExtended(&got)
 		b.FromExtended(&want)
@@ -47,14 +47,22 @@ func TestMSM(t *testing.T) {
 	}
 }
 
-// TestVerifyBatch compares verifyBatch with l2.VerifyTx: all valid (the batch equation must hold
+// TestVerifyTxBatch compares VerifyTxBatch with l2.VerifyTx: all valid (the batch equation must hold
 // without falling back), then each kind of invalid signature alone in a valid batch.
-func TestVerifyBatch(t *testing.T) {
-	keys := newKeys(t, 4, 31)
+func TestVerifyTxBatch(t *testing.T) {
+	const testChainID = 7
+	keys := make([]*l2.PrivateKey, 4)
+	for i := range keys {
+		k, err := l2.GenerateKey(rand.NewChaCha8([32]byte{31, byte(i)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = k
+	}
 	signer := l2test.NewSigner(big.NewInt(777))
 	n := 40
-	mk := func() []*verifyJob {
-		jobs := make([]*verifyJob, n)
+	mk := func() []l2.SignatureCheck {
+		jobs := make([]l2.SignatureCheck, n)
 		for i := range jobs {
 			tx := l2.Tx{Type: l2.TxTransfer, From: uint32(i), To: 1, Amount: uint64(i), Nonce: 3}
 			pk := keys[i%4].Public()
@@ -64,45 +72,52 @@ func TestVerifyBatch(t *testing.T) {
 			} else if err := l2.SignTx(keys[i%4], testChainID, &tx); err != nil {
 				t.Fatal(err)
 			}
-			jobs[i] = &verifyJob{pk: pk, tx: &tx, c: l2.Challenge(pk, testChainID, &tx)}
+			jobs[i] = l2.SignatureCheck{PubKey: pk, Tx: &tx, Challenge: l2.Challenge(pk, testChainID, &tx)}
 		}
 		return jobs
 	}
-	check := func(name string, jobs []*verifyJob) {
+	check := func(name string, jobs []l2.SignatureCheck) bool {
 		t.Helper()
 		results := make([]bool, len(jobs))
-		verifyBatch(jobs, results)
+		held := l2.VerifyTxBatch(jobs, results)
 		for i, j := range jobs {
-			if want := l2.VerifyTx(j.pk, testChainID, j.tx); results[i] != want {
+			if want := l2.VerifyTx(j.PubKey, testChainID, j.Tx); results[i] != want {
 				t.Fatalf("%s: job %d: batch %v, reference %v", name, i, results[i], want)
 			}
 		}
+		return held
 	}
-	before := batchFallbacks.Load()
-	check("valid", mk())
-	if batchFallbacks.Load() != before {
+	if !check("valid", mk()) {
 		t.Fatal("a batch of valid signatures failed the batch equation")
 	}
-	tamper := map[string]func(j *verifyJob){
-		"amount":        func(j *verifyJob) { j.tx.Amount++; j.c = l2.Challenge(j.pk, testChainID, j.tx) },
-		"wrong key":     func(j *verifyJob) { j.pk = keys[3].Public(); j.c = l2.Challenge(j.pk, testChainID, j.tx) },
-		"S":             func(j *verifyJob) { j.tx.Sig.S.SetUint64(5) },
-		"S >= L":        func(j *verifyJob) { var s big.Int; s.Add(curveOrder(), big.NewInt(1)); j.tx.Sig.S.SetBigInt(&s) },
-		"R off curve":   func(j *verifyJob) { j.tx.Sig.RX.SetUint64(9) },
-		"key off curve": func(j *verifyJob) { j.pk.X.SetUint64(9) },
-		"R + torsion": func(j *verifyJob) {
-			r := twistededwards.NewPointAffine(j.tx.Sig.RX, j.tx.Sig.RY)
+	tamper := map[string]func(j *l2.SignatureCheck){
+		"amount": func(j *l2.SignatureCheck) { j.Tx.Amount++; j.Challenge = l2.Challenge(j.PubKey, testChainID, j.Tx) },
+		"wrong key": func(j *l2.SignatureCheck) {
+			j.PubKey = keys[3].Public()
+			j.Challenge = l2.Challenge(j.PubKey, testChainID, j.Tx)
+		},
+		"S": func(j *l2.SignatureCheck) { j.Tx.Sig.S.SetUint64(5) },
+		"S >= L": func(j *l2.SignatureCheck) {
+			o := twistededwards.GetEdwardsCurve().Order
+			var s big.Int
+			s.Add(&o, big.NewInt(1))
+			j.Tx.Sig.S.SetBigInt(&s)
+		},
+		"R off curve":   func(j *l2.SignatureCheck) { j.Tx.Sig.RX.SetUint64(9) },
+		"key off curve": func(j *l2.SignatureCheck) { j.PubKey.X.SetUint64(9) },
+		"R + torsion": func(j *l2.SignatureCheck) {
+			r := twistededwards.NewPointAffine(j.Tx.Sig.RX, j.Tx.Sig.RY)
 			t8 := l2test.TorsionPoint(8)
 			r.Add(&r, &t8)
-			j.tx.Sig.RX, j.tx.Sig.RY = r.X, r.Y // R changes c: invalid
-			j.c = l2.Challenge(j.pk, testChainID, j.tx)
+			j.Tx.Sig.RX, j.Tx.Sig.RY = r.X, r.Y // R changes c: invalid
+			j.Challenge = l2.Challenge(j.PubKey, testChainID, j.Tx)
 		},
 	}
 	for name, f := range tamper {
 		jobs := mk()
-		f(jobs[7])
+		f(&jobs[7])
 		check(name, jobs)
 	}
 	jobs := mk()
-	check("small", jobs[:minBatchVerify-1])
+	check("small", jobs[:l2.MinBatchVerify-1])
 }

@@ -15,13 +15,17 @@ CORE_SRCS     := build.zig native/include/pqcore.h $(wildcard native/src/*.zig)
 # library's hash into the ffi package so Go rebuilds and relinks whenever the core changes.
 CORE_STAMP    := ffi/zz_corelib_hash.go
 
+# solc for the EVM verifier test of the prover (docs/prover.md), from npm, pinned.
+SOLC_VERSION := 0.8.28
+SOLCJS       := $(TOOLS)/solc/node_modules/.bin/solcjs
+
 GO        ?= go
 GOFLAGS_T ?=
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
 PKGS      := ./...
 
-.PHONY: devnet all build core test test-zig test-go test-race bench fuzz vectors consts fmt clean distclean
+.PHONY: devnet all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
 
 all: build
 
@@ -40,6 +44,12 @@ $(CORE_STAMP): $(CORE_LIB)
 
 core: $(CORE_STAMP)
 
+$(SOLCJS):
+	@echo ">> installing solc $(SOLC_VERSION) into .tools/ (npm package solc)"
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS)/solc solc@$(SOLC_VERSION)
+
+solc: $(SOLCJS)
+
 build: core
 	$(GO) build ./...
 
@@ -48,16 +58,23 @@ test: test-zig test-go test-race
 test-zig: | $(ZIG)
 	$(ZIG) build test -Doptimize=ReleaseSafe
 
-test-go: core
+# The prover's EVM test needs solcjs: PQBRIDGE_SOLCJS points it there.
+test-go: core solc
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
+	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
 
 # The race detector slows crypto ~10x: the race run uses -short (smaller differential run).
-test-race: core
-	$(GO) test -race -short -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
+test-race: core solc
+	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -race -short -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
 
+# The prover benchmarks cache their depth-24 keys in .cache/prover-keys (the first run makes
+# them with a dev setup, minutes).
 bench: core
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+# R1CS constraints per transaction slot of the batch circuit at depth 24, B = 16 (compile only).
+circuit-stats:
+	@$(GO) run ./prover/cmd/circuitstats -depth 24 -batch 16
 
 # Every fuzz target for FUZZTIME each (go test allows one -fuzz target per run).
 fuzz: core

@@ -406,7 +406,13 @@ func (n *Node) Rollup(id uint64) (*chain.Rollup, error)         { return n.chain
 func (n *Node) Batch(id, number uint64) (*chain.BatchRecord, error) {
 	return n.chain.Batch(id, number)
 }
-func (n *Node) BatchData(id, number uint64) ([]byte, error)       { return n.chain.BatchData(id, number) }
+func (n *Node) BatchData(id, number uint64) ([]byte, error) { return n.chain.BatchData(id, number) }
+
+// BatchTrace returns the trace of a pending optimistic batch, which a challenger proves
+// against (chain.Chain.BatchTrace).
+func (n *Node) BatchTrace(id, number uint64) ([][32]byte, error) {
+	return n.chain.BatchTrace(id, number)
+}
 func (n *Node) Deposit(id, j uint64) (*chain.DepositEntry, error) { return n.chain.Deposit(id, j) }
 func (n *Node) Block(height uint64) (*chain.SealedBlock, error)   { return n.chain.Block(height) }
 func (n *Node) Receipts(height uint64) ([]chain.Receipt, error)   { return n.chain.Receipts(height) }

@@ -1,0 +1,172 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/sequencer"
+)
+
+// NodeTarget is the Target of the native L1 reached in process (a *node.Node). It signs
+// submissions with the sequencer's ML-DSA-65 key.
+type NodeTarget struct {
+	node     *node.Node
+	key      *pqkey.PrivateKey
+	rollupID uint64
+
+	mu   sync.Mutex
+	next uint64 // next nonce, at least the account's
+}
+
+// NewNodeTarget returns the adapter of rollup rollupID on n.
+func NewNodeTarget(n *node.Node, key *pqkey.PrivateKey, rollupID uint64) *NodeTarget {
+	return &NodeTarget{node: n, key: key, rollupID: rollupID}
+}
+
+// Head implements Target.
+func (t *NodeTarget) Head(context.Context) (TargetHead, error) {
+	st, err := t.node.Status()
+	if err != nil {
+		return TargetHead{}, err
+	}
+	r, err := t.node.Rollup(t.rollupID)
+	if err != nil {
+		return TargetHead{}, err
+	}
+	root, err := element(r.HeadRoot)
+	if err != nil {
+		return TargetHead{}, err
+	}
+	return TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber}, nil
+}
+
+// Batch implements Target.
+func (t *NodeTarget) Batch(_ context.Context, number uint64) (*PostedBatch, error) {
+	r, err := t.node.Rollup(t.rollupID)
+	if err != nil {
+		return nil, err
+	}
+	if number == 0 || number > r.HeadNumber {
+		return nil, ErrNotPosted
+	}
+	rec, err := t.node.Batch(t.rollupID, number)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil, ErrNotPosted
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := rec.Commitment(r.Config.L2ChainID)
+	if err != nil {
+		return nil, err
+	}
+	return &PostedBatch{Mode: Mode(rec.Mode), Commitment: c}, nil
+}
+
+// Submit implements Target.
+func (t *NodeTarget) Submit(_ context.Context, s *Submission) (TxRef, error) {
+	c := &s.Commitment
+	p := &chain.SubmitBatch{RollupID: t.rollupID, Mode: uint8(s.Mode), Number: c.BatchNumber,
+		PrevRoot: c.PrevRoot.Bytes(), NewRoot: c.NewRoot.Bytes(), DepositsBefore: c.DepositsBefore.Bytes(),
+		DepositsAfter: c.DepositsAfter.Bytes(), WithdrawalRoot: c.WithdrawalRoot.Bytes(), DataHash: c.DataHash.Bytes(),
+		TraceRoot: c.TraceRoot.Bytes(), TxCount: c.TxCount, Data: s.Frame, Proof: s.Proof}
+	for k := range s.Trace {
+		p.Trace = append(p.Trace, s.Trace[k].Bytes())
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	acct, err := t.node.Account(t.key.Address())
+	if err != nil {
+		return TxRef{}, err
+	}
+	nonce := max(acct.Nonce, t.next)
+	raw, err := chain.SignTx(t.key, chain.TxSubmitBatch, t.node.Chain().ChainID(), nonce, p)
+	if err != nil {
+		return TxRef{}, err
+	}
+	st, err := t.node.Status()
+	if err != nil {
+		return TxRef{}, err
+	}
+	hash, err := t.node.SubmitTx(raw)
+	if err != nil && !errors.Is(err, node.ErrKnownTx) {
+		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
+	}
+	t.next = nonce + 1
+	return TxRef{Hash: hash, Nonce: nonce, Height: st.Height}, nil
+}
+
+// Outcome implements Target: the transaction is done once the account's nonce passed it (every
+// included transaction with the right nonce consumes it, docs/l1.md §3); its receipt is looked
+// for in the blocks since it was sent.
+func (t *NodeTarget) Outcome(_ context.Context, ref TxRef) (Outcome, error) {
+	acct, err := t.node.Account(t.key.Address())
+	if err != nil {
+		return Outcome{}, err
+	}
+	st, err := t.node.Status()
+	if err != nil {
+		return Outcome{}, err
+	}
+	for h := ref.Height + 1; h <= st.Height; h++ {
+		rs, err := t.node.Receipts(h)
+		if err != nil {
+			return Outcome{}, err
+		}
+		for _, r := range rs {
+			if r.TxHash == ref.Hash {
+				return Outcome{Done: true, OK: r.OK, Error: r.Error}, nil
+			}
+		}
+	}
+	if acct.Nonce > ref.Nonce {
+		// Another transaction took the nonce (a restart reused it): this one can never apply.
+		return Outcome{Done: true, Error: "nonce used by another transaction"}, nil
+	}
+	return Outcome{}, nil
+}
+
+func element(b [32]byte) (fr.Element, error) {
+	var e fr.Element
+	if err := e.SetBytesCanonical(b[:]); err != nil {
+		return e, fmt.Errorf("settlement: non-canonical field element: %w", err)
+	}
+	return e, nil
+}
+
+// NodeDeposits is the L1 deposit queue of a rollup read from an in-process node: the
+// sequencer's DepositSource until the QUIC client lands.
+type NodeDeposits struct {
+	Node     *node.Node
+	RollupID uint64
+}
+
+// Deposits implements sequencer.DepositSource.
+func (d NodeDeposits) Deposits(_ context.Context, from uint64, max int) ([]sequencer.Deposit, error) {
+	var out []sequencer.Deposit
+	for j := from; len(out) < max; j++ {
+		e, err := d.Node.Deposit(d.RollupID, j)
+		if errors.Is(err, chain.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+		var pk l2.PublicKey
+		if pk.X, err = element(e.PKX); err != nil {
+			return out, err
+		}
+		if pk.Y, err = element(e.PKY); err != nil {
+			return out, err
+		}
+		out = append(out, sequencer.Deposit{QueueIndex: j, PubKey: pk, Amount: e.Amount})
+	}
+	return out, nil
+}

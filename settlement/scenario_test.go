@@ -1,0 +1,518 @@
+package settlement_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/settlement"
+)
+
+const (
+	l1ChainID = 31337
+	l2ChainID = 7
+	depth     = 8
+	batchSize = 8
+	bond      = 1000
+	window    = 4 // challenge window, L1 blocks
+	forced    = 3 // forced-inclusion window, L1 blocks
+	funds     = 1_000_000
+)
+
+// fakeVerifier is a FAULT-INJECTION STAND-IN for the Groth16 verifier of package prover (to be
+// replaced by prover.Verify once prover/ is committed): it accepts exactly the proof that is the
+// commitment hash's bytes, which fakeProver makes.
+type fakeVerifier struct{}
+
+func (fakeVerifier) Verify(_ [32]byte, in fr.Element, proof []byte) error {
+	if b := in.Bytes(); !bytes.Equal(proof, b[:]) {
+		return errors.New("fake verifier: not the commitment hash")
+	}
+	return nil
+}
+
+// fakeProver "proves" even batches at once and never finishes odd ones (so the policy falls
+// back to optimistic at the deadline).
+type fakeProver struct{}
+
+func (fakeProver) Prove(ctx context.Context, c *l2.Commitment, _ []byte) ([]byte, error) {
+	if c.BatchNumber%2 == 1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	h := c.Hash()
+	b := h.Bytes()
+	return b[:], nil
+}
+
+// world is one L1 node, one sequencer, one settlement engine and one challenger, in process.
+type world struct {
+	t          *testing.T
+	ctx        context.Context
+	node       *node.Node
+	seq        *sequencer.Sequencer
+	eng        *settlement.Engine
+	ch         *challenger.Challenger
+	seqKey     *pqkey.PrivateKey
+	user       *pqkey.PrivateKey
+	chKey      *pqkey.PrivateKey
+	nonces     map[[20]byte]uint64
+	keys       []*l2.PrivateKey // L2 account i's key (deposits land at 0, 1, 2, ...)
+	l2Nonces   []uint64
+	rollup     uint64
+	detect     []time.Duration
+	l1Deposits int
+}
+
+func l1Key(i byte) *pqkey.PrivateKey {
+	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0: 0x5e, 1: i})
+}
+
+func newWorld(t *testing.T, cfg settlement.Config) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background(), seqKey: l1Key(1), user: l1Key(2), chKey: l1Key(3), nonces: map[[20]byte]uint64{}}
+	val := l1Key(0)
+	g := chain.Genesis{ChainID: l1ChainID, Validator: val.Public().Bytes(), Timestamp: 1}
+	for _, k := range []*pqkey.PrivateKey{w.seqKey, w.user, w.chKey} {
+		g.Alloc = append(g.Alloc, chain.Alloc{Address: k.Address(), Balance: funds})
+	}
+	n, err := node.New(node.Config{FS: vfs.NewMem(), Genesis: g, Key: val, Verifier: fakeVerifier{}, Judge: fraud.Judge{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop() })
+	w.node = n
+	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, TreeDepth: depth, BatchSize: batchSize,
+		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: forced, ExodusTimeout: 1000,
+		Sequencers: []common.Address{w.seqKey.Address()}})
+	w.rollup = 1
+
+	w.seq, err = sequencer.New(sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: depth,
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NodeDeposits{Node: n, RollupID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.seq.Start(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.seq.Stop() })
+
+	cfg.FS, cfg.ChainID, cfg.Depth, cfg.Blocks = vfs.NewMem(), l2ChainID, depth, w.seq
+	cfg.Target = settlement.NewNodeTarget(n, w.seqKey, 1)
+	cfg.MaxBatchTxs, cfg.MaxBatchAge, cfg.AllowFaultInjection = batchSize, time.Nanosecond, true
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if w.eng, err = settlement.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.eng.Stop() })
+	w.ch, err = challenger.New(challenger.Config{FS: vfs.NewMem(), Source: n, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.ch.Stop() })
+	return w
+}
+
+// l1 sends an L1 transaction and produces the block that includes it; it returns the result.
+func (w *world) l1(k *pqkey.PrivateKey, typ chain.TxType, payload any) *chain.Result {
+	w.t.Helper()
+	a := k.Address()
+	raw, err := chain.SignTx(k, typ, l1ChainID, w.nonces[a], payload)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.nonces[a]++
+	if _, err := w.node.SubmitTx(raw); err != nil {
+		w.t.Fatal(err)
+	}
+	return w.block()
+}
+
+func (w *world) l1Ok(k *pqkey.PrivateKey, typ chain.TxType, payload any) {
+	w.t.Helper()
+	for i, err := range w.l1(k, typ, payload).Errs {
+		if err != nil {
+			w.t.Fatalf("L1 tx %d: %v", i, err)
+		}
+	}
+}
+
+func (w *world) block() *chain.Result {
+	w.t.Helper()
+	r, err := w.node.ProduceBlock(w.ctx)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// waitL2 waits (bounded) until the sequencer's head satisfies done.
+func (w *world) waitL2(done func(h sequencer.Header) bool) {
+	w.t.Helper()
+	ch, cancel := w.seq.Subscribe()
+	defer cancel()
+	timeout := time.After(20 * time.Second)
+	for !done(w.seq.Head()) {
+		select {
+		case <-ch:
+		case <-timeout:
+			w.t.Fatalf("L2 head %+v never got there", w.seq.Head())
+		}
+	}
+}
+
+// deposit creates n L2 accounts through L1 deposits and waits for the sequencer to include them.
+func (w *world) deposit(n int, amount uint64) {
+	w.t.Helper()
+	for range n {
+		seed := uint64(len(w.keys) + 1)
+		rng := rand.New(rand.NewChaCha8([32]byte{byte(seed), 0x77}))
+		var b [64]byte
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		k, err := l2.GenerateKey(bytes.NewReader(b[:]))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		pk := k.Public()
+		w.l1Ok(w.user, chain.TxDeposit, &chain.Deposit{RollupID: w.rollup, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
+		w.keys, w.l2Nonces = append(w.keys, k), append(w.l2Nonces, 0)
+		w.l1Deposits++
+	}
+	want := uint64(w.l1Deposits)
+	w.waitL2(func(h sequencer.Header) bool { return h.DepositEnd >= want })
+}
+
+// signed signs an L2 transaction of account from with its next nonce.
+func (w *world) signed(tx l2.Tx) l2.Tx {
+	w.t.Helper()
+	tx.Nonce = w.l2Nonces[tx.From]
+	w.l2Nonces[tx.From]++
+	if err := l2.SignTx(w.keys[tx.From], l2ChainID, &tx); err != nil {
+		w.t.Fatal(err)
+	}
+	return tx
+}
+
+// send sends L2 transactions and waits until a block holds them all.
+func (w *world) send(txs ...l2.Tx) {
+	w.t.Helper()
+	ch, cancel := w.seq.Subscribe()
+	defer cancel()
+	want := map[[32]byte]bool{}
+	for i := range txs {
+		raw := txs[i].Encode()
+		h, err := w.seq.SendTransaction(w.ctx, raw[:])
+		if err != nil {
+			w.t.Fatalf("L2 tx %d: %v", i, err)
+		}
+		want[h] = true
+	}
+	timeout := time.After(20 * time.Second)
+	for len(want) > 0 {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				w.t.Fatal("subscription dropped")
+			}
+			for _, h := range ev.TxHashes {
+				delete(want, h)
+			}
+		case <-timeout:
+			w.t.Fatalf("%d L2 transactions never in a block", len(want))
+		}
+	}
+}
+
+// settle runs one engine step and includes what it posted in an L1 block; then the challenger
+// looks at the block.
+func (w *world) settle() *chain.Result {
+	w.t.Helper()
+	if err := w.eng.Step(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	r := w.block()
+	w.watch()
+	return r
+}
+
+func (w *world) watch() {
+	w.t.Helper()
+	before := w.ch.Status().Challenges
+	if err := w.ch.Step(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	if st := w.ch.Status(); st.Challenges > before {
+		w.detect = append(w.detect, st.DetectSubmit)
+	}
+}
+
+func (w *world) balance(k *pqkey.PrivateKey) uint64 {
+	w.t.Helper()
+	a, err := w.node.Account(k.Address())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a.Balance
+}
+
+func (w *world) rollupState() *chain.Rollup {
+	w.t.Helper()
+	r, err := w.node.Rollup(w.rollup)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// finalizeAll drives L1 and the engine until every batch is final (bounded).
+func (w *world) finalizeAll() {
+	w.t.Helper()
+	for range 8 * (window + 2) {
+		w.settle()
+		sts := w.eng.Status()
+		done := len(sts) > 0
+		for _, s := range sts {
+			done = done && s.State == settlement.StateFinalized
+		}
+		if done {
+			r := w.rollupState()
+			last := sts[len(sts)-1]
+			if r.FinalNumber != last.Number {
+				w.t.Fatalf("L1 final batch %d, engine's last %d", r.FinalNumber, last.Number)
+			}
+			if root := w.seq.Head().PostRoot; r.FinalRoot != root && last.End.Block > w.seq.Head().Number {
+				w.t.Fatalf("final root %x, sequencer root %x", r.FinalRoot, root)
+			}
+			if st := w.ch.Status(); st.Agreed != last.Number {
+				w.t.Fatalf("challenger agreed up to %d, final is %d (%+v)", st.Agreed, last.Number, st)
+			}
+			return
+		}
+	}
+	w.t.Fatalf("batches never all final: %+v", w.eng.Status())
+}
+
+func events(r *chain.Result, kind chain.EventKind) []chain.Event {
+	var out []chain.Event
+	for _, e := range r.Events {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestFraudScenarios runs one end-to-end scenario per fraud class (issue 6): the engine posts
+// batch 2 corrupted and batch 3 on top of it; the challenger proves batch 2 fraudulent on L1
+// with the real judge; batches 2 and 3 are reverted, the bond is split, and the engine posts
+// the correct chain again, which finalizes. Classes L1 rejects at submission are checked for
+// the rejection and the honest resubmission.
+func TestFraudScenarios(t *testing.T) {
+	overflowFrom := uint32(0)
+	cases := []struct {
+		kind     settlement.FaultKind
+		proof    fraud.Kind
+		rejected string // L1's error at submission, for the classes L1 rejects
+	}{
+		{settlement.FaultWrongBalance, fraud.KindStep, ""},
+		{settlement.FaultInvalidSignature, fraud.KindStep, ""},
+		{settlement.FaultNonceReplay, fraud.KindStep, ""},
+		{settlement.FaultDepositSkipped, 0, chain.ErrForcedInclusion.Error()},
+		{settlement.FaultWithdrawalRoot, fraud.KindWithdrawalRoot, ""},
+		{settlement.FaultFinalRoot, fraud.KindFinalRoot, ""},
+		{settlement.FaultDataHash, 0, chain.ErrDataHash.Error()},
+		{settlement.FaultAmountOverflow, fraud.KindStep, ""},
+		{settlement.FaultMiddleRoot, fraud.KindStep, ""},
+	}
+	var detect []time.Duration
+	for _, tc := range cases {
+		t.Run(tc.kind.String(), func(t *testing.T) {
+			var w *world
+			fault := &settlement.Fault{Kind: tc.kind, Batch: 2, Step: 1, Make: func(after *l2.State) l2.Tx {
+				a, _ := after.Account(overflowFrom)
+				tx := l2.Tx{Type: l2.TxTransfer, From: overflowFrom, To: 1, Amount: math.MaxUint64, Nonce: a.Nonce}
+				if err := l2.SignTx(w.keys[overflowFrom], l2ChainID, &tx); err != nil {
+					t.Fatal(err)
+				}
+				return tx
+			}}
+			w = newWorld(t, settlement.Config{Policy: settlement.PolicyOptimistic, Fault: fault})
+			w.deposit(3, 1000)
+			w.settle() // batch 1: the deposits
+			if tc.kind == settlement.FaultDepositSkipped {
+				w.deposit(1, 500) // batch 2 holds it; the batch is posted once it is overdue
+				for range forced {
+					w.block()
+				}
+			}
+			w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 5}),
+				w.signed(l2.Tx{Type: l2.TxWithdraw, From: 1, Amount: 10, Address: [20]byte{0xd1}}),
+				w.signed(l2.Tx{Type: l2.TxTransfer, From: 2, To: 0, Amount: 3}))
+			if err := w.eng.Step(w.ctx); err != nil { // batch 2, corrupted
+				t.Fatal(err)
+			}
+			res := w.block() // the challenger looks only once batch 3 is on it too
+			if tc.rejected != "" {
+				if len(res.Errs) != 1 || res.Errs[0] == nil || !strings.Contains(res.Errs[0].Error(), tc.rejected) {
+					t.Fatalf("L1 took the corrupted batch: %v", res.Errs)
+				}
+				w.watch()
+				w.settle() // the engine sees the rejection and posts batch 2 again, honestly
+				if st := w.eng.Status()[1]; st.Reverts != 1 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
+					t.Fatalf("batch 2 after the rejection: %+v", st)
+				}
+				w.finalizeAll()
+				if st := w.ch.Status(); st.Challenges != 0 {
+					t.Fatalf("challenger challenged: %+v", st)
+				}
+				return
+			}
+			if errs := res.Errs; len(errs) != 1 || errs[0] != nil {
+				t.Fatalf("corrupted batch 2 not accepted at submission: %v", errs)
+			}
+			w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 7}))
+			chBefore, g0 := w.balance(w.chKey), mustGlobal(t, w)
+			if err := w.eng.Step(w.ctx); err != nil { // batch 3, built on batch 2
+				t.Fatal(err)
+			}
+			if r := w.block(); len(r.Errs) != 1 || r.Errs[0] != nil {
+				t.Fatalf("batch 3: %v", r.Errs)
+			}
+			if rs := w.rollupState(); rs.HeadNumber != 3 {
+				t.Fatalf("L1 head %d, want 3", rs.HeadNumber)
+			}
+			w.watch() // sees 2 (fraud: challenge sent) and 3 (waits)
+			st := w.ch.Status()
+			if st.Challenges != 1 || st.Challenged != 2 || st.LastProof != tc.proof {
+				t.Fatalf("challenger: %+v", st)
+			}
+			r := w.block() // the challenge
+			if up := events(r, chain.EventChallengeUpheld); len(up) != 1 || up[0].Number != 2 {
+				t.Fatalf("challenge not upheld: %+v %v", r.Events, r.Errs)
+			}
+			rev := events(r, chain.EventBatchReverted)
+			if len(rev) != 2 || rev[0].Number != 3 || rev[1].Number != 2 {
+				t.Fatalf("reverted %+v", rev)
+			}
+			if got := w.balance(w.chKey) - chBefore; got != bond/2 {
+				t.Fatalf("challenger got %d, want %d", got, bond/2)
+			}
+			if g1 := mustGlobal(t, w); g1.Burned-g0.Burned != bond-bond/2 {
+				t.Fatalf("burned %d", g1.Burned-g0.Burned)
+			}
+			w.watch()
+			if st := w.ch.Status(); st.Upheld != 1 || st.Rewards != bond/2 || st.Challenged != 0 {
+				t.Fatalf("challenger after the revert: %+v", st)
+			}
+			w.finalizeAll()
+			sts := w.eng.Status()
+			if !sts[1].FaultPosted || sts[1].Reverts != 1 || sts[2].Reverts != 1 {
+				t.Fatalf("engine: %+v", sts)
+			}
+			if st := w.ch.Status(); st.Challenges != 1 {
+				t.Fatalf("the honest resubmission was challenged: %+v", st)
+			}
+			detect = append(detect, w.detect...)
+			t.Logf("proof %s at step %d; challenger %+v", st.LastProof, st.LastStep, w.ch.Status())
+		})
+	}
+	for _, d := range detect {
+		t.Logf("challenger detect-to-submit: %v", d)
+	}
+}
+
+func mustGlobal(t *testing.T, w *world) chain.Global {
+	t.Helper()
+	g, err := w.node.Chain().Global()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestHonestRun: random honest batches are never challenged and all finalize.
+func TestFraudScenariosHonestRun(t *testing.T) {
+	w := newWorld(t, settlement.Config{Policy: settlement.PolicyOptimistic})
+	w.deposit(4, 10_000)
+	rng := rand.New(rand.NewPCG(6, 6))
+	batches := 12
+	if testing.Short() {
+		batches = 5
+	}
+	for range batches {
+		var txs []l2.Tx
+		for range 1 + rng.IntN(batchSize) {
+			from := uint32(rng.IntN(4))
+			if rng.IntN(4) == 0 {
+				txs = append(txs, w.signed(l2.Tx{Type: l2.TxWithdraw, From: from, Amount: 1 + rng.Uint64N(5), Address: [20]byte{byte(from)}}))
+			} else {
+				txs = append(txs, w.signed(l2.Tx{Type: l2.TxTransfer, From: from, To: uint32(rng.IntN(4)), Amount: 1 + rng.Uint64N(20)}))
+			}
+		}
+		w.send(txs...)
+		w.settle()
+	}
+	w.finalizeAll()
+	if st := w.ch.Status(); st.Challenges != 0 || st.Checked < batches {
+		t.Fatalf("challenger: %+v", st)
+	}
+	t.Logf("%d batches final, challenger %+v", len(w.eng.Status()), w.ch.Status())
+}
+
+// TestFraudScenariosMixed: the auto policy proves even batches (fakeProver) and posts odd ones
+// optimistically at the proof deadline; all finalize in order.
+func TestFraudScenariosMixed(t *testing.T) {
+	w := newWorld(t, settlement.Config{Policy: settlement.PolicyAuto, Prover: fakeProver{}, ProofDeadline: 5 * time.Millisecond})
+	w.deposit(2, 1000)
+	w.settle()
+	for i := range 5 {
+		w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: uint32(i % 2), To: uint32(1 - i%2), Amount: 1}))
+		w.settle()
+	}
+	w.finalizeAll()
+	modes := map[settlement.Mode]int{}
+	for _, s := range w.eng.Status() {
+		modes[s.Mode]++
+		if want := settlement.Mode(s.Number % 2); s.Mode != want {
+			t.Fatalf("batch %d posted %s", s.Number, s.Mode)
+		}
+	}
+	if modes[settlement.ModeValidity] == 0 || modes[settlement.ModeOptimistic] == 0 {
+		t.Fatalf("modes %v", modes)
+	}
+	// Finalized in order: the L1 event log names them ascending.
+	evs, err := w.node.Events(0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for _, e := range evs {
+		if e.Kind == chain.EventBatchFinalized {
+			if e.Number != last+1 {
+				t.Fatalf("finalized %d after %d", e.Number, last)
+			}
+			last = e.Number
+		}
+	}
+}

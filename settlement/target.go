@@ -1,0 +1,85 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// Mode is how a batch settles.
+type Mode uint8
+
+// Batch modes; the values are those of the L1 wire (docs/l1.md §2).
+const (
+	ModeValidity   Mode = 0
+	ModeOptimistic Mode = 1
+)
+
+func (m Mode) String() string {
+	if m == ModeValidity {
+		return "validity"
+	}
+	return "optimistic"
+}
+
+// Submission is one batch as posted: its commitment, compressed data, and a proof (validity) or
+// its trace (optimistic).
+type Submission struct {
+	Mode       Mode
+	Commitment l2.Commitment
+	Frame      []byte       // zstd frame of the batch data
+	Proof      []byte       // validity only
+	Trace      []fr.Element // optimistic only: trace[0..TxCount)
+}
+
+// TargetHead is what the settlement target holds of the rollup.
+type TargetHead struct {
+	Height      uint64 // the target chain's height
+	HeadNumber  uint64 // last accepted batch (pending or final)
+	HeadRoot    fr.Element
+	FinalNumber uint64
+}
+
+// PostedBatch is a batch as the target stores it.
+type PostedBatch struct {
+	Mode       Mode
+	Commitment l2.Commitment
+}
+
+// TxRef names a sent submission, to ask for its outcome.
+type TxRef struct {
+	Hash   [32]byte
+	Nonce  uint64
+	Height uint64 // the target's height when it was sent
+}
+
+// Outcome of a sent submission.
+type Outcome struct {
+	Done  bool   // included in a block
+	OK    bool   // applied
+	Error string // why it failed (Done && !OK)
+}
+
+// ErrNotPosted is returned by Target.Batch for a number the target does not hold.
+var ErrNotPosted = errors.New("settlement: batch not posted")
+
+// Target is a settlement layer the engine posts to. The native L1 (package l1/node, in process)
+// is the first adapter (NodeTarget); the QUIC client of l1/quicrpc will be the next, and other
+// L1s fit behind the same five calls.
+type Target interface {
+	Head(ctx context.Context) (TargetHead, error)
+	// Batch returns the accepted batch number, or ErrNotPosted.
+	Batch(ctx context.Context, number uint64) (*PostedBatch, error)
+	// Submit signs and sends a submission; sending the same Submission twice may post it at most
+	// once (the engine also checks Head and Batch before sending).
+	Submit(ctx context.Context, s *Submission) (TxRef, error)
+	Outcome(ctx context.Context, ref TxRef) (Outcome, error)
+}
+
+// Prover proves batches for validity mode (package prover's Service behind a small adapter).
+// Prove returns the proof of the commitment's batch, or an error when ctx ends first.
+type Prover interface {
+	Prove(ctx context.Context, c *l2.Commitment, data []byte) ([]byte, error)
+}

@@ -1,0 +1,248 @@
+// Command pql1node runs the L1 settlement node (package l1/node) and serves its API over QUIC
+// (l1/quicrpc; the Go client is l1/l1client). State is in -datadir; the validator key is a hex seed in
+// -validator-key-file. SIGINT or SIGTERM stop it gracefully: the server first, so no call is
+// acknowledged by a node that is closing, then block production and the store.
+//
+// The key file is written with mode 0600 and is NOT encrypted: key custody is a separate issue.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/quicrpc"
+)
+
+// devBalance funds each -dev address.
+const devBalance = 1 << 40
+
+type config struct {
+	dataDir       string
+	listen        string
+	chainID       uint64
+	keyFile       string
+	initKey       bool
+	genesisFile   string
+	dev           string
+	blockInterval time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.dataDir, "datadir", "pql1node-data", "data directory (pebble store)")
+	flag.StringVar(&c.listen, "listen", "127.0.0.1:9645", "QUIC (UDP) listen address; port 0 picks one")
+	flag.Uint64Var(&c.chainID, "chain-id", 1, "L1 chain ID")
+	flag.StringVar(&c.keyFile, "validator-key-file", "", "file holding the validator's ML-DSA-65 seed in hex (unencrypted, mode 0600)")
+	flag.BoolVar(&c.initKey, "init", false, "generate the validator key file if it does not exist")
+	flag.StringVar(&c.genesisFile, "genesis", "", "genesis JSON: {\"timestamp\", \"alloc\": [{\"address\", \"balance\"}], \"rollups\": [RollupConfig]}")
+	flag.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
+	flag.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(c, log); err != nil {
+		fmt.Fprintln(os.Stderr, "pql1node:", err)
+		os.Exit(1)
+	}
+}
+
+func run(c config, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if c.keyFile == "" {
+		return errors.New("-validator-key-file is required")
+	}
+	key, err := loadKey(c.keyFile, c.initKey)
+	if err != nil {
+		return err
+	}
+	gen, rollups, err := genesis(c, key)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(node.Config{Dir: filepath.Join(c.dataDir, "chain"), Genesis: gen, Key: key,
+		Verifier: unwiredVerifier{}, Judge: fraud.Judge{}, BlockInterval: c.blockInterval})
+	if err != nil {
+		return err
+	}
+	if err := registerRollups(n, key, rollups); err != nil {
+		n.Stop()
+		return err
+	}
+	if err := n.Start(ctx); err != nil {
+		n.Stop()
+		return err
+	}
+	srv, err := n.Serve(ctx, quicrpc.ServerConfig{ListenAddr: c.listen, Logger: log})
+	if err != nil {
+		n.Stop()
+		return err
+	}
+	// Tests and scripts read the bound address (the port may be 0) from this line.
+	fmt.Printf("listening on %s validator %s\n", srv.Addr(), key.Address())
+	<-ctx.Done()
+	log.Info("stopping")
+	srv.Stop()
+	if err := n.Stop(); err != nil {
+		return err
+	}
+	return n.Err()
+}
+
+// unwiredVerifier stands in until the prover's Groth16 verifier is wired in: it rejects every
+// validity proof, so no validity batch can be accepted unverified.
+type unwiredVerifier struct{}
+
+func (unwiredVerifier) Verify([32]byte, fr.Element, []byte) error {
+	return errors.New("validity verification not wired yet")
+}
+
+// loadKey reads the hex seed; with create it writes a fresh one (0600, never overwriting) first
+// if the file does not exist.
+func loadKey(path string, create bool) (*pqkey.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		var seed [pqkey.SeedSize]byte
+		if _, err := rand.Read(seed[:]); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating the key file: %w", err)
+		}
+		_, werr := f.WriteString(hex.EncodeToString(seed[:]) + "\n")
+		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+			return nil, fmt.Errorf("writing the key file: %w", err)
+		}
+		return pqkey.NewKeyFromSeed(seed), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the key file (use -init to create it): %w", err)
+	}
+	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(raw) != pqkey.SeedSize {
+		return nil, fmt.Errorf("key file %s: want %d hex-encoded bytes", path, pqkey.SeedSize)
+	}
+	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte(raw)), nil
+}
+
+// genesisFile is the -genesis JSON. Rollups are registered by the validator's first
+// transactions (register rollup is an ordinary transaction), so a replay sees them in block 1.
+type genesisFile struct {
+	Timestamp uint64 `json:"timestamp"`
+	Alloc     []struct {
+		Address common.Address `json:"address"`
+		Balance uint64         `json:"balance"`
+	} `json:"alloc"`
+	Rollups []rollupJSON `json:"rollups"`
+}
+
+type rollupJSON struct {
+	L2ChainID             uint64               `json:"l2ChainId"`
+	VKHash                common.Hash          `json:"vkHash"`
+	TreeDepth             uint8                `json:"treeDepth"`
+	BatchSize             uint64               `json:"batchSize"`
+	SequencerBond         uint64               `json:"sequencerBond"`
+	ChallengeWindow       uint64               `json:"challengeWindow"`
+	ForcedInclusionWindow uint64               `json:"forcedInclusionWindow"`
+	ExodusTimeout         uint64               `json:"exodusTimeout"`
+	Governor              chain.GovernorConfig `json:"governor"`
+	Sequencers            []common.Address     `json:"sequencers"`
+	Guardians             []hexutil.Bytes      `json:"guardians"`
+	GuardianThreshold     uint64               `json:"guardianThreshold"`
+}
+
+func genesis(c config, key *pqkey.PrivateKey) (chain.Genesis, []chain.RollupConfig, error) {
+	g := chain.Genesis{ChainID: c.chainID, Validator: key.Public().Bytes()}
+	if c.genesisFile != "" && c.dev != "" {
+		return g, nil, errors.New("-genesis and -dev exclude each other")
+	}
+	for a := range strings.SplitSeq(c.dev, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if !common.IsHexAddress(a) {
+			return g, nil, fmt.Errorf("-dev: %q is not an address", a)
+		}
+		g.Alloc = append(g.Alloc, chain.Alloc{Address: common.HexToAddress(a), Balance: devBalance})
+	}
+	if c.genesisFile == "" {
+		return g, nil, nil
+	}
+	b, err := os.ReadFile(c.genesisFile)
+	if err != nil {
+		return g, nil, err
+	}
+	var f genesisFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return g, nil, fmt.Errorf("genesis %s: %w", c.genesisFile, err)
+	}
+	g.Timestamp = f.Timestamp
+	for _, a := range f.Alloc {
+		g.Alloc = append(g.Alloc, chain.Alloc{Address: a.Address, Balance: a.Balance})
+	}
+	var rollups []chain.RollupConfig
+	for _, r := range f.Rollups {
+		cfg := chain.RollupConfig{L2ChainID: r.L2ChainID, VKHash: r.VKHash, TreeDepth: r.TreeDepth, BatchSize: r.BatchSize,
+			SequencerBond: r.SequencerBond, ChallengeWindow: r.ChallengeWindow, ForcedInclusionWindow: r.ForcedInclusionWindow,
+			ExodusTimeout: r.ExodusTimeout, Governor: r.Governor, Sequencers: r.Sequencers, GuardianThreshold: r.GuardianThreshold}
+		for _, k := range r.Guardians {
+			cfg.Guardians = append(cfg.Guardians, k)
+		}
+		rollups = append(rollups, cfg)
+	}
+	return g, rollups, nil
+}
+
+// registerRollups submits the genesis rollups as the validator's first transactions, once: on a
+// fresh chain whose validator has sent nothing and whose mempool is empty (after a crash before
+// block 1 the logged registrations are still in the mempool).
+func registerRollups(n *node.Node, key *pqkey.PrivateKey, rollups []chain.RollupConfig) error {
+	if len(rollups) == 0 {
+		return nil
+	}
+	s, err := n.Status()
+	if err != nil {
+		return err
+	}
+	acct, err := n.Account(key.Address())
+	if err != nil {
+		return err
+	}
+	if s.Height != 0 || s.MempoolTxs != 0 || acct.Nonce != 0 {
+		return nil
+	}
+	for i := range rollups {
+		raw, err := chain.SignTx(key, chain.TxRegisterRollup, s.ChainID, uint64(i), &rollups[i])
+		if err != nil {
+			return err
+		}
+		if _, err := n.SubmitTx(raw); err != nil {
+			return fmt.Errorf("registering genesis rollup %d: %w", rollups[i].L2ChainID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
+
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/quicrpc"
+)
+
+// Methods of the node's QUIC API (package l1client calls them). Every payload is RLP; the
+// request and reply types of each are listed with Register.
+const (
+	MethodSubmitTx   = "l1_submitTx"
+	MethodAccount    = "l1_account"
+	MethodRollup     = "l1_rollup"
+	MethodBatch      = "l1_batch"
+	MethodBatchData  = "l1_batchData"
+	MethodBatchTrace = "l1_batchTrace"
+	MethodDeposit    = "l1_deposit"
+	MethodStatus     = "l1_status"
+	MethodBlock      = "l1_block"
+	MethodReceipts   = "l1_receipts"
+	MethodEvents     = "l1_events"
+)
+
+// Limits of the API, checked before a payload is decoded.
+const (
+	// MaxQuerySize bounds a query's payload: the largest is two u64s or an address in RLP.
+	MaxQuerySize = 64
+	// EventsPerMessage bounds the events in one subscription message: each is signed, so
+	// sending them in groups keeps a catching-up subscriber from costing one signature per event.
+	EventsPerMessage = 256
+)
+
+// ErrBadRequest is a query payload that is too large or does not decode.
+var ErrBadRequest = errors.New("bad request payload")
+
+// apiErrors are the errors whose identity survives the wire: a handler error is sent as
+// "<code>: <message>" and the client maps the code back to the sentinel (the message is in the
+// validator's signed response, so the code is as trustworthy as the result would have been).
+var apiErrors = []struct {
+	code string
+	err  error
+}{
+	{"not_found", chain.ErrNotFound},
+	{"tx_too_large", chain.ErrTxTooLarge},
+	{"tx_malformed", chain.ErrTxMalformed},
+	{"unknown_tx_type", chain.ErrUnknownType},
+	{"wrong_chain", chain.ErrWrongChain},
+	{"bad_signature", chain.ErrBadSignature},
+	{"mempool_full", ErrMempoolFull},
+	{"known_tx", ErrKnownTx},
+	{"stopped", ErrStopped},
+	{"bad_request", ErrBadRequest},
+}
+
+// APIErrorCode is the wire code of err ("internal" for an error without one).
+func APIErrorCode(err error) string {
+	for _, e := range apiErrors {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
+	}
+	return "internal"
+}
+
+// APIError returns the sentinel of a wire code, or nil for an unknown one.
+func APIError(code string) error {
+	for _, e := range apiErrors {
+		if e.code == code {
+			return e.err
+		}
+	}
+	return nil
+}
+
+// SplitAPIError splits a handler's wire message into its code and the original message.
+func SplitAPIError(msg string) (code, text string) {
+	code, text, ok := strings.Cut(msg, ": ")
+	if !ok {
+		return "", msg
+	}
+	return code, text
+}
+
+func apiError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", APIErrorCode(err), err)
+}
+
+// RollupRef names a batch (Number) or a deposit queue entry (Number is its index) of a rollup.
+type RollupRef struct {
+	RollupID uint64
+	Number   uint64
+}
+
+// StatusReply is Status on the wire (RLP has no signed or platform-sized integers).
+type StatusReply struct {
+	ChainID     uint64
+	Height      uint64
+	BlockHash   common.Hash
+	StateRoot   common.Hash
+	Timestamp   uint64
+	MempoolTxs  uint64
+	RollupCount uint64
+}
+
+// EventsRequest starts an event subscription at the first event of FromHeight.
+type EventsRequest struct {
+	FromHeight uint64
+}
+
+// Register mounts the node's endpoints on srv:
+//
+//	l1_submitTx    raw signed transaction      -> tx hash, after the synced mempool write
+//	l1_account     address                     -> chain.Account
+//	l1_rollup      rollup ID u64               -> chain.Rollup
+//	l1_batch       RollupRef                   -> chain.BatchRecord
+//	l1_batchData   RollupRef                   -> zstd frame of the batch data (bytes)
+//	l1_batchTrace  RollupRef                   -> [][32]byte
+//	l1_deposit     RollupRef (index)           -> chain.DepositEntry
+//	l1_status      empty                       -> StatusReply
+//	l1_block       height u64                  -> chain.SealedBlock
+//	l1_receipts    height u64                  -> []chain.Receipt
+//	l1_events      EventsRequest (stream)      -> []chain.Event per message, stored ones first,
+//	                                              then each block's as it commits
+func (n *Node) Register(srv *quicrpc.Server) {
+	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
+	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
+	srv.Handle(MethodRollup, query(func(id uint64) (any, error) { return n.Rollup(id) }))
+	srv.Handle(MethodBatch, query(func(r RollupRef) (any, error) { return n.Batch(r.RollupID, r.Number) }))
+	srv.Handle(MethodBatchData, query(func(r RollupRef) (any, error) { return n.BatchData(r.RollupID, r.Number) }))
+	srv.Handle(MethodBatchTrace, query(func(r RollupRef) (any, error) { return n.BatchTrace(r.RollupID, r.Number) }))
+	srv.Handle(MethodDeposit, query(func(r RollupRef) (any, error) { return n.Deposit(r.RollupID, r.Number) }))
+	srv.Handle(MethodStatus, n.handleStatus)
+	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
+	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
+	srv.HandleStream(MethodEvents, n.handleEvents)
+}
+
+// Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's); the caller
+// stops it, before stopping the node.
+func (n *Node) Serve(ctx context.Context, cfg quicrpc.ServerConfig) (*quicrpc.Server, error) {
+	cfg.ChainID = n.chain.ChainID()
+	if cfg.ValidatorKey == nil {
+		cfg.ValidatorKey = n.cfg.Key
+	}
+	srv, err := quicrpc.NewServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.Register(srv)
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// query adapts a read of the node to a handler: bounded payload, RLP argument, RLP reply.
+func query[A any](read func(A) (any, error)) quicrpc.Handler {
+	return func(_ context.Context, req *quicrpc.Request) ([]byte, error) {
+		var arg A
+		if err := decodeQuery(req.Payload, &arg); err != nil {
+			return nil, apiError(err)
+		}
+		v, err := read(arg)
+		if err != nil {
+			return nil, apiError(err)
+		}
+		return rlp.EncodeToBytes(v)
+	}
+}
+
+func decodeQuery(b []byte, v any) error {
+	if len(b) > MaxQuerySize {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadRequest, len(b), MaxQuerySize)
+	}
+	if err := rlp.DecodeBytes(b, v); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	return nil
+}
+
+// handleSubmitTx replies only once SubmitTx has acknowledged, that is after the synced write.
+func (n *Node) handleSubmitTx(_ context.Context, req *quicrpc.Request) ([]byte, error) {
+	h, err := n.SubmitTx(req.Payload) // bounds the size before decoding
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return rlp.EncodeToBytes(h)
+}
+
+func (n *Node) handleStatus(_ context.Context, req *quicrpc.Request) ([]byte, error) {
+	if len(req.Payload) != 0 {
+		return nil, apiError(fmt.Errorf("%w: status takes no argument", ErrBadRequest))
+	}
+	s, err := n.Status()
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return rlp.EncodeToBytes(&StatusReply{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash,
+		StateRoot: s.StateRoot, Timestamp: s.Timestamp, MempoolTxs: uint64(s.MempoolTxs), RollupCount: s.RollupCount})
+}
+
+// handleEvents sends the stored events from the requested height, then each new block's as it
+// commits, until the client closes the subscription or the server stops. Its position is the
+// (height, index) of the next event to send; a block's events land atomically with the block.
+func (n *Node) handleEvents(ctx context.Context, req *quicrpc.Request, send func([]byte) error) error {
+	var r EventsRequest
+	if err := decodeQuery(req.Payload, &r); err != nil {
+		return apiError(err)
+	}
+	height, index := r.FromHeight, uint64(0)
+	for {
+		next := n.NewBlock() // taken before reading, so a block committing in between wakes us
+		evs, err := n.Events(height, int(index)+EventsPerMessage)
+		if err != nil {
+			return apiError(err)
+		}
+		k := 0
+		for k < len(evs) && evs[k].Height == height && evs[k].Index < index {
+			k++
+		}
+		evs = evs[k:]
+		if len(evs) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-next:
+				continue
+			}
+		}
+		b, err := rlp.EncodeToBytes(evs)
+		if err != nil {
+			return err
+		}
+		if err := send(b); err != nil {
+			return nil // the subscriber left or the server is stopping
+		}
+		last := evs[len(evs)-1]
+		height, index = last.Height, last.Index+1
+	}
+}

@@ -1,7 +1,11 @@
 package l2_test
 
 import (
+	"cmp"
+	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -14,10 +18,11 @@ import (
 const (
 	benchAccounts  = 100_000
 	benchBatchSize = 1024
+	benchSeed      = 42
 )
 
 var benchGenesis = sync.OnceValues(func() (*l2.State, *l2test.Workload) {
-	w := l2test.NewWorkload(42, l2.DefaultTreeDepth, benchAccounts)
+	w := l2test.NewWorkload(benchSeed, l2.DefaultTreeDepth, benchAccounts)
 	s, err := l2.NewState(l2.DefaultTreeDepth)
 	if err != nil {
 		panic(err)
@@ -37,10 +42,26 @@ var benchGenesis = sync.OnceValues(func() (*l2.State, *l2test.Workload) {
 // BenchmarkReferenceApplyBatch applies batches of 1,024 valid transfers (signatures not
 // verified) to a depth-24 state of 100k accounts. The genesis is built once and not timed.
 func BenchmarkReferenceApplyBatch(b *testing.B) {
+	applyTransferBatches(b, benchBatchSize)
+}
+
+// BenchmarkReferenceApplyBatchSizes mirrors ffi's BenchmarkCoreApplyBatchSizes (same sizes,
+// same ns/tx metric, the same kind of state) so make bench can set the two side by side.
+func BenchmarkReferenceApplyBatchSizes(b *testing.B) {
+	for _, size := range []int{1, 4, 16, 64, 256, 1024, 4096} {
+		b.Run(fmt.Sprintf("txs=%d", size), func(b *testing.B) {
+			applyTransferBatches(b, size)
+		})
+	}
+}
+
+// applyTransferBatches applies b.N pre-generated batches of size transfers each (generation not
+// timed) to the shared genesis state and reports throughput.
+func applyTransferBatches(b *testing.B, size int) {
 	s, w := benchGenesis()
 	batches := make([][]l2.Tx, 0, b.N)
 	for range b.N {
-		txs, err := l2.DecodeBatch(w.TransferBatch(benchBatchSize))
+		txs, err := l2.DecodeBatch(w.TransferBatch(size))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -52,7 +73,62 @@ func BenchmarkReferenceApplyBatch(b *testing.B) {
 			b.Fatalf("%d transfers rejected", r.Rejected)
 		}
 	}
-	b.ReportMetric(float64(b.N*benchBatchSize)/b.Elapsed().Seconds(), "tx/s")
+	b.StopTimer()
+	txs := float64(b.N * size)
+	b.ReportMetric(txs/b.Elapsed().Seconds(), "tx/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/txs, "ns/tx")
+}
+
+// BenchmarkReferenceRestore is the reference executor's restart: the depth-24 state rebuilt
+// bottom-up from a snapshot's accounts (l2.NewStateFromAccounts), for the account counts of
+// ffi's BenchmarkCoreRestore. heap_MB is the Go heap the state holds once built.
+func BenchmarkReferenceRestore(b *testing.B) {
+	for _, n := range []int{1 << 14, 1 << 17, 1 << 20} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			accounts := workloadAccounts(n)
+			var heap float64
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				before := heapInUse()
+				b.StartTimer()
+				s, err := l2.NewStateFromAccounts(l2.DefaultTreeDepth, accounts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				heap = max(heap, heapInUse()-before)
+				runtime.KeepAlive(s)
+				b.StartTimer()
+			}
+			b.ReportMetric(heap/(1<<20), "heap_MB")
+		})
+	}
+}
+
+// workloadAccounts returns the genesis accounts of a depth-24 workload of n accounts, sorted
+// by index as a snapshot holds them.
+func workloadAccounts(n int) []l2.IndexedAccount {
+	var accounts []l2.IndexedAccount
+	for _, data := range l2test.NewWorkload(benchSeed, l2.DefaultTreeDepth, n).GenesisBatches() {
+		txs, err := l2.DecodeBatch(data)
+		if err != nil {
+			panic(err)
+		}
+		for _, tx := range txs {
+			accounts = append(accounts, l2.IndexedAccount{Index: tx.From, Account: l2.Account{PubKey: tx.PubKey, Balance: tx.Amount}})
+		}
+	}
+	slices.SortFunc(accounts, func(x, y l2.IndexedAccount) int { return cmp.Compare(x.Index, y.Index) })
+	return accounts
+}
+
+// heapInUse is the live Go heap after a collection, in bytes.
+func heapInUse() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc)
 }
 
 // BenchmarkPoseidon2CompressGnark is one gnark-crypto Compress through its bytes API.

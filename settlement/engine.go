@@ -590,4 +590,7 @@ func (e *Engine) BlockStatus(n uint64) string {
 	return status
 }
 
+// The engine is the settlement status rollup_getStatus reports.
+var _ sequencer.SettlementStatus = (*Engine)(nil)
+
 func compress(data []byte) ([]byte, error) { return chain.CompressBatch(data) }

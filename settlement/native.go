@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -14,10 +15,23 @@ import (
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 )
 
-// NodeTarget is the Target of the native L1 reached in process (a *node.Node). It signs
-// submissions with the sequencer's ML-DSA-65 key.
-type NodeTarget struct {
-	node     *node.Node
+// NativeL1 is the native L1 node as the adapters use it: *l1client.Client over QUIC, or
+// node.Local in process (node.Node.Local).
+type NativeL1 interface {
+	ChainID() uint64
+	Status(ctx context.Context) (node.Status, error)
+	Account(ctx context.Context, a common.Address) (chain.Account, error)
+	Rollup(ctx context.Context, id uint64) (*chain.Rollup, error)
+	Batch(ctx context.Context, rollupID, number uint64) (*chain.BatchRecord, error)
+	Deposit(ctx context.Context, rollupID, index uint64) (*chain.DepositEntry, error)
+	Receipts(ctx context.Context, height uint64) ([]chain.Receipt, error)
+	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
+}
+
+// NativeTarget is the Target of the native L1. It signs submissions with the sequencer's
+// ML-DSA-65 key.
+type NativeTarget struct {
+	l1       NativeL1
 	key      *pqkey.PrivateKey
 	rollupID uint64
 
@@ -25,18 +39,19 @@ type NodeTarget struct {
 	next uint64 // next nonce, at least the account's
 }
 
-// NewNodeTarget returns the adapter of rollup rollupID on n.
-func NewNodeTarget(n *node.Node, key *pqkey.PrivateKey, rollupID uint64) *NodeTarget {
-	return &NodeTarget{node: n, key: key, rollupID: rollupID}
+// NewNativeTarget returns the adapter of rollup rollupID on l1: an *l1client.Client (the node
+// over QUIC) or node.Node.Local() (in process).
+func NewNativeTarget(l1 NativeL1, key *pqkey.PrivateKey, rollupID uint64) *NativeTarget {
+	return &NativeTarget{l1: l1, key: key, rollupID: rollupID}
 }
 
 // Head implements Target.
-func (t *NodeTarget) Head(context.Context) (TargetHead, error) {
-	st, err := t.node.Status()
+func (t *NativeTarget) Head(ctx context.Context) (TargetHead, error) {
+	st, err := t.l1.Status(ctx)
 	if err != nil {
 		return TargetHead{}, err
 	}
-	r, err := t.node.Rollup(t.rollupID)
+	r, err := t.l1.Rollup(ctx, t.rollupID)
 	if err != nil {
 		return TargetHead{}, err
 	}
@@ -48,15 +63,15 @@ func (t *NodeTarget) Head(context.Context) (TargetHead, error) {
 }
 
 // Batch implements Target.
-func (t *NodeTarget) Batch(_ context.Context, number uint64) (*PostedBatch, error) {
-	r, err := t.node.Rollup(t.rollupID)
+func (t *NativeTarget) Batch(ctx context.Context, number uint64) (*PostedBatch, error) {
+	r, err := t.l1.Rollup(ctx, t.rollupID)
 	if err != nil {
 		return nil, err
 	}
 	if number == 0 || number > r.HeadNumber {
 		return nil, ErrNotPosted
 	}
-	rec, err := t.node.Batch(t.rollupID, number)
+	rec, err := t.l1.Batch(ctx, t.rollupID, number)
 	if errors.Is(err, chain.ErrNotFound) {
 		return nil, ErrNotPosted
 	}
@@ -71,7 +86,7 @@ func (t *NodeTarget) Batch(_ context.Context, number uint64) (*PostedBatch, erro
 }
 
 // Submit implements Target.
-func (t *NodeTarget) Submit(_ context.Context, s *Submission) (TxRef, error) {
+func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error) {
 	c := &s.Commitment
 	p := &chain.SubmitBatch{RollupID: t.rollupID, Mode: uint8(s.Mode), Number: c.BatchNumber,
 		PrevRoot: c.PrevRoot.Bytes(), NewRoot: c.NewRoot.Bytes(), DepositsBefore: c.DepositsBefore.Bytes(),
@@ -82,20 +97,20 @@ func (t *NodeTarget) Submit(_ context.Context, s *Submission) (TxRef, error) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	acct, err := t.node.Account(t.key.Address())
+	acct, err := t.l1.Account(ctx, t.key.Address())
 	if err != nil {
 		return TxRef{}, err
 	}
 	nonce := max(acct.Nonce, t.next)
-	raw, err := chain.SignTx(t.key, chain.TxSubmitBatch, t.node.Chain().ChainID(), nonce, p)
+	raw, err := chain.SignTx(t.key, chain.TxSubmitBatch, t.l1.ChainID(), nonce, p)
 	if err != nil {
 		return TxRef{}, err
 	}
-	st, err := t.node.Status()
+	st, err := t.l1.Status(ctx)
 	if err != nil {
 		return TxRef{}, err
 	}
-	hash, err := t.node.SubmitTx(raw)
+	hash, err := t.l1.SubmitTx(ctx, raw)
 	if err != nil && !errors.Is(err, node.ErrKnownTx) {
 		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
 	}
@@ -106,17 +121,17 @@ func (t *NodeTarget) Submit(_ context.Context, s *Submission) (TxRef, error) {
 // Outcome implements Target: the transaction is done once the account's nonce passed it (every
 // included transaction with the right nonce consumes it, docs/l1.md §3); its receipt is looked
 // for in the blocks since it was sent.
-func (t *NodeTarget) Outcome(_ context.Context, ref TxRef) (Outcome, error) {
-	acct, err := t.node.Account(t.key.Address())
+func (t *NativeTarget) Outcome(ctx context.Context, ref TxRef) (Outcome, error) {
+	acct, err := t.l1.Account(ctx, t.key.Address())
 	if err != nil {
 		return Outcome{}, err
 	}
-	st, err := t.node.Status()
+	st, err := t.l1.Status(ctx)
 	if err != nil {
 		return Outcome{}, err
 	}
 	for h := ref.Height + 1; h <= st.Height; h++ {
-		rs, err := t.node.Receipts(h)
+		rs, err := t.l1.Receipts(ctx, h)
 		if err != nil {
 			return Outcome{}, err
 		}
@@ -141,18 +156,18 @@ func element(b [32]byte) (fr.Element, error) {
 	return e, nil
 }
 
-// NodeDeposits is the L1 deposit queue of a rollup read from an in-process node: the
-// sequencer's DepositSource until the QUIC client lands.
-type NodeDeposits struct {
-	Node     *node.Node
+// NativeDeposits is the deposit queue of a rollup on the native L1 (an *l1client.Client or
+// node.Node.Local()): the sequencer's DepositSource.
+type NativeDeposits struct {
+	L1       NativeL1
 	RollupID uint64
 }
 
 // Deposits implements sequencer.DepositSource.
-func (d NodeDeposits) Deposits(_ context.Context, from uint64, max int) ([]sequencer.Deposit, error) {
+func (d NativeDeposits) Deposits(ctx context.Context, from uint64, max int) ([]sequencer.Deposit, error) {
 	var out []sequencer.Deposit
 	for j := from; len(out) < max; j++ {
-		e, err := d.Node.Deposit(d.RollupID, j)
+		e, err := d.L1.Deposit(ctx, d.RollupID, j)
 		if errors.Is(err, chain.ErrNotFound) {
 			break
 		}

@@ -18,8 +18,10 @@ import (
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/quicrpc"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/settlement"
@@ -67,6 +69,7 @@ type world struct {
 	t          *testing.T
 	ctx        context.Context
 	node       *node.Node
+	l1c        *l1client.Client // the node over QUIC, if the world is
 	seq        *sequencer.Sequencer
 	eng        *settlement.Engine
 	ch         *challenger.Challenger
@@ -87,6 +90,13 @@ func l1Key(i byte) *pqkey.PrivateKey {
 
 func newWorld(t *testing.T, cfg settlement.Config) *world {
 	t.Helper()
+	return newWorldOver(t, cfg, false)
+}
+
+// newWorldOver is newWorld with the sequencer, the engine and the challenger reaching the node
+// over loopback QUIC (l1client) if overQUIC; the test still drives L1's blocks in process.
+func newWorldOver(t *testing.T, cfg settlement.Config, overQUIC bool) *world {
+	t.Helper()
 	w := &world{t: t, ctx: context.Background(), seqKey: l1Key(1), user: l1Key(2), chKey: l1Key(3), nonces: map[[20]byte]uint64{}}
 	val := l1Key(0)
 	g := chain.Genesis{ChainID: l1ChainID, Validator: val.Public().Bytes(), Timestamp: 1}
@@ -99,13 +109,19 @@ func newWorld(t *testing.T, cfg settlement.Config) *world {
 	}
 	t.Cleanup(func() { n.Stop() })
 	w.node = n
+	var l1 settlement.NativeL1 = n.Local()
+	src := challenger.NodeSource(n)
+	if overQUIC {
+		w.l1c = dialNode(t, n, val)
+		l1, src = w.l1c, challenger.ClientSource(w.l1c)
+	}
 	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, TreeDepth: depth, BatchSize: batchSize,
 		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: forced, ExodusTimeout: 1000,
 		Sequencers: []common.Address{w.seqKey.Address()}})
 	w.rollup = 1
 
 	w.seq, err = sequencer.New(sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: depth,
-		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NodeDeposits{Node: n, RollupID: 1}})
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +131,7 @@ func newWorld(t *testing.T, cfg settlement.Config) *world {
 	t.Cleanup(func() { w.seq.Stop() })
 
 	cfg.FS, cfg.ChainID, cfg.Depth, cfg.Blocks = vfs.NewMem(), l2ChainID, depth, w.seq
-	cfg.Target = settlement.NewNodeTarget(n, w.seqKey, 1)
+	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
 	cfg.MaxBatchTxs, cfg.MaxBatchAge, cfg.AllowFaultInjection = batchSize, time.Nanosecond, true
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -124,12 +140,29 @@ func newWorld(t *testing.T, cfg settlement.Config) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.eng.Stop() })
-	w.ch, err = challenger.New(challenger.Config{FS: vfs.NewMem(), Source: n, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1})
+	w.seq.SetSettlement(w.eng)
+	w.ch, err = challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.ch.Stop() })
 	return w
+}
+
+// dialNode serves n's API on loopback QUIC and returns a client of it.
+func dialNode(t *testing.T, n *node.Node, validator *pqkey.PrivateKey) *l1client.Client {
+	t.Helper()
+	srv, err := n.Serve(context.Background(), quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	c, err := l1client.Dial(context.Background(), l1client.Config{Addr: srv.Addr().String(), ChainID: l1ChainID, Validator: validator.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // l1 sends an L1 transaction and produces the block that includes it; it returns the result.
@@ -323,123 +356,135 @@ func events(r *chain.Result, kind chain.EventKind) []chain.Event {
 	return out
 }
 
+// fraudCase is one fraud class: the fault the engine injects, the proof the challenger must build
+// (or the error L1 rejects the submission with).
+type fraudCase struct {
+	kind     settlement.FaultKind
+	proof    fraud.Kind
+	rejected string // L1's error at submission, for the classes L1 rejects
+}
+
+var fraudCases = []fraudCase{
+	{settlement.FaultWrongBalance, fraud.KindStep, ""},
+	{settlement.FaultInvalidSignature, fraud.KindStep, ""},
+	{settlement.FaultNonceReplay, fraud.KindStep, ""},
+	{settlement.FaultDepositSkipped, 0, chain.ErrForcedInclusion.Error()},
+	{settlement.FaultWithdrawalRoot, fraud.KindWithdrawalRoot, ""},
+	{settlement.FaultFinalRoot, fraud.KindFinalRoot, ""},
+	{settlement.FaultDataHash, 0, chain.ErrDataHash.Error()},
+	{settlement.FaultAmountOverflow, fraud.KindStep, ""},
+	{settlement.FaultMiddleRoot, fraud.KindStep, ""},
+}
+
 // TestFraudScenarios runs one end-to-end scenario per fraud class (issue 6): the engine posts
 // batch 2 corrupted and batch 3 on top of it; the challenger proves batch 2 fraudulent on L1
 // with the real judge; batches 2 and 3 are reverted, the bond is split, and the engine posts
 // the correct chain again, which finalizes. Classes L1 rejects at submission are checked for
 // the rejection and the honest resubmission.
 func TestFraudScenarios(t *testing.T) {
-	overflowFrom := uint32(0)
-	cases := []struct {
-		kind     settlement.FaultKind
-		proof    fraud.Kind
-		rejected string // L1's error at submission, for the classes L1 rejects
-	}{
-		{settlement.FaultWrongBalance, fraud.KindStep, ""},
-		{settlement.FaultInvalidSignature, fraud.KindStep, ""},
-		{settlement.FaultNonceReplay, fraud.KindStep, ""},
-		{settlement.FaultDepositSkipped, 0, chain.ErrForcedInclusion.Error()},
-		{settlement.FaultWithdrawalRoot, fraud.KindWithdrawalRoot, ""},
-		{settlement.FaultFinalRoot, fraud.KindFinalRoot, ""},
-		{settlement.FaultDataHash, 0, chain.ErrDataHash.Error()},
-		{settlement.FaultAmountOverflow, fraud.KindStep, ""},
-		{settlement.FaultMiddleRoot, fraud.KindStep, ""},
-	}
 	var detect []time.Duration
-	for _, tc := range cases {
+	for _, tc := range fraudCases {
 		t.Run(tc.kind.String(), func(t *testing.T) {
-			var w *world
-			fault := &settlement.Fault{Kind: tc.kind, Batch: 2, Step: 1, Make: func(after *l2.State) l2.Tx {
-				a, _ := after.Account(overflowFrom)
-				tx := l2.Tx{Type: l2.TxTransfer, From: overflowFrom, To: 1, Amount: math.MaxUint64, Nonce: a.Nonce}
-				if err := l2.SignTx(w.keys[overflowFrom], l2ChainID, &tx); err != nil {
-					t.Fatal(err)
-				}
-				return tx
-			}}
-			w = newWorld(t, settlement.Config{Policy: settlement.PolicyOptimistic, Fault: fault})
-			w.deposit(3, 1000)
-			w.settle() // batch 1: the deposits
-			if tc.kind == settlement.FaultDepositSkipped {
-				w.deposit(1, 500) // batch 2 holds it; the batch is posted once it is overdue
-				for range forced {
-					w.block()
-				}
-			}
-			w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 5}),
-				w.signed(l2.Tx{Type: l2.TxWithdraw, From: 1, Amount: 10, Address: [20]byte{0xd1}}),
-				w.signed(l2.Tx{Type: l2.TxTransfer, From: 2, To: 0, Amount: 3}))
-			if err := w.eng.Step(w.ctx); err != nil { // batch 2, corrupted
-				t.Fatal(err)
-			}
-			res := w.block() // the challenger looks only once batch 3 is on it too
-			if tc.rejected != "" {
-				if len(res.Errs) != 1 || res.Errs[0] == nil || !strings.Contains(res.Errs[0].Error(), tc.rejected) {
-					t.Fatalf("L1 took the corrupted batch: %v", res.Errs)
-				}
-				w.watch()
-				w.settle() // the engine sees the rejection and posts batch 2 again, honestly
-				if st := w.eng.Status()[1]; st.Reverts != 1 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
-					t.Fatalf("batch 2 after the rejection: %+v", st)
-				}
-				w.finalizeAll()
-				if st := w.ch.Status(); st.Challenges != 0 {
-					t.Fatalf("challenger challenged: %+v", st)
-				}
-				return
-			}
-			if errs := res.Errs; len(errs) != 1 || errs[0] != nil {
-				t.Fatalf("corrupted batch 2 not accepted at submission: %v", errs)
-			}
-			w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 7}))
-			chBefore, g0 := w.balance(w.chKey), mustGlobal(t, w)
-			if err := w.eng.Step(w.ctx); err != nil { // batch 3, built on batch 2
-				t.Fatal(err)
-			}
-			if r := w.block(); len(r.Errs) != 1 || r.Errs[0] != nil {
-				t.Fatalf("batch 3: %v", r.Errs)
-			}
-			if rs := w.rollupState(); rs.HeadNumber != 3 {
-				t.Fatalf("L1 head %d, want 3", rs.HeadNumber)
-			}
-			w.watch() // sees 2 (fraud: challenge sent) and 3 (waits)
-			st := w.ch.Status()
-			if st.Challenges != 1 || st.Challenged != 2 || st.LastProof != tc.proof {
-				t.Fatalf("challenger: %+v", st)
-			}
-			r := w.block() // the challenge
-			if up := events(r, chain.EventChallengeUpheld); len(up) != 1 || up[0].Number != 2 {
-				t.Fatalf("challenge not upheld: %+v %v", r.Events, r.Errs)
-			}
-			rev := events(r, chain.EventBatchReverted)
-			if len(rev) != 2 || rev[0].Number != 3 || rev[1].Number != 2 {
-				t.Fatalf("reverted %+v", rev)
-			}
-			if got := w.balance(w.chKey) - chBefore; got != bond/2 {
-				t.Fatalf("challenger got %d, want %d", got, bond/2)
-			}
-			if g1 := mustGlobal(t, w); g1.Burned-g0.Burned != bond-bond/2 {
-				t.Fatalf("burned %d", g1.Burned-g0.Burned)
-			}
-			w.watch()
-			if st := w.ch.Status(); st.Upheld != 1 || st.Rewards != bond/2 || st.Challenged != 0 {
-				t.Fatalf("challenger after the revert: %+v", st)
-			}
-			w.finalizeAll()
-			sts := w.eng.Status()
-			if !sts[1].FaultPosted || sts[1].Reverts != 1 || sts[2].Reverts != 1 {
-				t.Fatalf("engine: %+v", sts)
-			}
-			if st := w.ch.Status(); st.Challenges != 1 {
-				t.Fatalf("the honest resubmission was challenged: %+v", st)
-			}
-			detect = append(detect, w.detect...)
-			t.Logf("proof %s at step %d; challenger %+v", st.LastProof, st.LastStep, w.ch.Status())
+			detect = append(detect, fraudScenario(t, tc, false)...)
 		})
 	}
 	for _, d := range detect {
 		t.Logf("challenger detect-to-submit: %v", d)
 	}
+}
+
+// fraudScenario runs the scenario of TestFraudScenarios for one class and returns the
+// challenger's detect-to-submit times.
+func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool) []time.Duration {
+	t.Helper()
+	overflowFrom := uint32(0)
+	var w *world
+	fault := &settlement.Fault{Kind: tc.kind, Batch: 2, Step: 1, Make: func(after *l2.State) l2.Tx {
+		a, _ := after.Account(overflowFrom)
+		tx := l2.Tx{Type: l2.TxTransfer, From: overflowFrom, To: 1, Amount: math.MaxUint64, Nonce: a.Nonce}
+		if err := l2.SignTx(w.keys[overflowFrom], l2ChainID, &tx); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}}
+	w = newWorldOver(t, settlement.Config{Policy: settlement.PolicyOptimistic, Fault: fault}, overQUIC)
+	w.deposit(3, 1000)
+	w.settle() // batch 1: the deposits
+	if tc.kind == settlement.FaultDepositSkipped {
+		w.deposit(1, 500) // batch 2 holds it; the batch is posted once it is overdue
+		for range forced {
+			w.block()
+		}
+	}
+	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 5}),
+		w.signed(l2.Tx{Type: l2.TxWithdraw, From: 1, Amount: 10, Address: [20]byte{0xd1}}),
+		w.signed(l2.Tx{Type: l2.TxTransfer, From: 2, To: 0, Amount: 3}))
+	if err := w.eng.Step(w.ctx); err != nil { // batch 2, corrupted
+		t.Fatal(err)
+	}
+	res := w.block() // the challenger looks only once batch 3 is on it too
+	if tc.rejected != "" {
+		if len(res.Errs) != 1 || res.Errs[0] == nil || !strings.Contains(res.Errs[0].Error(), tc.rejected) {
+			t.Fatalf("L1 took the corrupted batch: %v", res.Errs)
+		}
+		w.watch()
+		w.settle() // the engine sees the rejection and posts batch 2 again, honestly
+		if st := w.eng.Status()[1]; st.Reverts != 1 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
+			t.Fatalf("batch 2 after the rejection: %+v", st)
+		}
+		w.finalizeAll()
+		if st := w.ch.Status(); st.Challenges != 0 {
+			t.Fatalf("challenger challenged: %+v", st)
+		}
+		return nil
+	}
+	if errs := res.Errs; len(errs) != 1 || errs[0] != nil {
+		t.Fatalf("corrupted batch 2 not accepted at submission: %v", errs)
+	}
+	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 7}))
+	chBefore, g0 := w.balance(w.chKey), mustGlobal(t, w)
+	if err := w.eng.Step(w.ctx); err != nil { // batch 3, built on batch 2
+		t.Fatal(err)
+	}
+	if r := w.block(); len(r.Errs) != 1 || r.Errs[0] != nil {
+		t.Fatalf("batch 3: %v", r.Errs)
+	}
+	if rs := w.rollupState(); rs.HeadNumber != 3 {
+		t.Fatalf("L1 head %d, want 3", rs.HeadNumber)
+	}
+	w.watch() // sees 2 (fraud: challenge sent) and 3 (waits)
+	st := w.ch.Status()
+	if st.Challenges != 1 || st.Challenged != 2 || st.LastProof != tc.proof {
+		t.Fatalf("challenger: %+v", st)
+	}
+	r := w.block() // the challenge
+	if up := events(r, chain.EventChallengeUpheld); len(up) != 1 || up[0].Number != 2 {
+		t.Fatalf("challenge not upheld: %+v %v", r.Events, r.Errs)
+	}
+	rev := events(r, chain.EventBatchReverted)
+	if len(rev) != 2 || rev[0].Number != 3 || rev[1].Number != 2 {
+		t.Fatalf("reverted %+v", rev)
+	}
+	if got := w.balance(w.chKey) - chBefore; got != bond/2 {
+		t.Fatalf("challenger got %d, want %d", got, bond/2)
+	}
+	if g1 := mustGlobal(t, w); g1.Burned-g0.Burned != bond-bond/2 {
+		t.Fatalf("burned %d", g1.Burned-g0.Burned)
+	}
+	w.watch()
+	if st := w.ch.Status(); st.Upheld != 1 || st.Rewards != bond/2 || st.Challenged != 0 {
+		t.Fatalf("challenger after the revert: %+v", st)
+	}
+	w.finalizeAll()
+	sts := w.eng.Status()
+	if !sts[1].FaultPosted || sts[1].Reverts != 1 || sts[2].Reverts != 1 {
+		t.Fatalf("engine: %+v", sts)
+	}
+	if st := w.ch.Status(); st.Challenges != 1 {
+		t.Fatalf("the honest resubmission was challenged: %+v", st)
+	}
+	t.Logf("proof %s at step %d; challenger %+v", st.LastProof, st.LastStep, w.ch.Status())
+	return w.detect
 }
 
 func mustGlobal(t *testing.T, w *world) chain.Global {

@@ -65,9 +65,8 @@ type Outcome struct {
 // ErrNotPosted is returned by Target.Batch for a number the target does not hold.
 var ErrNotPosted = errors.New("settlement: batch not posted")
 
-// Target is a settlement layer the engine posts to. The native L1 (package l1/node, in process)
-// is the first adapter (NodeTarget); the QUIC client of l1/quicrpc will be the next, and other
-// L1s fit behind the same five calls.
+// Target is a settlement layer the engine posts to. NativeTarget is the native L1 (package
+// l1/node), over QUIC (l1client) or in process; other L1s fit behind the same four calls.
 type Target interface {
 	Head(ctx context.Context) (TargetHead, error)
 	// Batch returns the accepted batch number, or ErrNotPosted.

@@ -20,21 +20,58 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// Source is the L1 node as the challenger reads it (*node.Node in process; the QUIC client
-// of l1/quicrpc once wired).
+// Source is the L1 node as the challenger reads it: ClientSource (over QUIC) or NodeSource (in
+// process).
 type Source interface {
-	Events(fromHeight uint64, limit int) ([]chain.Event, error)
-	Rollup(id uint64) (*chain.Rollup, error)
-	Batch(id, number uint64) (*chain.BatchRecord, error)
-	BatchData(id, number uint64) ([]byte, error)
-	BatchTrace(id, number uint64) ([][32]byte, error)
-	Account(a common.Address) (chain.Account, error)
-	SubmitTx(raw []byte) (common.Hash, error)
-	NewBlock() <-chan struct{}
+	Status(ctx context.Context) (node.Status, error)
+	Rollup(ctx context.Context, id uint64) (*chain.Rollup, error)
+	Batch(ctx context.Context, rollupID, number uint64) (*chain.BatchRecord, error)
+	BatchData(ctx context.Context, rollupID, number uint64) ([]byte, error)
+	BatchTrace(ctx context.Context, rollupID, number uint64) ([][32]byte, error)
+	Account(ctx context.Context, a common.Address) (chain.Account, error)
+	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
+	// Events follows the event log from the first event of fromHeight: the stored events, then
+	// each block's as it commits, every block's ending with its chain.EventBlock.
+	Events(ctx context.Context, fromHeight uint64) (Events, error)
+}
+
+// Events is a subscription to the event log (*l1client.Events, *node.Subscription).
+type Events interface {
+	Next() (chain.Event, error)
+	Close()
+}
+
+// ClientSource is the Source of an L1 node reached over QUIC.
+func ClientSource(c *l1client.Client) Source { return clientSource{c} }
+
+// NodeSource is the Source of an L1 node in process.
+func NodeSource(n *node.Node) Source { return nodeSource{n.Local()} }
+
+// clientSource and nodeSource only give Events its interface result.
+type clientSource struct{ *l1client.Client }
+
+func (s clientSource) Events(ctx context.Context, fromHeight uint64) (Events, error) {
+	e, err := s.Client.Events(ctx, fromHeight)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+type nodeSource struct{ node.Local }
+
+func (s nodeSource) Events(ctx context.Context, fromHeight uint64) (Events, error) {
+	e, err := s.Local.Events(ctx, fromHeight)
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // Config configures a Challenger.
@@ -45,9 +82,7 @@ type Config struct {
 	Key       *pqkey.PrivateKey // pays the challenge transactions and receives the rewards
 	L1ChainID uint64
 	RollupID  uint64
-	// EventBatch is how many events one read takes.
-	EventBatch int
-	Logger     *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Status is what the challenger is watching.
@@ -112,17 +147,14 @@ type wireAccount struct {
 }
 
 // New opens the challenger's store and restores its cursor and state.
-func New(cfg Config) (*Challenger, error) {
+func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	if cfg.Source == nil || cfg.Key == nil {
 		return nil, errors.New("challenger: Source and Key are required")
-	}
-	if cfg.EventBatch <= 0 {
-		cfg.EventBatch = 1024
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	r, err := cfg.Source.Rollup(cfg.RollupID)
+	r, err := cfg.Source.Rollup(ctx, cfg.RollupID)
 	if err != nil {
 		return nil, fmt.Errorf("challenger: rollup %d: %w", cfg.RollupID, err)
 	}
@@ -200,26 +232,56 @@ func (c *Challenger) save(stateMoved bool) error {
 	return b.Commit(pebble.Sync)
 }
 
-// Start runs Step at every new L1 block until Stop.
+// Start follows the event log until Stop; after an error it resumes from the cursor.
 func (c *Challenger) Start(ctx context.Context) error {
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		for {
-			next := c.cfg.Source.NewBlock()
-			if err := c.Step(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("challenger step", "err", err)
+			err := c.follow(ctx)
+			if ctx.Err() != nil {
+				return
 			}
+			c.log.Warn("challenger: following the L1 event log", "err", err)
 			select {
 			case <-ctx.Done():
 				return
-			case <-next:
-			case <-time.After(time.Second): // a missed notification costs at most a second
+			case <-time.After(retryDelay):
 			}
 		}
 	}()
 	return nil
+}
+
+// retryDelay is the pause before a new subscription after an error (the node restarting, a
+// network error): short enough to keep well inside a challenge window.
+const retryDelay = time.Second
+
+// follow acts on every event from the cursor on, as the node sends them, until an error.
+func (c *Challenger) follow(ctx context.Context) error {
+	c.mu.Lock()
+	from := c.cursor.Height
+	c.mu.Unlock()
+	evs, err := c.cfg.Source.Events(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer evs.Close()
+	for {
+		ev, err := evs.Next()
+		if err != nil {
+			return err
+		}
+		if err := c.apply(ctx, &ev); err != nil {
+			return err
+		}
+		if ev.Kind == chain.EventBlock {
+			if err := c.retryChallenge(ctx); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // Stop ends the loop and closes the store.
@@ -240,49 +302,71 @@ func (c *Challenger) Status() Status {
 	return s
 }
 
-// Step reads the event log from the cursor to its end and acts on every event of the rollup.
+// Step acts on the events from the cursor through the L1 head block as of the call (tests drive
+// the challenger with it instead of Start).
 func (c *Challenger) Step(ctx context.Context) error {
+	st, err := c.cfg.Source.Status(ctx)
+	if err != nil {
+		return err
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ctx.Err() == nil {
-		evs, err := c.cfg.Source.Events(c.cursor.Height, c.cfg.EventBatch)
+	from := c.cursor.Height
+	c.mu.Unlock()
+	if from <= st.Height && st.Height > 0 { // blocks from 1 on have events, each ending with EventBlock
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		evs, err := c.cfg.Source.Events(ctx, from)
 		if err != nil {
 			return err
 		}
-		progressed := false
-		for _, ev := range evs {
-			if ev.Height < c.cursor.Height || (ev.Height == c.cursor.Height && ev.Index < c.cursor.Index) {
-				continue
-			}
-			moved, err := c.handle(&ev)
+		defer evs.Close()
+		for {
+			ev, err := evs.Next()
 			if err != nil {
 				return err
 			}
-			c.cursor = cursor{ev.Height, ev.Index + 1}
-			if ev.Kind == chain.EventBlock { // the last event of a block
-				c.cursor = cursor{ev.Height + 1, 0}
-			}
-			if err := c.save(moved); err != nil {
+			if err := c.apply(ctx, &ev); err != nil {
 				return err
 			}
-			progressed = true
-		}
-		c.status.Cursor = c.cursor.Height
-		if !progressed || len(evs) < c.cfg.EventBatch {
-			break
+			if ev.Kind == chain.EventBlock && ev.Height >= st.Height {
+				break
+			}
 		}
 	}
-	return c.retryChallenge()
+	return c.retryChallenge(ctx)
+}
+
+// apply acts on one event past the cursor, and moves the cursor past it with the agreed state in
+// one synced write.
+func (c *Challenger) apply(ctx context.Context, ev *chain.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.Height < c.cursor.Height || (ev.Height == c.cursor.Height && ev.Index < c.cursor.Index) {
+		return nil
+	}
+	moved, err := c.handle(ctx, ev)
+	if err != nil {
+		return err
+	}
+	c.cursor = cursor{ev.Height, ev.Index + 1}
+	if ev.Kind == chain.EventBlock { // the last event of a block
+		c.cursor = cursor{ev.Height + 1, 0}
+	}
+	if err := c.save(moved); err != nil {
+		return err
+	}
+	c.status.Cursor = c.cursor.Height
+	return nil
 }
 
 // handle acts on one event; it reports whether the agreed state moved.
-func (c *Challenger) handle(ev *chain.Event) (bool, error) {
+func (c *Challenger) handle(ctx context.Context, ev *chain.Event) (bool, error) {
 	if ev.RollupID != c.cfg.RollupID || ev.Kind == chain.EventBlock {
 		return false, nil
 	}
 	switch ev.Kind {
 	case chain.EventBatchSubmitted:
-		return c.check(ev)
+		return c.check(ctx, ev)
 	case chain.EventBatchReverted:
 		if ev.Number <= c.agreed {
 			// Only a batch built on fraud or fraudulent itself is reverted; we agreed to
@@ -315,14 +399,14 @@ func (c *Challenger) dropWaiting(n uint64) {
 }
 
 // check re-executes a submitted batch.
-func (c *Challenger) check(ev *chain.Event) (bool, error) {
+func (c *Challenger) check(ctx context.Context, ev *chain.Event) (bool, error) {
 	n := ev.Number
 	if n != c.agreed+1 {
 		c.status.Waiting = append(c.status.Waiting, n)
 		c.log.Info("batch builds on a batch not agreed: waiting for its revert", "batch", n, "agreed", c.agreed)
 		return false, nil
 	}
-	rec, err := c.cfg.Source.Batch(c.cfg.RollupID, n)
+	rec, err := c.cfg.Source.Batch(ctx, c.cfg.RollupID, n)
 	if errors.Is(err, chain.ErrNotFound) || (err == nil && common.Hash(rec.NewRoot) != ev.Root) {
 		return false, nil // reverted (or replaced) since: later events say so
 	}
@@ -337,7 +421,7 @@ func (c *Challenger) check(ev *chain.Event) (bool, error) {
 		c.status.Waiting = append(c.status.Waiting, n)
 		return false, nil
 	}
-	frame, err := c.cfg.Source.BatchData(c.cfg.RollupID, n)
+	frame, err := c.cfg.Source.BatchData(ctx, c.cfg.RollupID, n)
 	if err != nil {
 		return false, err
 	}
@@ -349,7 +433,7 @@ func (c *Challenger) check(ev *chain.Event) (bool, error) {
 	if rec.Mode == chain.ModeValidity {
 		return c.advance(n, data, &com, "validity")
 	}
-	stored, err := c.cfg.Source.BatchTrace(c.cfg.RollupID, n)
+	stored, err := c.cfg.Source.BatchTrace(ctx, c.cfg.RollupID, n)
 	if errors.Is(err, chain.ErrNotFound) {
 		return c.advance(n, data, &com, "final") // finalized before we read it: L1 agreed
 	}
@@ -380,7 +464,7 @@ func (c *Challenger) check(ev *chain.Event) (bool, error) {
 	c.log.Warn("FRAUD", "batch", n, "kind", proof.Kind.String(), "step", proof.Step)
 	c.pending = &challenge{batch: n, proof: proof.Encode()}
 	c.status.LastProof, c.status.LastStep = proof.Kind, proof.Step
-	if err := c.send(); err != nil {
+	if err := c.send(ctx); err != nil {
 		return false, err
 	}
 	c.status.DetectSubmit = time.Since(start)
@@ -405,8 +489,8 @@ func (c *Challenger) advance(n uint64, data []byte, com *l2.Commitment, why stri
 }
 
 // send signs and sends the pending challenge.
-func (c *Challenger) send() error {
-	acct, err := c.cfg.Source.Account(c.cfg.Key.Address())
+func (c *Challenger) send(ctx context.Context) error {
+	acct, err := c.cfg.Source.Account(ctx, c.cfg.Key.Address())
 	if err != nil {
 		return err
 	}
@@ -416,7 +500,7 @@ func (c *Challenger) send() error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.cfg.Source.SubmitTx(raw); err != nil {
+	if _, err := c.cfg.Source.SubmitTx(ctx, raw); err != nil {
 		return fmt.Errorf("challenger: sending the challenge of batch %d: %w", c.pending.batch, err)
 	}
 	c.status.Challenges++
@@ -426,20 +510,22 @@ func (c *Challenger) send() error {
 
 // retryChallenge sends the challenge again if its transaction was used up without reverting the
 // batch (it lost a race, or a restart reused its nonce) while the batch is still pending.
-func (c *Challenger) retryChallenge() error {
+func (c *Challenger) retryChallenge(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.pending == nil {
 		return nil
 	}
-	acct, err := c.cfg.Source.Account(c.cfg.Key.Address())
+	acct, err := c.cfg.Source.Account(ctx, c.cfg.Key.Address())
 	if err != nil || acct.Nonce <= c.pending.nonce {
 		return err
 	}
-	r, err := c.cfg.Source.Rollup(c.cfg.RollupID)
+	r, err := c.cfg.Source.Rollup(ctx, c.cfg.RollupID)
 	if err != nil {
 		return err
 	}
 	if r.HeadNumber < c.pending.batch || r.FinalNumber >= c.pending.batch {
 		return nil // reverted (its event will come) or, too late, final
 	}
-	return c.send()
+	return c.send(ctx)
 }

@@ -64,6 +64,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 // Close closes the connection; calls and subscriptions in flight fail.
 func (c *Client) Close() error { return c.rpc.Close() }
 
+// ChainID is the L1 chain ID the connection is bound to.
+func (c *Client) ChainID() uint64 { return c.chainID }
+
 // RemoteError is an error the node returned in a signed reply. errors.Is matches
 // quicrpc.ErrRemote and, when the node named it, the sentinel of the node or chain package
 // (chain.ErrNotFound, chain.ErrBadSignature, node.ErrMempoolFull, node.ErrBadRequest, ...).

@@ -211,32 +211,22 @@ func (n *Node) handleStatus(_ context.Context, req *quicrpc.Request) ([]byte, er
 }
 
 // handleEvents sends the stored events from the requested height, then each new block's as it
-// commits, until the client closes the subscription or the server stops. Its position is the
-// (height, index) of the next event to send; a block's events land atomically with the block.
+// commits (a Subscription, one message per read), until the client closes the subscription or
+// the server stops. A block's events land atomically with the block.
 func (n *Node) handleEvents(ctx context.Context, req *quicrpc.Request, send func([]byte) error) error {
 	var r EventsRequest
 	if err := decodeQuery(req.Payload, &r); err != nil {
 		return apiError(err)
 	}
-	height, index := r.FromHeight, uint64(0)
+	sub, _ := n.Local().Events(ctx, r.FromHeight)
+	defer sub.Close()
 	for {
-		next := n.NewBlock() // taken before reading, so a block committing in between wakes us
-		evs, err := n.Events(height, int(index)+EventsPerMessage)
+		evs, err := sub.next()
+		if ctx.Err() != nil {
+			return nil
+		}
 		if err != nil {
 			return apiError(err)
-		}
-		k := 0
-		for k < len(evs) && evs[k].Height == height && evs[k].Index < index {
-			k++
-		}
-		evs = evs[k:]
-		if len(evs) == 0 {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-next:
-				continue
-			}
 		}
 		b, err := rlp.EncodeToBytes(evs)
 		if err != nil {
@@ -245,7 +235,5 @@ func (n *Node) handleEvents(ctx context.Context, req *quicrpc.Request, send func
 		if err := send(b); err != nil {
 			return nil // the subscriber left or the server is stopping
 		}
-		last := evs[len(evs)-1]
-		height, index = last.Height, last.Index+1
 	}
 }

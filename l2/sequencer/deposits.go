@@ -18,17 +18,17 @@ type Deposit struct {
 	Amount     uint64
 }
 
-// DepositSource is the L1 deposit queue as the sequencer sees it. The L1 node's client will
-// implement it; until then MemoryDepositSource (in-process) and the dev queue (Config.Dev, kept
-// in the sequencer's own database) do.
+// DepositSource is the L1 deposit queue as the sequencer sees it: settlement.NativeDeposits (the
+// L1 node over QUIC or in process), MemoryDepositSource (tests), or the dev queue (Config.Dev,
+// kept in the sequencer's own database).
 type DepositSource interface {
 	// Deposits returns up to max queue entries starting at queue index from, in queue order,
 	// as far as they are known now (possibly none). Entries never change once returned.
 	Deposits(ctx context.Context, from uint64, max int) ([]Deposit, error)
 }
 
-// MemoryDepositSource is an in-process deposit queue: the stand-in for the L1 node until its
-// client lands, for tests and embedding. It is safe for concurrent use. It is not durable.
+// MemoryDepositSource is an in-process deposit queue without an L1, for tests and embedding. It
+// is safe for concurrent use. It is not durable.
 type MemoryDepositSource struct {
 	mu   sync.Mutex
 	list []Deposit

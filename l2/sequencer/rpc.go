@@ -194,8 +194,9 @@ type RPCStatus struct {
 	DepositCursor hexutil.Uint64 `json:"depositCursor"` // next L1 queue index to include
 	Pending       int            `json:"pending"`       // mempool size
 	// Settlement is the settlement status of the block asked about (or the head): "soft" means
-	// executed and durable at the sequencer (a soft confirmation). Settlement on L1 ("committed",
-	// "final") lands with the settlement engine; until then every block is "soft".
+	// executed and durable at the sequencer (a soft confirmation), "committed" in batches the
+	// L1 accepted, "final" in batches final on L1. Without a settlement engine
+	// (Sequencer.SetSettlement) every block is "soft".
 	Settlement string         `json:"settlement"`
 	Block      hexutil.Uint64 `json:"block"`
 }
@@ -207,13 +208,14 @@ func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {
 	pending := a.s.pool.len()
 	a.s.poolMu.Unlock()
 	st := &RPCStatus{Head: hexutil.Uint64(h.Number), HeadHash: h.Hash(), Root: a.s.currentRoot(), DepositCursor: hexutil.Uint64(h.DepositEnd),
-		Pending: pending, Settlement: "soft", Block: hexutil.Uint64(h.Number)}
+		Pending: pending, Block: hexutil.Uint64(h.Number)}
 	if number != nil {
 		if uint64(*number) > h.Number || *number == 0 {
 			return nil, newError(CodeNotFound, "unknown_block", "block %d: head is %d", *number, h.Number)
 		}
 		st.Block = *number
 	}
+	st.Settlement = a.s.blockSettlement(uint64(st.Block))
 	return st, nil
 }
 

@@ -116,6 +116,8 @@ type Sequencer struct {
 	headMu sync.RWMutex
 	head   Header // the latest durable block (Number 0: none yet)
 
+	settlement atomic.Pointer[settlementBox] // SetSettlement
+
 	subMu sync.Mutex
 	subs  map[chan *BlockEvent]struct{}
 

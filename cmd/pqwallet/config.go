@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Defaults match the daemons' own defaults (cmd/pql1node -listen and -chain-id, cmd/pqsequencer
+// -listen and -chain-id), so a wallet on the same machine needs no configuration but the
+// validator key.
+const (
+	defaultL1        = "127.0.0.1:9645"
+	defaultSequencer = "http://127.0.0.1:8645"
+	envPrefix        = "PQBRIDGE_"
+	configFileName   = "config.json"
+	// maxConfigFile bounds config.json: it holds a dozen short options.
+	maxConfigFile = 64 << 10
+)
+
+// config is the wallet's global configuration: each field is a persistent flag, also read from
+// the environment (PQBRIDGE_<FLAG>) and from <home>/config.json, in that order of precedence.
+type config struct {
+	home           string
+	l1Addr         string
+	l1ChainID      uint64
+	validator      string
+	sequencer      string
+	rollupID       uint64
+	l2ChainID      uint64
+	passphraseFile string
+	json           bool
+	timeout        time.Duration
+}
+
+// app is one run of the wallet: its configuration, where it prints and how it reads the
+// environment (os.LookupEnv, or a map in tests).
+type app struct {
+	cfg       config
+	out       io.Writer
+	errOut    io.Writer
+	lookupEnv func(string) (string, bool)
+}
+
+func newRootCommand(out, errOut io.Writer, lookupEnv func(string) (string, bool)) *cobra.Command {
+	_, root := newApp(out, errOut, lookupEnv)
+	return root
+}
+
+func newApp(out, errOut io.Writer, lookupEnv func(string) (string, bool)) (*app, *cobra.Command) {
+	a := &app{out: out, errOut: errOut, lookupEnv: lookupEnv}
+	root := &cobra.Command{
+		Use:   "pqwallet",
+		Short: "Keys, balances, deposits, transfers, withdrawals and exits on pqbridge",
+		Long: `pqwallet keeps L1 (ML-DSA-65) and L2 (EdDSA) keys in encrypted keystores under --home and
+talks to the L1 node (QUIC, replies checked against the pinned --validator key) and to the
+sequencer (JSON-RPC) on your behalf.
+
+Every global option is read, in this order, from the command line, from the environment variable
+shown next to it, and from <home>/config.json, an object whose keys are the option names, e.g.
+  {"l1": "10.0.0.5:9645", "validator": "/etc/pqbridge/validator.pub", "sequencer": "http://10.0.0.6:8645"}
+--home itself is read from the command line or PQBRIDGE_HOME only.
+
+Keystore passphrases come from --passphrase-file, else PQBRIDGE_PASSPHRASE, else a prompt on the
+terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.resolveConfig(cmd.Root().PersistentFlags())
+		},
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	home := ".pqbridge"
+	if h, err := os.UserHomeDir(); err == nil {
+		home = filepath.Join(h, ".pqbridge")
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.cfg.home, "home", home, "wallet directory: keystores in keys/, shares in shares/, options in config.json")
+	f.StringVar(&a.cfg.l1Addr, "l1", defaultL1, "L1 node's QUIC (UDP) address, host:port")
+	f.Uint64Var(&a.cfg.l1ChainID, "l1-chain-id", 1, "L1 chain ID: signed into every L1 transaction and request")
+	f.StringVar(&a.cfg.validator, "validator", "", "L1 validator's ML-DSA-65 public key, in hex or in a file holding the hex; every reply of the L1 node must be signed with it (an address is not enough: replies are checked against the key)")
+	f.StringVar(&a.cfg.sequencer, "sequencer", defaultSequencer, "sequencer's JSON-RPC URL (http:// or ws://)")
+	f.Uint64Var(&a.cfg.rollupID, "rollup", 1, "rollup ID on L1 (rollups are numbered from 1 in registration order)")
+	f.Uint64Var(&a.cfg.l2ChainID, "l2-chain-id", 1, "L2 chain ID: signed into every L2 transaction (the sequencer's -chain-id)")
+	f.StringVar(&a.cfg.passphraseFile, "passphrase-file", "", "file holding the keystore passphrase (one trailing newline is ignored); otherwise PQBRIDGE_PASSPHRASE, otherwise a prompt")
+	f.BoolVar(&a.cfg.json, "json", false, "print results as JSON, for scripts")
+	f.DurationVar(&a.cfg.timeout, "timeout", 30*time.Second, "give up a network call, or a --wait, after this long")
+	f.VisitAll(func(fl *pflag.Flag) {
+		fl.Usage += fmt.Sprintf(" [env %s", envName(fl.Name))
+		if fl.Name != "home" {
+			fl.Usage += fmt.Sprintf(`, config "%s"`, fl.Name)
+		}
+		fl.Usage += "]"
+	})
+	root.AddCommand(a.keyCommand(), a.balanceCommand(), a.depositCommand(), a.transferCommand(),
+		a.withdrawCommand(), a.claimCommand(), a.exodusCommand(), a.statusCommand())
+	return a, root
+}
+
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// resolveConfig fills every global option not given on the command line from the environment,
+// then from <home>/config.json. Values go through the flag's own parser, so "abc" for a chain
+// ID is refused the same way from all three sources.
+func (a *app) resolveConfig(flags *pflag.FlagSet) error {
+	if !flags.Changed("home") {
+		if v, ok := a.lookupEnv(envName("home")); ok && v != "" {
+			a.cfg.home = v
+		}
+	}
+	file, err := readConfigFile(filepath.Join(a.cfg.home, configFileName), flags)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	flags.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name == "home" || fl.Changed {
+			return
+		}
+		if v, ok := a.lookupEnv(envName(fl.Name)); ok {
+			if err := fl.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(fl.Name), v, err))
+			}
+			return
+		}
+		if v, ok := file[fl.Name]; ok {
+			if err := fl.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q: %q: %w", filepath.Join(a.cfg.home, configFileName), fl.Name, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// readConfigFile reads config.json as option name → value text. A missing file is no options;
+// an unknown option is an error naming the known ones, so a typo is not silently ignored.
+func readConfigFile(path string, flags *pflag.FlagSet) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return nil, fmt.Errorf("config file %s is larger than %d bytes", path, maxConfigFile)
+	}
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	var known []string
+	flags.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name != "home" {
+			known = append(known, fl.Name)
+		}
+	})
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		if !slices.Contains(known, k) {
+			return nil, fmt.Errorf("config file %s: unknown option %q (known: %s)", path, k, strings.Join(known, ", "))
+		}
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			s = string(bytes.TrimSpace(v)) // a number or a boolean, as written
+		}
+		out[k] = s
+	}
+	return out, nil
+}

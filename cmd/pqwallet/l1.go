@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// validatorKey reads --validator: the key in hex, or a file holding it.
+func (a *app) validatorKey() (*pqkey.PublicKey, error) {
+	v := strings.TrimSpace(a.cfg.validator)
+	if v == "" {
+		return nil, fmt.Errorf("no L1 validator key: set --validator (or %s, or \"validator\" in %s/%s) to the validator's ML-DSA-65 public key or a file holding it in hex",
+			envName("validator"), a.cfg.home, configFileName)
+	}
+	if common.IsHexAddress(v) {
+		return nil, fmt.Errorf("--validator %s is an address; the L1 node's replies are checked against the validator's public key, so give the key itself (hex) or a file holding it", v)
+	}
+	text := v
+	if _, err := hex.DecodeString(strings.TrimPrefix(v, "0x")); err != nil {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("--validator: %w", err)
+		}
+		text = strings.TrimSpace(string(b))
+	}
+	raw, err := hex.DecodeString(strings.TrimPrefix(text, "0x"))
+	if err != nil {
+		return nil, fmt.Errorf("--validator %s: not hex: %w", v, err)
+	}
+	pk, err := pqkey.ParsePublicKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("--validator %s: %w", v, err)
+	}
+	return pk, nil
+}
+
+// l1Client dials the L1 node; key signs the requests (a throwaway key when nil: reads need no
+// account).
+func (a *app) l1Client(ctx context.Context, key *pqkey.PrivateKey) (*l1client.Client, error) {
+	validator, err := a.validatorKey()
+	if err != nil {
+		return nil, err
+	}
+	c, err := l1client.Dial(ctx, l1client.Config{Addr: a.cfg.l1Addr, ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
+	if err != nil {
+		return nil, fmt.Errorf("L1 node %s: %w", a.cfg.l1Addr, err)
+	}
+	return c, nil
+}
+
+// l1Result is what the L1 transaction commands print.
+type l1Result struct {
+	Type    string         `json:"type"`
+	TxHash  common.Hash    `json:"txHash"`
+	From    common.Address `json:"from"`
+	Nonce   uint64         `json:"nonce"`
+	Height  uint64         `json:"height,omitempty"` // the L1 block that included it, with --wait
+	Details map[string]any `json:"details"`
+}
+
+// submitL1 signs payload as a transaction of type t from key, submits it and, with wait, waits
+// until an L1 block includes it; a transaction the block rejected is an error with the
+// chain's reason.
+func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, t chain.TxType, payload any, wait bool) (*l1Result, error) {
+	from := key.Address()
+	acct, err := c.Account(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := chain.SignTx(key, t, a.cfg.l1ChainID, acct.Nonce, payload)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := c.SubmitTx(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("the L1 node rejected the %s: %w", t, err)
+	}
+	res := &l1Result{Type: t.String(), TxHash: hash, From: from, Nonce: acct.Nonce}
+	if !wait {
+		return res, nil
+	}
+	res.Height, err = waitL1Receipt(ctx, c, hash, st.Height+1)
+	return res, err
+}
+
+// waitL1Receipt scans the receipts of every new block from height on until one holds hash.
+func waitL1Receipt(ctx context.Context, c *l1client.Client, hash common.Hash, height uint64) (uint64, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for ; height <= st.Height; height++ {
+			rs, err := c.Receipts(ctx, height)
+			if err != nil {
+				return 0, err
+			}
+			for _, r := range rs {
+				if r.TxHash != hash {
+					continue
+				}
+				if !r.OK {
+					return height, fmt.Errorf("L1 transaction %s failed in block %d: %s", hash, height, r.Error)
+				}
+				return height, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("L1 transaction %s not in a block yet (height %d): %w", hash, st.Height, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (a *app) printL1(res *l1Result, what string) error {
+	return a.print(res, func(p *printer) {
+		p.line("%s", what)
+		p.line("L1 tx %s from %s (nonce %d)", res.TxHash.Hex(), res.From.Hex(), res.Nonce)
+		if res.Height != 0 {
+			p.line("included in L1 block %d", res.Height)
+		} else {
+			p.line("accepted into the L1 mempool (--wait waits for its block)")
+		}
+	})
+}
+
+// openRollup reads the configured rollup and refuses one that takes no deposits.
+func (a *app) rollup(ctx context.Context, c *l1client.Client) (*chain.Rollup, error) {
+	r, err := c.Rollup(ctx, a.cfg.rollupID)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil, fmt.Errorf("no rollup %d on L1 %s (--rollup)", a.cfg.rollupID, a.cfg.l1Addr)
+	}
+	return r, err
+}
+
+func (a *app) depositCommand() *cobra.Command {
+	var (
+		toL2  string
+		l1Key string
+		wait  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "deposit AMOUNT --to-l2 KEYNAME",
+		Short: "Deposit from your L1 account into the rollup, credited to an L2 public key",
+		Long: `Send an L1 deposit: AMOUNT leaves the L1 account of --l1-key into the rollup's escrow and joins
+its deposit queue with the L2 public key of --to-l2. The sequencer credits the key's account (or
+a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			amount, err := parseAmount(args[0])
+			if err != nil {
+				return err
+			}
+			pk, err := a.l2PublicKey(toL2)
+			if err != nil {
+				return err
+			}
+			k, err := a.defaultL1Key(l1Key)
+			if err != nil {
+				return err
+			}
+			key, err := a.unlockL1(k)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			c, err := a.l1Client(ctx, key)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := a.rollup(ctx, c)
+			if err != nil {
+				return err
+			}
+			if r.Paused || r.Frozen {
+				return fmt.Errorf("rollup %d takes no deposits: paused %v, frozen %v", r.ID, r.Paused, r.Frozen)
+			}
+			acct, err := c.Account(ctx, key.Address())
+			if err != nil {
+				return err
+			}
+			if acct.Balance < amount {
+				return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
+			}
+			p := chain.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()}
+			res, err := a.submitL1(ctx, c, key, chain.TxDeposit, &p, wait)
+			if res == nil {
+				return err
+			}
+			res.Details = map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(pk), "queueIndex": r.QueueLen}
+			if perr := a.printL1(res, fmt.Sprintf("deposit %d into rollup %d for L2 key %s (deposit queue index %d, if no other deposit lands first)",
+				amount, r.ID, short(pkHex(pk)), r.QueueLen)); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&toL2, "to-l2", "", "the L2 key credited: a wallet L2 key's name, or a public key in hex (x‖y, 64 bytes)")
+	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key paying (default: the wallet's only L1 key)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until an L1 block includes the deposit, up to --timeout")
+	cmd.MarkFlagRequired("to-l2")
+	return cmd
+}
+
+// l2PublicKey reads a wallet L2 key's public key by name, or a public key in hex.
+func (a *app) l2PublicKey(s string) (l2.PublicKey, error) {
+	if b, err := hex.DecodeString(strings.TrimPrefix(s, "0x")); err == nil && len(b) == 2*fr.Bytes {
+		var pk l2.PublicKey
+		if pk.X.SetBytesCanonical(b[:fr.Bytes]) != nil || pk.Y.SetBytesCanonical(b[fr.Bytes:]) != nil {
+			return pk, fmt.Errorf("L2 public key %s: not two canonical field elements", short(s))
+		}
+		return pk, nil
+	}
+	k, err := a.keyOfKind(s, keystore.KindL2)
+	if err != nil {
+		return l2.PublicKey{}, err
+	}
+	return k.Info.Public.L2, nil
+}

@@ -1,0 +1,472 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/spf13/cobra"
+
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// withdrawalJSON is one withdrawal of a batch: entry Index of its withdrawal list.
+type withdrawalJSON struct {
+	Index   int            `json:"index"`
+	Address common.Address `json:"address"`
+	Amount  uint64         `json:"amount"`
+}
+
+// batchTxs reads batch n's transactions from the data L1 stores with it.
+func batchTxs(ctx context.Context, c *l1client.Client, rollupID, n uint64) ([]l2.Tx, error) {
+	frame, err := c.BatchData(ctx, rollupID, n)
+	if err != nil {
+		return nil, err
+	}
+	data, err := chain.DecompressBatch(frame)
+	if err != nil {
+		return nil, fmt.Errorf("batch %d data: %w", n, err)
+	}
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		return nil, fmt.Errorf("batch %d data: %w", n, err)
+	}
+	return txs, nil
+}
+
+// replay rebuilds the rollup's state after batch through from the batch data on L1 alone,
+// checking every batch's new root against L1's record. This is the data-availability path:
+// it needs no sequencer, which is what exodus relies on.
+func replay(ctx context.Context, c *l1client.Client, r *chain.Rollup, through uint64) (*l2.State, error) {
+	st, err := l2.NewState(int(r.Config.TreeDepth))
+	if err != nil {
+		return nil, err
+	}
+	for n := uint64(1); n <= through; n++ {
+		rec, err := c.Batch(ctx, r.ID, n)
+		if err != nil {
+			return nil, fmt.Errorf("replaying rollup %d: batch %d: %w", r.ID, n, err)
+		}
+		txs, err := batchTxs(ctx, c, r.ID, n)
+		if err != nil {
+			return nil, fmt.Errorf("replaying rollup %d: %w", r.ID, err)
+		}
+		res := st.ApplyBatch(txs, l2.ApplyOptions{ChainID: r.Config.L2ChainID})
+		if got := res.FinalRoot.Bytes(); got != rec.NewRoot {
+			return nil, fmt.Errorf("replaying rollup %d: batch %d gives root %x, L1 recorded %x", r.ID, n, got, rec.NewRoot)
+		}
+	}
+	return st, nil
+}
+
+// batchWithdrawals is batch n's withdrawal list (wleaf, docs/protocol.md §8.3) and the
+// withdrawals in it. When every withdraw of the batch applied, the list follows from the batch
+// data alone; otherwise (a failing withdraw has an empty leaf) the state before the batch is
+// replayed from L1 to learn which did. Either way the list must give L1's withdrawal root.
+func batchWithdrawals(ctx context.Context, c *l1client.Client, r *chain.Rollup, rec *chain.BatchRecord) ([]fr.Element, []withdrawalJSON, error) {
+	txs, err := batchTxs(ctx, c, r.ID, rec.Number)
+	if err != nil {
+		return nil, nil, err
+	}
+	leaves := make([]fr.Element, len(txs))
+	for k := range txs {
+		if txs[k].Type == l2.TxWithdraw {
+			leaves[k] = l2.WithdrawalLeaf(txs[k].Address, txs[k].Amount)
+		}
+	}
+	if listRoot(leaves) != rec.WithdrawalRoot {
+		st, err := replay(ctx, c, r, rec.Number-1)
+		if err != nil {
+			return nil, nil, err
+		}
+		leaves = st.ApplyBatch(txs, l2.ApplyOptions{ChainID: r.Config.L2ChainID}).WithdrawalLeaves
+		if listRoot(leaves) != rec.WithdrawalRoot {
+			return nil, nil, fmt.Errorf("batch %d: its data does not give the withdrawal root L1 recorded", rec.Number)
+		}
+	}
+	var ws []withdrawalJSON
+	for k := range txs {
+		if !leaves[k].IsZero() {
+			ws = append(ws, withdrawalJSON{Index: k, Address: txs[k].Address, Amount: txs[k].Amount})
+		}
+	}
+	return leaves, ws, nil
+}
+
+func listRoot(leaves []fr.Element) [32]byte {
+	root := l2.ListRoot(leaves)
+	return root.Bytes()
+}
+
+// batch reads batch n of r, naming the rollup's head and final batch when there is none.
+func batch(ctx context.Context, c *l1client.Client, r *chain.Rollup, n uint64) (*chain.BatchRecord, error) {
+	rec, err := c.Batch(ctx, r.ID, n)
+	if errors.Is(err, chain.ErrNotFound) {
+		return nil, fmt.Errorf("rollup %d has no batch %d on L1 (head batch %d, final through %d)", r.ID, n, r.HeadNumber, r.FinalNumber)
+	}
+	return rec, err
+}
+
+// notFinal says why batch n cannot be claimed yet.
+func notFinal(r *chain.Rollup, rec *chain.BatchRecord, height uint64) string {
+	return fmt.Sprintf("batch %d of rollup %d is not final yet: final through batch %d; it can finalize at L1 height %d at the earliest (now %d)",
+		rec.Number, r.ID, r.FinalNumber, rec.FinalizeAt, height)
+}
+
+func (a *app) claimCommand() *cobra.Command {
+	var (
+		batchN uint64
+		index  int
+		l1Key  string
+		wait   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "claim --batch N --index K",
+		Short: "Claim withdrawal K of finalized batch N on L1",
+		Long: `Claim a withdrawal on L1: entry K of batch N's withdrawal list ("pqwallet status batch N" lists
+them) is paid to the L1 address its withdraw named. The wallet reads the batch data from L1,
+rebuilds the withdrawal list, checks it against the root L1 recorded, and submits the Merkle proof
+of entry K, signed by --l1-key (anyone may submit a claim; the payee is fixed by the withdraw).
+The batch must be final; with --wait the wallet waits for it, up to --timeout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := a.defaultL1Key(l1Key)
+			if err != nil {
+				return err
+			}
+			key, err := a.unlockL1(k)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			c, err := a.l1Client(ctx, key)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := a.rollup(ctx, c)
+			if err != nil {
+				return err
+			}
+			rec, err := batch(ctx, c, r, batchN)
+			if err != nil {
+				return err
+			}
+			if batchN > r.FinalNumber {
+				st, err := c.Status(ctx)
+				if err != nil {
+					return err
+				}
+				if !wait {
+					return fmt.Errorf("%s; run again with --wait to wait for it", notFinal(r, rec, st.Height))
+				}
+				a.progress("%s; waiting", notFinal(r, rec, st.Height))
+				if r, rec, err = waitFinal(ctx, c, r.ID, batchN); err != nil {
+					return err
+				}
+			}
+			leaves, ws, err := batchWithdrawals(ctx, c, r, rec)
+			if err != nil {
+				return err
+			}
+			if index < 0 || index >= len(leaves) || leaves[index].IsZero() {
+				return fmt.Errorf("entry %d of batch %d is not a withdrawal; its withdrawals are %s", index, batchN, listWithdrawals(ws))
+			}
+			var w withdrawalJSON
+			for _, x := range ws {
+				if x.Index == index {
+					w = x
+				}
+			}
+			p := chain.ClaimWithdrawal{RollupID: r.ID, Batch: batchN, Index: uint64(index), Address: w.Address, Amount: w.Amount,
+				Siblings: chain.ListWitness(leaves, index)}
+			res, err := a.submitL1(ctx, c, key, chain.TxClaimWithdrawal, &p, wait)
+			if res == nil {
+				return err
+			}
+			res.Details = map[string]any{"rollup": r.ID, "batch": batchN, "index": index, "address": w.Address, "amount": w.Amount}
+			if perr := a.printL1(res, fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, batchN, w.Amount, w.Address.Hex())); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	cmd.Flags().Uint64Var(&batchN, "batch", 0, "the L1 batch number holding the withdrawal")
+	cmd.Flags().IntVar(&index, "index", 0, "the withdrawal's position in the batch (its transaction's position; see pqwallet status batch N)")
+	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key signing the claim (default: the wallet's only L1 key)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the batch to finalize and the claim to be in an L1 block, up to --timeout")
+	cmd.MarkFlagRequired("batch")
+	cmd.MarkFlagRequired("index")
+	return cmd
+}
+
+func listWithdrawals(ws []withdrawalJSON) string {
+	if len(ws) == 0 {
+		return "none"
+	}
+	s := ""
+	for i, w := range ws {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%d (%d to %s)", w.Index, w.Amount, w.Address.Hex())
+	}
+	return s
+}
+
+// waitFinal polls the rollup until batch n is final; a batch that disappears was reverted.
+func waitFinal(ctx context.Context, c *l1client.Client, rollupID, n uint64) (*chain.Rollup, *chain.BatchRecord, error) {
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	for {
+		r, err := c.Rollup(ctx, rollupID)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := batch(ctx, c, r, n)
+		if err != nil {
+			return nil, nil, fmt.Errorf("waiting for batch %d to finalize: %w (reverted?)", n, err)
+		}
+		if r.FinalNumber >= n {
+			return r, rec, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, fmt.Errorf("batch %d of rollup %d still not final: %w", n, rollupID, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (a *app) exodusCommand() *cobra.Command {
+	var (
+		index uint32
+		l2Key string
+		to    string
+		l1Key string
+		wait  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "exodus --index I",
+		Short: "Withdraw an L2 account's whole balance on L1 once the rollup is frozen",
+		Long: `Exit a frozen rollup: when no batch has finalized for the rollup's exodus timeout, L1 freezes it
+and pays each account of the last finalized state on proof. The wallet rebuilds that state from
+the batch data stored on L1 (no sequencer needed), checks it against L1's last finalized root,
+takes the Merkle proof of l2 account --index, signs the exodus message with the account's L2 key
+and submits it with --l1-key. The whole balance is paid to --to.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			k1, err := a.defaultL1Key(l1Key)
+			if err != nil {
+				return err
+			}
+			recipient := k1.Info.Public.Address
+			if to != "" {
+				if recipient, err = a.l1Address(to); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			c, err := a.l1Client(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := a.rollup(ctx, c)
+			if err != nil {
+				return err
+			}
+			if !r.Frozen {
+				st, err := c.Status(ctx)
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("rollup %d is not frozen: exodus opens after %d L1 blocks without a finalized batch; the last finalization was at height %d, so not before height %d (now %d)",
+					r.ID, r.Config.ExodusTimeout, r.FinalHeight, r.FinalHeight+r.Config.ExodusTimeout, st.Height)
+			}
+			if r.Paused {
+				return fmt.Errorf("rollup %d is paused by its guardians: exits wait for the unpause", r.ID)
+			}
+			a.progress("rebuilding rollup %d's state through its last final batch %d from L1 data", r.ID, r.FinalNumber)
+			state, err := replay(ctx, c, r, r.FinalNumber)
+			if err != nil {
+				return err
+			}
+			if root := state.Root(); root.Bytes() != r.FinalRoot {
+				return fmt.Errorf("the state rebuilt from L1 data has root %x, L1's last finalized root is %x", root.Bytes(), r.FinalRoot)
+			}
+			acct, ok := state.Account(index)
+			if !ok {
+				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d)", index, r.FinalNumber)
+			}
+			if acct.Balance == 0 {
+				return fmt.Errorf("l2 account %d has balance 0 in the last finalized state: nothing to withdraw", index)
+			}
+			k2, err := a.l2KeyFor(l2Key, index, acct.PubKey)
+			if err != nil {
+				return err
+			}
+			witness, err := state.Witness(index)
+			if err != nil {
+				return err
+			}
+			sk, err := a.unlockL2(k2)
+			if err != nil {
+				return err
+			}
+			msg := chain.ExodusMessage(index, acct.Balance, recipient)
+			if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
+				return err
+			}
+			key, err := a.unlockL1(k1)
+			if err != nil {
+				return err
+			}
+			p := chain.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
+				Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
+				SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
+			for _, s := range witness {
+				p.Siblings = append(p.Siblings, s.Bytes())
+			}
+			sc, err := a.l1Client(ctx, key)
+			if err != nil {
+				return err
+			}
+			defer sc.Close()
+			res, err := a.submitL1(ctx, sc, key, chain.TxExodusWithdrawal, &p, wait)
+			if res == nil {
+				return err
+			}
+			res.Details = map[string]any{"rollup": r.ID, "index": index, "balance": acct.Balance, "recipient": recipient}
+			if perr := a.printL1(res, fmt.Sprintf("exodus of l2 account %d: %d to %s", index, acct.Balance, recipient.Hex())); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	cmd.Flags().Uint32Var(&index, "index", 0, "the l2 account to exit")
+	cmd.Flags().StringVar(&l2Key, "key", "", "the L2 key holding the account (default: the wallet's L2 key that does)")
+	cmd.Flags().StringVar(&to, "to", "", "the L1 address paid, or a wallet L1 key's name (default: --l1-key's address)")
+	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key submitting the exit (default: the wallet's only L1 key)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until an L1 block includes the exit, up to --timeout")
+	cmd.MarkFlagRequired("index")
+	return cmd
+}
+
+func (a *app) statusCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "status", Short: "Status of an L2 transaction or of an L1 batch"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "tx HASH",
+		Short: "An L2 transaction's receipt at the sequencer and the settlement of its block",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args[0]) != 66 && len(args[0]) != 64 {
+				return fmt.Errorf("transaction hash %q: want 32 bytes in hex", args[0])
+			}
+			hash := common.HexToHash(args[0])
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			seq, err := a.sequencerClient(ctx)
+			if err != nil {
+				return err
+			}
+			defer seq.rpc.Close()
+			r, err := seq.receipt(ctx, hash)
+			if err != nil {
+				return err
+			}
+			if r == nil {
+				return fmt.Errorf("the sequencer %s knows no transaction %s", a.cfg.sequencer, hash.Hex())
+			}
+			out := struct {
+				*rpcReceipt
+				Settlement string `json:"settlement,omitempty"`
+			}{rpcReceipt: r}
+			if r.Included {
+				b := uint64(*r.Block)
+				st, err := seq.status(ctx, &b)
+				if err != nil {
+					return err
+				}
+				out.Settlement = st.Settlement
+			}
+			return a.print(out, func(p *printer) {
+				p.line("tx %s", hash.Hex())
+				switch {
+				case r.Included:
+					p.line("status %s: l2 block %d, position %d; settlement %s", r.Status, uint64(*r.Block), uint64(*r.Position), out.Settlement)
+				default:
+					p.line("status %s", r.Status)
+				}
+			})
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "batch N",
+		Short: "An L1 batch of the rollup: mode, finality and its withdrawals",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := strconv.ParseUint(args[0], 10, 64)
+			if err != nil || n == 0 {
+				return fmt.Errorf("batch number %q: batches are numbered from 1", args[0])
+			}
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			c, err := a.l1Client(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := a.rollup(ctx, c)
+			if err != nil {
+				return err
+			}
+			rec, err := batch(ctx, c, r, n)
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			_, ws, err := batchWithdrawals(ctx, c, r, rec)
+			if err != nil {
+				return err
+			}
+			mode := "validity"
+			if rec.Mode == chain.ModeOptimistic {
+				mode = "optimistic"
+			}
+			out := struct {
+				Rollup      uint64           `json:"rollup"`
+				Number      uint64           `json:"number"`
+				Mode        string           `json:"mode"`
+				Final       bool             `json:"final"`
+				TxCount     uint64           `json:"txCount"`
+				SubmittedAt uint64           `json:"submittedAt"`
+				FinalizeAt  uint64           `json:"finalizeAt"`
+				Height      uint64           `json:"l1Height"`
+				NewRoot     common.Hash      `json:"newRoot"`
+				Withdrawals []withdrawalJSON `json:"withdrawals"`
+			}{r.ID, n, mode, n <= r.FinalNumber, rec.TxCount, rec.SubmittedAt, rec.FinalizeAt, st.Height, rec.NewRoot, ws}
+			return a.print(out, func(p *printer) {
+				p.line("batch %d of rollup %d: %s, %d transactions, submitted at L1 height %d", n, r.ID, mode, rec.TxCount, rec.SubmittedAt)
+				if out.Final {
+					p.line("final")
+				} else {
+					p.line("%s", notFinal(r, rec, st.Height))
+				}
+				p.line("withdrawals: %s", listWithdrawals(ws))
+			})
+		},
+	})
+	return cmd
+}

@@ -1,7 +1,9 @@
 // Command pql1node runs the L1 settlement node (package l1/node) and serves its API over QUIC
 // (l1/quicrpc; the Go client is l1/l1client). State is in -datadir; the validator key is a hex seed in
 // -validator-key-file. SIGINT or SIGTERM stop it gracefully: the server first, so no call is
-// acknowledged by a node that is closing, then block production and the store.
+// acknowledged by a node that is closing, then block production and the store. Options come
+// from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf); -metrics serves
+// Prometheus metrics, /healthz and /readyz (cmd/internal/obs).
 //
 // The key file is written with mode 0600 and is NOT encrypted: key custody is a separate issue.
 package main
@@ -28,6 +30,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
@@ -47,21 +51,30 @@ type config struct {
 	genesisFile   string
 	dev           string
 	blockInterval time.Duration
+	obs           obs.Flags
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.dataDir, "datadir", "pql1node-data", "data directory (pebble store)")
-	flag.StringVar(&c.listen, "listen", "127.0.0.1:9645", "QUIC (UDP) listen address; port 0 picks one")
-	flag.Uint64Var(&c.chainID, "chain-id", 1, "L1 chain ID")
-	flag.StringVar(&c.keyFile, "validator-key-file", "", "file holding the validator's ML-DSA-65 seed in hex (unencrypted, mode 0600)")
-	flag.BoolVar(&c.initKey, "init", false, "generate the validator key file if it does not exist")
-	flag.StringVar(&c.genesisFile, "genesis", "", "genesis JSON: {\"timestamp\", \"alloc\": [{\"address\", \"balance\"}], \"rollups\": [RollupConfig]}")
-	flag.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
-	flag.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
-	flag.Parse()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(c, log); err != nil {
+	fs := flag.NewFlagSet("pql1node", flag.ExitOnError)
+	fs.StringVar(&c.dataDir, "datadir", "pql1node-data", "data directory (pebble store)")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:9645", "QUIC (UDP) listen address; port 0 picks one")
+	fs.Uint64Var(&c.chainID, "chain-id", 1, "L1 chain ID")
+	fs.StringVar(&c.keyFile, "validator-key-file", "", "file holding the validator's ML-DSA-65 seed in hex (unencrypted, mode 0600)")
+	fs.BoolVar(&c.initKey, "init", false, "generate the validator key file if it does not exist")
+	fs.StringVar(&c.genesisFile, "genesis", "", "genesis JSON: {\"timestamp\", \"alloc\": [{\"address\", \"balance\"}], \"rollups\": [RollupConfig]}")
+	fs.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
+	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
+	c.obs.Register(fs)
+	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, "pql1node:", err)
+		os.Exit(2)
+	}
+	log, err := c.obs.Logger(os.Stderr)
+	if err == nil {
+		err = run(c, log)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pql1node:", err)
 		os.Exit(1)
 	}
@@ -73,6 +86,13 @@ func run(c config, log *slog.Logger) error {
 	if c.keyFile == "" {
 		return errors.New("-validator-key-file is required")
 	}
+	var ready obs.Ready
+	reg := obs.NewRegistry()
+	ms, err := obs.Start(c.obs.MetricsAddr, reg, &ready, log)
+	if err != nil {
+		return err
+	}
+	defer ms.Stop()
 	key, err := loadKey(c.keyFile, c.initKey)
 	if err != nil {
 		return err
@@ -99,10 +119,23 @@ func run(c config, log *slog.Logger) error {
 		n.Stop()
 		return err
 	}
+	mctx, mcancel := context.WithCancel(ctx)
+	m := newMetrics(reg, n, log)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		m.follow(mctx)
+	}()
+	// A single validator is caught up by definition: it is ready while it produces blocks.
+	ready.Set(func(context.Context) error { return n.Err() })
 	// Tests and scripts read the bound address (the port may be 0) from this line.
 	fmt.Printf("listening on %s validator %s\n", srv.Addr(), key.Address())
+	log.Info("serving", "addr", srv.Addr().String(), "validator", key.Address(), "chain", c.chainID)
 	<-ctx.Done()
 	log.Info("stopping")
+	ms.Stop() // before the store closes: a scrape reads it
+	mcancel()
+	<-followed
 	srv.Stop()
 	if err := n.Stop(); err != nil {
 		return err

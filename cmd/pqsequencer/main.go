@@ -1,72 +1,185 @@
 // Command pqsequencer runs the L2 sequencer (package l2/sequencer): JSON-RPC over HTTP and
 // WebSocket on one address, blocks every -block-interval, state in -datadir. SIGINT or SIGTERM
 // stop it gracefully (in-flight acknowledgements finish, a snapshot of the head is written).
+//
+// With -l1 it is the rollup's sequencer on the native L1: deposits come from the rollup's L1
+// queue (settlement.NativeDeposits over l1/l1client) and a settlement engine (package
+// settlement, its records in -datadir/settlement) posts batches signed with the sequencer's L1
+// key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
+// Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.
+//
+// Options come from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf);
+// -metrics serves Prometheus metrics, /healthz and /readyz (cmd/internal/obs).
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof, on its own address
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/settlement"
 )
 
+type config struct {
+	seq   sequencer.Config
+	pprof string
+	obs   obs.Flags
+
+	l1               string
+	l1ChainID        uint64
+	validatorPubFile string
+	rollupID         uint64
+	key              keystore.DaemonKey
+	batchSize        int
+	batchInterval    time.Duration
+	mode             string
+	challengeWait    time.Duration
+	// prover proves validity batches. No prover service is wired into this binary yet, so
+	// -mode validity refuses to start and auto posts optimistically.
+	prover settlement.Prover
+
+	set map[string]bool // flags given on the command line, by the environment or the -config file
+}
+
+var modes = map[string]settlement.ModePolicy{"auto": settlement.PolicyAuto, "optimistic": settlement.PolicyOptimistic,
+	"validity": settlement.PolicyValidity}
+
 func main() {
-	var cfg sequencer.Config
-	flag.StringVar(&cfg.DataDir, "datadir", "pqsequencer-data", "data directory (pebble database and snapshots)")
-	flag.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:8645", "JSON-RPC address, HTTP and WebSocket")
-	flag.Uint64Var(&cfg.ChainID, "chain-id", 1, "rollup chain ID, signed into every transaction")
-	flag.IntVar(&cfg.Depth, "depth", l2.DefaultTreeDepth, "state tree depth (fixed at genesis)")
-	flag.DurationVar(&cfg.BlockInterval, "block-interval", 50*time.Millisecond, "build a block at least this often when there is work")
-	flag.IntVar(&cfg.MaxBlockTxs, "max-block-txs", 1024, "build a block as soon as this many transactions are ready (max 4096)")
-	flag.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 100, "write a state snapshot every this many blocks")
-	flag.StringVar(&cfg.Executor, "executor", sequencer.ExecutorCore, "executor: core (native) or reference (Go, slow)")
-	flag.Uint64Var(&cfg.CapacityHint, "capacity", 1<<16, "accounts to reserve memory for")
-	flag.IntVar(&cfg.Mempool.MaxTxs, "mempool", 100_000, "maximum pending transactions")
-	flag.BoolVar(&cfg.Dev, "dev", false, "enable rollup_devDeposit (anyone can mint funds): development only")
-	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
-	flag.Parse()
-	if *pprofAddr != "" {
+	c := config{set: map[string]bool{}}
+	cfg := &c.seq
+	fs := flag.NewFlagSet("pqsequencer", flag.ExitOnError)
+	fs.StringVar(&cfg.DataDir, "datadir", "pqsequencer-data", "data directory (pebble database, snapshots, settlement records)")
+	fs.StringVar(&cfg.ListenAddr, "listen", "127.0.0.1:8645", "JSON-RPC address, HTTP and WebSocket")
+	fs.Uint64Var(&cfg.ChainID, "chain-id", 1, "rollup chain ID, signed into every transaction (with -l1: the rollup's, if not given)")
+	fs.IntVar(&cfg.Depth, "depth", l2.DefaultTreeDepth, "state tree depth, fixed at genesis (with -l1: the rollup's, if not given)")
+	fs.DurationVar(&cfg.BlockInterval, "block-interval", 50*time.Millisecond, "build a block at least this often when there is work")
+	fs.IntVar(&cfg.MaxBlockTxs, "max-block-txs", 1024, "build a block as soon as this many transactions are ready (max 4096)")
+	fs.Uint64Var(&cfg.SnapshotEvery, "snapshot-every", 100, "write a state snapshot every this many blocks")
+	fs.StringVar(&cfg.Executor, "executor", sequencer.ExecutorCore, "executor: core (native) or reference (Go, slow)")
+	fs.Uint64Var(&cfg.CapacityHint, "capacity", 1<<16, "accounts to reserve memory for")
+	fs.IntVar(&cfg.Mempool.MaxTxs, "mempool", 100_000, "maximum pending transactions")
+	fs.BoolVar(&cfg.Dev, "dev", false, "enable rollup_devDeposit (anyone can mint funds): development only, not with -l1")
+	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&c.l1, "l1", "", "L1 node QUIC (UDP) address: take deposits from the rollup's L1 queue and settle batches there; empty: no L1")
+	fs.Uint64Var(&c.l1ChainID, "l1-chain-id", 1, "L1 chain ID (with -l1)")
+	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
+	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
+	c.key.Register(fs, "sequencer-key-file", "the sequencer's")
+	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum)")
+	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
+	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
+	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window")
+	c.obs.Register(fs)
+	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, "pqsequencer:", err)
+		os.Exit(2)
+	}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	if c.pprof != "" {
 		go func() {
-			if err := http.ListenAndServe(*pprofAddr, nil); err != nil {
+			if err := http.ListenAndServe(c.pprof, nil); err != nil {
 				fmt.Fprintln(os.Stderr, "pqsequencer: pprof:", err)
 			}
 		}()
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(cfg); err != nil {
+	log, err := c.obs.Logger(os.Stderr)
+	if err == nil {
+		cfg.Logger = log
+		err = run(c)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pqsequencer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg sequencer.Config) error {
+func run(c config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := sequencer.New(cfg)
+	log := c.seq.Logger
+	var ready obs.Ready
+	reg := obs.NewRegistry()
+	ms, err := obs.Start(c.obs.MetricsAddr, reg, &ready, log)
+	if err != nil {
+		return err
+	}
+	defer ms.Stop()
+
+	var l1 *settlementL1
+	if c.l1 != "" {
+		if l1, err = connectL1(ctx, &c); err != nil {
+			return err
+		}
+		defer l1.client.Close()
+	}
+	s, err := sequencer.New(c.seq)
 	if err != nil {
 		return err
 	}
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
+	var eng *settlement.Engine
+	if l1 != nil {
+		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
+			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
+			MaxBatchTxs: c.batchSize, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: c.prover,
+			ProofDeadline: c.challengeWait, Logger: log.With("component", "settlement")})
+		if err == nil {
+			err = eng.Start(ctx)
+		}
+		if err != nil {
+			return errors.Join(err, s.Stop())
+		}
+		s.SetSettlement(eng)
+	}
+	m := newMetrics(reg, s, eng)
+	mctx, mcancel := context.WithCancel(ctx)
+	defer mcancel()
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		m.follow(mctx)
+	}()
+	ready.Set(func(ctx context.Context) error {
+		if err := s.Err(); err != nil {
+			return err
+		}
+		if l1 != nil {
+			if _, err := l1.client.Status(ctx); err != nil {
+				return fmt.Errorf("L1 node: %w", err)
+			}
+		}
+		return nil
+	})
 	// Tests and scripts read the bound address (the port may be 0) from this line.
 	fmt.Printf("listening on %s\n", s.Addr())
+	log.Info("serving", "addr", s.Addr().String(), "chain", c.seq.ChainID, "depth", c.seq.Depth, "l1", c.l1)
 	select {
 	case <-ctx.Done():
 	case <-s.Failed():
 	}
-	cfg.Logger.Info("stopping")
-	if err := s.Stop(); err != nil {
-		return err
+	log.Info("stopping")
+	ms.Stop()
+	var stopErr error
+	if eng != nil { // it reads the sequencer's blocks
+		stopErr = eng.Stop()
 	}
-	return s.Err()
+	stopErr = errors.Join(stopErr, s.Stop())
+	mcancel()
+	<-followed
+	return errors.Join(stopErr, s.Err())
 }

@@ -111,6 +111,19 @@ const (
 	EventUnpaused
 )
 
+var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
+	EventBatchSubmitted: "batch_submitted", EventBatchFinalized: "batch_finalized", EventBatchReverted: "batch_reverted",
+	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
+	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
+	EventUnpaused: "unpaused"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
 // Event is one entry of the event log (subscriptions resume from a height).
 type Event struct {
 	Height   uint64

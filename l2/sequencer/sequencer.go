@@ -87,6 +87,8 @@ type BlockEvent struct {
 	Header   Header
 	Hash     [32]byte
 	TxHashes [][32]byte
+	// BuildTime is how long executing and storing the block took (deposits already fetched).
+	BuildTime time.Duration
 }
 
 // Sequencer is the L2 sequencer daemon: New, then Start, then Stop.
@@ -117,6 +119,7 @@ type Sequencer struct {
 	head   Header // the latest durable block (Number 0: none yet)
 
 	settlement atomic.Pointer[settlementBox] // SetSettlement
+	stats      counters
 
 	subMu sync.Mutex
 	subs  map[chan *BlockEvent]struct{}
@@ -497,6 +500,12 @@ func (s *Sequencer) walLoop() {
 // SendTransaction admits a transfer or withdraw (its canonical 160 bytes) and returns its hash
 // once it is durable. Every rejection is an *Error with its own code.
 func (s *Sequencer) SendTransaction(ctx context.Context, raw []byte) ([32]byte, error) {
+	hash, err := s.sendTransaction(ctx, raw)
+	s.stats.count(err)
+	return hash, err
+}
+
+func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, error) {
 	var hash [32]byte
 	if !s.enter() {
 		return hash, ErrStopped
@@ -708,6 +717,7 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 			deps = nil
 		}
 	}
+	start := time.Now()
 	s.stateMu.Lock()
 	s.poolMu.Lock()
 	entries := s.pool.selectReady(s.cfg.MaxBlockTxs-len(deps), nil)
@@ -817,7 +827,7 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 	s.headMu.Lock()
 	s.head = h
 	s.headMu.Unlock()
-	s.publish(&h, data)
+	s.publish(&h, data, time.Since(start))
 	if h.Number%s.cfg.SnapshotEvery == 0 {
 		s.snapshot(h.Number)
 	}
@@ -887,13 +897,13 @@ func (s *Sequencer) Subscribe() (<-chan *BlockEvent, func()) {
 	}
 }
 
-func (s *Sequencer) publish(h *Header, data []byte) {
+func (s *Sequencer) publish(h *Header, data []byte, buildTime time.Duration) {
 	s.subMu.Lock()
 	defer s.subMu.Unlock()
 	if len(s.subs) == 0 {
 		return
 	}
-	ev := &BlockEvent{Header: *h, Hash: h.Hash(), TxHashes: make([][32]byte, len(data)/l2.TxSize)}
+	ev := &BlockEvent{Header: *h, Hash: h.Hash(), TxHashes: make([][32]byte, len(data)/l2.TxSize), BuildTime: buildTime}
 	for k := range ev.TxHashes {
 		ev.TxHashes[k] = TxHash(data[k*l2.TxSize : (k+1)*l2.TxSize])
 	}

@@ -1,0 +1,172 @@
+// Package obs is the daemons' observability: the -metrics HTTP server (Prometheus /metrics,
+// /healthz, /readyz), the structured slog logger of -log-format and -log-level, and a collector
+// that reads a daemon's getters when /metrics is scraped. Each daemon owns its registry: nothing
+// here registers anything globally.
+package obs
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// readyTimeout bounds one readiness check: a check that reaches a remote node must not hang
+// the prober.
+const readyTimeout = 2 * time.Second
+
+// Flags are the observability options every daemon takes.
+type Flags struct {
+	MetricsAddr string
+	LogFormat   string
+	LogLevel    string
+}
+
+// Register adds -metrics, -log-format and -log-level to fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.MetricsAddr, "metrics", "", "serve Prometheus /metrics, /healthz and /readyz over HTTP on this address (e.g. 127.0.0.1:7300; port 0 picks one); empty: off")
+	fs.StringVar(&f.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&f.LogLevel, "log-level", "info", "minimum log level: debug, info, warn or error")
+}
+
+// Logger returns the logger the flags describe, writing to w.
+func (f *Flags) Logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.LogLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", f.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(f.LogFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("-log-format %q: want text or json", f.LogFormat)
+	}
+}
+
+// NewRegistry returns a registry holding the Go runtime and process collectors, for one daemon.
+func NewRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
+// Server serves /metrics, /healthz and /readyz.
+type Server struct {
+	srv  *http.Server
+	addr net.Addr
+	done chan struct{}
+}
+
+// Serve starts the server on addr. /healthz answers 200 while the process runs; /readyz
+// answers 200 when ready returns nil and 503 with its error otherwise.
+func Serve(addr string, reg *prometheus.Registry, ready func(context.Context) error, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the bound address (the port may have been 0).
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Stop closes the listener and waits (bounded by ctx) for scrapes in progress.
+func (s *Server) Stop(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	return err
+}
+
+// Ready is a daemon's readiness check, set once it serves; until then, and again once it is
+// stopping, /readyz answers 503.
+type Ready struct {
+	check atomic.Pointer[func(context.Context) error]
+}
+
+var errNotServing = errors.New("not serving (starting or stopping)")
+
+// Set installs the check; nil withdraws readiness (the daemon is stopping).
+func (r *Ready) Set(check func(context.Context) error) {
+	if check == nil {
+		r.check.Store(nil)
+		return
+	}
+	r.check.Store(&check)
+}
+
+// Check runs the check installed, or fails if there is none.
+func (r *Ready) Check(ctx context.Context) error {
+	f := r.check.Load()
+	if f == nil {
+		return errNotServing
+	}
+	return (*f)(ctx)
+}
+
+// Daemon is the metrics server of a daemon, or nothing when -metrics is empty.
+type Daemon struct {
+	ready *Ready
+	srv   *Server
+}
+
+// Start serves reg and ready on addr (nothing if addr is empty) and prints "metrics on ADDR"
+// on stdout, the line tests and scripts read the bound address from.
+func Start(addr string, reg *prometheus.Registry, ready *Ready, log *slog.Logger) (*Daemon, error) {
+	d := &Daemon{ready: ready}
+	if addr == "" {
+		return d, nil
+	}
+	srv, err := Serve(addr, reg, ready.Check, log)
+	if err != nil {
+		return nil, err
+	}
+	d.srv = srv
+	fmt.Printf("metrics on %s\n", srv.Addr())
+	return d, nil
+}
+
+// Stop withdraws readiness and stops the server; it may be called more than once. A daemon
+// calls it before closing its stores, which a scrape reads.
+func (d *Daemon) Stop() {
+	d.ready.Set(nil)
+	if d.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.srv.Stop(ctx)
+	}
+}

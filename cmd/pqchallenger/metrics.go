@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+)
+
+// readySlack is how many L1 blocks the challenger's cursor may trail the head and still be
+// ready: the head moves on while a block's events are being checked.
+const readySlack = 2
+
+// newMetrics reads the challenger's status on every scrape. The detect-to-submit histogram is
+// fed from it too: Status holds the last challenge's figure, so two challenges between two
+// scrapes count as one observation (challenges are rare; the counter counts them all).
+func newMetrics(ch *challenger.Challenger) prometheus.Collector {
+	detect := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqchallenger_detect_to_submit_seconds",
+		Help:    "From reading a faulty batch's event to its challenge in the L1 mempool.",
+		Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5}})
+	var (
+		mu   sync.Mutex
+		seen int // challenges already observed
+	)
+	return obs.Snapshot(func(e *obs.Emitter) {
+		st := ch.Status()
+		mu.Lock()
+		if st.Challenges > seen {
+			detect.Observe(st.DetectSubmit.Seconds())
+			seen = st.Challenges
+		}
+		mu.Unlock()
+		e.Collector(detect)
+		e.Counter("pqchallenger_batches_checked_total", "Optimistic batches re-executed.", float64(st.Checked))
+		e.Counter("pqchallenger_challenges_sent_total", "Challenges sent.", float64(st.Challenges))
+		e.Counter("pqchallenger_challenges_upheld_total", "Challenges of ours L1 upheld.", float64(st.Upheld))
+		e.Counter("pqchallenger_rewards_total", "L1 units received for upheld challenges.", float64(st.Rewards))
+		e.Gauge("pqchallenger_cursor_height", "Next L1 height of the event log to read.", float64(st.Cursor))
+		e.Gauge("pqchallenger_agreed_batch", "Last batch checked honest (or final).", float64(st.Agreed))
+		e.Gauge("pqchallenger_waiting_batches", "Batches building on one not agreed (waiting for a revert).", float64(len(st.Waiting)))
+		e.Gauge("pqchallenger_last_batch_seconds", "Re-execution time of the last batch.", st.LastBatchTime.Seconds())
+	})
+}
+
+// caughtUp is the challenger's readiness: it reaches the L1 node and has read its event log to
+// within readySlack blocks of the head.
+func caughtUp(ctx context.Context, cl *l1client.Client, ch *challenger.Challenger) error {
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("L1 node: %w", err)
+	}
+	if cur := ch.Status().Cursor; cur+readySlack < st.Height {
+		return fmt.Errorf("catching up: cursor at L1 height %d, head %d", cur, st.Height)
+	}
+	return nil
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/l1/node"
+)
+
+// maxBlockEvents bounds the events read for one block: more than a block's transactions can
+// emit (a few per transaction).
+const maxBlockEvents = 1 << 16
+
+// metrics are the node's Prometheus metrics: per-block ones, counted by following the blocks,
+// and state read from the node on every scrape.
+type metrics struct {
+	n        *node.Node
+	log      *slog.Logger
+	blockTxs prometheus.Histogram
+	txs      *prometheus.CounterVec
+	events   *prometheus.CounterVec
+}
+
+func newMetrics(reg *prometheus.Registry, n *node.Node, log *slog.Logger) *metrics {
+	m := &metrics{n: n, log: log,
+		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pql1node_block_txs",
+			Help: "Transactions per block.", Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}}),
+		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pql1node_txs_total",
+			Help: "Transactions included in blocks since start, by outcome (ok, failed)."}, []string{"outcome"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pql1node_events_total",
+			Help: "Events of the blocks since start, by kind (batch_submitted, batch_finalized, batch_reverted, challenge_upheld, deposit, ...)."},
+			[]string{"kind"}),
+	}
+	reg.MustRegister(m.blockTxs, m.txs, m.events, obs.Snapshot(m.collect))
+	return m
+}
+
+// follow counts every block committed from now until ctx ends.
+func (m *metrics) follow(ctx context.Context) {
+	st, err := m.n.Status()
+	if err != nil {
+		m.log.Warn("metrics", "err", err)
+		return
+	}
+	last := st.Height
+	for {
+		next := m.n.NewBlock() // taken before reading the height, so no block is missed
+		if st, err = m.n.Status(); err != nil {
+			return // the store is closed
+		}
+		for ; last < st.Height; last++ {
+			if err := m.count(last + 1); err != nil {
+				m.log.Warn("metrics", "height", last+1, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-next:
+		case <-time.After(time.Second): // a stopped node never closes next
+		}
+	}
+}
+
+func (m *metrics) count(h uint64) error {
+	b, err := m.n.Block(h)
+	if err != nil {
+		return err
+	}
+	m.blockTxs.Observe(float64(len(b.Txs)))
+	rs, err := m.n.Receipts(h)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.OK {
+			m.txs.WithLabelValues("ok").Inc()
+		} else {
+			m.txs.WithLabelValues("failed").Inc()
+		}
+	}
+	evs, err := m.n.Events(h, maxBlockEvents)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if ev.Height != h {
+			break
+		}
+		m.events.WithLabelValues(ev.Kind.String()).Inc()
+	}
+	return nil
+}
+
+// collect reads the head, the mempool and every rollup's state.
+func (m *metrics) collect(e *obs.Emitter) {
+	st, err := m.n.Status()
+	if err != nil {
+		return
+	}
+	e.Gauge("pql1node_block_height", "Height of the head block.", float64(st.Height))
+	e.Gauge("pql1node_mempool_txs", "Transactions waiting in the mempool.", float64(st.MempoolTxs))
+	e.Gauge("pql1node_rollups", "Registered rollups.", float64(st.RollupCount))
+	if g, err := m.n.Chain().Global(); err == nil {
+		e.Gauge("pql1node_bonded", "Sequencer bonds locked in pending batches.", float64(g.Bonded))
+		e.Counter("pql1node_burned_total", "Bond burned by upheld challenges, ever.", float64(g.Burned))
+	}
+	for id := uint64(1); id <= st.RollupCount; id++ {
+		r, err := m.n.Rollup(id)
+		if err != nil {
+			continue
+		}
+		rid := itoa(id)
+		e.Gauge("pql1node_rollup_batches", "Accepted batches by status: pending (in window or waiting for predecessors) or final.",
+			float64(r.HeadNumber-r.FinalNumber), "rollup", rid, "status", "pending")
+		e.Gauge("pql1node_rollup_batches", "Accepted batches by status: pending (in window or waiting for predecessors) or final.",
+			float64(r.FinalNumber), "rollup", rid, "status", "final")
+		e.Counter("pql1node_rollup_deposits_total", "Deposits ever queued.", float64(r.QueueLen), "rollup", rid)
+		e.Gauge("pql1node_rollup_escrow", "L1 units held in the rollup's escrow.", float64(r.Escrow), "rollup", rid)
+		e.Bool("pql1node_rollup_escrow_invariant_ok", "1 if escrow = deposited - paid (checked after every block; a violation halts the node).",
+			r.Paid <= r.Deposited && r.Escrow == r.Deposited-r.Paid, "rollup", rid)
+		e.Bool("pql1node_rollup_paused", "1 if the guardians paused the rollup.", r.Paused, "rollup", rid)
+		e.Bool("pql1node_rollup_frozen", "1 if the rollup is frozen (exodus).", r.Frozen, "rollup", rid)
+		e.Counter("pql1node_rollup_delayed_withdrawals_total", "Withdrawals the governor ever queued (delayed).", float64(r.DelayedCount), "rollup", rid)
+		e.Gauge("pql1node_rollup_governor_window_outflow", "Paid out in the governor's current window.", float64(r.Gov.Outflow), "rollup", rid)
+		e.Gauge("pql1node_rollup_governor_baseline", "Governor's moving average of past windows' outflow.", float64(r.Gov.Baseline), "rollup", rid)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/settlement"
+)
+
+// settlementL1 is the L1 side of a sequencer started with -l1.
+type settlementL1 struct {
+	client *l1client.Client
+	key    *pqkey.PrivateKey
+	policy settlement.ModePolicy
+}
+
+// errNoProver is the refusal of -mode validity while no prover is wired in.
+var errNoProver = errors.New("-mode validity needs a prover, and none is wired into pqsequencer yet: use -mode auto or optimistic")
+
+// connectL1 checks the L1 options, loads the sequencer's key, dials the node and reads the
+// rollup; it completes c.seq (deposit source, chain ID and depth unless given) and the batch
+// size from the rollup's configuration on L1, and refuses what L1 would reject later.
+func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
+	policy, ok := modes[c.mode]
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("-mode %q: want auto, optimistic or validity", c.mode)
+	case policy == settlement.PolicyValidity && c.prover == nil:
+		return nil, errNoProver
+	case c.seq.Dev:
+		return nil, errors.New("-dev and -l1 exclude each other: with -l1 deposits come from the L1 queue")
+	case c.validatorPubFile == "":
+		return nil, errors.New("-validator-pubkey-file is required with -l1")
+	}
+	key, err := c.key.Load("sequencer-key-file")
+	if err != nil {
+		return nil, err
+	}
+	validator, err := keystore.ReadPublicKeyFile(c.validatorPubFile)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := l1client.Dial(ctx, l1client.Config{Addr: c.l1, ChainID: c.l1ChainID, Validator: validator})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the L1 node at %s: %w", c.l1, err)
+	}
+	r, err := cl.Rollup(ctx, c.rollupID)
+	if err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
+	}
+	rc := &r.Config
+	fail := func(format string, args ...any) (*settlementL1, error) {
+		cl.Close()
+		return nil, fmt.Errorf("rollup %d on L1: "+format, append([]any{c.rollupID}, args...)...)
+	}
+	if !slices.Contains(rc.Sequencers, key.Address()) {
+		return fail("%s is not one of its sequencers", key.Address())
+	}
+	if c.set["chain-id"] && c.seq.ChainID != rc.L2ChainID {
+		return fail("L2 chain ID %d, -chain-id says %d", rc.L2ChainID, c.seq.ChainID)
+	}
+	if c.set["depth"] && c.seq.Depth != int(rc.TreeDepth) {
+		return fail("tree depth %d, -depth says %d", rc.TreeDepth, c.seq.Depth)
+	}
+	if c.batchSize < 0 || uint64(c.batchSize) > rc.BatchSize {
+		return fail("batch size %d, -batch-size %d is above it", rc.BatchSize, c.batchSize)
+	}
+	if c.batchSize == 0 {
+		c.batchSize = int(rc.BatchSize)
+	}
+	c.seq.ChainID, c.seq.Depth = rc.L2ChainID, int(rc.TreeDepth)
+	c.seq.Deposits = settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}
+	return &settlementL1{client: cl, key: key, policy: policy}, nil
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/settlement"
+)
+
+// metrics are the sequencer's Prometheus metrics: per-block ones from its block notifications,
+// the rest read from the sequencer and the settlement engine on every scrape.
+type metrics struct {
+	s         *sequencer.Sequencer
+	eng       *settlement.Engine // nil without -l1
+	buildTime prometheus.Histogram
+	blockTxs  prometheus.Histogram
+}
+
+func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine) *metrics {
+	m := &metrics{s: s, eng: eng,
+		buildTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_build_seconds",
+			Help:    "Time to execute and store a block (deposits already fetched).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_txs",
+			Help:    "Transactions per block, deposits included.",
+			Buckets: []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 4096}}),
+	}
+	reg.MustRegister(m.buildTime, m.blockTxs, obs.Snapshot(m.collect))
+	return m
+}
+
+// follow observes every block until ctx ends; a subscription dropped for lagging is renewed
+// (the blocks it missed are not observed).
+func (m *metrics) follow(ctx context.Context) {
+	for ctx.Err() == nil {
+		ch, cancel := m.s.Subscribe()
+		for open := true; open; {
+			select {
+			case <-ctx.Done():
+				cancel()
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					open = false
+					break
+				}
+				m.buildTime.Observe(ev.BuildTime.Seconds())
+				m.blockTxs.Observe(float64(len(ev.TxHashes)))
+			}
+		}
+		cancel()
+	}
+}
+
+func (m *metrics) collect(e *obs.Emitter) {
+	head := m.s.Head()
+	st := m.s.Stats()
+	e.Gauge("pqsequencer_block_height", "Number of the latest durable block.", float64(head.Number))
+	e.Gauge("pqsequencer_deposit_cursor", "L1 deposits placed in blocks (the next queue index).", float64(head.DepositEnd))
+	e.Gauge("pqsequencer_mempool_txs", "Pending transactions.", float64(st.Mempool))
+	e.Counter("pqsequencer_txs_admitted_total", "Transactions acknowledged since start.", float64(st.Admitted))
+	for reason, n := range st.Rejected {
+		e.Counter("pqsequencer_txs_rejected_total", "Transactions refused since start, by reason (the JSON-RPC error's).", float64(n), "reason", reason)
+	}
+	if m.eng == nil {
+		return
+	}
+	counts := map[settlement.State]int{}
+	var posted, final uint64 // last L2 block wholly in a batch on L1, in a final batch
+	var reverts uint64
+	for _, b := range m.eng.Status() {
+		counts[b.State]++
+		reverts += b.Reverts
+		covered := b.End.Block - 1 // End is exclusive: block End.Block is not (wholly) in it
+		if b.State >= settlement.StatePosted {
+			posted = max(posted, covered)
+		}
+		if b.State == settlement.StateFinalized {
+			final = max(final, covered)
+		}
+	}
+	for _, s := range []settlement.State{settlement.StateBuilt, settlement.StatePosted, settlement.StateInWindow,
+		settlement.StateProven, settlement.StateFinalized} {
+		e.Gauge("pqsequencer_settlement_batches", "Batches of the settlement engine by state.", float64(counts[s]),
+			"state", strings.ReplaceAll(s.String(), " ", "_"))
+	}
+	e.Counter("pqsequencer_settlement_reverts_total", "Times L1 reverted or rejected a batch of ours.", float64(reverts))
+	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
+		float64(head.Number-min(head.Number, posted)), "stage", "posted")
+	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
+		float64(head.Number-min(head.Number, final)), "stage", "final")
+}

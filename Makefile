@@ -22,7 +22,6 @@ SOLCJS       := $(TOOLS)/solc/node_modules/.bin/solcjs
 GO        ?= go
 GOFLAGS_T ?=
 FUZZTIME  ?= 10s
-BENCHTIME ?= 1x
 PKGS      := ./...
 
 .PHONY: devnet all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
@@ -67,10 +66,11 @@ test-go: core solc
 test-race: core solc
 	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -race -short -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
 
-# The prover benchmarks cache their depth-24 keys in .cache/prover-keys (the first run makes
-# them with a dev setup, minutes).
+# The performance suite (go run ./bench): writes bench/results/report.md, its PNG plots and
+# raw.txt. Under 30 minutes on 2 cores; BENCH_QUICK=1 for the under-5-minute mode. The prover
+# benchmarks use the depth-24 keys cached in .cache/prover-keys (a first run makes them, minutes).
 bench: core
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+	ZIG=$(ZIG) $(GO) run ./bench $(if $(filter 1,$(BENCH_QUICK)),-quick)
 
 # R1CS constraints per transaction slot of the batch circuit at depth 24, B = 16 (compile only).
 circuit-stats:

@@ -2,6 +2,8 @@ package ffi
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,4 +197,85 @@ func BenchmarkPoseidon2CompressCore(b *testing.B) {
 			}
 		})
 	}
+}
+
+// restoreSeed is the seed of l2's BenchmarkReferenceRestore: both restore the same accounts.
+const restoreSeed = 42
+
+// BenchmarkCoreRestore is the core side of a restart: Restore of a depth-24 snapshot of n
+// accounts (the image checked, every hash recomputed). The snapshot is made once per size, by
+// deposits, and not timed. rss_MB is the resident memory the restored core adds to the process
+// (the core maps its memory directly, so RSS sees it), snapshot_MB the image size.
+func BenchmarkCoreRestore(b *testing.B) {
+	for _, n := range []int{1 << 14, 1 << 17, 1 << 20} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			img := restoreImage(b, n)
+			var rss float64
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				before := residentBytes(b)
+				b.StartTimer()
+				c, err := Restore(img, uint64(n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				rss = max(rss, residentBytes(b)-before)
+				if err := c.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(rss/(1<<20), "rss_MB")
+			b.ReportMetric(float64(len(img))/(1<<20), "snapshot_MB")
+		})
+	}
+}
+
+var restoreImages sync.Map // accounts -> snapshot image
+
+// restoreImage returns the snapshot of the restoreSeed workload's genesis of n accounts.
+func restoreImage(b *testing.B, n int) []byte {
+	b.Helper()
+	if img, ok := restoreImages.Load(n); ok {
+		return img.([]byte)
+	}
+	c, err := New(benchDepth, uint64(n))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	var out BatchOutput
+	for _, data := range l2test.NewWorkload(restoreSeed, benchDepth, n).GenesisBatches() {
+		if err := c.ApplyBatch(data, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	img, err := c.Snapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	restoreImages.Store(n, img)
+	return img
+}
+
+// residentBytes is the process's resident set size (VmRSS of /proc/self/status).
+func residentBytes(b *testing.B) float64 {
+	b.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Skip("no /proc/self/status: ", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kB float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f kB", &kB); err != nil {
+				b.Fatal(err)
+			}
+			return kB * 1024
+		}
+	}
+	b.Fatal("no VmRSS in /proc/self/status")
+	return 0
 }

@@ -163,6 +163,20 @@ type Chain struct {
 	mu   sync.RWMutex
 	head head
 	lt   ltHash
+	// committing is the view of the store the queries read while a block's batch is being
+	// committed, nil otherwise. pebble makes a batch readable when it is applied to the
+	// memtable, before its WAL record is written and synced; until Commit has returned, a
+	// query must not see the block (a kill -9 in that window loses it, and the head does not
+	// name it yet), so the queries read a snapshot taken before the commit. Guarded by mu.
+	committing *pebble.Snapshot
+}
+
+// reader returns what the queries read, the store as of the head; mu must be held (read).
+func (c *Chain) reader() pebble.Reader {
+	if c.committing != nil {
+		return c.committing
+	}
+	return c.db
 }
 
 // Open opens the chain in db, writing the genesis state if db is empty.
@@ -375,12 +389,22 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 			return err
 		}
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	// Queries go on reading the head's state until the batch is synced and the head names it.
+	snap := c.db.NewSnapshot()
+	c.mu.Lock()
+	c.committing = snap
+	c.mu.Unlock()
+	err := batch.Commit(pebble.Sync)
+	c.mu.Lock()
+	if err == nil {
+		c.head, c.lt = hd, p.lt
+	}
+	c.committing = nil
+	c.mu.Unlock()
+	snap.Close() // no query holds it: they read it under mu
+	if err != nil {
 		return fmt.Errorf("chain: committing block %d: %w", hd.Height, err)
 	}
-	c.mu.Lock()
-	c.head, c.lt = hd, p.lt
-	c.mu.Unlock()
 	return nil
 }
 

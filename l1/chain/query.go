@@ -9,10 +9,18 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
-// Queries read committed state only; they are safe to call while a block is being executed.
+// Queries read committed state only — the state of the head that Head returns, never a block
+// whose commit has not returned — and are safe to call while a block is executed or committed.
+
+// get reads a key of the committed store.
+func (c *Chain) get(key string) ([]byte, bool, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return dbGet(c.reader(), []byte(key))
+}
 
 func (c *Chain) read(key string, v any) error {
-	b, ok, err := dbGet(c.db, []byte(key))
+	b, ok, err := c.get(key)
 	if err != nil {
 		return err
 	}
@@ -71,7 +79,7 @@ func (c *Chain) Batch(rollupID, number uint64) (*BatchRecord, error) {
 
 // BatchData returns the zstd frame of a batch's data as submitted.
 func (c *Chain) BatchData(rollupID, number uint64) ([]byte, error) {
-	b, ok, err := dbGet(c.db, []byte(keyBatchData(rollupID, number)))
+	b, ok, err := c.get(keyBatchData(rollupID, number))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +93,7 @@ func (c *Chain) BatchData(rollupID, number uint64) ([]byte, error) {
 // root after each of its transactions, as published with it and checked against its trace root.
 // It is deleted when the batch finalizes (only a challenge needs it) or is reverted.
 func (c *Chain) BatchTrace(rollupID, number uint64) ([][32]byte, error) {
-	b, ok, err := dbGet(c.db, []byte(keyBatchTrace(rollupID, number)))
+	b, ok, err := c.get(keyBatchTrace(rollupID, number))
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +133,9 @@ func (c *Chain) Global() (Global, error) {
 
 // Events returns up to limit events from height on, in log order.
 func (c *Chain) Events(fromHeight uint64, limit int) ([]Event, error) {
-	it, err := c.db.NewIter(&pebble.IterOptions{LowerBound: []byte(u64key(prefixEvent, fromHeight)),
+	c.mu.RLock() // the iterator reads the view it was opened on; mu keeps that view open
+	defer c.mu.RUnlock()
+	it, err := c.reader().NewIter(&pebble.IterOptions{LowerBound: []byte(u64key(prefixEvent, fromHeight)),
 		UpperBound: []byte(prefixEvent[:len(prefixEvent)-1] + "0")}) // '0' follows '/'
 	if err != nil {
 		return nil, fmt.Errorf("chain: event iterator: %w", err)

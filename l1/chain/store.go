@@ -105,7 +105,7 @@ func (o *overlay) get(key string) ([]byte, bool, error) {
 	return dbGet(o.db, []byte(key))
 }
 
-func dbGet(db *pebble.DB, key []byte) ([]byte, bool, error) {
+func dbGet(db pebble.Reader, key []byte) ([]byte, bool, error) {
 	v, closer, err := db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil

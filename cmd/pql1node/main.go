@@ -26,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
@@ -37,6 +36,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
+	"github.com/pqbridge/pqbridge/prover"
 )
 
 // devBalance funds each -dev address.
@@ -51,6 +51,7 @@ type config struct {
 	genesisFile   string
 	dev           string
 	blockInterval time.Duration
+	verifyingKeys string
 	obs           obs.Flags
 }
 
@@ -65,6 +66,7 @@ func main() {
 	fs.StringVar(&c.genesisFile, "genesis", "", "genesis JSON: {\"timestamp\", \"alloc\": [{\"address\", \"balance\"}], \"rollups\": [RollupConfig]}")
 	fs.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
 	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
+	fs.StringVar(&c.verifyingKeys, "verifying-keys", "", "comma-separated Groth16 verifying-key files (prover verifying.key) for validity batches; a rollup's vk hash must name one of them")
 	c.obs.Register(fs)
 	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "pql1node:", err)
@@ -101,8 +103,12 @@ func run(c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	verifier, err := loadVerifier(c.verifyingKeys, log)
+	if err != nil {
+		return err
+	}
 	n, err := node.New(node.Config{Dir: filepath.Join(c.dataDir, "chain"), Genesis: gen, Key: key,
-		Verifier: unwiredVerifier{}, Judge: fraud.Judge{}, BlockInterval: c.blockInterval})
+		Verifier: verifier, Judge: fraud.Judge{}, BlockInterval: c.blockInterval})
 	if err != nil {
 		return err
 	}
@@ -143,12 +149,25 @@ func run(c config, log *slog.Logger) error {
 	return n.Err()
 }
 
-// unwiredVerifier stands in until the prover's Groth16 verifier is wired in: it rejects every
-// validity proof, so no validity batch can be accepted unverified.
-type unwiredVerifier struct{}
-
-func (unwiredVerifier) Verify([32]byte, fr.Element, []byte) error {
-	return errors.New("validity verification not wired yet")
+// loadVerifier holds the verifying keys validity batches are checked under. With none, every
+// validity proof is refused (prover.ErrUnknownKey names the missing key).
+func loadVerifier(paths string, log *slog.Logger) (*prover.Verifier, error) {
+	v := prover.NewVerifier()
+	for _, p := range strings.Split(paths, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("verifying key: %w", err)
+		}
+		id, err := v.Add(b)
+		if err != nil {
+			return nil, fmt.Errorf("verifying key %s: %w", p, err)
+		}
+		log.Info("verifying key", "file", p, "id", id)
+	}
+	return v, nil
 }
 
 // loadKey reads the hex seed; with create it writes a fresh one (0600, never overwriting) first

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/prover"
 )
 
 func TestLoadKey(t *testing.T) {
@@ -59,9 +62,23 @@ func TestGenesisFile(t *testing.T) {
 	}
 }
 
-func TestUnwiredVerifierRejects(t *testing.T) {
-	if err := (unwiredVerifier{}).Verify([32]byte{}, fr.Element{}, nil); err == nil || !strings.Contains(err.Error(), "not wired yet") {
-		t.Fatalf("got %v", err)
+func TestVerifierWithoutKeysRejects(t *testing.T) {
+	v, err := loadVerifier("", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify([32]byte{1}, fr.Element{}, nil); !errors.Is(err, prover.ErrUnknownKey) {
+		t.Fatalf("got %v, want prover.ErrUnknownKey", err)
+	}
+	if _, err := loadVerifier(filepath.Join(t.TempDir(), "missing"), slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("a missing verifying-key file was accepted")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.key")
+	if err := os.WriteFile(bad, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadVerifier(bad, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("a garbage verifying key was accepted")
 	}
 }
 

@@ -46,9 +46,6 @@ func e2eKey(i byte) *pqkey.PrivateKey {
 // posted, checked and finalized, every daemon answers /metrics and /readyz, and every daemon
 // stops cleanly on SIGTERM.
 func TestDaemonsSettleOnL1(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs three daemons")
-	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	build := exec.Command("go", "build", "-o", bin+"/", "../pql1node", "../pqchallenger", ".")

@@ -113,6 +113,8 @@ type Engine struct {
 	mu      sync.Mutex // guards everything below; Step holds it
 	recs    []*record  // recs[n-1] is batch n
 	state   *l2.State  // at the last built batch's new root
+	pre     *l2.State  // the Prover's: at the start of batch preNext (nil: not built yet)
+	preNext uint64
 	genesis fr.Element
 	pending []pendingTx
 	next    Position // next transaction of the stream to ingest
@@ -498,9 +500,19 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) er
 	f := e.cfg.Fault
 	faulty := f != nil && f.Kind != FaultNone && f.Batch == r.Number && !r.FaultPosted
 	if !faulty && e.cfg.Prover != nil && e.cfg.Policy != PolicyOptimistic {
-		pctx, cancel := context.WithTimeout(ctx, e.cfg.ProofDeadline)
-		proof, err := e.cfg.Prover.Prove(pctx, &sub.Commitment, b.Data)
-		cancel()
+		var proof []byte
+		pre, err := e.proverState(r.Number)
+		if err == nil {
+			if root := pre.Root(); !root.Equal(&sub.Commitment.PrevRoot) {
+				// The target holds a corrupted predecessor: no proof can build on its root.
+				err = errors.New("settlement: the target's root is not the batch's pre-state root")
+			}
+		}
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, e.cfg.ProofDeadline)
+			proof, err = e.cfg.Prover.Prove(pctx, &sub.Commitment, b.Data, pre)
+			cancel()
+		}
 		switch {
 		case err == nil:
 			sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
@@ -528,11 +540,42 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) er
 	}
 	r.State, r.Mode, r.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
 	r.TxHash, r.TxNonce, r.TxHeight = ref.Hash, ref.Nonce, ref.Height
+	if e.cfg.Prover != nil {
+		e.advanceProverState(r.Number, b.Data)
+	}
 	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount)
 	return e.save(r)
 }
 
-// stateBefore rebuilds the L2 state at the start of batch n (fault injection only).
+// proverState returns the L2 state at the start of batch n, for the Prover: a cached state
+// that follows the batches as they are posted in order, rebuilt (stateBefore) after a revert or
+// a restart.
+func (e *Engine) proverState(n uint64) (*l2.State, error) {
+	if e.pre == nil || e.preNext != n {
+		st, err := e.stateBefore(n)
+		if err != nil {
+			return nil, err
+		}
+		e.pre, e.preNext = st, n
+	}
+	return e.pre, nil
+}
+
+// advanceProverState moves the Prover's cached state past batch n, if it is at its start.
+func (e *Engine) advanceProverState(n uint64, data []byte) {
+	if e.pre == nil || e.preNext != n {
+		return
+	}
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		e.pre = nil
+		return
+	}
+	e.pre.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
+	e.preNext = n + 1
+}
+
+// stateBefore rebuilds the L2 state at the start of batch n (fault injection, the Prover).
 func (e *Engine) stateBefore(n uint64) (*l2.State, error) {
 	st, err := l2.NewState(e.cfg.Depth)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
@@ -24,6 +23,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -37,32 +37,6 @@ const (
 	forced    = 3 // forced-inclusion window, L1 blocks
 	funds     = 1_000_000
 )
-
-// fakeVerifier is a FAULT-INJECTION STAND-IN for the Groth16 verifier of package prover (to be
-// replaced by prover.Verify once prover/ is committed): it accepts exactly the proof that is the
-// commitment hash's bytes, which fakeProver makes.
-type fakeVerifier struct{}
-
-func (fakeVerifier) Verify(_ [32]byte, in fr.Element, proof []byte) error {
-	if b := in.Bytes(); !bytes.Equal(proof, b[:]) {
-		return errors.New("fake verifier: not the commitment hash")
-	}
-	return nil
-}
-
-// fakeProver "proves" even batches at once and never finishes odd ones (so the policy falls
-// back to optimistic at the deadline).
-type fakeProver struct{}
-
-func (fakeProver) Prove(ctx context.Context, c *l2.Commitment, _ []byte) ([]byte, error) {
-	if c.BatchNumber%2 == 1 {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	}
-	h := c.Hash()
-	b := h.Bytes()
-	return b[:], nil
-}
 
 // world is one L1 node, one sequencer, one settlement engine and one challenger, in process.
 type world struct {
@@ -97,13 +71,33 @@ func newWorld(t *testing.T, cfg settlement.Config) *world {
 // over loopback QUIC (l1client) if overQUIC; the test still drives L1's blocks in process.
 func newWorldOver(t *testing.T, cfg settlement.Config, overQUIC bool) *world {
 	t.Helper()
+	return newWorldWith(t, cfg, worldOpts{depth: depth, batchSize: batchSize, overQUIC: overQUIC})
+}
+
+// worldOpts are the rollup's parameters and L1's proof verifier.
+type worldOpts struct {
+	depth, batchSize int
+	// verifier is L1's (nil: a prover.Verifier without keys, which rejects every validity
+	// proof: the worlds that only settle optimistically).
+	verifier chain.ProofVerifier
+	vkHash   [32]byte // the rollup's verifying key
+	overQUIC bool
+}
+
+// newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
+func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
+	t.Helper()
+	overQUIC := o.overQUIC
+	if o.verifier == nil {
+		o.verifier = prover.NewVerifier()
+	}
 	w := &world{t: t, ctx: context.Background(), seqKey: l1Key(1), user: l1Key(2), chKey: l1Key(3), nonces: map[[20]byte]uint64{}}
 	val := l1Key(0)
 	g := chain.Genesis{ChainID: l1ChainID, Validator: val.Public().Bytes(), Timestamp: 1}
 	for _, k := range []*pqkey.PrivateKey{w.seqKey, w.user, w.chKey} {
 		g.Alloc = append(g.Alloc, chain.Alloc{Address: k.Address(), Balance: funds})
 	}
-	n, err := node.New(node.Config{FS: vfs.NewMem(), Genesis: g, Key: val, Verifier: fakeVerifier{}, Judge: fraud.Judge{}})
+	n, err := node.New(node.Config{FS: vfs.NewMem(), Genesis: g, Key: val, Verifier: o.verifier, Judge: fraud.Judge{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +109,12 @@ func newWorldOver(t *testing.T, cfg settlement.Config, overQUIC bool) *world {
 		w.l1c = dialNode(t, n, val)
 		l1, src = w.l1c, challenger.ClientSource(w.l1c)
 	}
-	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, TreeDepth: depth, BatchSize: batchSize,
+	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, VKHash: o.vkHash, TreeDepth: uint8(o.depth), BatchSize: uint64(o.batchSize),
 		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: forced, ExodusTimeout: 1000,
 		Sequencers: []common.Address{w.seqKey.Address()}})
 	w.rollup = 1
 
-	w.seq, err = sequencer.New(sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: depth,
+	w.seq, err = sequencer.New(sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
 		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -130,9 +124,9 @@ func newWorldOver(t *testing.T, cfg settlement.Config, overQUIC bool) *world {
 	}
 	t.Cleanup(func() { w.seq.Stop() })
 
-	cfg.FS, cfg.ChainID, cfg.Depth, cfg.Blocks = vfs.NewMem(), l2ChainID, depth, w.seq
+	cfg.FS, cfg.ChainID, cfg.Depth, cfg.Blocks = vfs.NewMem(), l2ChainID, o.depth, w.seq
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
-	cfg.MaxBatchTxs, cfg.MaxBatchAge, cfg.AllowFaultInjection = batchSize, time.Nanosecond, true
+	cfg.MaxBatchTxs, cfg.MaxBatchAge, cfg.AllowFaultInjection = o.batchSize, time.Nanosecond, true
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -525,10 +519,66 @@ func TestFraudScenariosHonestRun(t *testing.T) {
 	t.Logf("%d batches final, challenger %+v", len(w.eng.Status()), w.ch.Status())
 }
 
-// TestFraudScenariosMixed: the auto policy proves even batches (fakeProver) and posts odd ones
-// optimistically at the proof deadline; all finalize in order.
+// evenBatches is a SCHEDULING STAND-IN around the real prover: it proves even batches with it
+// and declines odd ones at once, so that the auto policy posts them optimistically and the run
+// mixes both modes deterministically.
+type evenBatches struct{ real settlement.Prover }
+
+func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error) {
+	if c.BatchNumber%2 == 1 {
+		return nil, errors.New("odd batch: left to the optimistic path")
+	}
+	return p.real.Prove(ctx, c, data, pre)
+}
+
+// mixedParams are the circuit parameters of TestFraudScenariosMixed: tiny, so that the dev
+// setup and each proof take well under a second (the smallest the protocol allows under -short,
+// for -race).
+func mixedParams() prover.Params {
+	if testing.Short() {
+		return prover.Params{Depth: l2.MinTreeDepth, BatchSize: 1}
+	}
+	return prover.Params{Depth: 4, BatchSize: 2}
+}
+
+// TestFraudScenariosMixed: the auto policy proves even batches with the real prover (Groth16,
+// dev setup of mixedParams, settlement.ServiceProver over a prover.Service), which L1 verifies
+// with a prover.Verifier holding the rollup's verifying key, and posts odd ones optimistically;
+// all finalize in order.
 func TestFraudScenariosMixed(t *testing.T) {
-	w := newWorld(t, settlement.Config{Policy: settlement.PolicyAuto, Prover: fakeProver{}, ProofDeadline: 5 * time.Millisecond})
+	p := mixedParams()
+	start := time.Now()
+	keys, err := prover.DevSetup(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setup := time.Since(start)
+	vk, err := prover.VerifyingKeyBytes(keys.VK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver := prover.NewVerifier()
+	vkID, err := ver.Add(vk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := prover.VerifyingKeyID(keys.VK); err != nil || id != vkID {
+		t.Fatalf("verifying key ID %v (%v), verifier's %v", id, err, vkID)
+	}
+	svc, err := prover.New(prover.Config{Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Stop)
+	real := &settlement.ServiceProver{Service: svc, Params: p, ChainID: l2ChainID}
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyAuto, Prover: evenBatches{real}, ProofDeadline: time.Minute},
+		worldOpts{depth: p.Depth, batchSize: p.BatchSize, verifier: ver, vkHash: vkID})
+	if rs := w.rollupState(); rs.Config.VKHash != vkID {
+		t.Fatalf("rollup's verifying key %x, want %v", rs.Config.VKHash, vkID)
+	}
 	w.deposit(2, 1000)
 	w.settle()
 	for i := range 5 {
@@ -546,6 +596,8 @@ func TestFraudScenariosMixed(t *testing.T) {
 	if modes[settlement.ModeValidity] == 0 || modes[settlement.ModeOptimistic] == 0 {
 		t.Fatalf("modes %v", modes)
 	}
+	t.Logf("%v: dev setup %v; %d validity batches (real Groth16 proofs, verified by L1) and %d optimistic, all final in %v",
+		p, setup.Round(time.Millisecond), modes[settlement.ModeValidity], modes[settlement.ModeOptimistic], time.Since(start).Round(time.Millisecond))
 	// Finalized in order: the L1 event log names them ascending.
 	evs, err := w.node.Events(0, 10_000)
 	if err != nil {

@@ -77,8 +77,10 @@ type Target interface {
 	Outcome(ctx context.Context, ref TxRef) (Outcome, error)
 }
 
-// Prover proves batches for validity mode (package prover's Service behind a small adapter).
-// Prove returns the proof of the commitment's batch, or an error when ctx ends first.
+// Prover proves batches for validity mode (package prover's Service behind ServiceProver).
+// Prove returns the proof of the commitment's batch (data: its encoded transactions), or an
+// error when ctx ends first. pre is the L2 state before the batch (root c.PrevRoot); it belongs
+// to the engine: Prove must not change it (clone it to execute the batch).
 type Prover interface {
-	Prove(ctx context.Context, c *l2.Commitment, data []byte) ([]byte, error)
+	Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error)
 }

@@ -140,6 +140,32 @@ func buildFigures(s *suite, res *results) []figure {
 	}
 	figs = append(figs, seq)
 
+	ld := s.loadSpec()
+	load := figure{
+		title: "Load generator against a live pqsequencer: soft-confirmation latency",
+		about: fmt.Sprintf("cmd/pqload against `pqsequencer -dev` (default flags: core executor, 50 ms block "+
+			"interval, blocks of up to 1,024) on loopback, both built for the run: %d funded accounts send signed "+
+			"transfers at a fixed %d/s for %v over 4 WebSocket connections, signed ahead of time. Soft confirmation = "+
+			"the transfer seen in a durable block through the newBlocks subscription, timed from its send; "+
+			"acknowledgement = rollup_sendTransaction's reply. Throughput is confirmed transfers per second "+
+			"from the first send to the last confirmation, against the target rate (ratio 1 = it kept up). "+
+			"Load generator and sequencer share this machine's cores.", 256, ld.rate, ld.duration),
+		steps: []string{"load"},
+	}
+	lm := func(unit string) metric { return m("load", "pqload", unit) }
+	load.rows = []row{
+		{label: "confirmed throughput", value: metric{step: "load", name: "pqload", unit: "tps", shown: "tx/s"},
+			baseline: &metric{step: "load", name: "pqload", unit: "rate", shown: "tx/s"}, baseLabel: "target rate", higherBetter: true, key: true},
+		{label: "soft confirmation p50", value: lm("soft_p50_ms"), key: true},
+		{label: "soft confirmation p90", value: lm("soft_p90_ms")},
+		{label: "soft confirmation p99", value: lm("soft_p99_ms"), key: true},
+		{label: "acknowledgement p50", value: lm("ack_p50_ms")},
+		{label: "acknowledgement p99", value: lm("ack_p99_ms")},
+		{label: "transfers confirmed", value: metric{step: "load", name: "pqload", unit: "confirmed", shown: "transfers"},
+			baseline: &metric{step: "load", name: "pqload", unit: "sent", shown: "transfers"}, baseLabel: "sent", higherBetter: true},
+	}
+	figs = append(figs, load)
+
 	quic := figure{
 		title: "QUIC settlement transport: ML-DSA-65 vs Ed25519",
 		about: "Signed request → signed response (512-byte payload) over loopback QUIC with TLS 1.3 " +

@@ -31,12 +31,16 @@ func quantity(v float64, unit string) (float64, string, string) {
 		return v, "s", strings.TrimPrefix(unit, "s")
 	case strings.HasSuffix(unit, "-µs"):
 		return v * 1e-6, "s", ""
-	case strings.HasSuffix(unit, "-ms"):
+	case strings.HasSuffix(unit, "-ms"), strings.HasSuffix(unit, "_ms"):
 		return v * 1e-3, "s", ""
 	case unit == "s_to_serve":
 		return v, "s", ""
 	case strings.HasSuffix(unit, "_MB"):
 		return v, "MB", ""
+	case unit == "tps" || unit == "rate": // pqload's confirmed throughput and target rate
+		return v, "tx/s", ""
+	case unit == "confirmed" || unit == "sent": // pqload's transfer counts
+		return v, "transfers", ""
 	case unit == "cgo_share_%":
 		return v, "%", ""
 	case unit == "constraints_per_tx":
@@ -264,7 +268,7 @@ func (r *report) markdown() []byte {
 		w.WriteString("Reproduce:\n\n```sh\n")
 		for _, id := range f.steps {
 			if st, ok := r.suite.step(id); ok {
-				w.WriteString(st.shell() + "\n")
+				w.WriteString(strings.Join(st.script(), "\n") + "\n")
 			}
 		}
 		w.WriteString("```\n\n")

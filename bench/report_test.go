@@ -83,6 +83,39 @@ func TestParseKeyValues(t *testing.T) {
 	}
 }
 
+// cannedLoad is pqload's output as the load step sees it: the human lines, then the
+// machine-readable one the step parses.
+const cannedLoad = `funded 256 accounts in 1.2s
+signed 2500 transfers in 800ms
+sent 2500 in 5s (target 500/s, achieved 500/s), acknowledged 2500, confirmed 2500
+confirmed throughput 497 tx/s
+ack latency         : p50 2.1ms  p90 4ms  p99 9.8ms  max 20ms
+soft-confirm latency: p50 38ms  p90 61ms  p99 95.5ms  max 120ms
+pqload: sent=2500 acked=2500 confirmed=2500 rate=500 send_rate=499.9 tps=497.3 ack_p50_ms=2.100 ack_p90_ms=4.000 ack_p99_ms=9.800 soft_p50_ms=38.000 soft_p90_ms=61.000 soft_p99_ms=95.500
+`
+
+func TestParseLoad(t *testing.T) {
+	samples, err := parseLoad(strings.NewReader(cannedLoad), "pqload")
+	if err != nil || len(samples) != 1 {
+		t.Fatalf("%+v %v", samples, err)
+	}
+	for k, want := range map[string]float64{"sent": 2500, "confirmed": 2500, "rate": 500, "tps": 497.3,
+		"soft_p50_ms": 38, "soft_p99_ms": 95.5, "ack_p99_ms": 9.8} {
+		if got, ok := samples[0].metrics[k]; !ok || got != want {
+			t.Errorf("%s = %v (%v), want %v", k, got, ok, want)
+		}
+	}
+	if _, ok := samples[0].metrics["confirmed throughput 497 tx/s"]; ok || len(samples[0].metrics) != 12 {
+		t.Errorf("metrics %v", samples[0].metrics)
+	}
+	if s, err := parseLoad(strings.NewReader("pqload: dial tcp: connection refused\n"), "pqload"); err != nil || len(s) != 0 {
+		t.Errorf("error line parsed as %+v %v", s, err)
+	}
+	if _, err := parseLoad(strings.NewReader("pqload: sent=x\n"), "pqload"); err == nil {
+		t.Error("bad value accepted")
+	}
+}
+
 // TestReport feeds canned output through the report writer and checks the figures it derives:
 // the median of three runs with its spread, the ratio against a baseline from another step,
 // the reason a skipped figure is missing, and the reproduction command.
@@ -97,11 +130,16 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	load, err := parseLoad(strings.NewReader(cannedLoad), "pqload")
+	if err != nil {
+		t.Fatal(err)
+	}
 	res := &results{steps: map[string]*stepResult{
 		"core-apply": {status: statusOK, samples: ffi},
 		"ref-apply":  {status: statusOK, samples: ref},
 		"restart-1m": {status: statusSkipped, reason: "skipped in quick mode"},
 		"quic":       {status: statusFailed, reason: "exit status 1: --- FAIL: BenchmarkSettleRoundTrip"},
+		"load":       {status: statusOK, samples: load},
 	}}
 	r := &report{suite: s, results: res, machine: machine{CPU: "AMD EPYC", Cores: 2, IFMA: true, Commit: "abc", Dirty: 3,
 		Date: time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)}, plots: map[string]error{"apply_per_tx.png": nil, "cgo_share.png": errNoData}}
@@ -141,6 +179,14 @@ func TestReport(t *testing.T) {
 		"go test ./ffi -run '^$' -bench '^BenchmarkCoreApplyBatch(Sizes|Witness)$/^txs=(1|4|16|64|256|1024|4096)$' -benchtime 1s -count 3 -benchmem -timeout 20m0s",
 		"| core-apply | ProveBatch | 1 | 453039 constraints, 25000000000 ns/op",
 		"| batch of 4 | — (not reported) | — (Go reference: not reported) | — |",
+		"| confirmed throughput | 497 tx/s | 500 tx/s (target rate) | **0.99×** |",
+		"| soft confirmation p50 | 38.0 ms | — | — |",
+		"| soft confirmation p99 | 95.5 ms | — | — |",
+		"| Load generator against a live pqsequencer: soft-confirmation latency: soft confirmation p99 | 95.5 ms |",
+		"| transfers confirmed | 2500 transfers | 2500 transfers (sent) | **1.00×** |",
+		"at a fixed 1000/s for 10s",
+		"d=$(mktemp -d) && go build -o $d ./cmd/pqsequencer ./cmd/pqload\n$d/pqsequencer -dev -listen 127.0.0.1:0 -datadir \"$d/data\" >$d/seq.out & sleep 2\n",
+		"-rate 1000 -duration 10s -wait 30s\nkill -TERM %1; wait\n```",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

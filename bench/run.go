@@ -112,6 +112,16 @@ func runStep(ctx context.Context, st step, raw io.Writer, verbose bool) *stepRes
 	if verbose {
 		w = io.MultiWriter(w, os.Stderr)
 	}
+	if st.load != nil {
+		start := time.Now()
+		out, err := runLoad(ctx, st, w)
+		r := &stepResult{status: statusOK, elapsed: time.Since(start)}
+		fmt.Fprintf(raw, "(%s in %v)\n\n", st.id, r.elapsed.Round(time.Millisecond))
+		var perr error
+		r.samples, perr = parseLoad(strings.NewReader(out), st.sample)
+		r.status, r.reason = outcome(err, perr, len(r.samples), out)
+		return r
+	}
 	argv := st.argv()
 	ctx, cancel := context.WithTimeout(ctx, st.timeout+time.Minute)
 	defer cancel()
@@ -132,15 +142,24 @@ func runStep(ctx context.Context, st step, raw io.Writer, verbose bool) *stepRes
 	} else {
 		r.samples, perr = parseKeyValues(bytes.NewReader(buf.Bytes()), st.sample)
 	}
+	if err != nil {
+		err = fmt.Errorf("%v: %s", err, failureTail(buf.String()))
+	}
+	r.status, r.reason = outcome(err, perr, len(r.samples), buf.String())
+	return r
+}
+
+// outcome is a step's status and, when it failed, why: the run's error, a parse error, or no results.
+func outcome(err, perr error, samples int, out string) (string, string) {
 	switch {
 	case err != nil:
-		r.status, r.reason = statusFailed, fmt.Sprintf("%v: %s", err, failureTail(buf.String()))
+		return statusFailed, err.Error()
 	case perr != nil:
-		r.status, r.reason = statusFailed, "parsing the output: "+perr.Error()
-	case len(r.samples) == 0:
-		r.status, r.reason = statusFailed, "no results in the output: "+failureTail(buf.String())
+		return statusFailed, "parsing the output: " + perr.Error()
+	case samples == 0:
+		return statusFailed, "no results in the output: " + failureTail(out)
 	}
-	return r
+	return statusOK, ""
 }
 
 // failureTail picks the lines of a failed run that say why: test failures and errors, else

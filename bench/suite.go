@@ -16,13 +16,22 @@ type step struct {
 	benchtime string
 	count     int
 	timeout   time.Duration
-	env       []string // NAME=value, added to the environment
-	runArgs   []string // a command run with go run pkg runArgs... instead of go test
-	sample    string   // the sample name a command's output is recorded under
-	skip      string   // why the step does not run in this mode; empty if it runs
+	env       []string  // NAME=value, added to the environment
+	runArgs   []string  // a command run with go run pkg runArgs... instead of go test
+	sample    string    // the sample name a command's output is recorded under
+	load      *loadSpec // a load-generator run against a live sequencer instead of a go command
+	skip      string    // why the step does not run in this mode; empty if it runs
 }
 
-// argv is the command line the step runs.
+// script is the step as the shell lines that reproduce it.
+func (s step) script() []string {
+	if s.load != nil {
+		return s.load.script()
+	}
+	return []string{s.shell()}
+}
+
+// argv is the command line the step runs (not for a load step).
 func (s step) argv() []string {
 	if s.bench == "" {
 		return append([]string{"go", "run", s.pkg}, s.runArgs...)
@@ -33,6 +42,9 @@ func (s step) argv() []string {
 
 // shell is the step's command as one shell line, environment included.
 func (s step) shell() string {
+	if s.load != nil {
+		return strings.Join(s.load.script(), "; ")
+	}
 	var parts []string
 	for _, e := range s.env {
 		parts = append(parts, shellQuote(e))
@@ -57,6 +69,14 @@ type suite struct {
 	// restore figures; slots the prover's batch sizes (circuit sizes are cheap: compile only).
 	sizes, accounts, slots, proveSlots []int
 	steps                              []step
+}
+
+// loadSpec is the load step's run, for the report's text.
+func (s *suite) loadSpec() loadSpec {
+	if st, ok := s.step("load"); ok && st.load != nil {
+		return *st.load
+	}
+	return loadSpec{}
 }
 
 func (s *suite) step(id string) (step, bool) {
@@ -85,7 +105,9 @@ func newSuite(quick bool) *suite {
 	s.slots = []int{1, 2, 4, 8, 16, 32}
 	s.proveSlots = []int{1, 4, 16}
 	heavy := ""
+	load := &loadSpec{rate: 1000, duration: 10 * time.Second, wait: 30 * time.Second}
 	if quick {
+		load = &loadSpec{rate: 500, duration: 5 * time.Second, wait: 30 * time.Second}
 		bt, count = quickBenchtime, quickCount
 		seqTxs = "4096x"
 		s.sizes = []int{1, 16, 256, 4096}
@@ -124,6 +146,7 @@ func newSuite(quick bool) *suite {
 		coreRestore,
 		refRestore,
 		restart,
+		{id: "load", pkg: "./cmd/pqload", load: load, sample: "pqload", timeout: 5 * time.Minute},
 	}
 	for _, b := range s.slots {
 		s.steps = append(s.steps, step{id: fmt.Sprintf("circuit-B%d", b), pkg: "./prover/cmd/circuitstats",

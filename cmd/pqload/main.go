@@ -257,7 +257,31 @@ func run(ctx context.Context, c config) error {
 	})
 	printPercentiles("ack latency         ", ackLat)
 	printPercentiles("soft-confirm latency", confLat)
+	// One machine-readable line of key=value fields for scripts and make bench (bench/parse.go);
+	// a latency without samples is left out.
+	line := fmt.Sprintf("pqload: sent=%d acked=%d confirmed=%d rate=%.0f send_rate=%.1f", n, len(ackLat), len(confLat),
+		c.rate, float64(n)/sendDone.Sub(start).Seconds())
+	if lastConf > 0 {
+		line += fmt.Sprintf(" tps=%.1f", float64(len(confLat))/time.Duration(lastConf-start.UnixNano()).Seconds())
+	}
+	for _, l := range []struct {
+		name string
+		d    []time.Duration // sorted by printPercentiles
+	}{{"ack", ackLat}, {"soft", confLat}} {
+		if len(l.d) > 0 {
+			line += fmt.Sprintf(" %[1]s_p50_ms=%.3[2]f %[1]s_p90_ms=%.3[3]f %[1]s_p99_ms=%.3[4]f", l.name,
+				ms(quantile(l.d, 0.50)), ms(quantile(l.d, 0.90)), ms(quantile(l.d, 0.99)))
+		}
+	}
+	fmt.Println(line)
 	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// quantile is the q-quantile of the sorted d: the smallest value with at least q of them at or below it.
+func quantile(d []time.Duration, q float64) time.Duration {
+	return d[sort.Search(len(d), func(i int) bool { return float64(i+1) >= q*float64(len(d)) })]
 }
 
 func printPercentiles(name string, d []time.Duration) {
@@ -266,9 +290,7 @@ func printPercentiles(name string, d []time.Duration) {
 		return
 	}
 	slices.Sort(d)
-	p := func(q float64) time.Duration {
-		return d[sort.Search(len(d), func(i int) bool { return float64(i+1) >= q*float64(len(d)) })].Round(10 * time.Microsecond)
-	}
+	p := func(q float64) time.Duration { return quantile(d, q).Round(10 * time.Microsecond) }
 	fmt.Printf("%s: p50 %v  p90 %v  p99 %v  max %v\n", name, p(0.50), p(0.90), p(0.99), d[len(d)-1].Round(10*time.Microsecond))
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
 // balanceJSON is one account balance.
@@ -102,7 +103,7 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 				defer seq.rpc.Close()
 				for i := range l2Keys {
 					b := &l2Keys[i]
-					var acct *rpcAccount
+					var acct *rollupapi.Account
 					if b.Index != nil {
 						acct, err = seq.account(ctx, *b.Index, false)
 					} else {

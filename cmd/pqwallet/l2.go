@@ -15,37 +15,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l2"
-)
-
-// The sequencer's JSON-RPC results (docs/sequencer.md, l2/sequencer/rpc.go). They are declared
-// here rather than imported: l2/sequencer links the native core, which a wallet does not need.
-type (
-	rpcAccount struct {
-		Index   uint32         `json:"index"`
-		Exists  bool           `json:"exists"`
-		PubKeyX common.Hash    `json:"pubkeyX"`
-		PubKeyY common.Hash    `json:"pubkeyY"`
-		Balance hexutil.Uint64 `json:"balance"`
-		Nonce   hexutil.Uint64 `json:"nonce"`
-		Root    common.Hash    `json:"root"`
-		Block   hexutil.Uint64 `json:"block"`
-		Proof   []common.Hash  `json:"proof,omitempty"`
-	}
-	rpcReceipt struct {
-		TxHash   common.Hash     `json:"txHash"`
-		Status   string          `json:"status"`
-		Included bool            `json:"included"`
-		Block    *hexutil.Uint64 `json:"block,omitempty"`
-		Position *hexutil.Uint64 `json:"position,omitempty"`
-	}
-	rpcStatus struct {
-		Head          hexutil.Uint64 `json:"head"`
-		Root          common.Hash    `json:"root"`
-		DepositCursor hexutil.Uint64 `json:"depositCursor"`
-		Pending       int            `json:"pending"`
-		Settlement    string         `json:"settlement"`
-		Block         hexutil.Uint64 `json:"block"`
-	}
+	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
 const (
@@ -80,13 +50,13 @@ func (s *sequencerClient) call(ctx context.Context, out any, method string, args
 	return nil
 }
 
-func (s *sequencerClient) account(ctx context.Context, index uint32, withProof bool) (*rpcAccount, error) {
-	var acct rpcAccount
+func (s *sequencerClient) account(ctx context.Context, index uint32, withProof bool) (*rollupapi.Account, error) {
+	var acct rollupapi.Account
 	return &acct, s.call(ctx, &acct, "rollup_getAccount", index, withProof)
 }
 
 // existing is account index, or an error naming it if it does not exist.
-func (s *sequencerClient) existing(ctx context.Context, index uint32) (*rpcAccount, error) {
+func (s *sequencerClient) existing(ctx context.Context, index uint32) (*rollupapi.Account, error) {
 	acct, err := s.account(ctx, index, false)
 	if err != nil {
 		return nil, err
@@ -100,11 +70,11 @@ func (s *sequencerClient) existing(ctx context.Context, index uint32) (*rpcAccou
 // lookup finds the account holding pk. The sequencer has no index by key, but accounts are
 // allocated densely from 0 (docs/sequencer.md, deposit placement), so the scan stops at the
 // first index that does not exist.
-func (s *sequencerClient) lookup(ctx context.Context, pk l2.PublicKey) (*rpcAccount, error) {
+func (s *sequencerClient) lookup(ctx context.Context, pk l2.PublicKey) (*rollupapi.Account, error) {
 	x, y := pk.X.Bytes(), pk.Y.Bytes()
 	for start := uint32(0); start < lookupMax; start += lookupChunk {
 		batch := make([]rpc.BatchElem, lookupChunk)
-		accts := make([]rpcAccount, lookupChunk)
+		accts := make([]rollupapi.Account, lookupChunk)
 		for i := range batch {
 			batch[i] = rpc.BatchElem{Method: "rollup_getAccount", Args: []any{start + uint32(i), false}, Result: &accts[i]}
 		}
@@ -125,13 +95,13 @@ func (s *sequencerClient) lookup(ctx context.Context, pk l2.PublicKey) (*rpcAcco
 	return nil, fmt.Errorf("no l2 account among the first %d holds public key %s: give --index", lookupMax, short(pkHex(pk)))
 }
 
-func (s *sequencerClient) receipt(ctx context.Context, hash common.Hash) (*rpcReceipt, error) {
-	var r *rpcReceipt
+func (s *sequencerClient) receipt(ctx context.Context, hash common.Hash) (*rollupapi.Receipt, error) {
+	var r *rollupapi.Receipt
 	return r, s.call(ctx, &r, "rollup_getReceipt", hash)
 }
 
-func (s *sequencerClient) status(ctx context.Context, block *uint64) (*rpcStatus, error) {
-	var st rpcStatus
+func (s *sequencerClient) status(ctx context.Context, block *uint64) (*rollupapi.Status, error) {
+	var st rollupapi.Status
 	if block == nil {
 		return &st, s.call(ctx, &st, "rollup_getStatus")
 	}
@@ -139,7 +109,7 @@ func (s *sequencerClient) status(ctx context.Context, block *uint64) (*rpcStatus
 }
 
 // waitReceipt polls the receipt of hash until it is no longer pending.
-func (s *sequencerClient) waitReceipt(ctx context.Context, hash common.Hash) (*rpcReceipt, error) {
+func (s *sequencerClient) waitReceipt(ctx context.Context, hash common.Hash) (*rollupapi.Receipt, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
@@ -162,7 +132,7 @@ func pkHex(pk l2.PublicKey) string {
 	return keystore.Public{Kind: keystore.KindL2, L2: pk}.String()
 }
 
-func accountKey(acct *rpcAccount) (l2.PublicKey, error) {
+func accountKey(acct *rollupapi.Account) (l2.PublicKey, error) {
 	var pk l2.PublicKey
 	if pk.X.SetBytesCanonical(acct.PubKeyX[:]) != nil || pk.Y.SetBytesCanonical(acct.PubKeyY[:]) != nil {
 		return pk, fmt.Errorf("l2 account %d: the sequencer returned a non-canonical public key", acct.Index)
@@ -200,14 +170,14 @@ func (f *l2SendFlags) add(cmd *cobra.Command) {
 
 // l2Result is what transfer and withdraw print.
 type l2Result struct {
-	Type    string      `json:"type"`
-	TxHash  common.Hash `json:"txHash"`
-	From    uint32      `json:"from"`
-	To      *uint32     `json:"to,omitempty"`
-	Address string      `json:"address,omitempty"`
-	Amount  uint64      `json:"amount"`
-	Nonce   uint64      `json:"nonce"`
-	Receipt *rpcReceipt `json:"receipt,omitempty"`
+	Type    string             `json:"type"`
+	TxHash  common.Hash        `json:"txHash"`
+	From    uint32             `json:"from"`
+	To      *uint32            `json:"to,omitempty"`
+	Address string             `json:"address,omitempty"`
+	Amount  uint64             `json:"amount"`
+	Nonce   uint64             `json:"nonce"`
+	Receipt *rollupapi.Receipt `json:"receipt,omitempty"`
 }
 
 // sendL2 checks tx against the sender's account, signs it with the wallet key that holds the

@@ -14,6 +14,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
 // withdrawalJSON is one withdrawal of a batch: entry Index of its withdrawal list.
@@ -387,9 +388,9 @@ func (a *app) statusCommand() *cobra.Command {
 				return fmt.Errorf("the sequencer %s knows no transaction %s", a.cfg.sequencer, hash.Hex())
 			}
 			out := struct {
-				*rpcReceipt
+				*rollupapi.Receipt
 				Settlement string `json:"settlement,omitempty"`
-			}{rpcReceipt: r}
+			}{Receipt: r}
 			if r.Included {
 				b := uint64(*r.Block)
 				st, err := seq.status(ctx, &b)

@@ -505,16 +505,26 @@ func fieldElements(b [][32]byte) ([]fr.Element, error) {
 	return out, nil
 }
 
-func (x *executor) exodusWithdrawal(p *ExodusWithdrawal) error {
-	r, err := x.rollup(p.RollupID)
+// exodusRollup loads a rollup for an exodus payout: only a frozen rollup pays out, and a guardian
+// pause stops payouts too.
+func (x *executor) exodusRollup(id uint64) (*Rollup, error) {
+	r, err := x.rollup(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Paused {
-		return fmt.Errorf("%w: %d", ErrPaused, r.ID)
+		return nil, fmt.Errorf("%w: %d", ErrPaused, r.ID)
 	}
 	if !r.Frozen {
-		return fmt.Errorf("%w: %d", ErrNotFrozen, r.ID)
+		return nil, fmt.Errorf("%w: %d", ErrNotFrozen, r.ID)
+	}
+	return r, nil
+}
+
+func (x *executor) exodusWithdrawal(p *ExodusWithdrawal) error {
+	r, err := x.exodusRollup(p.RollupID)
+	if err != nil {
+		return err
 	}
 	exitKey := keyExit(r.ID, p.Index)
 	var exited bool
@@ -577,15 +587,9 @@ func ExodusMessage(index uint32, balance uint64, recipient common.Address) l2.Tx
 }
 
 func (x *executor) exodusRefund(p *ExodusRefund) error {
-	r, err := x.rollup(p.RollupID)
+	r, err := x.exodusRollup(p.RollupID)
 	if err != nil {
 		return err
-	}
-	if r.Paused {
-		return fmt.Errorf("%w: %d", ErrPaused, r.ID)
-	}
-	if !r.Frozen {
-		return fmt.Errorf("%w: %d", ErrNotFrozen, r.ID)
 	}
 	if p.Index < r.FinalConsumed || p.Index >= r.QueueLen {
 		return fmt.Errorf("%w: deposit %d (finalized batches consumed %d of %d)", ErrNotRefundable, p.Index, r.FinalConsumed, r.QueueLen)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/pqbridge/pqbridge/l2/rollupapi"
 	"net"
 	"net/http"
 	"strings"
@@ -50,19 +51,8 @@ func (a *API) SendTransaction(ctx context.Context, raw hexutil.Bytes) (common.Ha
 	return common.Hash(h), err
 }
 
-// RPCAccount is the result of rollup_getAccount. Proof holds the Merkle siblings of Index, leaf
-// level first, against Root (docs §4.3); it verifies the empty leaf 0 when Exists is false.
-type RPCAccount struct {
-	Index   uint32         `json:"index"`
-	Exists  bool           `json:"exists"`
-	PubKeyX common.Hash    `json:"pubkeyX"`
-	PubKeyY common.Hash    `json:"pubkeyY"`
-	Balance hexutil.Uint64 `json:"balance"`
-	Nonce   hexutil.Uint64 `json:"nonce"`
-	Root    common.Hash    `json:"root"`
-	Block   hexutil.Uint64 `json:"block"`
-	Proof   []common.Hash  `json:"proof,omitempty"`
-}
+// RPCAccount is an API result type, declared in l2/rollupapi so clients need not link the core.
+type RPCAccount = rollupapi.Account
 
 // GetAccount is rollup_getAccount(index, withProof).
 func (a *API) GetAccount(index uint32, withProof *bool) (*RPCAccount, error) {
@@ -97,16 +87,8 @@ func (a *API) GetAccount(index uint32, withProof *bool) (*RPCAccount, error) {
 	return out, nil
 }
 
-// RPCReceipt is the result of rollup_getReceipt. Status is "pending" while the transaction waits
-// in the mempool, "ok" once in a block (soft confirmation), a docs §7.1 status name when it was
-// dropped at execution, or "evicted".
-type RPCReceipt struct {
-	TxHash   common.Hash     `json:"txHash"`
-	Status   string          `json:"status"`
-	Included bool            `json:"included"`
-	Block    *hexutil.Uint64 `json:"block,omitempty"`
-	Position *hexutil.Uint64 `json:"position,omitempty"`
-}
+// RPCReceipt is an API result type, declared in l2/rollupapi so clients need not link the core.
+type RPCReceipt = rollupapi.Receipt
 
 // GetReceipt is rollup_getReceipt(txHash); null for an unknown hash.
 func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
@@ -137,23 +119,8 @@ func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
 	return out, nil
 }
 
-// RPCBlock is a block as rollup_getBlock and the newBlocks subscription show it.
-type RPCBlock struct {
-	Number         hexutil.Uint64  `json:"number"`
-	Hash           common.Hash     `json:"hash"`
-	ParentHash     common.Hash     `json:"parentHash"`
-	PrevRoot       common.Hash     `json:"prevRoot"`
-	PostRoot       common.Hash     `json:"postRoot"`
-	TraceRoot      common.Hash     `json:"traceRoot"`
-	WithdrawalRoot common.Hash     `json:"withdrawalRoot"`
-	DepositStart   hexutil.Uint64  `json:"depositStart"`
-	DepositEnd     hexutil.Uint64  `json:"depositEnd"`
-	TxCount        hexutil.Uint64  `json:"txCount"`
-	Timestamp      hexutil.Uint64  `json:"timestamp"` // unix milliseconds
-	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the batch data
-	TxHashes       []common.Hash   `json:"txHashes"`
-	Transactions   []hexutil.Bytes `json:"transactions,omitempty"`
-}
+// RPCBlock is an API result type, declared in l2/rollupapi so clients need not link the core.
+type RPCBlock = rollupapi.Block
 
 func rpcBlock(h *Header, hashes [][32]byte, data []byte) *RPCBlock {
 	b := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
@@ -186,20 +153,8 @@ func (a *API) GetBlock(number hexutil.Uint64, full *bool) (*RPCBlock, error) {
 	return rb, nil
 }
 
-// RPCStatus is the result of rollup_getStatus.
-type RPCStatus struct {
-	Head          hexutil.Uint64 `json:"head"`
-	HeadHash      common.Hash    `json:"headHash"`
-	Root          common.Hash    `json:"root"`
-	DepositCursor hexutil.Uint64 `json:"depositCursor"` // next L1 queue index to include
-	Pending       int            `json:"pending"`       // mempool size
-	// Settlement is the settlement status of the block asked about (or the head): "soft" means
-	// executed and durable at the sequencer (a soft confirmation), "committed" in batches the
-	// L1 accepted, "final" in batches final on L1. Without a settlement engine
-	// (Sequencer.SetSettlement) every block is "soft".
-	Settlement string         `json:"settlement"`
-	Block      hexutil.Uint64 `json:"block"`
-}
+// RPCStatus is an API result type, declared in l2/rollupapi so clients need not link the core.
+type RPCStatus = rollupapi.Status
 
 // GetStatus is rollup_getStatus(blockNumber?): the head and the settlement status of a block.
 func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {

@@ -104,8 +104,11 @@ type Sequencer struct {
 	// stateMu orders block execution (write) against reads of the state by admission and the
 	// API (read), so that an admission decision sees one state and the mempool that goes with it.
 	stateMu sync.RWMutex
-	poolMu  sync.Mutex // guards pool and walSeq; taken after stateMu
-	keys    sync.Map   // account index -> l2.PublicKey, see pubKey
+	poolMu  sync.Mutex // guards pool, landing and walSeq; taken after stateMu
+	// landing holds the transactions a block has taken from the pool whose receipts are not yet
+	// stored: a resend of one of them is acknowledged, never refused as a used nonce.
+	landing map[[32]byte]struct{}
+	keys    sync.Map // account index -> l2.PublicKey, see pubKey
 	pool    *mempool
 	walSeq  uint64
 
@@ -153,7 +156,7 @@ func New(cfg Config) (*Sequencer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sequencer{cfg: cfg, log: cfg.Logger, db: db, pool: newMempool(cfg.Mempool), pkIndex: make(map[uint64]uint32),
+	s := &Sequencer{cfg: cfg, log: cfg.Logger, db: db, pool: newMempool(cfg.Mempool), landing: make(map[[32]byte]struct{}), pkIndex: make(map[uint64]uint32),
 		subs: make(map[chan *BlockEvent]struct{}), failed: make(chan struct{}), walCh: make(chan walReq, 1024), kick: make(chan struct{}, 1)}
 	if err := s.recover(); err != nil {
 		if s.exec != nil {
@@ -559,6 +562,11 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 		s.stateMu.RUnlock()
 		return hash, waitDurable(ctx, old)
 	}
+	if _, ok := s.landing[hash]; ok { // taken by a block since known() looked
+		s.poolMu.Unlock()
+		s.stateMu.RUnlock()
+		return hash, nil
+	}
 	e.seq = s.walSeq
 	s.walSeq++
 	rerr := s.pool.admit(e, sender, recipient, false)
@@ -612,9 +620,15 @@ func (s *Sequencer) pubKey(i uint32) (l2.PublicKey, bool, error) {
 func (s *Sequencer) known(hash [32]byte) (func(context.Context) error, bool) {
 	s.poolMu.Lock()
 	e := s.pool.byHash[hash]
+	_, landing := s.landing[hash]
 	s.poolMu.Unlock()
 	if e != nil {
 		return func(ctx context.Context) error { return waitDurable(ctx, e) }, true
+	}
+	// A landing transaction is durable (its WAL record goes in the same batch as its receipt);
+	// once landing is cleared the receipt is stored.
+	if landing {
+		return func(context.Context) error { return nil }, true
 	}
 	if r, _ := s.db.receipt(hash); r != nil && r.Included {
 		return func(context.Context) error { return nil }, true
@@ -792,10 +806,18 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 			s.pool.remove(e) // its nonce is free again
 		} else {
 			s.pool.included(e)
+			s.landing[e.hash] = struct{}{}
 		}
 	}
 	s.poolMu.Unlock()
 	s.stateMu.Unlock()
+	defer func() {
+		s.poolMu.Lock()
+		for _, e := range entries {
+			delete(s.landing, e.hash)
+		}
+		s.poolMu.Unlock()
+	}()
 
 	n := len(data) / l2.TxSize
 	b := s.db.db.NewBatch()

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"encoding/hex"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -63,6 +64,31 @@ func TestDaemonKey(t *testing.T) {
 	if err := os.WriteFile(seed, []byte(hex.EncodeToString(s[:])), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Shares: 2 of 3, one of them encrypted; and one share of another key's split.
+	shares, err := Split(FromL1(want), 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Split(FromL1(pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{8})), 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sh [4]string
+	for i, s := range []Share{shares[0], shares[1], shares[2], other[0]} {
+		var b []byte
+		if i == 1 {
+			b, err = s.Encrypt([]byte("correct horse"), Params{Time: 1, MemoryKiB: 64, Threads: 1})
+		} else {
+			b, err = s.Marshal()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh[i] = filepath.Join(dir, fmt.Sprintf("share%d.json", i))
+		if err := os.WriteFile(sh[i], b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -70,7 +96,11 @@ func TestDaemonKey(t *testing.T) {
 	}{
 		{"keystore", []string{"-keystore", ks, "-passphrase-file", pass}, ""},
 		{"seed file", []string{"-key-file", seed}, ""},
-		{"both", []string{"-keystore", ks, "-key-file", seed}, "exclude"},
+		{"shares", []string{"-key-shares", sh[0] + "," + sh[2]}, ""},
+		{"encrypted share", []string{"-key-shares", sh[1] + ", " + sh[2], "-passphrase-file", pass}, ""},
+		{"too few shares", []string{"-key-shares", sh[2]}, "need 2"},
+		{"mixed splits", []string{"-key-shares", sh[0] + "," + sh[3]}, "different keys"},
+		{"both", []string{"-keystore", ks, "-key-file", seed}, "give one of"},
 		{"neither", nil, "required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,8 +2,8 @@ package keystore
 
 import (
 	"encoding/hex"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"

@@ -24,7 +24,7 @@ GOFLAGS_T ?=
 FUZZTIME  ?= 10s
 PKGS      := ./...
 
-.PHONY: devnet all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
+.PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
 
 all: build
 
@@ -98,12 +98,21 @@ fmt: | $(ZIG)
 	$(ZIG) fmt build.zig native/src
 
 clean:
-	rm -rf zig-out .zig-cache $(CORE_STAMP) bin
+	rm -rf zig-out .zig-cache $(CORE_STAMP) bin .devnet
 
 distclean: clean
 	rm -rf .tools
 
-devnet:
-	@echo "make devnet: the local devnet (L1 node, sequencer, prover, challenger, demo) is not built yet;"
-	@echo "it lands with the devnet issue. Run 'make test' to check the foundation."
-	@exit 1
+# The binaries of every role, and the devnet that runs them (cmd/pqdevnet, docs in README.md).
+bins: core
+	$(GO) build -o bin/ ./cmd/...
+
+# make devnet: start L1 node, sequencer, prover and challenger on loopback, run the demo, keep
+# serving until Ctrl-C. DEMO=false just runs the network; DEVNET_FLAGS passes more flags
+# (bin/pqdevnet --help).
+devnet: bins
+	bin/pqdevnet $(if $(filter false,$(DEMO)),--demo=false) $(DEVNET_FLAGS)
+
+# The same demo, then stop: exit status 0 if every step passed, else non-zero naming the step.
+devnet-demo: bins
+	bin/pqdevnet --exit $(DEVNET_FLAGS)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/consensys/gnark-crypto/ecc"
@@ -227,6 +228,7 @@ type Service struct {
 	stopped  chan struct{} // closed when Stop has finished: every job has its answer
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+	proving  atomic.Int32 // jobs a worker is proving now
 }
 
 type request struct {
@@ -252,6 +254,12 @@ func New(cfg Config) (*Service, error) {
 		cfg.QueueSize = 16
 	}
 	return &Service{cfg: cfg, queue: make(chan *request, cfg.QueueSize), stopping: make(chan struct{}), stopped: make(chan struct{})}, nil
+}
+
+// Load reports the jobs being proven and the jobs waiting for a worker (cmd/pqprover's
+// metrics).
+func (s *Service) Load() (proving, queued int) {
+	return int(s.proving.Load()), len(s.queue)
 }
 
 // Start starts the workers; they run until Stop, or until ctx ends, which stops the service
@@ -349,7 +357,9 @@ func (s *Service) worker(ctx context.Context) {
 				r.done <- response{err: err}
 				continue
 			}
+			s.proving.Add(1)
 			res, err := s.prove(r.job)
+			s.proving.Add(-1)
 			r.done <- response{res: res, err: err}
 		}
 	}

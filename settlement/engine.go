@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -35,6 +36,15 @@ const (
 	PolicyValidity
 )
 
+var policyNames = [...]string{"auto", "optimistic", "validity"}
+
+func (p ModePolicy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
 // Defaults of Config fields left zero.
 const (
 	DefaultMaxBatchAge   = 2 * time.Second
@@ -57,11 +67,12 @@ type Config struct {
 	// MaxBatchAge cuts a batch when its oldest transaction has waited this long.
 	MaxBatchAge   time.Duration
 	MaxInFlight   int
-	Policy        ModePolicy
-	Prover        Prover // nil: optimistic only (PolicyValidity then fails)
+	Policy        ModePolicy // the initial policy; SetPolicy changes it
+	Prover        Prover     // nil: optimistic only (PolicyValidity then fails)
 	ProofDeadline time.Duration
 	PollInterval  time.Duration // Start's loop: also woken by Kick
-	// Fault corrupts one posted batch; refused unless AllowFaultInjection (tests, devnets).
+	// Fault corrupts one posted batch; refused unless AllowFaultInjection (tests, devnets),
+	// which also allows InjectFault.
 	Fault               *Fault
 	AllowFaultInjection bool
 	Now                 func() time.Time
@@ -119,6 +130,9 @@ type Engine struct {
 	pending []pendingTx
 	next    Position // next transaction of the stream to ingest
 	since   time.Time
+	fault   *Fault // armed, not posted yet (nil: none)
+
+	policy atomic.Uint32 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -176,8 +190,74 @@ func New(cfg Config) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
+	e.policy.Store(uint32(cfg.Policy))
+	if f := cfg.Fault; f != nil && f.Kind != FaultNone && f.Batch > 0 {
+		// Armed unless posted before a restart: a fault corrupts one posting only.
+		if n := f.Batch; n > uint64(len(e.recs)) || !e.recs[n-1].FaultPosted {
+			e.fault = f
+		}
+	}
 	return e, nil
 }
+
+// ErrFaultInjectionDisabled is InjectFault's refusal without Config.AllowFaultInjection.
+var ErrFaultInjectionDisabled = errors.New("settlement: fault injection needs AllowFaultInjection (tests and devnets only)")
+
+// InjectFault arms f for the first batch not yet posted (the next one the engine posts; f.Batch
+// is ignored) and returns that batch's number: a built batch waiting to be posted, or else the
+// next one to be cut. It is for devnets and tests: refused unless Config.AllowFaultInjection,
+// refused while another fault waits to be posted, and not persisted (a restart forgets it). It
+// waits for a step in progress, which may be proving a batch (bounded by ProofDeadline). Like
+// Config.Fault, the corruption goes into that batch's first posting only; it is posted
+// optimistically whatever the policy, and a fault the batch gives no hold to is dropped (Fault).
+func (e *Engine) InjectFault(f Fault) (uint64, error) {
+	if !e.cfg.AllowFaultInjection {
+		return 0, ErrFaultInjectionDisabled
+	}
+	switch {
+	case f.Kind == FaultNone || int(f.Kind) >= len(faultNames):
+		return 0, fmt.Errorf("settlement: cannot inject %s", f.Kind)
+	case f.Kind == FaultAmountOverflow && f.Make == nil:
+		return 0, fmt.Errorf("settlement: %s (%s) needs Fault.Make, a signed transaction beyond its sender's balance", f.Kind.Name(), f.Kind)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p := e.fault; p != nil {
+		return 0, fmt.Errorf("settlement: a fault (%s) is already armed for batch %d", p.Kind.Name(), p.Batch)
+	}
+	f.Batch = uint64(len(e.recs)) + 1
+	for _, r := range e.recs {
+		if State(r.State) == StateBuilt {
+			f.Batch = r.Number
+			break
+		}
+	}
+	e.fault = &f
+	e.Kick()
+	return f.Batch, nil
+}
+
+// SetPolicy changes the mode policy for every batch posted from now on (built batches not
+// posted yet included: one waiting for its proof under PolicyValidity goes out optimistically
+// after SetPolicy(PolicyOptimistic)). PolicyValidity needs a Prover. The change is not
+// persisted: a restart returns to Config.Policy.
+func (e *Engine) SetPolicy(p ModePolicy) error {
+	switch p {
+	case PolicyAuto, PolicyOptimistic:
+	case PolicyValidity:
+		if e.cfg.Prover == nil {
+			return errors.New("settlement: PolicyValidity needs a Prover")
+		}
+	default:
+		return fmt.Errorf("settlement: unknown policy %d", p)
+	}
+	e.policy.Store(uint32(p))
+	e.Kick()
+	return nil
+}
+
+// Policy is the current mode policy.
+func (e *Engine) Policy() ModePolicy { return ModePolicy(e.policy.Load()) }
 
 // restore loads the batch records and re-executes their (honest) data to rebuild the L2 state.
 func (e *Engine) restore() error {
@@ -497,9 +577,25 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) er
 	} else if !errors.Is(err, ErrNotPosted) {
 		return err
 	}
-	f := e.cfg.Fault
-	faulty := f != nil && f.Kind != FaultNone && f.Batch == r.Number && !r.FaultPosted
-	if !faulty && e.cfg.Prover != nil && e.cfg.Policy != PolicyOptimistic {
+	f := e.fault
+	faulty := f != nil && f.Batch == r.Number
+	if faulty {
+		pre, err := e.stateBefore(r.Number)
+		if err != nil {
+			return err
+		}
+		switch err := corrupt(f, b, pre, sub); {
+		case errors.Is(err, errFaultNotApplicable):
+			// Dropped: a fault that cannot corrupt this batch must not hold up settlement.
+			faulty, e.fault = false, nil
+			r.LastError = fmt.Sprintf("fault %s dropped: %v", f.Kind.Name(), err)
+			e.log.Warn("fault not applicable: batch posted honestly", "batch", r.Number, "fault", f.Kind.Name(), "err", err)
+		case err != nil:
+			return err
+		}
+	}
+	policy := e.Policy()
+	if !faulty && e.cfg.Prover != nil && policy != PolicyOptimistic {
 		var proof []byte
 		pre, err := e.proverState(r.Number)
 		if err == nil {
@@ -516,27 +612,20 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) er
 		switch {
 		case err == nil:
 			sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
-		case e.cfg.Policy == PolicyValidity:
+		case policy == PolicyValidity:
 			e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
 			return nil
 		default:
 			e.log.Info("no proof within the deadline: optimistic", "batch", r.Number, "err", err)
 		}
 	}
-	if faulty {
-		pre, err := e.stateBefore(r.Number)
-		if err != nil {
-			return err
-		}
-		if err := corrupt(f, b, pre, sub); err != nil {
-			return err
-		}
-		r.FaultPosted = true
-		e.log.Warn("FAULT INJECTED", "batch", r.Number, "fault", f.Kind.String())
-	}
 	ref, err := e.cfg.Target.Submit(ctx, sub)
 	if err != nil {
 		return err
+	}
+	if faulty {
+		r.FaultPosted, e.fault = true, nil
+		e.log.Warn("FAULT INJECTED", "batch", r.Number, "fault", f.Kind.String())
 	}
 	r.State, r.Mode, r.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
 	r.TxHash, r.TxNonce, r.TxHeight = ref.Hash, ref.Nonce, ref.Height

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/l2"
@@ -51,8 +52,36 @@ func (k FaultKind) String() string {
 	return fmt.Sprintf("fault(%d)", uint8(k))
 }
 
-// Fault corrupts the first posting of batch Batch. It is refused unless
-// Config.AllowFaultInjection is set (tests and devnets).
+// faultShortNames are the kinds' names in the sequencer's devnet_injectFault and in configs.
+var faultShortNames = [...]string{"none", "wrong-balance", "invalid-signature", "nonce-replay", "withdrawal-root",
+	"final-root", "amount-overflow", "middle-root", "deposit-skipped", "data-hash"}
+
+// Name is the kind's short name ("wrong-balance", ...), the one ParseFaultKind reads.
+func (k FaultKind) Name() string {
+	if int(k) < len(faultShortNames) {
+		return faultShortNames[k]
+	}
+	return k.String()
+}
+
+// FaultKindNames lists the short names of the kinds that corrupt something (all but "none").
+func FaultKindNames() []string { return append([]string(nil), faultShortNames[1:]...) }
+
+// ParseFaultKind reads a short name (Name).
+func ParseFaultKind(name string) (FaultKind, error) {
+	for k, n := range faultShortNames {
+		if k > 0 && n == name {
+			return FaultKind(k), nil
+		}
+	}
+	return FaultNone, fmt.Errorf("settlement: unknown fault %q: want one of %s", name, strings.Join(FaultKindNames(), ", "))
+}
+
+// Fault corrupts the first posting of batch Batch (Config.Fault), or of the first batch not yet
+// posted (Engine.InjectFault). It is refused unless Config.AllowFaultInjection is set (tests
+// and devnets). A fault the batch gives no hold to (errFaultNotApplicable: nothing signed to
+// replay, one transaction for FaultMiddleRoot, no deposit to skip, a full batch) is dropped and
+// the batch posted honestly, with the reason in its LastError.
 type Fault struct {
 	Kind  FaultKind
 	Batch uint64

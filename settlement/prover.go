@@ -9,14 +9,20 @@ import (
 	"github.com/pqbridge/pqbridge/prover"
 )
 
-// ServiceProver is the Prover of an in-process prover.Service: it executes the batch on a clone
-// of the engine's pre-batch state with the Go reference (prover.ReferenceSource, so that this
+// JobProver proves batch jobs: an in-process *prover.Service, or a prover over the network
+// (*proverapi.Client, cmd/pqprover -listen).
+type JobProver interface {
+	Prove(ctx context.Context, job *prover.Job) (*prover.Result, error)
+}
+
+// ServiceProver is the engine's Prover over a JobProver: it executes the batch on a clone of
+// the engine's pre-batch state with the Go reference (prover.ReferenceSource, so that this
 // package does not link the Zig core), assigns the circuit (prover.Assign), checks that the
-// assignment proves exactly the commitment the engine posts, and proves it with the Service.
-// Params must be the Service's keys' parameters; batches of more than Params.BatchSize
+// assignment proves exactly the commitment the engine posts, and has the job proven. Params
+// must be the parameters of the keys behind Service; batches of more than Params.BatchSize
 // transactions are not provable (the engine then posts them optimistically under PolicyAuto).
 type ServiceProver struct {
-	Service *prover.Service
+	Service JobProver
 	Params  prover.Params
 	ChainID uint64 // the L2 chain ID
 }

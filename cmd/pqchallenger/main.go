@@ -1,7 +1,7 @@
 // Command pqchallenger runs the fraud-proof challenger (package fraud/challenger) of one rollup
-// against an L1 node over QUIC (l1/l1client): it re-executes every batch, sends a challenge on
-// the first fault, and keeps its cursor and agreed state in -datadir, so a restart resumes where
-// it stopped. SIGINT or SIGTERM stop it gracefully. Options come from flags, PQBRIDGE_<FLAG>
+// against an L1 node over QUIC (l1/l1client): it re-executes every batch (with the native core, or
+// with the Go reference under -executor reference), sends a challenge on the first fault, and
+// keeps its cursor and agreed state in -datadir, so a restart resumes where it stopped. SIGINT or SIGTERM stop it gracefully. Options come from flags, PQBRIDGE_<FLAG>
 // variables or a -config file (cmd/internal/cliconf); -metrics serves Prometheus metrics,
 // /healthz and /readyz (cmd/internal/obs).
 //
@@ -34,7 +34,19 @@ type config struct {
 	rollupID         uint64
 	dataDir          string
 	depth            int
+	executor         string
 	obs              obs.Flags
+}
+
+var spec = cliconf.Spec{
+	Short: "Fraud-proof challenger of a pqbridge rollup",
+	Long: `pqchallenger watches one rollup on the L1 node over QUIC: it re-executes every batch, sends a
+challenge on the first fault, and keeps its cursor and agreed state in --datadir, so a restart
+resumes where it stopped. The key that pays the challenges and receives the rewards is a
+keystore (--keystore), key shares (--key-shares) or a hex seed file (--key-file, mode 0600).
+SIGINT or SIGTERM stop it gracefully.`,
+	Example: `  pqchallenger --l1 127.0.0.1:9645 --validator-pubkey-file validator.pub \
+    --keystore challenger.json --passphrase-file pass.txt --rollup 1 --datadir /var/lib/pqchallenger`,
 }
 
 func main() {
@@ -47,8 +59,9 @@ func main() {
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID to watch")
 	fs.StringVar(&c.dataDir, "datadir", "pqchallenger-data", "data directory (pebble: cursor and agreed state)")
 	fs.IntVar(&c.depth, "depth", 0, "expected state tree depth of the rollup (0: take the L1's)")
+	fs.StringVar(&c.executor, "executor", challenger.ExecutorCore, "re-execution of batches: \"core\" (the native core) or \"reference\" (the Go reference, slow)")
 	c.obs.Register(fs)
-	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "pqchallenger:", err)
 		os.Exit(2)
 	}
@@ -96,14 +109,14 @@ func run(c config, log *slog.Logger) error {
 		return fmt.Errorf("rollup %d has tree depth %d, -depth says %d", c.rollupID, r.Config.TreeDepth, c.depth)
 	}
 	ch, err := challenger.New(ctx, challenger.Config{Dir: c.dataDir, Source: challenger.ClientSource(cl), Key: key,
-		L1ChainID: c.l1ChainID, RollupID: c.rollupID, Logger: log})
+		L1ChainID: c.l1ChainID, RollupID: c.rollupID, Logger: log, Executor: c.executor})
 	if err != nil {
 		return err
 	}
 	st := ch.Status()
 	// Tests and scripts read this line.
-	fmt.Printf("watching rollup %d (l2 chain %d, depth %d) on %s as %s from L1 height %d, agreed batch %d\n",
-		c.rollupID, r.Config.L2ChainID, r.Config.TreeDepth, c.l1, key.Address(), st.Cursor, st.Agreed)
+	fmt.Printf("watching rollup %d (l2 chain %d, depth %d) on %s as %s from L1 height %d, agreed batch %d, %s executor\n",
+		c.rollupID, r.Config.L2ChainID, r.Config.TreeDepth, c.l1, key.Address(), st.Cursor, st.Agreed, st.Executor)
 	if err := ch.Start(ctx); err != nil {
 		ch.Stop()
 		return err

@@ -1,11 +1,14 @@
 // Command pql1node runs the L1 settlement node (package l1/node) and serves its API over QUIC
-// (l1/quicrpc; the Go client is l1/l1client). State is in -datadir; the validator key is a hex seed in
-// -validator-key-file. SIGINT or SIGTERM stop it gracefully: the server first, so no call is
-// acknowledged by a node that is closing, then block production and the store. Options come
-// from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf); -metrics serves
-// Prometheus metrics, /healthz and /readyz (cmd/internal/obs).
+// (l1/quicrpc; the Go client is l1/l1client). State is in -datadir. SIGINT or SIGTERM stop it
+// gracefully: the server first, so no call is acknowledged by a node that is closing, then block
+// production and the store. Options come from flags, PQBRIDGE_<FLAG> variables or a -config file
+// (cmd/internal/cliconf); -metrics serves Prometheus metrics, /healthz and /readyz
+// (cmd/internal/obs).
 //
-// The key file is written with mode 0600 and is NOT encrypted: key custody is a separate issue.
+// The validator key (docs/keys.md) comes from an encrypted keystore (-keystore, passphrase from
+// -passphrase-file, PQBRIDGE_PASSPHRASE or a prompt), from K shares of a K-of-N split recombined
+// in memory at start (-key-shares), or, for development, from an unencrypted hex seed file of
+// mode 0600 (-validator-key-file; -init creates it).
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -30,6 +34,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/chain"
@@ -46,7 +51,7 @@ type config struct {
 	dataDir       string
 	listen        string
 	chainID       uint64
-	keyFile       string
+	key           keystore.DaemonKey
 	initKey       bool
 	genesisFile   string
 	dev           string
@@ -55,20 +60,33 @@ type config struct {
 	obs           obs.Flags
 }
 
+var spec = cliconf.Spec{
+	Short: "pqbridge L1 settlement node",
+	Long: `pql1node runs the L1 settlement node: it makes a block every --block-interval, settles the
+rollups' batches and deposits, and serves its API over QUIC (UDP) to pqwallet, pqsequencer and
+pqchallenger. State is in --datadir; the validator key comes from an encrypted keystore
+(--keystore), key shares (--key-shares) or, for development, a hex seed file (--validator-key-file,
+mode 0600; --init makes one). The chain starts from --genesis, or for development from --dev
+addresses. SIGINT or SIGTERM stop it gracefully.`,
+	Example: `  pql1node --datadir /tmp/l1 --validator-key-file /tmp/l1.key --init --dev 0x<address>
+  pql1node --datadir /var/lib/pql1node --keystore validator.json --passphrase-file /run/secrets/validator \
+    --genesis genesis.json --verifying-keys verifying.key --metrics 127.0.0.1:7300`,
+}
+
 func main() {
 	var c config
 	fs := flag.NewFlagSet("pql1node", flag.ExitOnError)
 	fs.StringVar(&c.dataDir, "datadir", "pql1node-data", "data directory (pebble store)")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9645", "QUIC (UDP) listen address; port 0 picks one")
 	fs.Uint64Var(&c.chainID, "chain-id", 1, "L1 chain ID")
-	fs.StringVar(&c.keyFile, "validator-key-file", "", "file holding the validator's ML-DSA-65 seed in hex (unencrypted, mode 0600)")
-	fs.BoolVar(&c.initKey, "init", false, "generate the validator key file if it does not exist")
+	c.key.Register(fs, "validator-key-file", "the validator's")
+	fs.BoolVar(&c.initKey, "init", false, "generate the -validator-key-file seed if the file does not exist (development)")
 	fs.StringVar(&c.genesisFile, "genesis", "", "genesis JSON: {\"timestamp\", \"alloc\": [{\"address\", \"balance\"}], \"rollups\": [RollupConfig]}")
 	fs.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
 	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
 	fs.StringVar(&c.verifyingKeys, "verifying-keys", "", "comma-separated Groth16 verifying-key files (prover verifying.key) for validity batches; a rollup's vk hash must name one of them")
 	c.obs.Register(fs)
-	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "pql1node:", err)
 		os.Exit(2)
 	}
@@ -85,8 +103,9 @@ func main() {
 func run(c config, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if c.keyFile == "" {
-		return errors.New("-validator-key-file is required")
+	key, err := validatorKey(c)
+	if err != nil {
+		return err
 	}
 	var ready obs.Ready
 	reg := obs.NewRegistry()
@@ -95,10 +114,6 @@ func run(c config, log *slog.Logger) error {
 		return err
 	}
 	defer ms.Stop()
-	key, err := loadKey(c.keyFile, c.initKey)
-	if err != nil {
-		return err
-	}
 	gen, rollups, err := genesis(c, key)
 	if err != nil {
 		return err
@@ -170,33 +185,40 @@ func loadVerifier(paths string, log *slog.Logger) (*prover.Verifier, error) {
 	return v, nil
 }
 
-// loadKey reads the hex seed; with create it writes a fresh one (0600, never overwriting) first
-// if the file does not exist.
-func loadKey(path string, create bool) (*pqkey.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) && create {
-		var seed [pqkey.SeedSize]byte
-		if _, err := rand.Read(seed[:]); err != nil {
+// validatorKey loads the validator's key from the source the flags name (keystore.DaemonKey):
+// a keystore, K key shares, or a hex seed file, which -init first creates if it does not exist.
+func validatorKey(c config) (*pqkey.PrivateKey, error) {
+	if c.initKey {
+		if c.key.SeedFile == "" || c.key.Keystore != "" || c.key.Shares != "" {
+			return nil, errors.New("-init creates the -validator-key-file seed: name that file, and no -keystore or -key-shares")
+		}
+		if err := initSeedFile(c.key.SeedFile); err != nil {
 			return nil, err
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("creating the key file: %w", err)
-		}
-		_, werr := f.WriteString(hex.EncodeToString(seed[:]) + "\n")
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return nil, fmt.Errorf("writing the key file: %w", err)
-		}
-		return pqkey.NewKeyFromSeed(seed), nil
 	}
+	return c.key.Load("validator-key-file")
+}
+
+// initSeedFile writes a fresh hex seed to path (mode 0600, never overwriting) if it does not
+// exist.
+func initSeedFile(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var seed [pqkey.SeedSize]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		return err
+	}
+	defer clear(seed[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("reading the key file (use -init to create it): %w", err)
+		return fmt.Errorf("creating the key file: %w", err)
 	}
-	raw, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(raw) != pqkey.SeedSize {
-		return nil, fmt.Errorf("key file %s: want %d hex-encoded bytes", path, pqkey.SeedSize)
+	_, werr := f.WriteString(hex.EncodeToString(seed[:]) + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+		return fmt.Errorf("writing the key file: %w", err)
 	}
-	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte(raw)), nil
+	return nil
 }
 
 // genesisFile is the -genesis JSON. Rollups are registered by the validator's first
@@ -225,6 +247,21 @@ type rollupJSON struct {
 	GuardianThreshold     uint64               `json:"guardianThreshold"`
 }
 
+// parseGenesis decodes a -genesis file strictly: one JSON object, no unknown fields, nothing
+// after it.
+func parseGenesis(b []byte) (*genesisFile, error) {
+	var f genesisFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the genesis object")
+	}
+	return &f, nil
+}
+
 func genesis(c config, key *pqkey.PrivateKey) (chain.Genesis, []chain.RollupConfig, error) {
 	g := chain.Genesis{ChainID: c.chainID, Validator: key.Public().Bytes()}
 	if c.genesisFile != "" && c.dev != "" {
@@ -246,10 +283,8 @@ func genesis(c config, key *pqkey.PrivateKey) (chain.Genesis, []chain.RollupConf
 	if err != nil {
 		return g, nil, err
 	}
-	var f genesisFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	f, err := parseGenesis(b)
+	if err != nil {
 		return g, nil, fmt.Errorf("genesis %s: %w", c.genesisFile, err)
 	}
 	g.Timestamp = f.Timestamp

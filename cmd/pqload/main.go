@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 )
@@ -39,19 +40,33 @@ type config struct {
 	wait        time.Duration
 }
 
+var spec = cliconf.Spec{
+	Short: "Load generator for the pqbridge sequencer",
+	Long: `pqload funds --accounts accounts through the sequencer's dev deposit path (rollup_devDeposit:
+the sequencer must run with --dev), signs transfers among them ahead of time, sends them at
+--rate per second over --conns WebSocket connections for --duration, and reports the
+acknowledgement and soft-confirmation latency percentiles and the confirmed throughput.`,
+	Example: `  pqsequencer --dev --datadir /tmp/seq &
+  pqload --url ws://127.0.0.1:8645 --rate 2000 --duration 10s`,
+}
+
 func main() {
 	var c config
-	flag.StringVar(&c.url, "url", "ws://127.0.0.1:8645", "sequencer WebSocket URL")
-	flag.Uint64Var(&c.chainID, "chain-id", 1, "rollup chain ID")
-	flag.IntVar(&c.accounts, "accounts", 256, "funded accounts sending transfers")
-	flag.Float64Var(&c.rate, "rate", 1000, "target transfers per second")
-	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to send")
-	flag.IntVar(&c.conns, "conns", 4, "WebSocket connections")
-	flag.IntVar(&c.maxInflight, "max-inflight", 4096, "unacknowledged sends at most")
-	flag.Uint64Var(&c.seed, "seed", 1, "seed of the account keys")
-	flag.Uint64Var(&c.fund, "fund", 1<<40, "deposit per account")
-	flag.DurationVar(&c.wait, "wait", 30*time.Second, "how long to wait for confirmations after the last send")
-	flag.Parse()
+	fs := flag.NewFlagSet("pqload", flag.ExitOnError)
+	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8645", "sequencer WebSocket URL")
+	fs.Uint64Var(&c.chainID, "chain-id", 1, "rollup chain ID")
+	fs.IntVar(&c.accounts, "accounts", 256, "funded accounts sending transfers")
+	fs.Float64Var(&c.rate, "rate", 1000, "target transfers per second")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to send")
+	fs.IntVar(&c.conns, "conns", 4, "WebSocket connections")
+	fs.IntVar(&c.maxInflight, "max-inflight", 4096, "unacknowledged sends at most")
+	fs.Uint64Var(&c.seed, "seed", 1, "seed of the account keys")
+	fs.Uint64Var(&c.fund, "fund", 1<<40, "deposit per account")
+	fs.DurationVar(&c.wait, "wait", 30*time.Second, "how long to wait for confirmations after the last send")
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, "pqload:", err)
+		os.Exit(2)
+	}
 	if err := run(context.Background(), c); err != nil {
 		fmt.Fprintln(os.Stderr, "pqload:", err)
 		os.Exit(1)

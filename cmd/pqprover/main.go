@@ -2,8 +2,12 @@
 // parameter set and proves batch jobs (prover.EncodeJob's JSON, made by the settlement engine)
 // with a prover.Service of N workers.
 //
-// Two ways to feed it:
+// Three ways to feed it:
 //
+//	pqprover -keys DIR -depth 24 -batch 16 -listen 127.0.0.1:8646
+//	    the prover API over HTTP (prover/proverapi): POST /v1/prove, GET /v1/info; the
+//	    sequencer proves through it with -prover http://127.0.0.1:8646. It prints
+//	    "listening on HOST:PORT" on standard output once the keys are loaded and it serves;
 //	pqprover -keys DIR -depth 24 -batch 16 < jobs.jsonl > results.jsonl
 //	    one job per line on standard input, one result (prover.EncodeResult) per line on
 //	    standard output, in completion order;
@@ -11,8 +15,11 @@
 //	    proves every IN/<name>.job.json that has no OUT/<name>.proof.json yet, writing the result
 //	    there (or OUT/<name>.error.txt); with -watch it keeps polling IN until interrupted.
 //
-// -dev-setup makes dev keys when DIR has none (devnet only: see prover.DevSetup). Progress and
-// errors go to standard error.
+// -dev-setup makes dev keys when DIR has none (devnet only: see prover.DevSetup). Options come
+// from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf); logs are slog
+// on standard error (-log-format, -log-level), with the proving progress lines; -metrics serves
+// Prometheus metrics, /healthz and /readyz (cmd/internal/obs). SIGINT or SIGTERM stop it
+// gracefully: with -listen, proofs under way are answered (for up to a minute) before it exits.
 package main
 
 import (
@@ -21,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,79 +38,207 @@ import (
 	"time"
 
 	"github.com/consensys/gnark/logger"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
+	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/proverapi"
 )
 
+// shutdownGrace bounds how long a stopping -listen prover waits for the proofs it accepted.
+const shutdownGrace = time.Minute
+
+type config struct {
+	keysDir      string
+	params       prover.Params
+	devSetup     bool
+	workers      int
+	queue        int
+	jobsDir      string
+	outDir       string
+	watch        time.Duration
+	listen       string
+	proveTimeout time.Duration
+	verbose      bool
+	obs          obs.Flags
+}
+
+var spec = cliconf.Spec{
+	Short: "pqbridge validity prover",
+	Long: `pqprover loads the Groth16 keys of one parameter set (--depth, --batch) from --keys and proves
+batch jobs with --workers workers: over HTTP with --listen (the prover API the sequencer's
+--prover calls), from *.job.json files in --jobs with results in --out, or one JSON job per
+line on standard input with one result per line on standard output. --dev-setup makes dev keys
+when the key directory has none (devnets only). SIGINT or SIGTERM stop it gracefully.`,
+	Example: `  pqprover --keys /var/lib/pqprover/keys --depth 24 --batch 16 --listen 127.0.0.1:8646
+  pqprover --keys DIR --depth 24 --batch 16 < jobs.jsonl > results.jsonl
+  pqprover --keys DIR --depth 24 --batch 16 --jobs IN --out OUT --watch 2s`,
+}
+
 func main() {
-	keysDir := flag.String("keys", "", "key directory root (required)")
-	depth := flag.Int("depth", 24, "state tree depth D")
-	batch := flag.Int("batch", 16, "transaction slots B")
-	devSetup := flag.Bool("dev-setup", false, "make dev keys if the key directory has none (devnet only)")
-	workers := flag.Int("workers", 1, "proofs made at once")
-	jobsDir := flag.String("jobs", "", "directory of *.job.json files (default: jobs on standard input)")
-	outDir := flag.String("out", "", "directory for results (with -jobs)")
-	watch := flag.Duration("watch", 0, "with -jobs: poll the directory at this interval until interrupted")
-	verbose := flag.Bool("v", false, "gnark's logs on standard error")
-	flag.Parse()
-	if *verbose {
+	var c config
+	fs := flag.NewFlagSet("pqprover", flag.ExitOnError)
+	fs.StringVar(&c.keysDir, "keys", "", "key directory root (required): keys of -depth and -batch in DIR/batch-v1-d<D>-b<B>")
+	fs.IntVar(&c.params.Depth, "depth", 24, "state tree depth D")
+	fs.IntVar(&c.params.BatchSize, "batch", 16, "transaction slots B")
+	fs.BoolVar(&c.devSetup, "dev-setup", false, "make dev keys if the key directory has none (devnet only)")
+	fs.IntVar(&c.workers, "workers", 1, "proofs made at once")
+	fs.IntVar(&c.queue, "queue", 16, "jobs waiting for a worker; with -listen, more jobs than -workers + -queue are refused as busy")
+	fs.StringVar(&c.listen, "listen", "", "serve the prover API over HTTP on this address (e.g. 127.0.0.1:8646; port 0 picks one)")
+	fs.DurationVar(&c.proveTimeout, "prove-timeout", proverapi.DefaultProveTimeout, "with -listen: the longest one request may take, queue wait included")
+	fs.StringVar(&c.jobsDir, "jobs", "", "directory of *.job.json files (default: jobs on standard input)")
+	fs.StringVar(&c.outDir, "out", "", "directory for results (with -jobs)")
+	fs.DurationVar(&c.watch, "watch", 0, "with -jobs: poll the directory at this interval until interrupted")
+	fs.BoolVar(&c.verbose, "v", false, "gnark's logs on standard error")
+	c.obs.Register(fs)
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, "pqprover:", err)
+		os.Exit(2)
+	}
+	if c.verbose {
 		logger.Set(zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).With().Timestamp().Logger())
 	} else {
 		logger.Disable()
 	}
-	if err := run(*keysDir, prover.Params{Depth: *depth, BatchSize: *batch}, *devSetup, *workers, *jobsDir, *outDir, *watch); err != nil {
+	log, err := c.obs.Logger(os.Stderr)
+	if err == nil {
+		err = run(c, log)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pqprover:", err)
 		os.Exit(1)
 	}
 }
 
-func run(keysDir string, p prover.Params, devSetup bool, workers int, jobsDir, outDir string, watch time.Duration) error {
-	if keysDir == "" {
+func run(c config, log *slog.Logger) error {
+	switch {
+	case c.keysDir == "":
 		return errors.New("-keys is required")
-	}
-	if jobsDir != "" && outDir == "" {
+	case c.jobsDir != "" && c.outDir == "":
 		return errors.New("-jobs needs -out")
+	case c.listen != "" && c.jobsDir != "":
+		return errors.New("-listen and -jobs exclude each other")
+	case c.workers < 1 || c.queue < 1:
+		return fmt.Errorf("-workers %d and -queue %d must be at least 1", c.workers, c.queue)
+	}
+	if err := c.params.Validate(); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var ready obs.Ready
+	reg := obs.NewRegistry()
+	stopMetrics, err := startMetrics(c, reg, &ready, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
 	progress := prover.NewProgress(os.Stderr)
 	load := prover.LoadKeys
-	if devSetup {
+	if c.devSetup {
 		load = prover.LoadOrDevSetup
 	}
-	keys, err := load(keysDir, p, progress)
+	keys, err := load(c.keysDir, c.params, progress)
 	if err != nil {
 		return err
 	}
-	svc, err := prover.New(prover.Config{Keys: keys, Workers: workers, Progress: progress})
+	id, err := prover.VerifyingKeyID(keys.VK)
 	if err != nil {
 		return err
 	}
-	if err := svc.Start(ctx); err != nil {
+	log.Info("keys loaded", "params", keys.Params.String(), "constraints", keys.CS.GetNbConstraints(), "verifying_key_id", id.String())
+	cfg := prover.Config{Keys: keys, Workers: c.workers, QueueSize: c.queue, Progress: progress}
+	// A listening prover is stopped after its server, so that the proofs it accepted are
+	// answered; the other modes stop on the signal.
+	svcCtx := ctx
+	if c.listen != "" {
+		cfg.Progress, svcCtx = nil, context.Background() // the server logs each job
+	}
+	svc, err := prover.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := svc.Start(svcCtx); err != nil {
 		return err
 	}
 	defer svc.Stop()
-	if jobsDir == "" {
-		return serveStdin(ctx, svc)
+	m := newMetrics(reg, svc, keys, id)
+	measured := m.measure(svc)
+	ready.Set(func(context.Context) error { return nil })
+
+	switch {
+	case c.listen != "":
+		return serveAPI(ctx, c, keys, measured, &ready, log)
+	case c.jobsDir == "":
+		return serveStdin(ctx, measured, log)
 	}
 	for {
-		if err := serveDir(ctx, svc, jobsDir, outDir); err != nil {
+		if err := serveDir(ctx, measured, c.jobsDir, c.outDir, log); err != nil {
 			return err
 		}
-		if watch <= 0 {
+		if c.watch <= 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(watch):
+		case <-time.After(c.watch):
 		}
 	}
 }
 
+// startMetrics serves -metrics. With jobs on standard input, standard output is the results
+// stream, so the "metrics on" line goes to the log instead.
+func startMetrics(c config, reg *prometheus.Registry, ready *obs.Ready, log *slog.Logger) (func(), error) {
+	if c.listen != "" || c.jobsDir != "" || c.obs.MetricsAddr == "" {
+		d, err := obs.Start(c.obs.MetricsAddr, reg, ready, log)
+		if err != nil {
+			return nil, err
+		}
+		return d.Stop, nil
+	}
+	srv, err := obs.Serve(c.obs.MetricsAddr, reg, ready.Check, log)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("metrics on " + srv.Addr().String())
+	return func() {
+		ready.Set(nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Stop(ctx)
+	}, nil
+}
+
+// serveAPI serves the prover API until ctx ends, then lets the proofs under way finish.
+func serveAPI(ctx context.Context, c config, keys *prover.Keys, p proverapi.Prover, ready *obs.Ready, log *slog.Logger) error {
+	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: c.workers + c.queue,
+		ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	// Tests and scripts read the bound address (the port may be 0) from this line.
+	fmt.Printf("listening on %s\n", srv.Addr())
+	log.Info("serving the prover API", "addr", srv.Addr().String(), "params", keys.Params.String(), "workers", c.workers, "queue", c.queue)
+	<-ctx.Done()
+	log.Info("stopping: answering the jobs accepted", "grace", shutdownGrace)
+	ready.Set(nil)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Stop(sctx); err != nil {
+		log.Warn("jobs abandoned at shutdown", "err", err)
+	}
+	return nil
+}
+
 // serveStdin proves the jobs read line by line and writes each result as soon as it is done.
-func serveStdin(ctx context.Context, svc *prover.Service) error {
+func serveStdin(ctx context.Context, p proverapi.Prover, log *slog.Logger) error {
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<28)
 	var (
@@ -119,10 +255,8 @@ func serveStdin(ctx context.Context, svc *prover.Service) error {
 		if err != nil {
 			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := svc.Prove(ctx, job)
+		wg.Go(func() {
+			res, err := p.Prove(ctx, job)
 			var b []byte
 			if err == nil {
 				b, err = prover.EncodeResult(res)
@@ -131,11 +265,11 @@ func serveStdin(ctx context.Context, svc *prover.Service) error {
 			defer mu.Unlock()
 			if err != nil {
 				failures++
-				fmt.Fprintf(os.Stderr, "pqprover: job %s: %v\n", job.ID, err)
+				log.Error("job failed", "job", job.ID, "err", err)
 				return
 			}
 			os.Stdout.Write(append(b, '\n'))
-		}()
+		})
 	}
 	wg.Wait()
 	if err := in.Err(); err != nil {
@@ -148,7 +282,7 @@ func serveStdin(ctx context.Context, svc *prover.Service) error {
 }
 
 // serveDir proves the jobs of dir that have no result in out yet.
-func serveDir(ctx context.Context, svc *prover.Service, dir, out string) error {
+func serveDir(ctx context.Context, p proverapi.Prover, dir, out string, log *slog.Logger) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -164,28 +298,26 @@ func serveDir(ctx context.Context, svc *prover.Service, dir, out string) error {
 		if exists(proofPath) || exists(errPath) {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b, err := proveFile(ctx, svc, path)
+		wg.Go(func() {
+			b, err := proveFile(ctx, p, path)
 			if ctx.Err() != nil {
 				return // interrupted: the job stays pending
 			}
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "pqprover: %s: %v\n", path, err)
+				log.Error("job failed", "file", path, "err", err)
 				writeAtomic(errPath, []byte(err.Error()+"\n"))
 				return
 			}
 			if err := writeAtomic(proofPath, append(b, '\n')); err != nil {
-				fmt.Fprintf(os.Stderr, "pqprover: %v\n", err)
+				log.Error("writing the result", "file", proofPath, "err", err)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return nil
 }
 
-func proveFile(ctx context.Context, svc *prover.Service, path string) ([]byte, error) {
+func proveFile(ctx context.Context, p proverapi.Prover, path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -194,7 +326,7 @@ func proveFile(ctx context.Context, svc *prover.Service, path string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	res, err := svc.Prove(ctx, job)
+	res, err := p.Prove(ctx, job)
 	if err != nil {
 		return nil, err
 	}

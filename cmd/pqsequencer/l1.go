@@ -7,8 +7,10 @@ import (
 	"slices"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/prover/proverapi"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -17,10 +19,13 @@ type settlementL1 struct {
 	client *l1client.Client
 	key    *pqkey.PrivateKey
 	policy settlement.ModePolicy
+	// prover is the prover API of -prover (nil without), checked against the rollup.
+	prover     *proverapi.Client
+	proverInfo *proverapi.Info
 }
 
-// errNoProver is the refusal of -mode validity while no prover is wired in.
-var errNoProver = errors.New("-mode validity needs a prover, and none is wired into pqsequencer yet: use -mode auto or optimistic")
+// errNoProver is the refusal of -mode validity without -prover.
+var errNoProver = errors.New("-mode validity needs a prover: give -prover URL (a pqprover -listen), or use -mode auto or optimistic")
 
 // connectL1 checks the L1 options, loads the sequencer's key, dials the node and reads the
 // rollup; it completes c.seq (deposit source, chain ID and depth unless given) and the batch
@@ -30,7 +35,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("-mode %q: want auto, optimistic or validity", c.mode)
-	case policy == settlement.PolicyValidity && c.prover == nil:
+	case policy == settlement.PolicyValidity && c.proverURL == "":
 		return nil, errNoProver
 	case c.seq.Dev:
 		return nil, errors.New("-dev and -l1 exclude each other: with -l1 deposits come from the L1 queue")
@@ -76,5 +81,36 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	}
 	c.seq.ChainID, c.seq.Depth = rc.L2ChainID, int(rc.TreeDepth)
 	c.seq.Deposits = settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}
-	return &settlementL1{client: cl, key: key, policy: policy}, nil
+	l1 := &settlementL1{client: cl, key: key, policy: policy}
+	if c.proverURL != "" {
+		if l1.prover, l1.proverInfo, err = connectProver(ctx, c.proverURL, rc, c.batchSize); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
+		}
+	}
+	return l1, nil
+}
+
+// connectProver asks the prover at url what it proves and refuses a prover whose proofs the
+// rollup could not use: another tree depth, fewer slots than the batches cut, or a verifying
+// key other than the rollup's (L1 would reject every proof).
+func connectProver(ctx context.Context, url string, rc *chain.RollupConfig, batchSize int) (*proverapi.Client, *proverapi.Info, error) {
+	pc, err := proverapi.NewClient(proverapi.ClientConfig{URL: url})
+	if err != nil {
+		return nil, nil, fmt.Errorf("-prover: %w", err)
+	}
+	info, err := pc.Info(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-prover %s: %w", url, err)
+	}
+	switch {
+	case info.Params.Depth != int(rc.TreeDepth):
+		return nil, nil, fmt.Errorf("tree depth %d, the prover at %s proves depth %d (%v)", rc.TreeDepth, url, info.Params.Depth, info.Params)
+	case info.Params.BatchSize < batchSize:
+		return nil, nil, fmt.Errorf("batches of up to %d transactions, the prover at %s proves at most %d (%v): lower -batch-size or use a larger prover",
+			batchSize, url, info.Params.BatchSize, info.Params)
+	case info.KeyID != rc.VKHash:
+		return nil, nil, fmt.Errorf("verifying key %x, the prover at %s proves under %s: L1 would reject its proofs", rc.VKHash, url, info.KeyID)
+	}
+	return pc, info, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,11 +48,7 @@ func e2eKey(i byte) *pqkey.PrivateKey {
 // stops cleanly on SIGTERM.
 func TestDaemonsSettleOnL1(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-o", bin+"/", "../pql1node", "../pqchallenger", ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := daemonBins(t)
 	validator, seqKey, user, chKey := e2eKey(0), e2eKey(1), e2eKey(2), e2eKey(3)
 	file := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -143,6 +140,11 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 	if err := rc.Call(&hash, "rollup_sendTransaction", hexutil.Bytes(rawStale[:])); err == nil {
 		t.Fatal("a second transaction with nonce 0 was accepted")
 	}
+	// Without -devnet the devnet namespace does not exist.
+	var injected map[string]any
+	if err := rc.Call(&injected, "devnet_injectFault", "wrong-balance"); err == nil || !isMethodNotFound(err) {
+		t.Fatalf("devnet_injectFault without -devnet: %v", err)
+	}
 	hash = sequencer.TxHash(raw[:])
 	var rcpt sequencer.RPCReceipt
 	waitFor(t, "the transfer in a block", func() bool {
@@ -191,6 +193,47 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 	for _, d := range []*daemon{ch, seq, l1} { // the L1 node last: the others talk to it
 		d.stop(t)
 	}
+}
+
+var (
+	binsOnce sync.Once
+	binsDir  string
+	binsErr  error
+)
+
+// daemonBins builds the daemons the tests run, once per test binary, into a directory TestMain
+// removes.
+func daemonBins(t *testing.T) string {
+	t.Helper()
+	binsOnce.Do(func() {
+		if binsDir, binsErr = os.MkdirTemp("", "pqsequencer-test-bin"); binsErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", binsDir+"/", "../pql1node", "../pqchallenger", "../pqprover", ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			binsErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binsErr != nil {
+		t.Fatal(binsErr)
+	}
+	return binsDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range []string{binsDir, keysRoot} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	os.Exit(code)
+}
+
+// isMethodNotFound reports a JSON-RPC "method not found" (-32601).
+func isMethodNotFound(err error) bool {
+	e, ok := errors.AsType[rpc.Error](err)
+	return ok && e.ErrorCode() == -32601
 }
 
 // daemon is one running binary; its stdout lines are matched by line.

@@ -8,6 +8,13 @@
 // key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
 // Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.
 //
+// With -prover URL (a pqprover -listen, package prover/proverapi) the engine proves batches
+// for validity mode: -mode validity always, -mode auto when the proof comes within
+// -challenge-wait. At start the prover's parameters and verifying key must be the rollup's on L1.
+//
+// -devnet adds the devnet_ JSON-RPC namespace (devnet_injectFault, devnet_setPolicy) and
+// allows fault injection in the settlement engine: devnets only (docs/sequencer.md).
+//
 // Options come from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf);
 // -metrics serves Prometheus metrics, /healthz and /readyz (cmd/internal/obs).
 package main
@@ -47,15 +54,27 @@ type config struct {
 	batchInterval    time.Duration
 	mode             string
 	challengeWait    time.Duration
-	// prover proves validity batches. No prover service is wired into this binary yet, so
-	// -mode validity refuses to start and auto posts optimistically.
-	prover settlement.Prover
+	proverURL        string
+	devnet           bool
 
 	set map[string]bool // flags given on the command line, by the environment or the -config file
 }
 
 var modes = map[string]settlement.ModePolicy{"auto": settlement.PolicyAuto, "optimistic": settlement.PolicyOptimistic,
 	"validity": settlement.PolicyValidity}
+
+var spec = cliconf.Spec{
+	Short: "pqbridge L2 sequencer",
+	Long: `pqsequencer runs the L2 sequencer: JSON-RPC over HTTP and WebSocket on --listen, a block every
+--block-interval when there is work, state in --datadir. With --l1 it is the rollup's sequencer
+on the L1 node: deposits come from the rollup's L1 queue and batches are posted there
+(--mode: optimistic, or validity with proofs from --prover), signed with the sequencer's L1 key
+(--keystore, --key-shares or --sequencer-key-file). Without --l1 it settles nowhere and --dev
+deposits are the only funds. SIGINT or SIGTERM stop it gracefully.`,
+	Example: `  pqsequencer --dev --datadir /tmp/seq
+  pqsequencer --l1 127.0.0.1:9645 --validator-pubkey-file validator.pub --rollup 1 \
+    --keystore sequencer.json --passphrase-file pass.txt --datadir /var/lib/pqsequencer`,
+}
 
 func main() {
 	c := config{set: map[string]bool{}}
@@ -81,9 +100,11 @@ func main() {
 	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum)")
 	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
-	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window")
+	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
+	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
+	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.obs.Register(fs)
-	if err := cliconf.Parse(fs, os.Args[1:], os.LookupEnv); err != nil {
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "pqsequencer:", err)
 		os.Exit(2)
 	}
@@ -118,12 +139,22 @@ func run(c config) error {
 	}
 	defer ms.Stop()
 
+	if c.devnet && c.seq.ListenAddr == "" {
+		return errors.New("-devnet needs -listen: its controls are JSON-RPC methods")
+	}
 	var l1 *settlementL1
 	if c.l1 != "" {
 		if l1, err = connectL1(ctx, &c); err != nil {
 			return err
 		}
 		defer l1.client.Close()
+	} else if c.proverURL != "" {
+		return errors.New("-prover needs -l1: without L1 nothing is settled")
+	}
+	proofs := newProofMetrics(reg)
+	var prv settlement.Prover
+	if l1 != nil && l1.prover != nil {
+		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.proverInfo.Params, ChainID: c.seq.ChainID}
 	}
 	s, err := sequencer.New(c.seq)
 	if err != nil {
@@ -136,8 +167,8 @@ func run(c config) error {
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
-			MaxBatchTxs: c.batchSize, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: c.prover,
-			ProofDeadline: c.challengeWait, Logger: log.With("component", "settlement")})
+			MaxBatchTxs: c.batchSize, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
+			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
 		}
@@ -145,6 +176,16 @@ func run(c config) error {
 			return errors.Join(err, s.Stop())
 		}
 		s.SetSettlement(eng)
+	}
+	if c.devnet {
+		// Registered before the address is printed: a script that read it finds the namespace.
+		if err := s.RegisterAPI("devnet", &devnetAPI{eng: eng, log: log.With("component", "devnet")}); err != nil {
+			if eng != nil {
+				err = errors.Join(err, eng.Stop())
+			}
+			return errors.Join(err, s.Stop())
+		}
+		log.Warn("devnet controls on: devnet_injectFault can corrupt batches posted to L1 (devnets only)")
 	}
 	m := newMetrics(reg, s, eng)
 	mctx, mcancel := context.WithCancel(ctx)

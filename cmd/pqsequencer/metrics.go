@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -93,4 +95,47 @@ func (m *metrics) collect(e *obs.Emitter) {
 		float64(head.Number-min(head.Number, posted)), "stage", "posted")
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
 		float64(head.Number-min(head.Number, final)), "stage", "final")
+}
+
+// proofMetrics count and time the validity proofs the engine asks the prover for (-prover).
+type proofMetrics struct {
+	proofs   *prometheus.CounterVec
+	duration prometheus.Histogram
+}
+
+func newProofMetrics(reg *prometheus.Registry) *proofMetrics {
+	m := &proofMetrics{
+		proofs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pqsequencer_proofs_total",
+			Help: "Validity proofs asked of the prover, by outcome: ok (checked, posted in validity mode) or failed (error, refusal or deadline: the batch waits or goes optimistic)."},
+			[]string{"outcome"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_proof_seconds",
+			Help:    "Time from asking the prover for a proof to holding the checked proof (the prover's queue and the network included).",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
+	}
+	m.proofs.WithLabelValues("ok")
+	m.proofs.WithLabelValues("failed")
+	reg.MustRegister(m.proofs, m.duration)
+	return m
+}
+
+// measure wraps p so that every proof asked of it is counted and timed.
+func (m *proofMetrics) measure(p settlement.JobProver) settlement.JobProver {
+	return measuredProver{p: p, m: m}
+}
+
+type measuredProver struct {
+	p settlement.JobProver
+	m *proofMetrics
+}
+
+func (w measuredProver) Prove(ctx context.Context, job *prover.Job) (*prover.Result, error) {
+	start := time.Now()
+	res, err := w.p.Prove(ctx, job)
+	if err != nil {
+		w.m.proofs.WithLabelValues("failed").Inc()
+		return nil, err
+	}
+	w.m.proofs.WithLabelValues("ok").Inc()
+	w.m.duration.Observe(time.Since(start).Seconds())
+	return res, nil
 }

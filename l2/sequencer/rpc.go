@@ -44,6 +44,17 @@ func (s *Sequencer) serve() error {
 	return nil
 }
 
+// RegisterAPI adds a JSON-RPC namespace to the running server (go-ethereum rpc: method Foo of
+// service is namespace_foo), for services built after the sequencer starts, such as the
+// devnet controls of cmd/pqsequencer, which act on a settlement engine that reads the
+// sequencer's blocks. It needs Start with a ListenAddr.
+func (s *Sequencer) RegisterAPI(namespace string, service any) error {
+	if s.rpc == nil {
+		return errors.New("sequencer: no JSON-RPC server (not started, or no ListenAddr)")
+	}
+	return s.rpc.RegisterName(namespace, service)
+}
+
 // SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or
 // withdraw. It returns the transaction hash once the transaction is in the synced log.
 func (a *API) SendTransaction(ctx context.Context, raw hexutil.Bytes) (common.Hash, error) {

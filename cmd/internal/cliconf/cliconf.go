@@ -1,8 +1,9 @@
-// Package cliconf fills a daemon's standard-library flag set from three sources: the command
-// line, the environment (PQBRIDGE_<FLAG>, upper case, '-' as '_') and an optional JSON file
-// named by -config ({"flag-name": value}). The command line wins over the environment, the
-// environment over the file, the file over the flag's default. The daemons' config structs are
-// still built from the flags, in cmd/ only.
+// Package cliconf is the command line of the daemons: Execute runs a daemon's standard-library
+// flag set as a cobra command (--help, --version, --name value and the older -name value) and
+// fills it from three sources: the command line, the environment (PQBRIDGE_<FLAG>, upper case,
+// '-' as '_') and an optional JSON file named by --config ({"flag-name": value}). The command
+// line wins over the environment, the environment over the file, the file over the flag's
+// default. The daemons' config structs are still built from the flags, in cmd/ only.
 package cliconf
 
 import (
@@ -19,7 +20,7 @@ import (
 // EnvPrefix starts the environment variable of every flag.
 const EnvPrefix = "PQBRIDGE_"
 
-// maxConfigFile bounds the -config file: a flat object of options, not a data file.
+// maxConfigFile bounds the --config file: a flat object of options, not a data file.
 const maxConfigFile = 1 << 20
 
 // EnvName is the environment variable of flag name: "l1-chain-id" is PQBRIDGE_L1_CHAIN_ID.
@@ -27,16 +28,16 @@ func EnvName(name string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 }
 
-// Parse registers -config on fs, parses args, and then sets every flag not given on the
-// command line from its environment variable (lookupEnv, os.LookupEnv in the binaries; nil
-// reads none) or else from the config file. A value that does not parse, an unknown key in the
-// file, or a file that is not a JSON object is an error naming its source.
-func Parse(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
-	configFile := fs.String("config", "", "JSON file of options: {\"flag-name\": value, ...}; the command line and "+EnvPrefix+"<FLAG> variables override it")
-	usage(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
+// registerConfig adds --config to fs.
+func registerConfig(fs *flag.FlagSet) *string {
+	return fs.String("config", "", "JSON file of options: {\"flag-name\": value, ...}; the command line and "+EnvPrefix+"<FLAG> variables override it")
+}
+
+// fill sets every flag of fs not set yet (fs.Visit: the command line) from its environment
+// variable, or else from the file named by *configFile, once the environment had its say. A
+// value that does not parse, an unknown key in the file, or a file that is not a JSON object is
+// an error naming its source.
+func fill(fs *flag.FlagSet, configFile *string, lookupEnv func(string) (string, bool)) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if lookupEnv == nil {
@@ -121,16 +122,4 @@ func readFile(path string) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// usage makes -help say where else options come from.
-func usage(fs *flag.FlagSet) {
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "Usage of %s:\n", fs.Name())
-		fs.PrintDefaults()
-		fmt.Fprintf(w, "\nEvery option can also be set by the environment variable %s<OPTION> (upper case, '-' as '_',\n"+
-			"e.g. %s) or in the -config file; the command line wins, then the environment, then the file.\n",
-			EnvPrefix, EnvName("log-level"))
-	}
 }

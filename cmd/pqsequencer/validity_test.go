@@ -1,0 +1,291 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/proverapi"
+)
+
+// validityParams are the circuit parameters of the validity tests: the smallest that still
+// batch two transactions, so that the dev setup takes seconds and a proof well under one;
+// under -short (the race run) the smallest the protocol allows.
+func validityParams() prover.Params {
+	if testing.Short() {
+		return prover.Params{Depth: l2.MinTreeDepth, BatchSize: 1}
+	}
+	return prover.Params{Depth: 4, BatchSize: 2}
+}
+
+var (
+	keysOnce sync.Once
+	keysRoot string
+	keysID   prover.KeyID
+	keysVal  *prover.Keys
+	keysErr  error
+)
+
+// proverKeys makes dev keys of validityParams once per test binary and saves them under a
+// directory TestMain removes, as pqsetup dev does; it returns the root and the key ID (the
+// rollup's vkHash).
+func proverKeys(t *testing.T) (string, prover.KeyID, *prover.Keys) {
+	t.Helper()
+	makeKeys()
+	if keysErr != nil {
+		t.Fatal(keysErr)
+	}
+	return keysRoot, keysID, keysVal
+}
+
+func makeKeys() {
+	keysOnce.Do(func() {
+		if keysRoot, keysErr = os.MkdirTemp("", "pqsequencer-test-keys"); keysErr != nil {
+			return
+		}
+		if keysVal, keysErr = prover.DevSetup(validityParams(), nil); keysErr != nil {
+			return
+		}
+		if keysErr = keysVal.Save(keysRoot, "dev"); keysErr != nil {
+			return
+		}
+		keysID, keysErr = prover.VerifyingKeyID(keysVal.VK)
+	})
+}
+
+// TestDaemonsSettleValidity starts pql1node (the rollup's vkHash is the dev keys' ID, which
+// -verifying-keys loads), pqprover -listen and pqsequencer -l1 -prover -mode validity -devnet
+// as separate processes: deposits and a transfer are batched, proven by the prover over HTTP,
+// accepted by L1 as validity batches and final at once; devnet_setPolicy("optimistic") makes
+// the next batch optimistic, final after its challenge window. Both daemons count their proofs.
+func TestDaemonsSettleValidity(t *testing.T) {
+	vp, start := validityParams(), time.Now()
+	keysDone := make(chan struct{})
+	go func() { defer close(keysDone); makeKeys() }() // alongside the build
+	bin := daemonBins(t)
+	<-keysDone
+	keysDir, vkID, _ := proverKeys(t)
+	t.Logf("build and dev setup of %v: %v", vp, time.Since(start).Round(time.Millisecond))
+
+	dir := t.TempDir()
+	validator, seqKey, user := e2eKey(0), e2eKey(1), e2eKey(2)
+	file := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	seedHex := func(k *pqkey.PrivateKey) string { s := k.Seed(); return hex.EncodeToString(s[:]) }
+	valPub := file("validator.pub", hex.EncodeToString(validator.Public().Bytes()))
+	genesis, err := json.Marshal(map[string]any{
+		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30}},
+		"rollups": []map[string]any{{"l2ChainId": e2eL2Chain, "vkHash": common.Hash(vkID), "treeDepth": vp.Depth,
+			"batchSize": vp.BatchSize, "sequencerBond": 1000, "challengeWindow": 2, "forcedInclusionWindow": 100,
+			"exodusTimeout": 1000, "sequencers": []common.Address{seqKey.Address()}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, "-datadir", filepath.Join(dir, "l1"), "-listen", "127.0.0.1:0",
+		"-chain-id", fmt.Sprint(e2eL1Chain), "-validator-key-file", file("validator.key", seedHex(validator)),
+		"-genesis", file("genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0",
+		"-verifying-keys", filepath.Join(prover.KeyDir(keysDir, vp), "verifying.key"))
+	l1Addr := strings.Fields(l1.line(t, "listening on "))[0]
+	cl, err := l1client.Dial(context.Background(), l1client.Config{Addr: l1Addr, ChainID: e2eL1Chain, Validator: validator.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	waitFor(t, "the rollup registered on L1", func() bool { _, err := cl.Rollup(context.Background(), 1); return err == nil })
+
+	pr := startDaemon(t, filepath.Join(bin, "pqprover"), nil, "-listen", "127.0.0.1:0", "-keys", keysDir,
+		"-depth", fmt.Sprint(vp.Depth), "-batch", fmt.Sprint(vp.BatchSize), "-metrics", "127.0.0.1:0",
+		"-log-format", "json")
+	proverURL := "http://" + pr.line(t, "listening on ")
+
+	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), []string{"PQBRIDGE_SEQUENCER_KEY_FILE=" + file("sequencer.key", seedHex(seqKey))},
+		"-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain), "-validator-pubkey-file", valPub, "-rollup", "1",
+		"-prover", proverURL, "-mode", "validity", "-devnet", "-challenge-wait", "20s", "-batch-interval", "200ms",
+		"-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
+	rc, err := rpc.Dial("http://" + seq.line(t, "listening on "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+
+	var keys []*l2.PrivateKey
+	for i := range 2 {
+		k, err := l2.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, 64)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+		pk := k.Public()
+		raw, err := chain.SignTx(user, chain.TxDeposit, e2eL1Chain, uint64(i), &chain.Deposit{RollupID: 1, Amount: 1000,
+			PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.SubmitTx(context.Background(), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// transfer sends a signed transfer from account 0 and waits until its block is final on L1;
+	// it returns the L1 batch holding it.
+	transfer := func(nonce uint64) *chain.BatchRecord {
+		t.Helper()
+		tx := l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 10, Nonce: nonce}
+		if err := l2.SignTx(keys[0], e2eL2Chain, &tx); err != nil {
+			t.Fatal(err)
+		}
+		raw := tx.Encode()
+		var hash common.Hash
+		if err := rc.Call(&hash, "rollup_sendTransaction", hexutil.Bytes(raw[:])); err != nil {
+			t.Fatal(err)
+		}
+		var rcpt sequencer.RPCReceipt
+		waitFor(t, "the transfer in a block", func() bool { return rc.Call(&rcpt, "rollup_getReceipt", hash) == nil && rcpt.Included })
+		waitFor(t, fmt.Sprintf("block %d final on L1", *rcpt.Block), func() bool {
+			var st sequencer.RPCStatus
+			return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
+		})
+		r, err := cl.Rollup(context.Background(), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := cl.Batch(context.Background(), 1, r.FinalNumber)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	waitFor(t, "the deposits on L2", func() bool {
+		var a sequencer.RPCAccount
+		return rc.Call(&a, "rollup_getAccount", 1) == nil && a.Exists
+	})
+	b := transfer(0)
+	for n := uint64(1); n <= b.Number; n++ {
+		rec, err := cl.Batch(context.Background(), 1, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Mode != chain.ModeValidity {
+			t.Fatalf("batch %d posted in mode %d under -mode validity", n, rec.Mode)
+		}
+	}
+	t.Logf("%d validity batches final, %v after the start", b.Number, time.Since(start).Round(time.Millisecond))
+
+	var set SetPolicyResult
+	if err := rc.Call(&set, "devnet_setPolicy", "optimistic"); err != nil || set.Policy != "optimistic" || set.Previous != "validity" {
+		t.Fatalf("devnet_setPolicy: %+v, %v", set, err)
+	}
+	ob := transfer(1)
+	if ob.Mode != chain.ModeOptimistic || ob.Number <= b.Number {
+		t.Fatalf("batch %d after devnet_setPolicy(optimistic): mode %d", ob.Number, ob.Mode)
+	}
+	for _, c := range []struct{ kind, want string }{
+		{"bogus", "unknown fault kind \"bogus\": want one of wrong-balance"},
+		{"amount-overflow", "cannot be injected at run time"},
+		{"deposit-skipped", "cannot be injected at run time"},
+	} {
+		var res map[string]any
+		if err := rc.Call(&res, "devnet_injectFault", c.kind); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("devnet_injectFault(%q): %v, want %q", c.kind, err, c.want)
+		}
+	}
+	if err := rc.Call(&set, "devnet_setPolicy", "fast"); err == nil || !strings.Contains(err.Error(), "want auto, optimistic or validity") {
+		t.Errorf("devnet_setPolicy(fast): %v", err)
+	}
+
+	for _, c := range []struct {
+		d      *daemon
+		series []string // each must be present with a value > 0
+	}{
+		{pr, []string{`pqprover_proofs_total{outcome="ok"}`, "pqprover_proof_seconds_count", "pqprover_params_depth",
+			`pqprover_keys_info{params="` + vp.String() + `",verifying_key_id="` + vkID.String() + `"}`}},
+		{seq, []string{`pqsequencer_proofs_total{outcome="ok"}`, "pqsequencer_proof_seconds_count",
+			`pqsequencer_settlement_batches{state="finalized"}`}},
+	} {
+		metrics := c.d.get(t, "/metrics")
+		for _, s := range c.series {
+			if v, ok := metricValue(metrics, s); !ok || v <= 0 {
+				t.Errorf("%s: %s = %v (present %v)", c.d.name, s, v, ok)
+			}
+		}
+		if body := c.d.get(t, "/readyz"); !strings.HasPrefix(body, "ready") {
+			t.Errorf("%s /readyz: %q", c.d.name, body)
+		}
+	}
+	if v, ok := metricValue(pr.get(t, "/metrics"), `pqprover_jobs{state="queued"}`); !ok || v != 0 {
+		t.Errorf("pqprover_jobs{state=queued} = %v (present %v)", v, ok)
+	}
+	for _, d := range []*daemon{seq, pr, l1} {
+		d.stop(t)
+	}
+	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestConnectProverRefuses: a prover whose proofs the rollup could not use is refused at start,
+// with the reason.
+func TestConnectProverRefuses(t *testing.T) {
+	_, vkID, keys := proverKeys(t)
+	vp := validityParams()
+	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: noProver{}, MaxInFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	good := chain.RollupConfig{TreeDepth: uint8(vp.Depth), BatchSize: uint64(vp.BatchSize), VKHash: vkID}
+	if _, info, err := connectProver(context.Background(), ts.URL, &good, vp.BatchSize); err != nil || info.Params != vp {
+		t.Fatalf("matching prover: %v, %v", info, err)
+	}
+	otherKey := good
+	otherKey.VKHash[0] ^= 1
+	otherDepth := good
+	otherDepth.TreeDepth++
+	for _, tc := range []struct {
+		name      string
+		rc        chain.RollupConfig
+		batchSize int
+		url       string
+		want      string
+	}{
+		{"other key", otherKey, vp.BatchSize, ts.URL, "L1 would reject its proofs"},
+		{"other depth", otherDepth, vp.BatchSize, ts.URL, fmt.Sprintf("proves depth %d", vp.Depth)},
+		{"batches too large", good, vp.BatchSize + 1, ts.URL, fmt.Sprintf("proves at most %d", vp.BatchSize)},
+		{"not a URL", good, 1, "127.0.0.1:1", "want http://HOST:PORT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, _, err := connectProver(context.Background(), tc.url, &tc.rc, tc.batchSize); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+type noProver struct{}
+
+func (noProver) Prove(context.Context, *prover.Job) (*prover.Result, error) {
+	return nil, fmt.Errorf("%w: not in this test", prover.ErrNotProvable)
+}

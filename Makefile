@@ -22,6 +22,9 @@ SOLCJS       := $(TOOLS)/solc/node_modules/.bin/solcjs
 GO        ?= go
 GOFLAGS_T ?=
 FUZZTIME  ?= 10s
+# go test spends up to 60 s shrinking each new input by default, which is a whole short run for
+# targets of KiB-sized inputs; a second keeps the run fuzzing.
+FUZZMINIMIZE ?= 1s
 PKGS      := ./...
 
 .PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
@@ -81,7 +84,7 @@ fuzz: core
 	@for pkg in $$($(GO) list $(PKGS)); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo ">> $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 	  done; \
 	done
 

@@ -41,18 +41,27 @@ func crashKey(i byte) *pqkey.PrivateKey {
 
 // process is one run of the pql1node binary.
 type process struct {
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	addr   chan string // the address of the listening line, once
+	cmd       *exec.Cmd
+	stderr    *bytes.Buffer
+	addr      chan string // the address of the listening line, once
+	validator string      // the validator address of the listening line, set before addr is sent
 }
 
-func startProcess(t *testing.T, bin string, args []string) *process {
+// startProcess runs bin with args; its environment is the test's without PQBRIDGE_ variables
+// (which would set flags), plus env.
+func startProcess(t *testing.T, bin string, args []string, env ...string) *process {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &process{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, addr: make(chan string, 1)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PQBRIDGE_") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = w, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -64,11 +73,22 @@ func startProcess(t *testing.T, bin string, args []string) *process {
 		for sc.Scan() {
 			var addr, validator string
 			if _, err := fmt.Sscanf(sc.Text(), "listening on %s validator %s", &addr, &validator); err == nil {
+				p.validator = validator
 				p.addr <- addr
 			}
 		}
 	}()
 	return p
+}
+
+// buildNode builds the pql1node binary into dir.
+func buildNode(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "pql1node")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // sender submits signed transfers with consecutive nonces, one at a time, and remembers the ones
@@ -117,11 +137,7 @@ func (s *sender) run(ctx context.Context, t *testing.T, c *l1client.Client, to c
 // store gives the node's state root.
 func TestNodeCrashSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pql1node")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildNode(t, dir)
 	validator := crashKey(0)
 	seed := validator.Seed()
 	keyFile := filepath.Join(dir, "validator.key")

@@ -200,11 +200,11 @@ func Open(db *pebble.DB, cfg Config) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ok || len(lb) != 2*ltLanes {
+	if !ok {
 		return nil, fmt.Errorf("%w: lattice hash missing", ErrCorruptStore)
 	}
-	for i := range c.lt {
-		c.lt[i] = uint16(lb[2*i]) | uint16(lb[2*i+1])<<8
+	if c.lt, err = parseLtHash(lb); err != nil {
+		return nil, err
 	}
 	if c.lt.root() != c.head.StateRoot {
 		return nil, fmt.Errorf("%w: lattice hash does not give the head's state root", ErrCorruptStore)

@@ -100,8 +100,17 @@ func (c *Chain) BatchTrace(rollupID, number uint64) ([][32]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: trace of batch %d of rollup %d", ErrNotFound, number, rollupID)
 	}
+	trace, err := decodeTrace(b)
+	if err != nil {
+		return nil, fmt.Errorf("trace of batch %d of rollup %d: %w", number, rollupID, err)
+	}
+	return trace, nil
+}
+
+// decodeTrace splits a stored trace (checkTrace's output) into its roots.
+func decodeTrace(b []byte) ([][32]byte, error) {
 	if len(b)%32 != 0 {
-		return nil, fmt.Errorf("%w: trace of batch %d of rollup %d is %d bytes", ErrCorruptStore, number, rollupID, len(b))
+		return nil, fmt.Errorf("%w: trace of %d bytes, not a multiple of 32", ErrCorruptStore, len(b))
 	}
 	trace := make([][32]byte, len(b)/32)
 	for k := range trace {

@@ -72,6 +72,18 @@ func (h *ltHash) bytes() []byte {
 	return b
 }
 
+// parseLtHash decodes a lattice hash as bytes encodes it (the stored m/lthash).
+func parseLtHash(b []byte) (ltHash, error) {
+	var h ltHash
+	if len(b) != 2*ltLanes {
+		return h, fmt.Errorf("%w: lattice hash of %d bytes, want %d", ErrCorruptStore, len(b), 2*ltLanes)
+	}
+	for i := range h {
+		h[i] = binary.LittleEndian.Uint16(b[2*i:])
+	}
+	return h, nil
+}
+
 // root is the state root: keccak256 of the lattice hash, domain-tagged.
 func (h *ltHash) root() common.Hash {
 	return crypto.Keccak256Hash([]byte("pqbridge/l1-state-root/v1"), h.bytes())

@@ -109,6 +109,12 @@ func (c *Client) callRaw(ctx context.Context, method string, payload []byte, out
 	if out == nil {
 		return nil
 	}
+	return decodeReply(method, reply, out)
+}
+
+// decodeReply decodes a verified reply payload into out. The payload is signed by the
+// validator, but a client must not crash on what a buggy or compromised validator signs.
+func decodeReply(method string, reply []byte, out any) error {
 	if err := rlp.DecodeBytes(reply, out); err != nil {
 		return fmt.Errorf("l1client: %s: reply: %w: %v", method, quicrpc.ErrMalformed, err)
 	}
@@ -251,10 +257,12 @@ func (e *Events) Next() (chain.Event, error) {
 			}
 			return chain.Event{}, remoteError(node.MethodEvents, err)
 		}
-		if err := rlp.DecodeBytes(b, &e.pending); err != nil {
+		evs, err := decodeEvents(b)
+		if err != nil {
 			e.sub.Close()
-			return chain.Event{}, fmt.Errorf("l1client: %s: event message: %w: %v", node.MethodEvents, quicrpc.ErrMalformed, err)
+			return chain.Event{}, err
 		}
+		e.pending = evs
 	}
 	ev := e.pending[0]
 	e.pending = e.pending[1:]
@@ -263,3 +271,12 @@ func (e *Events) Next() (chain.Event, error) {
 
 // Close ends the subscription.
 func (e *Events) Close() { e.sub.Close() }
+
+// decodeEvents decodes one message of an event subscription: the events of one or more blocks.
+func decodeEvents(b []byte) ([]chain.Event, error) {
+	var evs []chain.Event
+	if err := rlp.DecodeBytes(b, &evs); err != nil {
+		return nil, fmt.Errorf("l1client: %s: event message: %w: %v", node.MethodEvents, quicrpc.ErrMalformed, err)
+	}
+	return evs, nil
+}

@@ -180,6 +180,12 @@ func (c *Client) readResponse(ctx context.Context, st *quic.Stream, hash common.
 	if err != nil {
 		return nil, c.streamErr(ctx, st, err)
 	}
+	return c.openResponse(body, hash, seq)
+}
+
+// openResponse decodes and verifies a response or event frame body: message seq answering the
+// request of hash on this connection.
+func (c *Client) openResponse(body []byte, hash common.Hash, seq uint64) ([]byte, error) {
 	r, err := decodeResponse(body, c.cfg.scheme)
 	if err != nil {
 		return nil, err

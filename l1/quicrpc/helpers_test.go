@@ -2,12 +2,15 @@ package quicrpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -161,4 +164,33 @@ func (c *Client) forge(t testing.TB, e envelope) []byte {
 		t.Fatal(err)
 	}
 	return encode(&request{Method: e.method, ChainID: e.chainID, Sender: e.sender, Nonce: e.nonce, Binding: e.binding, Payload: e.payload, Signature: sig})
+}
+
+// sendRaw writes b as it is on a new stream of c's connection, closes the stream and returns
+// the server's answer as an error: the reset code's error (nil if the server answered a frame).
+func (c *Client) sendRaw(ctx context.Context, b []byte) error {
+	st, err := c.conn.OpenStreamSync(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.CancelRead(codeCanceled)
+	st.Write(b)
+	st.Close()
+	_, err = readFrame(st, 1<<20)
+	return streamError(err)
+}
+
+// dialClassical dials addr with a plain crypto/tls configuration offering only curves, as a
+// client without post-quantum key exchange would, and returns the handshake's error.
+func dialClassical(ctx context.Context, addr string, curves []tls.CurveID) error {
+	conn, err := quic.DialAddr(ctx, addr, &tls.Config{
+		InsecureSkipVerify: true,
+		NextProtos:         []string{alpn},
+		CurvePreferences:   curves,
+	}, nil)
+	if err == nil {
+		conn.CloseWithError(0, "")
+		return fmt.Errorf("handshake offering %v succeeded", curves)
+	}
+	return err
 }

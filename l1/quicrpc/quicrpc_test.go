@@ -213,15 +213,7 @@ func TestGarbage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testCtx(t)
-			st, err := c.conn.OpenStreamSync(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st.Write(tc.bytes)
-			st.Close()
-			_, err = readFrame(st, 1<<20)
-			if err = streamError(err); !errors.Is(err, tc.want) {
+			if err := c.sendRaw(testCtx(t), tc.bytes); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 			mustEcho(t, c)
@@ -248,15 +240,7 @@ func TestRateLimit(t *testing.T) {
 func TestClassicalClientRejected(t *testing.T) {
 	srv, _ := startServer(t, nil)
 	for _, curves := range [][]tls.CurveID{{tls.X25519}, {tls.CurveP256, tls.X25519}} {
-		conn, err := quic.DialAddr(testCtx(t), srv.Addr().String(), &tls.Config{
-			InsecureSkipVerify: true,
-			NextProtos:         []string{alpn},
-			CurvePreferences:   curves,
-		}, nil)
-		if err == nil {
-			conn.CloseWithError(0, "")
-			t.Fatalf("handshake offering %v succeeded", curves)
-		}
+		err := dialClassical(testCtx(t), srv.Addr().String(), curves)
 		var te *quic.TransportError
 		if !errors.As(err, &te) || !te.Remote || te.ErrorCode != 0x100+alertHandshakeFailure {
 			t.Fatalf("handshake offering %v: %v, want the server's handshake_failure alert", curves, err)

@@ -477,18 +477,26 @@ func hello(context.Context, *Request) ([]byte, error) { return nil, nil }
 
 // writeResponse signs and writes one response (seq 0) or event (seq > 0).
 func (s *Server) writeResponse(st *quic.Stream, p *peer, hash common.Hash, seq, status uint64, errMsg string, payload []byte) error {
-	if len(errMsg) > maxErrorLen {
-		errMsg = errMsg[:maxErrorLen]
-	}
-	sig, err := s.sign.Sign(responseContext(seq), s.cfg.ChainID, seq, responseSigningPayload(hash, p.binding, status, errMsg, payload))
+	frame, err := s.sealResponse(p.binding, hash, seq, status, errMsg, payload)
 	if err != nil {
 		s.log.Error("quicrpc: signing response", "err", err)
 		st.CancelWrite(codeShutdown)
 		return err
 	}
-	frame := encode(&response{RequestHash: hash, Seq: seq, Status: status, Error: errMsg, Payload: payload, Signature: sig})
 	st.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	return writeFrame(st, frame)
+}
+
+// sealResponse signs one response or event for the connection of binding and encodes it.
+func (s *Server) sealResponse(binding []byte, hash common.Hash, seq, status uint64, errMsg string, payload []byte) ([]byte, error) {
+	if len(errMsg) > maxErrorLen {
+		errMsg = errMsg[:maxErrorLen]
+	}
+	sig, err := s.sign.Sign(responseContext(seq), s.cfg.ChainID, seq, responseSigningPayload(hash, binding, status, errMsg, payload))
+	if err != nil {
+		return nil, err
+	}
+	return encode(&response{RequestHash: hash, Seq: seq, Status: status, Error: errMsg, Payload: payload, Signature: sig}), nil
 }
 
 // reject resets the stream in both directions with the code of err.

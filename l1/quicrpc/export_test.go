@@ -1,0 +1,51 @@
+package quicrpc
+
+import (
+	"context"
+	"crypto/tls"
+	"testing"
+
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+)
+
+// The attacker's tools of this package's tests, for the tests of the node's endpoints in package
+// quicrpc_test (endpoints_test.go), which send the same forged envelopes to a real node.
+
+// Envelope is envelope with exported fields; zero fields take the client's honest values, but
+// ChainID and Method have no default outside this package's test server.
+type Envelope struct {
+	Signer  *pqkey.PrivateKey
+	Sender  []byte
+	Context pqkey.Context
+	ChainID uint64
+	Binding []byte
+	Nonce   uint64
+	Method  string
+	Payload []byte
+}
+
+// Forge signs a request envelope with the fields of e.
+func Forge(t testing.TB, c *Client, e Envelope) []byte {
+	t.Helper()
+	if e.ChainID == 0 || e.Method == "" {
+		t.Fatal("quicrpc.Forge: give the chain ID and the method")
+	}
+	return c.forge(t, envelope{signer: e.Signer, sender: e.Sender, context: e.Context, chainID: e.ChainID,
+		binding: e.Binding, nonce: e.Nonce, method: e.Method, payload: e.Payload})
+}
+
+// CallFrame sends a request frame as it is and returns the verified response's payload.
+func CallFrame(ctx context.Context, c *Client, frame []byte) ([]byte, error) {
+	return c.callFrame(ctx, frame)
+}
+
+// SendRaw writes bytes that need not be a frame on a new stream; see sendRaw.
+func SendRaw(ctx context.Context, c *Client, b []byte) error { return c.sendRaw(ctx, b) }
+
+// DialClassical dials with X25519-class groups only; see dialClassical.
+func DialClassical(ctx context.Context, addr string, curves []tls.CurveID) error {
+	return dialClassical(ctx, addr, curves)
+}
+
+// HandshakeError is handshakeError: how Dial names a refused handshake.
+func HandshakeError(err error) error { return handshakeError(err) }

@@ -460,6 +460,7 @@ func (n *network) printExplore(u *ui) {
 	wallet := "bin/pqwallet"
 	u.printf("  export PQBRIDGE_HOME=%s   # the demo's wallet: alice (L1), bob and carol (L2)\n", n.walletHome)
 	u.printf("  %s balance                 # every key on both layers\n", wallet)
+	u.printf("  %s deposit 1000 --to-l2 bob --l1-key alice --wait\n", wallet)
 	u.printf("  %s transfer --from 0 --to 1 10 --wait\n", wallet)
 	u.printf("  %s status batch 1\n", wallet)
 	u.printf("  %s --help\n", wallet)

@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -35,18 +26,9 @@ import (
 func TestWalletEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(os.PathSeparator), "./cmd/pql1node", "./cmd/pqsequencer", "./cmd/pqwallet")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-
-	home, data := t.TempDir(), t.TempDir()
-	passFile := filepath.Join(data, "passphrase")
-	writeFile(t, passFile, "correct horse battery staple\n")
-	w := &wallet{t: t, ctx: ctx, bin: filepath.Join(bin, "pqwallet"),
-		env: append(os.Environ(), "PQBRIDGE_HOME="+home, "PQBRIDGE_PASSPHRASE_FILE="+passFile)}
+	bin := walletBins(t)
+	data := t.TempDir()
+	w := newWallet(t, ctx, bin, data)
 
 	alice := w.key("key", "new", "--l1", "alice")
 	bob := w.key("key", "new", "--l2", "bob")
@@ -57,21 +39,16 @@ func TestWalletEndToEnd(t *testing.T) {
 
 	// The L1 node: a validator key the test knows (so it can pin its public key), alice funded,
 	// one rollup registered at genesis.
-	var seed [pqkey.SeedSize]byte
-	rand.Read(seed[:])
-	validator := pqkey.NewKeyFromSeed(seed)
-	writeFile(t, filepath.Join(data, "validator.key"), hex.EncodeToString(seed[:]))
-	writeFile(t, filepath.Join(data, "validator.pub"), hex.EncodeToString(validator.Public().Bytes()))
+	validator, valKey, valPub := testValidator(t, data)
 	writeFile(t, filepath.Join(data, "genesis.json"), fmt.Sprintf(`{"alloc": [{"address": %q, "balance": 1000000}],
 		"rollups": [{"l2ChainId": 7, "treeDepth": %d, "batchSize": 64, "challengeWindow": 5, "forcedInclusionWindow": 50,
 		"exodusTimeout": 1000, "sequencers": [%q]}]}`, alice.Address, l2.DefaultTreeDepth, validator.Address().Hex()))
-	l1Addr := startDaemon(t, ctx, filepath.Join(bin, "pql1node"), "-datadir", filepath.Join(data, "l1"), "-listen", "127.0.0.1:0",
-		"-chain-id", "3", "-validator-key-file", filepath.Join(data, "validator.key"), "-genesis", filepath.Join(data, "genesis.json"),
-		"-block-interval", "200ms")
-	seqAddr := startDaemon(t, ctx, filepath.Join(bin, "pqsequencer"), "-dev", "-datadir", filepath.Join(data, "seq"),
-		"-listen", "127.0.0.1:0", "-chain-id", "7", "-block-interval", "20ms")
-	writeFile(t, filepath.Join(home, configFileName), fmt.Sprintf(`{"l1": %q, "l1-chain-id": 3, "validator": %q,
-		"sequencer": "http://%s", "l2-chain-id": 7, "timeout": "20s"}`, l1Addr, filepath.Join(data, "validator.pub"), seqAddr))
+	l1Addr := startDaemon(t, ctx, filepath.Join(bin, "pql1node"), "--datadir", filepath.Join(data, "l1"), "--listen", "127.0.0.1:0",
+		"--chain-id", "3", "--validator-key-file", valKey, "--genesis", filepath.Join(data, "genesis.json"),
+		"--block-interval", "200ms").addr
+	seqAddr := startDaemon(t, ctx, filepath.Join(bin, "pqsequencer"), "--dev", "--datadir", filepath.Join(data, "seq"),
+		"--listen", "127.0.0.1:0", "--chain-id", "7", "--block-interval", "20ms").addr
+	w.configure(l1Addr, 3, valPub, seqAddr, 7)
 
 	var l1 []balanceJSON
 	w.json(&l1, "balance", "--l1")
@@ -105,16 +82,11 @@ func TestWalletEndToEnd(t *testing.T) {
 		}
 	}
 	var l2b []balanceJSON
-	for { // the deposits are in the sequencer's next block, 20 ms away
+	// The deposits are in the sequencer's next block, 20 ms away.
+	waitFor(t, ctx, "the dev deposits credited", func() bool {
 		w.json(&l2b, "balance", "--l2")
-		if len(l2b) == 2 && l2b[0].Index != nil && l2b[1].Index != nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("dev deposits never credited: %+v", l2b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(l2b) == 2 && l2b[0].Index != nil && l2b[1].Index != nil
+	})
 	if *l2b[0].Index != 0 || l2b[0].Balance != 500 || *l2b[1].Index != 1 || l2b[1].Balance != 10 {
 		t.Fatalf("L2 balances %+v", l2b)
 	}
@@ -162,110 +134,5 @@ func TestWalletEndToEnd(t *testing.T) {
 	again := w.key("key", "combine", "alice-again", split.Shares[0], split.Shares[2])
 	if again.Address != alice.Address {
 		t.Fatalf("recombined %s, want %s", again.Address, alice.Address)
-	}
-}
-
-type wallet struct {
-	t   *testing.T
-	ctx context.Context
-	bin string
-	env []string
-}
-
-func (w *wallet) run(args ...string) (string, error) {
-	cmd := exec.CommandContext(w.ctx, w.bin, args...)
-	cmd.Env = w.env
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return string(out), fmt.Errorf("%w: %s", err, stderr.String())
-	}
-	return string(out), nil
-}
-
-func (w *wallet) json(v any, args ...string) {
-	w.t.Helper()
-	out, err := w.run(append(args, "--json")...)
-	if err != nil {
-		w.t.Fatalf("pqwallet %s: %v", strings.Join(args, " "), err)
-	}
-	if err := json.Unmarshal([]byte(out), v); err != nil {
-		w.t.Fatalf("pqwallet %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func (w *wallet) key(args ...string) keyJSON {
-	w.t.Helper()
-	var k keyJSON
-	w.json(&k, args...)
-	return k
-}
-
-// fails runs the wallet and wants it to fail with an error containing want.
-func (w *wallet) fails(want string, args ...string) {
-	w.t.Helper()
-	if _, err := w.run(args...); err == nil || !strings.Contains(err.Error(), want) {
-		w.t.Fatalf("pqwallet %s: got %v, want an error containing %q", strings.Join(args, " "), err, want)
-	}
-}
-
-// startDaemon starts a daemon and returns the address from its "listening on ADDR" line; it
-// is stopped with SIGINT when the test ends.
-func startDaemon(t *testing.T, ctx context.Context, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", filepath.Base(bin), stderr.String())
-		}
-	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) >= 3 && f[0] == "listening" && f[1] == "on" {
-				addr <- f[2]
-				io.Copy(io.Discard, stdout)
-				return
-			}
-		}
-		addr <- "" // exited before serving
-	}()
-	select {
-	case a := <-addr:
-		if a == "" {
-			cmd.Wait()
-			t.Fatalf("%s exited before serving: %s", filepath.Base(bin), stderr.String())
-		}
-		return a
-	case <-ctx.Done():
-		t.Fatalf("%s did not start: %s", filepath.Base(bin), stderr.String())
-	}
-	return ""
-}
-
-func writeFile(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }

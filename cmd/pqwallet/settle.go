@@ -306,7 +306,8 @@ and submits it with --l1-key. The whole balance is paid to --to.`,
 			}
 			acct, ok := state.Account(index)
 			if !ok {
-				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d)", index, r.FinalNumber)
+				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d): exodus pays only accounts of that state; a deposit no finalized batch consumed (%d of %d were) goes back to its depositor by an L1 exodus refund instead",
+					index, r.FinalNumber, r.FinalConsumed, r.QueueLen)
 			}
 			if acct.Balance == 0 {
 				return fmt.Errorf("l2 account %d has balance 0 in the last finalized state: nothing to withdraw", index)

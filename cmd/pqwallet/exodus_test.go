@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+)
+
+const (
+	exodusL1Chain = 5
+	exodusL2Chain = 9
+	// exodusTimeout is the rollup's exodus timeout in L1 blocks of 100 ms. The first batch must
+	// finalize within it of genesis (two deposits, a transfer, the batch posted and its 2-block
+	// challenge window: 1.5 s here, 1.8 s with both cores busy), and after batch 1 the test waits
+	// it out once.
+	exodusTimeout = 50
+)
+
+// TestWalletExodus runs pqwallet exodus against a rollup that L1 really froze: pql1node and
+// pqsequencer (--l1, optimistic) run as processes; two L1 deposits and a transfer make batch 1,
+// final on L1; a second transfer and a third deposit are soft-confirmed only (the sequencer
+// cuts batches of 3 and is stopped before a batch 2). With no batch finalizing for the exodus
+// timeout, L1 freezes the rollup, and each account of batch 1's root exits with its balance
+// there, rebuilt by the wallet from L1 data alone with the sequencer gone; an account that
+// root lacks, and a second exit of the same account, are refused.
+func TestWalletExodus(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := walletBins(t)
+	data := t.TempDir()
+	w := newWallet(t, ctx, bin, data)
+
+	alice := w.key("key", "new", "--l1", "alice")
+	w.key("key", "new", "--l2", "bob")
+	w.key("key", "new", "--l2", "carol")
+	w.key("key", "new", "--l2", "dave")
+	validator, valKey, valPub := testValidator(t, data)
+	seqKey := newSeedFile(t, filepath.Join(data, "sequencer.key"))
+	genesis, err := json.Marshal(map[string]any{
+		"alloc": []map[string]any{{"address": alice.Address, "balance": 1_000_000}, {"address": seqKey.Address(), "balance": 1_000_000}},
+		"rollups": []map[string]any{{"l2ChainId": exodusL2Chain, "treeDepth": 8, "batchSize": 16, "sequencerBond": 100,
+			"challengeWindow": 2, "forcedInclusionWindow": 50, "exodusTimeout": exodusTimeout, "sequencers": []common.Address{seqKey.Address()}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(data, "genesis.json"), string(genesis))
+
+	// The exodus clock starts with the L1 node's first block, which registers the rollup.
+	start := time.Now()
+	l1Addr := startDaemon(t, ctx, filepath.Join(bin, "pql1node"), "--datadir", filepath.Join(data, "l1"), "--listen", "127.0.0.1:0",
+		"--chain-id", fmt.Sprint(exodusL1Chain), "--validator-key-file", valKey, "--genesis", filepath.Join(data, "genesis.json"),
+		"--block-interval", "100ms").addr
+	cl, err := l1client.Dial(ctx, l1client.Config{Addr: l1Addr, ChainID: exodusL1Chain, Validator: validator.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	waitFor(t, ctx, "the genesis rollup registered on L1", func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
+	// Batches of exactly 3 transactions: the age cut is beyond the test, so the second transfer
+	// stays in no batch.
+	seq := startDaemon(t, ctx, filepath.Join(bin, "pqsequencer"), "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(exodusL1Chain),
+		"--validator-pubkey-file", valPub, "--sequencer-key-file", filepath.Join(data, "sequencer.key"), "--mode", "optimistic",
+		"--batch-size", "3", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
+		"--listen", "127.0.0.1:0")
+	w.configure(l1Addr, exodusL1Chain, valPub, seq.addr, exodusL2Chain)
+
+	var dep l1Result
+	w.json(&dep, "deposit", "1000", "--to-l2", "bob", "--wait")
+	w.json(&dep, "deposit", "500", "--to-l2", "carol", "--wait")
+	var l2b []balanceJSON
+	waitFor(t, ctx, "both L1 deposits credited on L2", func() bool {
+		return w.tryJSON(&l2b, "balance", "--l2") == nil && len(l2b) == 3 && l2b[0].Index != nil && l2b[1].Index != nil
+	})
+	if l2b[0].Key != "bob" || *l2b[0].Index != 0 || l2b[0].Balance != 1000 || l2b[1].Key != "carol" || *l2b[1].Index != 1 ||
+		l2b[1].Balance != 500 || l2b[2].Index != nil {
+		t.Fatalf("L2 balances after the deposits %+v", l2b)
+	}
+	var final l2Result
+	w.json(&final, "transfer", "--from", "0", "--to", "1", "100", "--wait")
+
+	type batchStatus struct {
+		Number  uint64 `json:"number"`
+		Mode    string `json:"mode"`
+		Final   bool   `json:"final"`
+		TxCount uint64 `json:"txCount"`
+	}
+	var b1 batchStatus
+	waitFor(t, ctx, "batch 1 final on L1", func() bool { return w.tryJSON(&b1, "status", "batch", "1") == nil && b1.Final })
+	if b1.Number != 1 || b1.Mode != "optimistic" || b1.TxCount != 3 {
+		t.Fatalf("batch 1 %+v, want the two deposits and the transfer, optimistic", b1)
+	}
+	t.Logf("batch 1 final %v after the L1 node started", time.Since(start).Round(time.Millisecond))
+	r, err := cl.Rollup(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Frozen {
+		t.Fatalf("rollup frozen at height %d before the test could check exodus refuses to run: raise exodusTimeout", r.FrozenAt)
+	}
+	w.fails(fmt.Sprintf("rollup 1 is not frozen: exodus opens after %d L1 blocks without a finalized batch", exodusTimeout),
+		"exodus", "--index", "0", "--wait")
+
+	// Soft-confirmed, never settled: a transfer (bob 907, carol 593 on L2; batch 1's root says
+	// 900 and 600) and a deposit crediting dave with account 2, which batch 1's root lacks.
+	var soft l2Result
+	w.json(&soft, "transfer", "--from", "1", "--to", "0", "7", "--wait")
+	w.json(&dep, "deposit", "50", "--to-l2", "dave", "--wait")
+	waitFor(t, ctx, "dave's deposit credited on L2", func() bool {
+		return w.tryJSON(&l2b, "balance", "--l2") == nil && len(l2b) == 3 && l2b[2].Index != nil
+	})
+	for i, want := range []struct {
+		key     string
+		balance uint64
+	}{{"bob", 907}, {"carol", 593}, {"dave", 50}} {
+		if b := l2b[i]; b.Key != want.key || *b.Index != uint32(i) || b.Balance != want.balance {
+			t.Fatalf("soft L2 balances %+v, want %s at index %d with %d", l2b, want.key, i, want.balance)
+		}
+	}
+	var st struct {
+		Status     string `json:"status"`
+		Settlement string `json:"settlement"`
+	}
+	w.json(&st, "status", "tx", final.TxHash.Hex())
+	if st.Status != "ok" || st.Settlement != "final" {
+		t.Fatalf("status of the batched transfer %+v", st)
+	}
+	w.json(&st, "status", "tx", soft.TxHash.Hex())
+	if st.Status != "ok" || st.Settlement != "soft" {
+		t.Fatalf("status of the unbatched transfer %+v", st)
+	}
+	seq.stop(t)
+	w.fails("rollup 1 has no batch 2 on L1 (head batch 1, final through 1)", "status", "batch", "2")
+
+	waitFor(t, ctx, "L1 to freeze the rollup", func() bool {
+		r, err = cl.Rollup(ctx, 1)
+		return err == nil && r.Frozen
+	})
+	if r.FinalNumber != 1 || r.HeadNumber != 1 || r.FrozenAt != r.FinalHeight+exodusTimeout || r.FinalConsumed != 2 || r.QueueLen != 3 {
+		t.Fatalf("frozen rollup: final %d, head %d, frozen at %d, last finalization at %d, deposits consumed %d of %d",
+			r.FinalNumber, r.HeadNumber, r.FrozenAt, r.FinalHeight, r.FinalConsumed, r.QueueLen)
+	}
+	t.Logf("rollup frozen at L1 height %d, %v after the L1 node started", r.FrozenAt, time.Since(start).Round(time.Millisecond))
+
+	// Each account exits to its own fresh L1 address with its balance at batch 1's root.
+	for _, c := range []struct {
+		index   string
+		to      common.Address
+		balance uint64
+	}{
+		{"0", common.HexToAddress("0x00000000000000000000000000000000000b0b01"), 900},
+		{"1", common.HexToAddress("0x00000000000000000000000000000000000ca401"), 600},
+	} {
+		before := w.l1Balance(c.to)
+		var ex struct {
+			l1Result
+			Details struct {
+				Balance   uint64         `json:"balance"`
+				Recipient common.Address `json:"recipient"`
+			} `json:"details"`
+		}
+		w.json(&ex, "exodus", "--index", c.index, "--to", c.to.Hex(), "--wait")
+		if ex.Type != chain.TxExodusWithdrawal.String() || ex.Height == 0 || ex.Details.Balance != c.balance || ex.Details.Recipient != c.to {
+			t.Fatalf("exodus of l2 account %s: %+v", c.index, ex)
+		}
+		if got := w.l1Balance(c.to); got != before+c.balance {
+			t.Fatalf("exodus of l2 account %s: %s has %d on L1, had %d, want +%d", c.index, c.to.Hex(), got, before, c.balance)
+		}
+	}
+	w.fails("l2 account 2 is not in the last finalized state (batch 1)", "exodus", "--index", "2", "--wait")
+	other := common.HexToAddress("0x00000000000000000000000000000000000b0b02")
+	w.fails("account already exited: rollup 1 account 0", "exodus", "--index", "0", "--to", other.Hex(), "--wait")
+	if got := w.l1Balance(other); got != 0 {
+		t.Fatalf("the refused second exodus paid %d", got)
+	}
+	// What stays in escrow is dave's deposit, which no finalized batch consumed.
+	r, err = cl.Rollup(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Escrow != 50 || r.Paid != 1500 {
+		t.Fatalf("rollup after both exits: escrow %d, paid %d, want 50 and 1500", r.Escrow, r.Paid)
+	}
+}
+
+// l1Balance is an L1 address's balance, read with pqwallet balance.
+func (w *wallet) l1Balance(a common.Address) uint64 {
+	w.t.Helper()
+	var b []balanceJSON
+	w.json(&b, "balance", "--address", a.Hex())
+	if len(b) != 1 {
+		w.t.Fatalf("balance --address %s: %+v", a.Hex(), b)
+	}
+	return b[0].Balance
+}

@@ -67,17 +67,16 @@ func runDemo(ctx context.Context, n *network, u *ui) error {
 	for i, s := range steps {
 		u.step(i+1, len(steps), s.title)
 		start := time.Now()
-		sctx, cancel := context.WithTimeout(ctx, n.o.stepTimeout)
+		actx, acancel := n.whileAlive(ctx)
+		sctx, cancel := context.WithTimeout(actx, n.o.stepTimeout)
 		res, err := s.run(sctx)
 		cancel()
+		acancel()
 		if err != nil {
-			if ctx.Err() == nil && sctx.Err() != nil {
+			if derr := n.deathError(); derr != nil {
+				err = fmt.Errorf("%w; %w", err, derr)
+			} else if ctx.Err() == nil && sctx.Err() != nil {
 				err = fmt.Errorf("%w (after %v; --step-timeout)", err, n.o.stepTimeout)
-			}
-			select {
-			case dd := <-n.died:
-				err = fmt.Errorf("%w; %w", err, dd.deathError())
-			default:
 			}
 			return &stepError{i + 1, s.title, err}
 		}

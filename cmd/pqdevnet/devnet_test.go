@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -22,24 +24,13 @@ import (
 func TestDevnetDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(os.PathSeparator), "./cmd/...")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/...: %v\n%s", err, out)
-	}
+	bin := binaries(t)
 	dir := filepath.Join(t.TempDir(), "devnet")
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pqdevnet"), "--exit", "--ports", "random", "--bin", bin, "--dir", dir,
-		"--keys-cache", filepath.Join(root, ".cache", "devnet-keys"), "--depth", "8", "--batch", "2",
-		"--l1-block-interval", "200ms", "--challenge-window", "10", "--step-timeout", "90s")
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pqdevnet"), devnetArgs(bin, dir)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	t.Logf("pqdevnet --exit ran %v", time.Since(start).Round(time.Second))
 	text := out.String()
 	if err != nil {
@@ -80,6 +71,42 @@ func TestDevnetDemo(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "stopping") && !strings.Contains(string(b), "stopped") {
 			t.Errorf("%s's log does not show a graceful stop:\n%s", d, tail(filepath.Join(dir, "logs", d+".log"), 5))
+		}
+	}
+}
+
+// TestDevnetNamesDeadDaemon: a daemon that dies is named with the end of its log, and the
+// others are stopped. The sequencer here is a fake (fault injection): a script that fails at
+// start the way a misconfigured daemon does.
+func TestDevnetNamesDeadDaemon(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	real := binaries(t)
+	bin := t.TempDir()
+	for _, b := range []string{"pqdevnet", "pql1node", "pqprover", "pqchallenger", "pqwallet"} {
+		if err := os.Symlink(filepath.Join(real, b), filepath.Join(bin, b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := "#!/bin/sh\necho 'pqsequencer: fake for TestDevnetNamesDeadDaemon: rollup 1 on L1: not a sequencer' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "pqsequencer"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "devnet")
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pqdevnet"), devnetArgs(bin, dir)...).CombinedOutput()
+	if err == nil {
+		t.Fatalf("pqdevnet succeeded with a sequencer that cannot start:\n%s", out)
+	}
+	for _, want := range []string{"pqsequencer exited (exit status 1)", "rollup 1 on L1: not a sequencer", filepath.Join(dir, "logs", "pqsequencer.log")} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The daemons started before it were stopped gracefully.
+	for _, d := range []string{"pql1node", "pqprover"} {
+		b, err := os.ReadFile(filepath.Join(dir, "logs", d+".log"))
+		if err != nil || !strings.Contains(string(b), "stopping") {
+			t.Errorf("%s was not stopped gracefully (%v):\n%s", d, err, tail(filepath.Join(dir, "logs", d+".log"), 5))
 		}
 	}
 }
@@ -125,4 +152,50 @@ func logs(dir string) string {
 		b.WriteString("== " + p + "\n" + tail(p, 30) + "\n")
 	}
 	return b.String()
+}
+
+var (
+	buildOnce sync.Once
+	builtDir  string
+	buildErr  error
+)
+
+// binaries builds every command once for the package's tests.
+func binaries(t *testing.T) string {
+	buildOnce.Do(func() {
+		root, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if builtDir, buildErr = os.MkdirTemp("", "pqdevnet-bin-"); buildErr != nil {
+			return
+		}
+		build := exec.Command("go", "build", "-o", builtDir+string(os.PathSeparator), "./cmd/...")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtDir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	os.Exit(code)
+}
+
+// devnetArgs are the flags of a small, fast devnet: depth 8, 2 transactions per batch, the keys
+// cached in the repository's .cache (made once, by whichever test runs first).
+func devnetArgs(bin, dir string) []string {
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	return []string{"--exit", "--ports", "random", "--bin", bin, "--dir", dir,
+		"--keys-cache", filepath.Join(root, ".cache", "devnet-keys"), "--depth", "8", "--batch", "2",
+		"--l1-block-interval", "200ms", "--challenge-window", "10", "--step-timeout", "90s"}
 }

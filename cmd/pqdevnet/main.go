@@ -124,7 +124,7 @@ func run(ctx context.Context, o options) error {
 	case <-ctx.Done():
 		u.printf("\nStopping the network…\n")
 		return nil
-	case d := <-net.died:
-		return d.deathError()
+	case <-net.dead:
+		return net.deathError()
 	}
 }

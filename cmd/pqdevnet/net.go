@@ -61,8 +61,11 @@ type network struct {
 	alice                common.Address // the demo user's L1 address (funded at genesis)
 
 	daemons []*daemon
-	died    chan *daemon // a daemon that exited on its own
-	upAt    time.Time    // every daemon ready
+	// dead is closed when the first daemon exits on its own; deadDaemon is that daemon.
+	dead       chan struct{}
+	deadOnce   sync.Once
+	deadDaemon *daemon
+	upAt       time.Time // every daemon ready
 
 	// Addresses, once started.
 	l1Addr, seqAddr, proverAddr string
@@ -78,7 +81,7 @@ type network struct {
 // through pqwallet itself), the Groth16 dev keys and the genesis.
 func setup(ctx context.Context, o options, u *ui) (*network, error) {
 	n := &network{o: o, bins: map[string]string{}, params: prover.Params{Depth: o.depth, BatchSize: o.batch},
-		died: make(chan *daemon, 8), metrics: map[string]string{}}
+		dead: make(chan struct{}), metrics: map[string]string{}}
 	if err := n.params.Validate(); err != nil {
 		return nil, fmt.Errorf("--depth %d --batch %d: %w", o.depth, o.batch, err)
 	}
@@ -386,7 +389,7 @@ type daemon struct {
 	name    string
 	cmd     *exec.Cmd
 	logPath string
-	died    chan *daemon
+	net     *network
 
 	mu       sync.Mutex
 	lines    []string
@@ -413,7 +416,7 @@ func (n *network) spawn(ctx context.Context, u *ui, name string, args []string) 
 		logFile.Close()
 		return nil, err
 	}
-	d := &daemon{name: name, cmd: cmd, logPath: logPath, died: n.died, exited: make(chan struct{})}
+	d := &daemon{name: name, cmd: cmd, logPath: logPath, net: n, exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -437,7 +440,10 @@ func (n *network) spawn(ctx context.Context, u *ui, name string, args []string) 
 		d.mu.Unlock()
 		close(d.exited)
 		if !stopping {
-			d.died <- d
+			d.net.deadOnce.Do(func() {
+				d.net.deadDaemon = d
+				close(d.net.dead)
+			})
 		}
 	}()
 	return d, nil
@@ -625,4 +631,28 @@ func (n *network) firstFinal() time.Duration {
 	n.finalMu.Lock()
 	defer n.finalMu.Unlock()
 	return n.firstFinalAt
+}
+
+// whileAlive returns a context that is also cancelled when a daemon exits on its own, so that
+// a demo step waiting on the network ends at once instead of at its timeout.
+func (n *network) whileAlive(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-n.dead:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// deathError is the error of the daemon that exited on its own, nil if none did.
+func (n *network) deathError() error {
+	select {
+	case <-n.dead:
+		return n.deadDaemon.deathError()
+	default:
+		return nil
+	}
 }

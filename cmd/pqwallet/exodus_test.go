@@ -30,7 +30,8 @@ const (
 // cuts batches of 3 and is stopped before a batch 2). With no batch finalizing for the exodus
 // timeout, L1 freezes the rollup, and each account of batch 1's root exits with its balance
 // there, rebuilt by the wallet from L1 data alone with the sequencer gone; an account that
-// root lacks, and a second exit of the same account, are refused.
+// root lacks, and a second exit of the same account, are refused. The third deposit, which no
+// finalized batch consumed, is refunded to its depositor with pqwallet exodus refund, once.
 func TestWalletExodus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -106,8 +107,9 @@ func TestWalletExodus(t *testing.T) {
 	if r.Frozen {
 		t.Fatalf("rollup frozen at height %d before the test could check exodus refuses to run: raise exodusTimeout", r.FrozenAt)
 	}
-	w.fails(fmt.Sprintf("rollup 1 is not frozen: exodus opens after %d L1 blocks without a finalized batch", exodusTimeout),
-		"exodus", "--index", "0", "--wait")
+	notFrozen := fmt.Sprintf("rollup 1 is not frozen: exodus opens after %d L1 blocks without a finalized batch", exodusTimeout)
+	w.fails(notFrozen, "exodus", "--index", "0", "--wait")
+	w.fails(notFrozen, "exodus", "refund", "0", "--wait")
 
 	// Soft-confirmed, never settled: a transfer (bob 907, carol 593 on L2; batch 1's root says
 	// 900 and 600) and a deposit crediting dave with account 2, which batch 1's root lacks.
@@ -176,10 +178,16 @@ func TestWalletExodus(t *testing.T) {
 		}
 	}
 	w.fails("l2 account 2 is not in the last finalized state (batch 1)", "exodus", "--index", "2", "--wait")
+	// A second exit is refused by the wallet before it signs anything: alice's L1 nonce stays.
 	other := common.HexToAddress("0x00000000000000000000000000000000000b0b02")
-	w.fails("account already exited: rollup 1 account 0", "exodus", "--index", "0", "--to", other.Hex(), "--wait")
+	aliceAddr := common.HexToAddress(alice.Address)
+	nonce := w.l1Nonce(aliceAddr)
+	w.fails("l2 account 0 of rollup 1 has already exited: L1 pays each account once", "exodus", "--index", "0", "--to", other.Hex(), "--wait")
 	if got := w.l1Balance(other); got != 0 {
 		t.Fatalf("the refused second exodus paid %d", got)
+	}
+	if got := w.l1Nonce(aliceAddr); got != nonce {
+		t.Fatalf("the refused second exodus was sent: alice's L1 nonce %d, was %d", got, nonce)
 	}
 	// What stays in escrow is dave's deposit, which no finalized batch consumed.
 	r, err = cl.Rollup(ctx, 1)
@@ -189,15 +197,70 @@ func TestWalletExodus(t *testing.T) {
 	if r.Escrow != 50 || r.Paid != 1500 {
 		t.Fatalf("rollup after both exits: escrow %d, paid %d, want 50 and 1500", r.Escrow, r.Paid)
 	}
+
+	// That deposit is the one refundable deposit of the wallet's L1 key; consumed ones are
+	// refused, and the refund pays alice, who deposited it, exactly its 50.
+	var refundable []refundJSON
+	w.json(&refundable, "exodus", "refund")
+	if len(refundable) != 1 || refundable[0].QueueIndex != 2 || refundable[0].Amount != 50 || refundable[0].Depositor != aliceAddr ||
+		refundable[0].Key != "alice" || refundable[0].L2PublicKey != l2b[2].PublicKey {
+		t.Fatalf("refundable deposits %+v, want dave's 50 from alice at queue index 2", refundable)
+	}
+	w.fails("deposit 0 of rollup 1 was consumed by a finalized batch (they consumed deposits 0..1)", "exodus", "refund", "0", "--wait")
+	w.fails("rollup 1 has no deposit 3: its queue holds 3", "exodus", "refund", "3", "--wait")
+	before := w.l1Balance(aliceAddr)
+	var rf struct {
+		l1Result
+		Details struct {
+			QueueIndex uint64         `json:"queueIndex"`
+			Depositor  common.Address `json:"depositor"`
+			Amount     uint64         `json:"amount"`
+		} `json:"details"`
+	}
+	w.json(&rf, "exodus", "refund", "2", "--wait")
+	if rf.Type != chain.TxExodusRefund.String() || rf.Height == 0 || rf.From != aliceAddr || rf.Details.QueueIndex != 2 ||
+		rf.Details.Depositor != aliceAddr || rf.Details.Amount != 50 {
+		t.Fatalf("exodus refund of deposit 2: %+v", rf)
+	}
+	if got := w.l1Balance(aliceAddr); got != before+50 {
+		t.Fatalf("exodus refund: alice has %d on L1, had %d, want +50", got, before)
+	}
+	nonce = w.l1Nonce(aliceAddr)
+	w.fails("deposit 2 of rollup 1 was already refunded: 50 to "+aliceAddr.Hex(), "exodus", "refund", "2", "--wait")
+	if got, n := w.l1Balance(aliceAddr), w.l1Nonce(aliceAddr); got != before+50 || n != nonce {
+		t.Fatalf("the refused second refund: alice has %d (nonce %d), want %d (nonce %d)", got, n, before+50, nonce)
+	}
+	w.json(&refundable, "exodus", "refund")
+	if len(refundable) != 0 {
+		t.Fatalf("refundable deposits after the refund: %+v", refundable)
+	}
+	r, err = cl.Rollup(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Escrow != 0 || r.Paid != 1550 {
+		t.Fatalf("rollup after the refund: escrow %d, paid %d, want 0 and 1550", r.Escrow, r.Paid)
+	}
 }
 
 // l1Balance is an L1 address's balance, read with pqwallet balance.
 func (w *wallet) l1Balance(a common.Address) uint64 {
+	w.t.Helper()
+	return w.l1Account(a).Balance
+}
+
+// l1Nonce is an L1 address's nonce, read with pqwallet balance.
+func (w *wallet) l1Nonce(a common.Address) uint64 {
+	w.t.Helper()
+	return w.l1Account(a).Nonce
+}
+
+func (w *wallet) l1Account(a common.Address) balanceJSON {
 	w.t.Helper()
 	var b []balanceJSON
 	w.json(&b, "balance", "--address", a.Hex())
 	if len(b) != 1 {
 		w.t.Fatalf("balance --address %s: %+v", a.Hex(), b)
 	}
-	return b[0].Balance
+	return b[0]
 }

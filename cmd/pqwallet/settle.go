@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
@@ -261,7 +262,9 @@ func (a *app) exodusCommand() *cobra.Command {
 and pays each account of the last finalized state on proof. The wallet rebuilds that state from
 the batch data stored on L1 (no sequencer needed), checks it against L1's last finalized root,
 takes the Merkle proof of l2 account --index, signs the exodus message with the account's L2 key
-and submits it with --l1-key. The whole balance is paid to --to.`,
+and submits it with --l1-key. The whole balance is paid to --to. An account that has already
+exited is refused before anything is signed. A deposit that no finalized batch consumed is in no
+account of that state: "pqwallet exodus refund" pays it back.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			k1, err := a.defaultL1Key(l1Key)
@@ -285,16 +288,15 @@ and submits it with --l1-key. The whole balance is paid to --to.`,
 			if err != nil {
 				return err
 			}
-			if !r.Frozen {
-				st, err := c.Status(ctx)
-				if err != nil {
-					return err
-				}
-				return fmt.Errorf("rollup %d is not frozen: exodus opens after %d L1 blocks without a finalized batch; the last finalization was at height %d, so not before height %d (now %d)",
-					r.ID, r.Config.ExodusTimeout, r.FinalHeight, r.FinalHeight+r.Config.ExodusTimeout, st.Height)
+			if err := exodusOpen(ctx, c, r); err != nil {
+				return err
 			}
-			if r.Paused {
-				return fmt.Errorf("rollup %d is paused by its guardians: exits wait for the unpause", r.ID)
+			// L1 refuses a second exit in its block too; asking first spares the replay, the
+			// signature and a spent L1 nonce.
+			if exited, err := c.Exited(ctx, r.ID, index); err != nil {
+				return err
+			} else if exited {
+				return fmt.Errorf("l2 account %d of rollup %d has already exited: L1 pays each account once", index, r.ID)
 			}
 			a.progress("rebuilding rollup %d's state through its last final batch %d from L1 data", r.ID, r.FinalNumber)
 			state, err := replay(ctx, c, r, r.FinalNumber)
@@ -306,7 +308,7 @@ and submits it with --l1-key. The whole balance is paid to --to.`,
 			}
 			acct, ok := state.Account(index)
 			if !ok {
-				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d): exodus pays only accounts of that state; a deposit no finalized batch consumed (%d of %d were) goes back to its depositor by an L1 exodus refund instead",
+				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d): exodus pays only accounts of that state; a deposit no finalized batch consumed (%d of %d were) goes back to its depositor by pqwallet exodus refund instead",
 					index, r.FinalNumber, r.FinalConsumed, r.QueueLen)
 			}
 			if acct.Balance == 0 {
@@ -354,6 +356,7 @@ and submits it with --l1-key. The whole balance is paid to --to.`,
 			return err
 		},
 	}
+	cmd.AddCommand(a.exodusRefundCommand())
 	cmd.Flags().Uint32Var(&index, "index", 0, "the l2 account to exit")
 	cmd.Flags().StringVar(&l2Key, "key", "", "the L2 key holding the account (default: the wallet's L2 key that does)")
 	cmd.Flags().StringVar(&to, "to", "", "the L1 address paid, or a wallet L1 key's name (default: --l1-key's address)")
@@ -361,6 +364,174 @@ and submits it with --l1-key. The whole balance is paid to --to.`,
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until an L1 block includes the exit, up to --timeout")
 	cmd.MarkFlagRequired("index")
 	return cmd
+}
+
+// exodusOpen refuses a rollup that pays no exodus now: one not frozen, with the height it can
+// freeze at, or one its guardians paused.
+func exodusOpen(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+	if !r.Frozen {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("rollup %d is not frozen: exodus opens after %d L1 blocks without a finalized batch; the last finalization was at height %d, so not before height %d (now %d)",
+			r.ID, r.Config.ExodusTimeout, r.FinalHeight, r.FinalHeight+r.Config.ExodusTimeout, st.Height)
+	}
+	if r.Paused {
+		return fmt.Errorf("rollup %d is paused by its guardians: exits wait for the unpause", r.ID)
+	}
+	return nil
+}
+
+// refundJSON is a deposit that an exodus refund pays back: entry QueueIndex of the rollup's
+// deposit queue.
+type refundJSON struct {
+	QueueIndex  uint64         `json:"queueIndex"`
+	Depositor   common.Address `json:"depositor"`
+	Key         string         `json:"key,omitempty"` // the wallet's L1 key of the depositor
+	Amount      uint64         `json:"amount"`
+	L2PublicKey string         `json:"l2PublicKey"`
+	Height      uint64         `json:"height"` // the L1 block of the deposit
+}
+
+func refundOut(j uint64, d *chain.DepositEntry, key string) refundJSON {
+	var pk l2.PublicKey // canonical: L1 checked it at the deposit
+	pk.X.SetBytes(d.PKX[:])
+	pk.Y.SetBytes(d.PKY[:])
+	return refundJSON{QueueIndex: j, Depositor: d.Depositor, Key: key, Amount: d.Amount, L2PublicKey: pkHex(pk), Height: d.Height}
+}
+
+func (a *app) exodusRefundCommand() *cobra.Command {
+	var (
+		l1Key string
+		wait  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "refund [QUEUE-INDEX]",
+		Short: "After the freeze, pay a deposit no finalized batch consumed back to its depositor, or list the refundable ones",
+		Long: `Refund a deposit after the freeze: a deposit that no finalized batch consumed (entry QUEUE-INDEX of
+the rollup's deposit queue, at or after the finalized batches' consumed index) is in no account
+of the last finalized state, so exodus cannot pay it; L1 pays it back, once, to the L1 address
+that deposited it. Anyone may send the refund, so --l1-key only signs it (default: the wallet's
+L1 key that made the deposit, else its only L1 key); the amount goes to the depositor.
+
+Without QUEUE-INDEX, list the deposits of the wallet's L1 keys that are still refundable (one
+query per unconsumed deposit).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var j uint64
+			if len(args) == 1 {
+				var err error
+				if j, err = strconv.ParseUint(args[0], 10, 64); err != nil {
+					return fmt.Errorf("deposit queue index %q: want a number (pqwallet exodus refund without one lists the wallet's refundable deposits)", args[0])
+				}
+			}
+			ctx, cancel := a.withTimeout(cmd)
+			defer cancel()
+			c, err := a.l1Client(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := a.rollup(ctx, c)
+			if err != nil {
+				return err
+			}
+			if err := exodusOpen(ctx, c, r); err != nil {
+				return err
+			}
+			ks, err := a.keysOfKind(keystore.KindL1)
+			if err != nil {
+				return err
+			}
+			keyOf := make(map[common.Address]namedKey, len(ks))
+			for _, k := range ks {
+				keyOf[k.Info.Public.Address] = k
+			}
+			if len(args) == 0 {
+				return a.listRefunds(ctx, c, r, keyOf)
+			}
+			if j >= r.QueueLen {
+				return fmt.Errorf("rollup %d has no deposit %d: its queue holds %d", r.ID, j, r.QueueLen)
+			}
+			if j < r.FinalConsumed {
+				return fmt.Errorf("deposit %d of rollup %d was consumed by a finalized batch (they consumed deposits 0..%d): it is in an l2 account of the last finalized state, which pqwallet exodus --index pays",
+					j, r.ID, r.FinalConsumed-1)
+			}
+			d, err := c.Deposit(ctx, r.ID, j)
+			if err != nil {
+				return err
+			}
+			if refunded, err := c.Refunded(ctx, r.ID, j); err != nil {
+				return err
+			} else if refunded {
+				return fmt.Errorf("deposit %d of rollup %d was already refunded: %d to %s", j, r.ID, d.Amount, d.Depositor.Hex())
+			}
+			k, ok := keyOf[d.Depositor]
+			if !ok || l1Key != "" {
+				if k, err = a.defaultL1Key(l1Key); err != nil {
+					return err
+				}
+			}
+			key, err := a.unlockL1(k)
+			if err != nil {
+				return err
+			}
+			sc, err := a.l1Client(ctx, key)
+			if err != nil {
+				return err
+			}
+			defer sc.Close()
+			res, err := a.submitL1(ctx, sc, key, chain.TxExodusRefund, &chain.ExodusRefund{RollupID: r.ID, Index: j}, wait)
+			if res == nil {
+				return err
+			}
+			res.Details = map[string]any{"rollup": r.ID, "queueIndex": j, "depositor": d.Depositor, "amount": d.Amount}
+			if perr := a.printL1(res, fmt.Sprintf("exodus refund of deposit %d: %d to %s", j, d.Amount, d.Depositor.Hex())); perr != nil {
+				return perr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key sending the refund (default: the wallet's key that made the deposit, else its only L1 key)")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until an L1 block includes the refund, up to --timeout")
+	return cmd
+}
+
+// listRefunds prints the deposits of the wallet's L1 keys that no finalized batch consumed and
+// no refund has paid back yet.
+func (a *app) listRefunds(ctx context.Context, c *l1client.Client, r *chain.Rollup, keyOf map[common.Address]namedKey) error {
+	if len(keyOf) == 0 {
+		return fmt.Errorf("no L1 keys in %s to list the deposits of; give the deposit's queue index to refund any deposit", a.keysDir())
+	}
+	out := []refundJSON{}
+	for j := r.FinalConsumed; j < r.QueueLen; j++ {
+		d, err := c.Deposit(ctx, r.ID, j)
+		if err != nil {
+			return err
+		}
+		k, ok := keyOf[d.Depositor]
+		if !ok {
+			continue
+		}
+		refunded, err := c.Refunded(ctx, r.ID, j)
+		if err != nil {
+			return err
+		}
+		if !refunded {
+			out = append(out, refundOut(j, d, k.Name))
+		}
+	}
+	return a.print(out, func(p *printer) {
+		if len(out) == 0 {
+			p.line("no refundable deposits of the wallet's L1 keys in rollup %d (finalized batches consumed %d of its %d deposits)", r.ID, r.FinalConsumed, r.QueueLen)
+			return
+		}
+		for _, d := range out {
+			p.line("deposit %d: %d from %s (key %s) for L2 key %s, at L1 height %d", d.QueueIndex, d.Amount, d.Depositor.Hex(), d.Key, short(d.L2PublicKey), d.Height)
+		}
+		p.line("pqwallet exodus refund QUEUE-INDEX pays one back")
+	})
 }
 
 func (a *app) statusCommand() *cobra.Command {

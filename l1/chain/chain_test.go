@@ -530,6 +530,13 @@ func TestExodus(t *testing.T) {
 
 	h.mustFail(h.tx(other, TxExodusWithdrawal, ex), ErrNotFrozen)
 	h.mustFail(h.tx(other, TxExodusRefund, &ExodusRefund{RollupID: s.id, Index: 1}), ErrNotFrozen)
+	h.spent(s.id, 1, 1, false, false)
+	if _, err := h.c.Exited(s.id+1, 1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Exited of an unregistered rollup: %v, want ErrNotFound", err)
+	}
+	if _, err := h.c.Refunded(s.id, 2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Refunded of deposit 2 of a queue of 2: %v, want ErrNotFound", err)
+	}
 	frozeAt := uint64(0)
 	for !h.rollup(s.id).Frozen {
 		r := h.mustOK()
@@ -552,8 +559,10 @@ func TestExodus(t *testing.T) {
 	bad = *ex
 	bad.Siblings = bad.Siblings[1:]
 	h.mustFail(h.tx(other, TxExodusWithdrawal, &bad), ErrBadMerkleProof)
+	h.spent(s.id, 1, 1, false, false) // refused exits mark nothing
 
 	h.mustOK(h.tx(other, TxExodusWithdrawal, ex))
+	h.spent(s.id, 1, 1, true, false)
 	if got := h.balance(dest); got != acct.Balance {
 		t.Fatalf("exodus paid %d, want %d", got, acct.Balance)
 	}
@@ -565,7 +574,11 @@ func TestExodus(t *testing.T) {
 	if got := h.balance(user.Address()); got != userBal+77 {
 		t.Fatalf("refund %d", got-userBal)
 	}
+	h.spent(s.id, 1, 1, true, true)
 	h.mustFail(h.tx(other, TxExodusRefund, &ExodusRefund{RollupID: s.id, Index: 1}), ErrNotRefundable)
+	if refunded, err := h.c.Refunded(s.id, 0); err != nil || refunded {
+		t.Fatalf("deposit 0 (consumed, its refund refused): refunded %v, %v", refunded, err)
+	}
 	if r := h.rollup(s.id); r.Escrow != 0 {
 		t.Fatalf("escrow left %d", r.Escrow)
 	}

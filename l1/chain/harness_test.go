@@ -176,6 +176,19 @@ func (h *harness) rollup(id uint64) *Rollup {
 	return r
 }
 
+// spent checks the Exited query of an l2 account and the Refunded query of a deposit queue entry.
+func (h *harness) spent(id uint64, account uint32, deposit uint64, exited, refunded bool) {
+	h.t.Helper()
+	e, err := h.c.Exited(id, account)
+	if err != nil || e != exited {
+		h.t.Fatalf("Exited(%d, %d) = %v, %v; want %v", id, account, e, err, exited)
+	}
+	r, err := h.c.Refunded(id, deposit)
+	if err != nil || r != refunded {
+		h.t.Fatalf("Refunded(%d, %d) = %v, %v; want %v", id, deposit, r, err, refunded)
+	}
+}
+
 func (h *harness) advance(n int) {
 	h.t.Helper()
 	for range n {

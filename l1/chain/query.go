@@ -125,6 +125,30 @@ func (c *Chain) Deposit(rollupID, j uint64) (*DepositEntry, error) {
 	return &d, c.read(keyDeposit(rollupID, j), &d)
 }
 
+// Exited reports whether L2 account index of a rollup has been paid by an ExodusWithdrawal
+// (each account exits once). A rollup that is not registered is ErrNotFound.
+func (c *Chain) Exited(rollupID uint64, index uint32) (bool, error) {
+	if _, err := c.Rollup(rollupID); err != nil {
+		return false, err
+	}
+	return c.marked(keyExit(rollupID, index))
+}
+
+// Refunded reports whether entry j of a rollup's deposit queue has been paid back to its
+// depositor by an ExodusRefund. An entry that does not exist is ErrNotFound.
+func (c *Chain) Refunded(rollupID, j uint64) (bool, error) {
+	if _, err := c.Deposit(rollupID, j); err != nil {
+		return false, err
+	}
+	return c.marked(keyRefund(rollupID, j))
+}
+
+// marked reads a spent marker: its presence is the answer.
+func (c *Chain) marked(key string) (bool, error) {
+	_, ok, err := c.get(key)
+	return ok, err
+}
+
 // Delayed returns a delayed withdrawal that has not been released.
 func (c *Chain) Delayed(rollupID, id uint64) (*DelayedWithdrawal, error) {
 	var d DelayedWithdrawal

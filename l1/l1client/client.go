@@ -199,6 +199,19 @@ func (c *Client) Deposit(ctx context.Context, rollupID, index uint64) (*chain.De
 	return &d, nil
 }
 
+// Exited reports whether L2 account index of a rollup has been paid by an exodus withdrawal.
+func (c *Client) Exited(ctx context.Context, rollupID uint64, index uint32) (bool, error) {
+	var exited bool
+	return exited, c.call(ctx, node.MethodExited, node.AccountRef{RollupID: rollupID, Index: index}, &exited)
+}
+
+// Refunded reports whether entry index of a rollup's deposit queue has been paid back to its
+// depositor by an exodus refund.
+func (c *Client) Refunded(ctx context.Context, rollupID, index uint64) (bool, error) {
+	var refunded bool
+	return refunded, c.call(ctx, node.MethodRefunded, node.RollupRef{RollupID: rollupID, Number: index}, &refunded)
+}
+
 // Status returns the node's head and mempool size.
 func (c *Client) Status(ctx context.Context) (node.Status, error) {
 	var s node.StatusReply

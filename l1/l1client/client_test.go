@@ -122,6 +122,8 @@ func TestSubmitBlockQueries(t *testing.T) {
 		"batch data":  func() error { _, err := c.BatchData(ctx, 1, 1); return err },
 		"batch trace": func() error { _, err := c.BatchTrace(ctx, 1, 1); return err },
 		"deposit":     func() error { _, err := c.Deposit(ctx, 1, 0); return err },
+		"exited":      func() error { _, err := c.Exited(ctx, 1, 0); return err },
+		"refunded":    func() error { _, err := c.Refunded(ctx, 1, 0); return err },
 		"block":       func() error { _, err := c.Block(ctx, 7); return err },
 		"receipts":    func() error { _, err := c.Receipts(ctx, 7); return err },
 	}
@@ -162,6 +164,12 @@ func TestRollupQueries(t *testing.T) {
 	}
 	if s, err := c.Status(ctx); err != nil || s.RollupCount != 1 {
 		t.Fatalf("status %+v %v", s, err)
+	}
+	if exited, err := c.Exited(ctx, 1, 3); err != nil || exited {
+		t.Fatalf("account 3 of an open rollup: exited %v, %v", exited, err)
+	}
+	if _, err := c.Refunded(ctx, 1, 0); !errors.Is(err, chain.ErrNotFound) {
+		t.Fatalf("refund of deposit 0 of an empty queue: %v, want chain.ErrNotFound", err)
 	}
 }
 

@@ -23,6 +23,8 @@ const (
 	MethodBatchData  = "l1_batchData"
 	MethodBatchTrace = "l1_batchTrace"
 	MethodDeposit    = "l1_deposit"
+	MethodExited     = "l1_exited"
+	MethodRefunded   = "l1_refunded"
 	MethodStatus     = "l1_status"
 	MethodBlock      = "l1_block"
 	MethodReceipts   = "l1_receipts"
@@ -102,6 +104,12 @@ type RollupRef struct {
 	Number   uint64
 }
 
+// AccountRef names an L2 account of a rollup by its index (a u32, as in the L2 tree).
+type AccountRef struct {
+	RollupID uint64
+	Index    uint32
+}
+
 // StatusReply is Status on the wire (RLP has no signed or platform-sized integers).
 type StatusReply struct {
 	ChainID     uint64
@@ -127,6 +135,8 @@ type EventsRequest struct {
 //	l1_batchData   RollupRef                   -> zstd frame of the batch data (bytes)
 //	l1_batchTrace  RollupRef                   -> [][32]byte
 //	l1_deposit     RollupRef (index)           -> chain.DepositEntry
+//	l1_exited      AccountRef                  -> bool: the account was paid by an exodus
+//	l1_refunded    RollupRef (index)           -> bool: the deposit was paid back by an exodus refund
 //	l1_status      empty                       -> StatusReply
 //	l1_block       height u64                  -> chain.SealedBlock
 //	l1_receipts    height u64                  -> []chain.Receipt
@@ -140,6 +150,8 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodBatchData, query(func(r RollupRef) (any, error) { return n.BatchData(r.RollupID, r.Number) }))
 	srv.Handle(MethodBatchTrace, query(func(r RollupRef) (any, error) { return n.BatchTrace(r.RollupID, r.Number) }))
 	srv.Handle(MethodDeposit, query(func(r RollupRef) (any, error) { return n.Deposit(r.RollupID, r.Number) }))
+	srv.Handle(MethodExited, query(func(r AccountRef) (any, error) { return n.Exited(r.RollupID, r.Index) }))
+	srv.Handle(MethodRefunded, query(func(r RollupRef) (any, error) { return n.Refunded(r.RollupID, r.Number) }))
 	srv.Handle(MethodStatus, n.handleStatus)
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))

@@ -13,7 +13,8 @@ import (
 // argument type the API takes: it never panics, every rejection is ErrBadRequest, and an
 // accepted payload is the canonical encoding of what it decoded to (one encoding per query).
 func FuzzDecodeQuery(f *testing.F) {
-	for _, v := range []any{uint64(0), uint64(1 << 40), common.Address{1}, RollupRef{RollupID: 1, Number: 7}, EventsRequest{FromHeight: 3}} {
+	for _, v := range []any{uint64(0), uint64(1 << 40), common.Address{1}, RollupRef{RollupID: 1, Number: 7},
+		AccountRef{RollupID: 1, Index: 1 << 31}, RollupRef{RollupID: 1, Number: 1 << 32}, EventsRequest{FromHeight: 3}} {
 		b, err := rlp.EncodeToBytes(v)
 		if err != nil {
 			f.Fatal(err)
@@ -45,6 +46,8 @@ func FuzzDecodeQuery(f *testing.F) {
 		check("address", &a)
 		var r RollupRef
 		check("RollupRef", &r)
+		var ar AccountRef
+		check("AccountRef", &ar)
 		var e EventsRequest
 		check("EventsRequest", &e)
 	})

@@ -53,6 +53,16 @@ func (l Local) Deposit(_ context.Context, id, index uint64) (*chain.DepositEntry
 	return l.n.Deposit(id, index)
 }
 
+// Exited is Node.Exited.
+func (l Local) Exited(_ context.Context, id uint64, index uint32) (bool, error) {
+	return l.n.Exited(id, index)
+}
+
+// Refunded is Node.Refunded.
+func (l Local) Refunded(_ context.Context, id, index uint64) (bool, error) {
+	return l.n.Refunded(id, index)
+}
+
 // Receipts is Node.Receipts.
 func (l Local) Receipts(_ context.Context, height uint64) ([]chain.Receipt, error) {
 	return l.n.Receipts(height)

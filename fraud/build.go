@@ -22,25 +22,36 @@ import (
 // batch's previous root, the data or trace is not the committed one): nothing can be proven from
 // them.
 func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) (*Proof, error) {
-	txs, err := l2.DecodeBatch(data)
+	return BuildFrom(pre, c, data, trace, 0)
+}
+
+// BuildFrom is Build for a challenger that has already found steps 0 to from-1 right by other
+// means (the native core, its signature checks): it looks for the first fault from step from
+// on, by the same rules and in the same order. pre is the state before step from: its root must
+// be trace[from-1] (c.PrevRoot for from = 0), and it is not read when from = n (no step left;
+// it may be nil). pre may be a partial state (l2.NewPartialState) holding the paths of every
+// account the steps from step from on touch (l2.Tx.Touches): BuildFrom reads no other, so a
+// challenger needs no Go copy of the whole state.
+func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element, from int) (*Proof, error) {
+	txs, err := CheckInputs(c, data, trace)
 	if err != nil {
-		return nil, fmt.Errorf("fraud: batch data: %w", err)
-	}
-	if dh, err := l2.DataHash(data); err != nil || !dh.Equal(&c.DataHash) {
-		return nil, fmt.Errorf("fraud: the data is not the batch's (data hash)")
+		return nil, err
 	}
 	n := len(txs)
-	if uint64(n) != c.TxCount || len(trace) != n {
-		return nil, fmt.Errorf("fraud: %d transactions and %d trace entries, commitment says %d", n, len(trace), c.TxCount)
+	if from < 0 || from > n {
+		return nil, fmt.Errorf("fraud: step %d outside a batch of %d", from, n)
 	}
-	if tr := l2.ListRoot(trace); !tr.Equal(&c.TraceRoot) {
-		return nil, fmt.Errorf("fraud: the trace is not the committed one (trace root)")
-	}
-	if root := pre.Root(); !root.Equal(&c.PrevRoot) {
-		return nil, fmt.Errorf("fraud: the state is at root %x, the batch starts from %x", root.Bytes(), c.PrevRoot.Bytes())
+	if from < n {
+		want := c.PrevRoot
+		if from > 0 {
+			want = trace[from-1]
+		}
+		if root := pre.Root(); !root.Equal(&want) {
+			return nil, fmt.Errorf("fraud: the state is at root %x, step %d starts from %x", root.Bytes(), from, want.Bytes())
+		}
 	}
 	opts := l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true}
-	for k := range txs {
+	for k := from; k < n; k++ {
 		var accounts []l2.AccountWitness
 		for _, i := range txs[k].Touches(pre.Depth()) {
 			w, err := pre.AccountWitness(i)
@@ -68,4 +79,24 @@ func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) (*P
 		return &Proof{Kind: KindWithdrawalRoot, Batch: c.BatchNumber}, nil
 	}
 	return nil, ErrNoFraud
+}
+
+// CheckInputs decodes a posted batch's data after checking it and the published trace against
+// the commitment (data hash, transaction count, trace root), as Build does before anything
+// else: an executor that re-executes the batch by other means checks its inputs the same way.
+func CheckInputs(c *l2.Commitment, data []byte, trace []fr.Element) ([]l2.Tx, error) {
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		return nil, fmt.Errorf("fraud: batch data: %w", err)
+	}
+	if dh, err := l2.DataHash(data); err != nil || !dh.Equal(&c.DataHash) {
+		return nil, fmt.Errorf("fraud: the data is not the batch's (data hash)")
+	}
+	if uint64(len(txs)) != c.TxCount || len(trace) != len(txs) {
+		return nil, fmt.Errorf("fraud: %d transactions and %d trace entries, commitment says %d", len(txs), len(trace), c.TxCount)
+	}
+	if tr := l2.ListRoot(trace); !tr.Equal(&c.TraceRoot) {
+		return nil, fmt.Errorf("fraud: the trace is not the committed one (trace root)")
+	}
+	return txs, nil
 }

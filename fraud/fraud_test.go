@@ -220,6 +220,56 @@ func TestFailingTransactionsAreFraud(t *testing.T) {
 	}
 }
 
+// TestBuildFrom: started at any step up to the first fault, from the state before it, BuildFrom
+// gives Build's answer (from n, with no state, once every step is right), and it refuses a state
+// that is not at the trace entry before its step.
+func TestBuildFrom(t *testing.T) {
+	gen := l2test.NewRandomBatches(9, 4)
+	state, _ := l2.NewState(4)
+	for i := range 60 {
+		txs, err := l2.DecodeBatch(gen.Next(6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unsigned := l2.ApplyOptions{ChainID: testChainID}
+		b := commit(t, state, txs, unsigned) // failing transactions kept: their step is the fault
+		switch i % 3 {
+		case 1:
+			b.c.NewRoot = elem(5)
+		case 2:
+			b.c.WithdrawalRoot = elem(6)
+		}
+		want, wantErr := b.build()
+		first := len(txs)
+		if wantErr == nil && want.Kind == fraud.KindStep {
+			first = int(want.Step)
+		}
+		s := state.Clone()
+		for k := 0; k <= first; k++ {
+			var pre *l2.State
+			if k < len(txs) {
+				pre = s.Clone() // BuildFrom executes on it
+			}
+			got, err := fraud.BuildFrom(pre, &b.c, b.data, b.trace, k)
+			if !errors.Is(err, wantErr) || (err == nil && !bytes.Equal(got.Encode(), want.Encode())) {
+				t.Fatalf("batch %d from step %d: %+v %v, Build: %+v %v", i, k, got, err, want, wantErr)
+			}
+			if k < len(txs) {
+				if root := state.Root(); k > 0 && !root.Equal(&b.trace[k-1]) {
+					if _, err := fraud.BuildFrom(state.Clone(), &b.c, b.data, b.trace, k); err == nil || errors.Is(err, fraud.ErrNoFraud) {
+						t.Fatalf("batch %d from step %d on the state before the batch: %v", i, k, err)
+					}
+				}
+				s.Apply(&txs[k], signOpts)
+			}
+		}
+		state.ApplyBatch(txs, unsigned)
+	}
+	if _, err := fraud.BuildFrom(nil, &l2.Commitment{}, nil, nil, 1); err == nil {
+		t.Fatal("BuildFrom of no batch")
+	}
+}
+
 // TestJudgeRejectsTamperedProofs: a valid proof against a fraudulent batch, changed in any part
 // that matters, or judged against the wrong case, is rejected with an error.
 func TestJudgeRejectsTamperedProofs(t *testing.T) {

@@ -7,70 +7,26 @@ import (
 	"testing"
 
 	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/fraud/fraudtest"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/l2test"
 )
 
-// honestProofs returns every well-formed proof anyone can make against batch b: a step proof
-// of each step (from the true pre-state, with true witnesses), the final root proof and the
-// withdrawal root proof. Against an honest batch each must be judged "not fraud".
+// honestProofs returns every well-formed proof anyone can make against batch b
+// (fraudtest.HonestProofs). Against an honest batch each must be judged "not fraud".
 func honestProofs(t testing.TB, b *posted) []*fraud.Proof {
 	t.Helper()
-	txs, err := l2.DecodeBatch(b.data)
+	ps, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(txs)
-	s := b.pre.Clone()
-	var out []*fraud.Proof
-	for k := range txs {
-		p := &fraud.Proof{Kind: fraud.KindStep, Batch: b.c.BatchNumber, Step: uint64(k), PrevRoot: b.c.PrevRoot,
-			NextRoot: b.trace[k], NextSiblings: l2.ListWitness(b.trace, k)}
-		if k > 0 {
-			p.PrevRoot, p.PrevSiblings = b.trace[k-1], l2.ListWitness(b.trace, k-1)
-		}
-		for _, i := range txs[k].Touches(s.Depth()) {
-			w, err := s.AccountWitness(i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Accounts = append(p.Accounts, w)
-		}
-		out = append(out, p)
-		s.Apply(&txs[k], signOpts)
-	}
-	return append(out,
-		&fraud.Proof{Kind: fraud.KindFinalRoot, Batch: b.c.BatchNumber, Step: uint64(n - 1), NextRoot: b.trace[n-1],
-			NextSiblings: l2.ListWitness(b.trace, n-1)},
-		&fraud.Proof{Kind: fraud.KindWithdrawalRoot, Batch: b.c.BatchNumber})
-}
-
-// mutate returns a copy of enc with one random change: a bit flipped, a byte replaced, a byte
-// inserted or removed, or a 32-byte run overwritten with another part of the proof.
-func mutate(rng *rand.Rand, enc []byte) []byte {
-	out := bytes.Clone(enc)
-	i := rng.IntN(len(out))
-	switch rng.IntN(5) {
-	case 0:
-		out[i] ^= 1 << rng.IntN(8)
-	case 1:
-		out[i] = byte(rng.Uint32())
-	case 2:
-		out = append(out[:i], append([]byte{byte(rng.Uint32())}, out[i:]...)...)
-	case 3:
-		out = append(out[:i], out[i+1:]...)
-	default:
-		if len(out) > 64 {
-			src, dst := rng.IntN(len(out)-32), rng.IntN(len(out)-32)
-			copy(out[dst:dst+32], enc[src:src+32])
-		}
-	}
-	return out
+	return ps
 }
 
 // TestHonestBatchesAreNeverProven: over 1,000 random honest batches (every transaction signed
 // and successful), Build finds no fraud, every well-formed proof against them is judged "not
-// fraud", and mutations of those proofs are rejected.
+// fraud", and mutations of those proofs, field by field (most still decode) and byte by byte,
+// are rejected. fraud/challenger's TestHonestRunOnL1 runs such proofs through L1.
 func TestHonestBatchesAreNeverProven(t *testing.T) {
 	batches := 1000
 	if testing.Short() {
@@ -80,7 +36,7 @@ func TestHonestBatchesAreNeverProven(t *testing.T) {
 	gen := l2test.NewValidBatches(11, depth, testChainID)
 	state, _ := l2.NewState(depth)
 	rng := rand.New(rand.NewPCG(11, 12))
-	var judged, mutations, malformed int
+	var judged, mutations, malformed, decoded int
 	for i := range batches {
 		txs, err := l2.DecodeBatch(gen.Next(6))
 		if err != nil {
@@ -97,8 +53,11 @@ func TestHonestBatchesAreNeverProven(t *testing.T) {
 				t.Fatalf("batch %d: honest %s proof at step %d: %v, %v", i, p.Kind, p.Step, ok, err)
 			}
 			judged++
-			for range 3 {
-				m := mutate(rng, enc)
+			for j := range 4 {
+				m := fraudtest.MutateBytes(rng, enc)
+				if j > 0 {
+					m = fraudtest.Mutate(rng, p).Encode()
+				}
 				ok, err := b.judge(m)
 				if ok {
 					t.Fatalf("batch %d: mutated %s proof proves fraud: %x", i, p.Kind, m)
@@ -106,13 +65,15 @@ func TestHonestBatchesAreNeverProven(t *testing.T) {
 				mutations++
 				if errors.Is(err, fraud.ErrMalformed) {
 					malformed++
+				} else {
+					decoded++
 				}
 			}
 		}
 		state.ApplyBatch(txs, l2.ApplyOptions{ChainID: testChainID})
 	}
-	t.Logf("%d batches: %d honest proofs judged not fraud, %d mutations rejected (%d malformed)",
-		batches, judged, mutations, malformed)
+	t.Logf("%d batches: %d honest proofs judged not fraud, %d mutations rejected (%d malformed, %d judged)",
+		batches, judged, mutations, malformed, decoded)
 }
 
 // fuzzFixtures returns an honest batch with the proofs one can make against it, and a

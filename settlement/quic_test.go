@@ -61,21 +61,35 @@ func settlementOf(t *testing.T, api *sequencer.API, n hexutil.Uint64) string {
 }
 
 // TestQUICChallengerCatchesFraud: the fraud scenario of one class with the challenger, the
-// engine and the sequencer on the node's QUIC API.
+// engine and the sequencer on the node's QUIC API, with each of the challenger's executors.
 func TestQUICChallengerCatchesFraud(t *testing.T) {
-	fraudScenario(t, fraudCases[0], true)
+	for _, exec := range executors {
+		t.Run(exec, func(t *testing.T) { fraudScenario(t, fraudCases[0], true, exec) })
+	}
 }
 
 // TestQUICChallengerRestart: a challenger running on its own (Start) over QUIC is stopped in the
 // middle of a stream of batches and restarted from its pebble directory; it agrees with every
-// batch, each exactly once, none missed.
+// batch, each exactly once, none missed. It runs with each executor, and once with the restart
+// opening the store with the other executor.
 func TestQUICChallengerRestart(t *testing.T) {
+	for _, tc := range []struct{ before, after string }{
+		{executors[0], executors[0]},
+		{executors[1], executors[1]},
+		{executors[1], executors[0]},
+	} {
+		t.Run(tc.before+"-then-"+tc.after, func(t *testing.T) { challengerRestart(t, tc.before, tc.after) })
+	}
+}
+
+func challengerRestart(t *testing.T, before, after string) {
 	w := newWorldOver(t, settlement.Config{Policy: settlement.PolicyOptimistic}, true)
 	dir := filepath.Join(t.TempDir(), "challenger")
 	var logs syncBuffer
+	executor := before
 	start := func() *challenger.Challenger {
 		ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, Source: challenger.ClientSource(w.l1c), Key: l1Key(4),
-			L1ChainID: l1ChainID, RollupID: w.rollup, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			L1ChainID: l1ChainID, RollupID: w.rollup, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Executor: executor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,6 +114,7 @@ func TestQUICChallengerRestart(t *testing.T) {
 			}
 		}
 	}
+	executor = after
 	ch = start() // batches 4.. were posted (some may be final) while it was down
 	defer ch.Stop()
 	last := w.eng.Status()[len(w.eng.Status())-1].Number

@@ -74,6 +74,10 @@ func newWorldOver(t *testing.T, cfg settlement.Config, overQUIC bool) *world {
 	return newWorldWith(t, cfg, worldOpts{depth: depth, batchSize: batchSize, overQUIC: overQUIC})
 }
 
+// executors are the challenger's executors: the scenarios that involve the challenger run with
+// each.
+var executors = []string{challenger.ExecutorCore, challenger.ExecutorReference}
+
 // worldOpts are the rollup's parameters and L1's proof verifier.
 type worldOpts struct {
 	depth, batchSize int
@@ -82,6 +86,7 @@ type worldOpts struct {
 	verifier chain.ProofVerifier
 	vkHash   [32]byte // the rollup's verifying key
 	overQUIC bool
+	executor string // the challenger's (challenger.Config.Executor)
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -135,7 +140,8 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	}
 	t.Cleanup(func() { w.eng.Stop() })
 	w.seq.SetSettlement(w.eng)
-	w.ch, err = challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1})
+	w.ch, err = challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1,
+		Executor: o.executor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,26 +376,29 @@ var fraudCases = []fraudCase{
 	{settlement.FaultMiddleRoot, fraud.KindStep, ""},
 }
 
-// TestFraudScenarios runs one end-to-end scenario per fraud class (issue 6): the engine posts
-// batch 2 corrupted and batch 3 on top of it; the challenger proves batch 2 fraudulent on L1
-// with the real judge; batches 2 and 3 are reverted, the bond is split, and the engine posts
-// the correct chain again, which finalizes. Classes L1 rejects at submission are checked for
-// the rejection and the honest resubmission.
+// TestFraudScenarios runs one end-to-end scenario per fraud class (issue 6), with each of the
+// challenger's executors: the engine posts batch 2 corrupted and batch 3 on top of it; the
+// challenger proves batch 2 fraudulent on L1 with the real judge; batches 2 and 3 are reverted,
+// the bond is split, and the engine posts the correct chain again, which finalizes. Classes L1
+// rejects at submission are checked for the rejection and the honest resubmission. It logs the
+// challenger's detect-to-submit time of each class.
 func TestFraudScenarios(t *testing.T) {
-	var detect []time.Duration
-	for _, tc := range fraudCases {
-		t.Run(tc.kind.String(), func(t *testing.T) {
-			detect = append(detect, fraudScenario(t, tc, false)...)
+	for _, exec := range executors {
+		t.Run(exec, func(t *testing.T) {
+			for _, tc := range fraudCases {
+				t.Run(tc.kind.String(), func(t *testing.T) {
+					for _, d := range fraudScenario(t, tc, false, exec) {
+						t.Logf("challenger detect-to-submit (%s executor): %v", exec, d)
+					}
+				})
+			}
 		})
-	}
-	for _, d := range detect {
-		t.Logf("challenger detect-to-submit: %v", d)
 	}
 }
 
-// fraudScenario runs the scenario of TestFraudScenarios for one class and returns the
-// challenger's detect-to-submit times.
-func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool) []time.Duration {
+// fraudScenario runs the scenario of TestFraudScenarios for one class with the given executor
+// and returns the challenger's detect-to-submit times.
+func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool, executor string) []time.Duration {
 	t.Helper()
 	overflowFrom := uint32(0)
 	var w *world
@@ -401,7 +410,8 @@ func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool) []time.Duration {
 		}
 		return tx
 	}}
-	w = newWorldOver(t, settlement.Config{Policy: settlement.PolicyOptimistic, Fault: fault}, overQUIC)
+	w = newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, Fault: fault},
+		worldOpts{depth: depth, batchSize: batchSize, overQUIC: overQUIC, executor: executor})
 	w.deposit(3, 1000)
 	w.settle() // batch 1: the deposits
 	if tc.kind == settlement.FaultDepositSkipped {
@@ -490,9 +500,18 @@ func mustGlobal(t *testing.T, w *world) chain.Global {
 	return g
 }
 
-// TestHonestRun: random honest batches are never challenged and all finalize.
+// TestFraudScenariosHonestRun: random honest batches, with each of the challenger's executors,
+// are never challenged and all finalize. (fraud/challenger's TestHonestRunOnL1 posts 1,000 and
+// fuzzes fraud proofs against them.)
 func TestFraudScenariosHonestRun(t *testing.T) {
-	w := newWorld(t, settlement.Config{Policy: settlement.PolicyOptimistic})
+	for _, exec := range executors {
+		t.Run(exec, func(t *testing.T) { honestRun(t, exec) })
+	}
+}
+
+func honestRun(t *testing.T, executor string) {
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic},
+		worldOpts{depth: depth, batchSize: batchSize, executor: executor})
 	w.deposit(4, 10_000)
 	rng := rand.New(rand.NewPCG(6, 6))
 	batches := 12

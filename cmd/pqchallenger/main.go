@@ -1,9 +1,10 @@
 // Command pqchallenger runs the fraud-proof challenger (package fraud/challenger) of one rollup
 // against an L1 node over QUIC (l1/l1client): it re-executes every batch (with the native core, or
 // with the Go reference under -executor reference), sends a challenge on the first fault, and
-// keeps its cursor and agreed state in -datadir, so a restart resumes where it stopped. SIGINT or SIGTERM stop it gracefully. Options come from flags, PQBRIDGE_<FLAG>
-// variables or a -config file (cmd/internal/cliconf); -metrics serves Prometheus metrics,
-// /healthz and /readyz (cmd/internal/obs).
+// keeps its cursor and agreed state in -datadir, so a restart resumes where it stopped. SIGINT
+// or SIGTERM stop it gracefully. Options come from flags, PQBRIDGE_<FLAG> variables or a -config
+// file (cmd/internal/cliconf); -metrics serves Prometheus metrics, /healthz and /readyz
+// (cmd/internal/obs).
 //
 // The key pays the challenges and receives the rewards: a keystore file (-keystore) or an
 // unencrypted hex ML-DSA-65 seed in -key-file that must be mode 0600 (cmd/internal/keystore).
@@ -40,10 +41,11 @@ type config struct {
 
 var spec = cliconf.Spec{
 	Short: "Fraud-proof challenger of a pqbridge rollup",
-	Long: `pqchallenger watches one rollup on the L1 node over QUIC: it re-executes every batch, sends a
-challenge on the first fault, and keeps its cursor and agreed state in --datadir, so a restart
-resumes where it stopped. The key that pays the challenges and receives the rewards is a
-keystore (--keystore), key shares (--key-shares) or a hex seed file (--key-file, mode 0600).
+	Long: `pqchallenger watches one rollup on the L1 node over QUIC: it re-executes every batch (with the
+native core, or the Go reference under --executor reference), sends a challenge on the first
+fault, and keeps its cursor and agreed state in --datadir, so a restart resumes where it
+stopped. The key that pays the challenges and receives the rewards is a keystore (--keystore),
+key shares (--key-shares) or a hex seed file (--key-file, mode 0600).
 SIGINT or SIGTERM stop it gracefully.`,
 	Example: `  pqchallenger --l1 127.0.0.1:9645 --validator-pubkey-file validator.pub \
     --keystore challenger.json --passphrase-file pass.txt --rollup 1 --datadir /var/lib/pqchallenger`,

@@ -206,6 +206,29 @@ func buildFigures(s *suite, res *results) []figure {
 	}
 	figs = append(figs, fraud)
 
+	challenger := figure{
+		title: "Challenger: checking a posted batch (native core vs Go reference)",
+		about: "fraud/challenger re-executing one optimistic batch of signed transfers on a depth-24 state of " +
+			"10k accounts and comparing every trace entry with the posted one: detect-to-submit without the L1 " +
+			"reads and the signed send. Honest: nothing to prove. Last step wrong: the divergence is found and " +
+			"the fraud proof built (the core path replays the earlier steps in Go to build it). Ratio = reference ÷ core.",
+		steps: []string{"challenger"},
+	}
+	for _, kind := range []string{"honest", "fraud-last-step"} {
+		for _, n := range []int{64, 256} {
+			name := fmt.Sprintf("%s/txs=%d", kind, n)
+			label := fmt.Sprintf("honest batch of %d", n)
+			if kind != "honest" {
+				label = fmt.Sprintf("batch of %d, last step wrong (proof built)", n)
+			}
+			challenger.rows = append(challenger.rows, row{label: label,
+				value:     m("challenger", "ChallengerCheckBatch/core/"+name, "ns/op"),
+				baseline:  base("challenger", "ChallengerCheckBatch/reference/"+name, "ns/op"),
+				baseLabel: "Go reference", key: kind == "honest" && n == 256})
+		}
+	}
+	figs = append(figs, challenger)
+
 	prover := figure{
 		title: "Validity prover: constraints and prove time per transaction",
 		about: "R1CS constraints per transaction slot of the depth-24 batch circuit by batch size B " +

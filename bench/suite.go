@@ -127,6 +127,8 @@ func newSuite(quick bool) *suite {
 	refRestore.benchtime, refRestore.count = "1x", 1
 	restart := goTest("restart-1m", "./l2/sequencer", "^BenchmarkRestartMillionAccounts$")
 	restart.benchtime, restart.count, restart.skip = "1x", 1, heavy
+	challenger := goTest("challenger", "./fraud/challenger", "^BenchmarkChallengerCheckBatch$")
+	challenger.benchtime = "5x"
 	seq := goTest("sequencer", "./l2/sequencer", "^Benchmark(SequencerThroughput|VerifierPool|Challenges)$")
 	seq.benchtime = seqTxs
 
@@ -140,6 +142,7 @@ func newSuite(quick bool) *suite {
 		seq,
 		goTest("quic", "./l1/quicrpc", "^BenchmarkSettle(RoundTrip|Throughput)$"),
 		goTest("fraud", "./fraud", "^BenchmarkJudge$"),
+		challenger,
 		goTest("l1-chain", "./l1/chain", "^BenchmarkBlockOfTransfers$"),
 		goTest("l1-node", "./l1/node", "^BenchmarkSubmitTx$"),
 		goTest("pqkey", "./l1/pqkey", "^Benchmark(Sign|Verify)$"),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type demo struct {
 	n          *network
 	u          *ui
 	bob, carol uint32 // L2 account indices
+	lastTx     string // the last transfer of step 2
 	results    []stepResult
 }
 
@@ -132,9 +134,15 @@ func (d *demo) transfers(ctx context.Context) (string, error) {
 		}
 		sent += a
 	}
-	if _, err := d.n.wallet(ctx, d.u, "transfer", "--from", fmt.Sprint(d.carol), "--to", fmt.Sprint(d.bob), "300", "--wait"); err != nil {
+	out, err := d.n.wallet(ctx, d.u, "transfer", "--from", fmt.Sprint(d.carol), "--to", fmt.Sprint(d.bob), "300", "--wait")
+	if err != nil {
 		return "", err
 	}
+	m := txHash.FindStringSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("pqwallet transfer printed no transaction hash: %q", out)
+	}
+	d.lastTx = m[1]
 	if err := d.expectL2(ctx, map[string]uint64{"bob": depositBob - sent + 300, "carol": depositCarol + sent - 300}); err != nil {
 		return "", err
 	}
@@ -144,34 +152,66 @@ func (d *demo) transfers(ctx context.Context) (string, error) {
 	return "4 transfers, balances as expected", nil
 }
 
-// provenBatch waits for the first validity batch to be final on L1.
+// provenBatch waits for the batch holding step 2's last transfer to be proven and final,
+// showing the proof's progress from pqprover's metrics.
 func (d *demo) provenBatch(ctx context.Context) (string, error) {
 	d.u.note("The sequencer cuts batches of up to %d transactions (or every second) and asks pqprover for a Groth16 proof;", d.n.params.BatchSize)
-	d.u.note("L1 verifies it against the public input it recomputes and the batch is final in the block that takes it.")
-	p := d.u.progress("proving and settling the first batches")
-	var found *chain.BatchRecord
-	err := waitUntil(ctx, time.Hour, "a final validity batch", func() (bool, error) {
-		r, err := d.rollup(ctx)
-		if err != nil {
-			return false, nil
+	d.u.note("L1 verifies it against the public input it recomputes, and the batch is final in the block that takes it.")
+	p := d.u.progress("proving the batch with the last transfer")
+	var provingSince time.Time
+	err := waitUntil(ctx, time.Hour, "the last transfer final on L1", func() (bool, error) {
+		var st struct {
+			Settlement string `json:"settlement"`
 		}
-		p.update(fmt.Sprintf("L1 batches posted %d, final %d", r.HeadNumber, r.FinalNumber), 0, 0)
-		for b := uint64(1); b <= r.FinalNumber; b++ {
-			rec, err := d.n.l1.Batch(ctx, rollupID, b)
-			if err != nil {
-				return false, nil
+		if err := d.n.walletJSON(ctx, &st, "status", "tx", d.lastTx); err != nil {
+			return false, err
+		}
+		if st.Settlement == "final" {
+			return true, nil
+		}
+		status := "settlement " + st.Settlement
+		var elapsed, estimate time.Duration
+		if m, err := scrape(ctx, "http://"+d.n.metrics["pqprover"]+"/metrics"); err == nil {
+			proving := m.labeled("pqprover_jobs", `state="proving"`)
+			constraints, _ := m.sum("pqprover_constraints")
+			switch {
+			case proving > 0 && provingSince.IsZero():
+				provingSince = time.Now()
+			case proving == 0:
+				provingSince = time.Time{}
 			}
-			if rec.Mode == chain.ModeValidity {
-				found = rec
-				return true, nil
+			if !provingSince.IsZero() {
+				status += fmt.Sprintf("; pqprover proving (%.0f constraints)", constraints)
+				elapsed, estimate = time.Since(provingSince), time.Duration(constraints/proveConstraintsPerSecond*float64(time.Second))
 			}
 		}
+		p.updateTime(status, elapsed, estimate)
 		return false, nil
 	})
 	if err != nil {
 		return "", err
 	}
+	r, err := d.rollup(ctx)
+	if err != nil {
+		return "", err
+	}
+	var found *chain.BatchRecord
+	for b := r.FinalNumber; b >= 1 && found == nil; b-- {
+		rec, err := d.n.l1.Batch(ctx, rollupID, b)
+		if err != nil {
+			return "", err
+		}
+		if rec.Mode == chain.ModeValidity {
+			found = rec
+		}
+	}
+	if found == nil {
+		return "", fmt.Errorf("the transfer is final but no batch up to %d is a validity batch", r.FinalNumber)
+	}
 	p.end(fmt.Sprintf("batch %d (%d transactions) proven and final", found.Number, found.TxCount))
+	if _, err := d.n.wallet(ctx, d.u, "status", "tx", d.lastTx); err != nil {
+		return "", err
+	}
 	if m, err := scrape(ctx, "http://"+d.n.metrics["pqprover"]+"/metrics"); err == nil {
 		if n, _ := m.sum("pqprover_proof_seconds_count"); n > 0 {
 			sum, _ := m.sum("pqprover_proof_seconds_sum")
@@ -184,6 +224,13 @@ func (d *demo) provenBatch(ctx context.Context) (string, error) {
 	return fmt.Sprintf("batch %d: validity proof verified by L1; first final batch %.1f s after the daemons were up",
 		found.Number, d.n.firstFinal().Seconds()), nil
 }
+
+// proveConstraintsPerSecond is the proving rate measured on 2 cores (docs/prover.md), for the
+// progress estimate only.
+const proveConstraintsPerSecond = 70_000
+
+// txHash finds the transaction hash in pqwallet's output.
+var txHash = regexp.MustCompile(`(?m)^tx (0x[0-9a-fA-F]{64})$`)
 
 // optimisticBatch switches the sequencer to optimistic posting for one batch.
 func (d *demo) optimisticBatch(ctx context.Context) (string, error) {
@@ -617,6 +664,21 @@ func (s series) sum(m string) (float64, []string) {
 		}
 	}
 	return total, lines
+}
+
+// labeled adds the values of metric m's samples whose labels include label (`state="proving"`).
+func (s series) labeled(m, label string) float64 {
+	var total float64
+	for _, l := range s[m] {
+		f := strings.Fields(l)
+		if !strings.Contains(f[0], label) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+			total += v
+		}
+	}
+	return total
 }
 
 func lastLine(s string) string {

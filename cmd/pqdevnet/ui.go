@@ -116,6 +116,24 @@ func (p *progress) update(status string, done, total uint64) {
 	}
 }
 
+// updateTime redraws the line with status and, if estimate > 0, a bar of elapsed against it.
+func (p *progress) updateTime(status string, elapsed, estimate time.Duration) {
+	line := "  " + p.what
+	if estimate > 0 {
+		const width = 24
+		f := min(int(width*elapsed/estimate), width-1)
+		line += fmt.Sprintf(" [%s%s] %.1fs / ~%.1fs", strings.Repeat("#", f), strings.Repeat(".", width-f), elapsed.Seconds(), estimate.Seconds())
+	}
+	if status != "" {
+		line += " " + status
+	}
+	line += fmt.Sprintf(" (%v)", time.Since(p.start).Round(100*time.Millisecond))
+	p.last = line
+	if p.u.live {
+		p.u.printf("\r\033[K%s", line)
+	}
+}
+
 // end finishes the line with a result.
 func (p *progress) end(result string) time.Duration {
 	d := time.Since(p.start)

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -443,9 +441,12 @@ func TestWitness(t *testing.T) {
 		if w.Leaf != wantLeaf {
 			t.Errorf("index %d: leaf %x, want %x", index, w.Leaf, wantLeaf)
 		}
-		sib := make([]fr.Element, len(w.Siblings))
-		for l := range w.Siblings {
-			sib[l] = frOf(w.Siblings[l])
+		x, y, sib, err := w.Elements()
+		if err != nil {
+			t.Fatalf("index %d: %v", index, err)
+		}
+		if x != refAcc.PubKey.X || y != refAcc.PubKey.Y { // zero for an empty index, as the core's
+			t.Errorf("index %d: public key elements (%v, %v), reference %v", index, x, y, refAcc.PubKey)
 		}
 		if !l2.VerifyWitness(frOf(root), depth, index, frOf(w.Leaf), sib) {
 			t.Errorf("index %d (exists %v): witness does not verify against the root", index, exists)

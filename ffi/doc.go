@@ -3,7 +3,8 @@
 // batches (docs/protocol.md §7–§8), and exports Merkle witnesses (one index, or every account a
 // batch reads, for the validity prover: [Core.ApplyBatchWitness]) and snapshots (§4.3, §9).
 // It is a thin, low-level layer: protocol types, signing and the reference state transition live
-// in package l2; this package speaks bytes, status codes and sentinel errors.
+// in package l2; this package speaks bytes, status codes and sentinel errors, and reads the core's
+// words as field elements ([Element], [Witness.Elements]) for the callers that compute with them.
 //
 // # One call per batch
 //

@@ -14,23 +14,14 @@ import (
 // metrics are the prover's Prometheus metrics: proofs counted and timed as the service answers
 // them (in every mode), the service's load and the parameters read on every scrape.
 type metrics struct {
-	proofs   *prometheus.CounterVec
-	duration prometheus.Histogram
+	proofs *obs.Proofs
 }
 
 func newMetrics(reg *prometheus.Registry, svc *prover.Service, keys *prover.Keys, id prover.KeyID) *metrics {
-	m := &metrics{
-		proofs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pqprover_proofs_total",
-			Help: "Jobs answered, by outcome: ok (proof made and verified), failed, or cancelled (the client left or the prover stopped before a worker took it)."},
-			[]string{"outcome"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqprover_proof_seconds",
-			Help:    "Proving time of each proof made (witness to verified proof), without the wait in the queue.",
-			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
-	}
-	for _, o := range []string{"ok", "failed", "cancelled"} {
-		m.proofs.WithLabelValues(o) // present from the start, at 0
-	}
-	reg.MustRegister(m.proofs, m.duration, obs.Snapshot(func(e *obs.Emitter) {
+	m := &metrics{proofs: obs.NewProofs(reg, "pqprover", []string{"ok", "failed", "cancelled"},
+		"Jobs answered, by outcome: ok (proof made and verified), failed, or cancelled (the client left or the prover stopped before a worker took it).",
+		"Proving time of each proof made (witness to verified proof), without the wait in the queue.")}
+	reg.MustRegister(obs.Snapshot(func(e *obs.Emitter) {
 		proving, queued := svc.Load()
 		e.Gauge("pqprover_jobs", "Jobs in the prover by state: being proven, or queued for a worker.", float64(proving), "state", "proving")
 		e.Gauge("pqprover_jobs", "Jobs in the prover by state: being proven, or queued for a worker.", float64(queued), "state", "queued")
@@ -57,12 +48,11 @@ func (w measured) Prove(ctx context.Context, job *prover.Job) (*prover.Result, e
 	res, err := w.p.Prove(ctx, job)
 	switch {
 	case err == nil:
-		w.m.proofs.WithLabelValues("ok").Inc()
-		w.m.duration.Observe(res.Duration.Seconds())
+		w.m.proofs.Made(res.Duration)
 	case errors.Is(err, context.Canceled), errors.Is(err, prover.ErrStopped):
-		w.m.proofs.WithLabelValues("cancelled").Inc()
+		w.m.proofs.Missed("cancelled")
 	default:
-		w.m.proofs.WithLabelValues("failed").Inc()
+		w.m.proofs.Missed("failed")
 	}
 	return res, err
 }

@@ -99,23 +99,13 @@ func (m *metrics) collect(e *obs.Emitter) {
 
 // proofMetrics count and time the validity proofs the engine asks the prover for (-prover).
 type proofMetrics struct {
-	proofs   *prometheus.CounterVec
-	duration prometheus.Histogram
+	proofs *obs.Proofs
 }
 
 func newProofMetrics(reg *prometheus.Registry) *proofMetrics {
-	m := &proofMetrics{
-		proofs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pqsequencer_proofs_total",
-			Help: "Validity proofs asked of the prover, by outcome: ok (checked, posted in validity mode) or failed (error, refusal or deadline: the batch waits or goes optimistic)."},
-			[]string{"outcome"}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_proof_seconds",
-			Help:    "Time from asking the prover for a proof to holding the checked proof (the prover's queue and the network included).",
-			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
-	}
-	m.proofs.WithLabelValues("ok")
-	m.proofs.WithLabelValues("failed")
-	reg.MustRegister(m.proofs, m.duration)
-	return m
+	return &proofMetrics{proofs: obs.NewProofs(reg, "pqsequencer", []string{"ok", "failed"},
+		"Validity proofs asked of the prover, by outcome: ok (checked, posted in validity mode) or failed (error, refusal or deadline: the batch waits or goes optimistic).",
+		"Time from asking the prover for a proof to holding the checked proof (the prover's queue and the network included).")}
 }
 
 // measure wraps p so that every proof asked of it is counted and timed.
@@ -132,10 +122,9 @@ func (w measuredProver) Prove(ctx context.Context, job *prover.Job) (*prover.Res
 	start := time.Now()
 	res, err := w.p.Prove(ctx, job)
 	if err != nil {
-		w.m.proofs.WithLabelValues("failed").Inc()
+		w.m.proofs.Missed("failed")
 		return nil, err
 	}
-	w.m.proofs.WithLabelValues("ok").Inc()
-	w.m.duration.Observe(time.Since(start).Seconds())
+	w.m.proofs.Made(time.Since(start))
 	return res, nil
 }

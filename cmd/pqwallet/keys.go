@@ -146,6 +146,15 @@ func (a *app) unlock(k namedKey) (keystore.Key, error) {
 	return key, nil
 }
 
+// unlockDefaultL1 unlocks the L1 key name, or the wallet's only L1 key when name is empty.
+func (a *app) unlockDefaultL1(name string) (*pqkey.PrivateKey, error) {
+	k, err := a.defaultL1Key(name)
+	if err != nil {
+		return nil, err
+	}
+	return a.unlockL1(k)
+}
+
 func (a *app) unlockL1(k namedKey) (*pqkey.PrivateKey, error) {
 	key, err := a.unlock(k)
 	if err != nil {

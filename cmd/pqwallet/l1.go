@@ -134,19 +134,70 @@ func waitL1Receipt(ctx context.Context, c *l1client.Client, hash common.Hash, he
 	}
 }
 
-func (a *app) printL1(res *l1Result, what string) error {
-	return a.print(res, func(p *printer) {
-		p.line("%s", what)
+// l1Tx is the transaction an L1 command sends, and how its result reads.
+type l1Tx struct {
+	typ     chain.TxType
+	payload any
+	details map[string]any // the details of the JSON result
+	summary string         // the first line of the human result
+}
+
+// sendL1 signs tx with key, submits it over c and prints the result; with wait it first waits
+// until an L1 block includes it. A submitted transaction is printed even when its block failed
+// it or the wait ran out, so that the user has its hash; the error follows.
+func (a *app) sendL1(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, tx l1Tx, wait bool) error {
+	res, err := a.submitL1(ctx, c, key, tx.typ, tx.payload, wait)
+	if res == nil {
+		return err
+	}
+	res.Details = tx.details
+	if perr := a.print(res, func(p *printer) {
+		p.line("%s", tx.summary)
 		p.line("L1 tx %s from %s (nonce %d)", res.TxHash.Hex(), res.From.Hex(), res.Nonce)
 		if res.Height != 0 {
 			p.line("included in L1 block %d", res.Height)
 		} else {
 			p.line("accepted into the L1 mempool (--wait waits for its block)")
 		}
-	})
+	}); perr != nil {
+		return perr
+	}
+	return err
 }
 
-// openRollup reads the configured rollup and refuses one that takes no deposits.
+// sendL1As is sendL1 for a command that read L1 without a key: it unlocks k only now, after
+// the checks, and dials the node again to send tx signed with it.
+func (a *app) sendL1As(ctx context.Context, k namedKey, tx l1Tx, wait bool) error {
+	key, err := a.unlockL1(k)
+	if err != nil {
+		return err
+	}
+	c, err := a.l1Client(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return a.sendL1(ctx, c, key, tx, wait)
+}
+
+// withRollup runs f within --timeout, with the L1 node dialled (requests signed by key; nil for
+// a command that only reads) and the configured rollup read from it.
+func (a *app) withRollup(cmd *cobra.Command, key *pqkey.PrivateKey, f func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error) error {
+	ctx, cancel := a.withTimeout(cmd)
+	defer cancel()
+	c, err := a.l1Client(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	r, err := a.rollup(ctx, c)
+	if err != nil {
+		return err
+	}
+	return f(ctx, c, r)
+}
+
+// rollup reads the configured rollup (--rollup).
 func (a *app) rollup(ctx context.Context, c *l1client.Client) (*chain.Rollup, error) {
 	r, err := c.Rollup(ctx, a.cfg.rollupID)
 	if errors.Is(err, chain.ErrNotFound) {
@@ -177,46 +228,27 @@ a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
 			if err != nil {
 				return err
 			}
-			k, err := a.defaultL1Key(l1Key)
+			key, err := a.unlockDefaultL1(l1Key)
 			if err != nil {
 				return err
 			}
-			key, err := a.unlockL1(k)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.withTimeout(cmd)
-			defer cancel()
-			c, err := a.l1Client(ctx, key)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := a.rollup(ctx, c)
-			if err != nil {
-				return err
-			}
-			if r.Paused || r.Frozen {
-				return fmt.Errorf("rollup %d takes no deposits: paused %v, frozen %v", r.ID, r.Paused, r.Frozen)
-			}
-			acct, err := c.Account(ctx, key.Address())
-			if err != nil {
-				return err
-			}
-			if acct.Balance < amount {
-				return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
-			}
-			p := chain.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()}
-			res, err := a.submitL1(ctx, c, key, chain.TxDeposit, &p, wait)
-			if res == nil {
-				return err
-			}
-			res.Details = map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(pk), "queueIndex": r.QueueLen}
-			if perr := a.printL1(res, fmt.Sprintf("deposit %d into rollup %d for L2 key %s (deposit queue index %d, if no other deposit lands first)",
-				amount, r.ID, short(pkHex(pk)), r.QueueLen)); perr != nil {
-				return perr
-			}
-			return err
+			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+				if r.Paused || r.Frozen {
+					return fmt.Errorf("rollup %d takes no deposits: paused %v, frozen %v", r.ID, r.Paused, r.Frozen)
+				}
+				acct, err := c.Account(ctx, key.Address())
+				if err != nil {
+					return err
+				}
+				if acct.Balance < amount {
+					return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
+				}
+				return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxDeposit,
+					payload: &chain.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()},
+					details: map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(pk), "queueIndex": r.QueueLen},
+					summary: fmt.Sprintf("deposit %d into rollup %d for L2 key %s (deposit queue index %d, if no other deposit lands first)",
+						amount, r.ID, short(pkHex(pk)), r.QueueLen)}, wait)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&toL2, "to-l2", "", "the L2 key credited: a wallet L2 key's name, or a public key in hex (x‖y, 64 bytes)")

@@ -138,66 +138,47 @@ of entry K, signed by --l1-key (anyone may submit a claim; the payee is fixed by
 The batch must be final; with --wait the wallet waits for it, up to --timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := a.defaultL1Key(l1Key)
+			key, err := a.unlockDefaultL1(l1Key)
 			if err != nil {
 				return err
 			}
-			key, err := a.unlockL1(k)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.withTimeout(cmd)
-			defer cancel()
-			c, err := a.l1Client(ctx, key)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := a.rollup(ctx, c)
-			if err != nil {
-				return err
-			}
-			rec, err := batch(ctx, c, r, batchN)
-			if err != nil {
-				return err
-			}
-			if batchN > r.FinalNumber {
-				st, err := c.Status(ctx)
+			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+				rec, err := batch(ctx, c, r, batchN)
 				if err != nil {
 					return err
 				}
-				if !wait {
-					return fmt.Errorf("%s; run again with --wait to wait for it", notFinal(r, rec, st.Height))
+				if batchN > r.FinalNumber {
+					st, err := c.Status(ctx)
+					if err != nil {
+						return err
+					}
+					if !wait {
+						return fmt.Errorf("%s; run again with --wait to wait for it", notFinal(r, rec, st.Height))
+					}
+					a.progress("%s; waiting", notFinal(r, rec, st.Height))
+					if r, rec, err = waitFinal(ctx, c, r.ID, batchN); err != nil {
+						return err
+					}
 				}
-				a.progress("%s; waiting", notFinal(r, rec, st.Height))
-				if r, rec, err = waitFinal(ctx, c, r.ID, batchN); err != nil {
+				leaves, ws, err := batchWithdrawals(ctx, c, r, rec)
+				if err != nil {
 					return err
 				}
-			}
-			leaves, ws, err := batchWithdrawals(ctx, c, r, rec)
-			if err != nil {
-				return err
-			}
-			if index < 0 || index >= len(leaves) || leaves[index].IsZero() {
-				return fmt.Errorf("entry %d of batch %d is not a withdrawal; its withdrawals are %s", index, batchN, listWithdrawals(ws))
-			}
-			var w withdrawalJSON
-			for _, x := range ws {
-				if x.Index == index {
-					w = x
+				if index < 0 || index >= len(leaves) || leaves[index].IsZero() {
+					return fmt.Errorf("entry %d of batch %d is not a withdrawal; its withdrawals are %s", index, batchN, listWithdrawals(ws))
 				}
-			}
-			p := chain.ClaimWithdrawal{RollupID: r.ID, Batch: batchN, Index: uint64(index), Address: w.Address, Amount: w.Amount,
-				Siblings: chain.ListWitness(leaves, index)}
-			res, err := a.submitL1(ctx, c, key, chain.TxClaimWithdrawal, &p, wait)
-			if res == nil {
-				return err
-			}
-			res.Details = map[string]any{"rollup": r.ID, "batch": batchN, "index": index, "address": w.Address, "amount": w.Amount}
-			if perr := a.printL1(res, fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, batchN, w.Amount, w.Address.Hex())); perr != nil {
-				return perr
-			}
-			return err
+				var w withdrawalJSON
+				for _, x := range ws {
+					if x.Index == index {
+						w = x
+					}
+				}
+				return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
+					payload: &chain.ClaimWithdrawal{RollupID: r.ID, Batch: batchN, Index: uint64(index), Address: w.Address, Amount: w.Amount,
+						Siblings: chain.ListWitness(leaves, index)},
+					details: map[string]any{"rollup": r.ID, "batch": batchN, "index": index, "address": w.Address, "amount": w.Amount},
+					summary: fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, batchN, w.Amount, w.Address.Hex())}, wait)
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&batchN, "batch", 0, "the L1 batch number holding the withdrawal")
@@ -277,83 +258,59 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 					return err
 				}
 			}
-			ctx, cancel := a.withTimeout(cmd)
-			defer cancel()
-			c, err := a.l1Client(ctx, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := a.rollup(ctx, c)
-			if err != nil {
-				return err
-			}
-			if err := exodusOpen(ctx, c, r); err != nil {
-				return err
-			}
-			// L1 refuses a second exit in its block too; asking first spares the replay, the
-			// signature and a spent L1 nonce.
-			if exited, err := c.Exited(ctx, r.ID, index); err != nil {
-				return err
-			} else if exited {
-				return fmt.Errorf("l2 account %d of rollup %d has already exited: L1 pays each account once", index, r.ID)
-			}
-			a.progress("rebuilding rollup %d's state through its last final batch %d from L1 data", r.ID, r.FinalNumber)
-			state, err := replay(ctx, c, r, r.FinalNumber)
-			if err != nil {
-				return err
-			}
-			if root := state.Root(); root.Bytes() != r.FinalRoot {
-				return fmt.Errorf("the state rebuilt from L1 data has root %x, L1's last finalized root is %x", root.Bytes(), r.FinalRoot)
-			}
-			acct, ok := state.Account(index)
-			if !ok {
-				return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d): exodus pays only accounts of that state; a deposit no finalized batch consumed (%d of %d were) goes back to its depositor by pqwallet exodus refund instead",
-					index, r.FinalNumber, r.FinalConsumed, r.QueueLen)
-			}
-			if acct.Balance == 0 {
-				return fmt.Errorf("l2 account %d has balance 0 in the last finalized state: nothing to withdraw", index)
-			}
-			k2, err := a.l2KeyFor(l2Key, index, acct.PubKey)
-			if err != nil {
-				return err
-			}
-			witness, err := state.Witness(index)
-			if err != nil {
-				return err
-			}
-			sk, err := a.unlockL2(k2)
-			if err != nil {
-				return err
-			}
-			msg := chain.ExodusMessage(index, acct.Balance, recipient)
-			if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
-				return err
-			}
-			key, err := a.unlockL1(k1)
-			if err != nil {
-				return err
-			}
-			p := chain.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
-				Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
-				SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
-			for _, s := range witness {
-				p.Siblings = append(p.Siblings, s.Bytes())
-			}
-			sc, err := a.l1Client(ctx, key)
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
-			res, err := a.submitL1(ctx, sc, key, chain.TxExodusWithdrawal, &p, wait)
-			if res == nil {
-				return err
-			}
-			res.Details = map[string]any{"rollup": r.ID, "index": index, "balance": acct.Balance, "recipient": recipient}
-			if perr := a.printL1(res, fmt.Sprintf("exodus of l2 account %d: %d to %s", index, acct.Balance, recipient.Hex())); perr != nil {
-				return perr
-			}
-			return err
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+				if err := exodusOpen(ctx, c, r); err != nil {
+					return err
+				}
+				// L1 refuses a second exit in its block too; asking first spares the replay, the
+				// signature and a spent L1 nonce.
+				if exited, err := c.Exited(ctx, r.ID, index); err != nil {
+					return err
+				} else if exited {
+					return fmt.Errorf("l2 account %d of rollup %d has already exited: L1 pays each account once", index, r.ID)
+				}
+				a.progress("rebuilding rollup %d's state through its last final batch %d from L1 data", r.ID, r.FinalNumber)
+				state, err := replay(ctx, c, r, r.FinalNumber)
+				if err != nil {
+					return err
+				}
+				if root := state.Root(); root.Bytes() != r.FinalRoot {
+					return fmt.Errorf("the state rebuilt from L1 data has root %x, L1's last finalized root is %x", root.Bytes(), r.FinalRoot)
+				}
+				acct, ok := state.Account(index)
+				if !ok {
+					return fmt.Errorf("l2 account %d is not in the last finalized state (batch %d): exodus pays only accounts of that state; a deposit no finalized batch consumed (%d of %d were) goes back to its depositor by pqwallet exodus refund instead",
+						index, r.FinalNumber, r.FinalConsumed, r.QueueLen)
+				}
+				if acct.Balance == 0 {
+					return fmt.Errorf("l2 account %d has balance 0 in the last finalized state: nothing to withdraw", index)
+				}
+				k2, err := a.l2KeyFor(l2Key, index, acct.PubKey)
+				if err != nil {
+					return err
+				}
+				witness, err := state.Witness(index)
+				if err != nil {
+					return err
+				}
+				sk, err := a.unlockL2(k2)
+				if err != nil {
+					return err
+				}
+				msg := chain.ExodusMessage(index, acct.Balance, recipient)
+				if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
+					return err
+				}
+				p := chain.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
+					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
+					SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
+				for _, s := range witness {
+					p.Siblings = append(p.Siblings, s.Bytes())
+				}
+				return a.sendL1As(ctx, k1, l1Tx{typ: chain.TxExodusWithdrawal, payload: &p,
+					details: map[string]any{"rollup": r.ID, "index": index, "balance": acct.Balance, "recipient": recipient},
+					summary: fmt.Sprintf("exodus of l2 account %d: %d to %s", index, acct.Balance, recipient.Hex())}, wait)
+			})
 		},
 	}
 	cmd.AddCommand(a.exodusRefundCommand())
@@ -426,71 +383,47 @@ query per unconsumed deposit).`,
 					return fmt.Errorf("deposit queue index %q: want a number (pqwallet exodus refund without one lists the wallet's refundable deposits)", args[0])
 				}
 			}
-			ctx, cancel := a.withTimeout(cmd)
-			defer cancel()
-			c, err := a.l1Client(ctx, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := a.rollup(ctx, c)
-			if err != nil {
-				return err
-			}
-			if err := exodusOpen(ctx, c, r); err != nil {
-				return err
-			}
-			ks, err := a.keysOfKind(keystore.KindL1)
-			if err != nil {
-				return err
-			}
-			keyOf := make(map[common.Address]namedKey, len(ks))
-			for _, k := range ks {
-				keyOf[k.Info.Public.Address] = k
-			}
-			if len(args) == 0 {
-				return a.listRefunds(ctx, c, r, keyOf)
-			}
-			if j >= r.QueueLen {
-				return fmt.Errorf("rollup %d has no deposit %d: its queue holds %d", r.ID, j, r.QueueLen)
-			}
-			if j < r.FinalConsumed {
-				return fmt.Errorf("deposit %d of rollup %d was consumed by a finalized batch (they consumed deposits 0..%d): it is in an l2 account of the last finalized state, which pqwallet exodus --index pays",
-					j, r.ID, r.FinalConsumed-1)
-			}
-			d, err := c.Deposit(ctx, r.ID, j)
-			if err != nil {
-				return err
-			}
-			if refunded, err := c.Refunded(ctx, r.ID, j); err != nil {
-				return err
-			} else if refunded {
-				return fmt.Errorf("deposit %d of rollup %d was already refunded: %d to %s", j, r.ID, d.Amount, d.Depositor.Hex())
-			}
-			k, ok := keyOf[d.Depositor]
-			if !ok || l1Key != "" {
-				if k, err = a.defaultL1Key(l1Key); err != nil {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+				if err := exodusOpen(ctx, c, r); err != nil {
 					return err
 				}
-			}
-			key, err := a.unlockL1(k)
-			if err != nil {
-				return err
-			}
-			sc, err := a.l1Client(ctx, key)
-			if err != nil {
-				return err
-			}
-			defer sc.Close()
-			res, err := a.submitL1(ctx, sc, key, chain.TxExodusRefund, &chain.ExodusRefund{RollupID: r.ID, Index: j}, wait)
-			if res == nil {
-				return err
-			}
-			res.Details = map[string]any{"rollup": r.ID, "queueIndex": j, "depositor": d.Depositor, "amount": d.Amount}
-			if perr := a.printL1(res, fmt.Sprintf("exodus refund of deposit %d: %d to %s", j, d.Amount, d.Depositor.Hex())); perr != nil {
-				return perr
-			}
-			return err
+				ks, err := a.keysOfKind(keystore.KindL1)
+				if err != nil {
+					return err
+				}
+				keyOf := make(map[common.Address]namedKey, len(ks))
+				for _, k := range ks {
+					keyOf[k.Info.Public.Address] = k
+				}
+				if len(args) == 0 {
+					return a.listRefunds(ctx, c, r, keyOf)
+				}
+				if j >= r.QueueLen {
+					return fmt.Errorf("rollup %d has no deposit %d: its queue holds %d", r.ID, j, r.QueueLen)
+				}
+				if j < r.FinalConsumed {
+					return fmt.Errorf("deposit %d of rollup %d was consumed by a finalized batch (they consumed deposits 0..%d): it is in an l2 account of the last finalized state, which pqwallet exodus --index pays",
+						j, r.ID, r.FinalConsumed-1)
+				}
+				d, err := c.Deposit(ctx, r.ID, j)
+				if err != nil {
+					return err
+				}
+				if refunded, err := c.Refunded(ctx, r.ID, j); err != nil {
+					return err
+				} else if refunded {
+					return fmt.Errorf("deposit %d of rollup %d was already refunded: %d to %s", j, r.ID, d.Amount, d.Depositor.Hex())
+				}
+				k, ok := keyOf[d.Depositor]
+				if !ok || l1Key != "" {
+					if k, err = a.defaultL1Key(l1Key); err != nil {
+						return err
+					}
+				}
+				return a.sendL1As(ctx, k, l1Tx{typ: chain.TxExodusRefund, payload: &chain.ExodusRefund{RollupID: r.ID, Index: j},
+					details: map[string]any{"rollup": r.ID, "queueIndex": j, "depositor": d.Depositor, "amount": d.Amount},
+					summary: fmt.Sprintf("exodus refund of deposit %d: %d to %s", j, d.Amount, d.Depositor.Hex())}, wait)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key sending the refund (default: the wallet's key that made the deposit, else its only L1 key)")
@@ -591,53 +524,44 @@ func (a *app) statusCommand() *cobra.Command {
 			if err != nil || n == 0 {
 				return fmt.Errorf("batch number %q: batches are numbered from 1", args[0])
 			}
-			ctx, cancel := a.withTimeout(cmd)
-			defer cancel()
-			c, err := a.l1Client(ctx, nil)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			r, err := a.rollup(ctx, c)
-			if err != nil {
-				return err
-			}
-			rec, err := batch(ctx, c, r, n)
-			if err != nil {
-				return err
-			}
-			st, err := c.Status(ctx)
-			if err != nil {
-				return err
-			}
-			_, ws, err := batchWithdrawals(ctx, c, r, rec)
-			if err != nil {
-				return err
-			}
-			mode := "validity"
-			if rec.Mode == chain.ModeOptimistic {
-				mode = "optimistic"
-			}
-			out := struct {
-				Rollup      uint64           `json:"rollup"`
-				Number      uint64           `json:"number"`
-				Mode        string           `json:"mode"`
-				Final       bool             `json:"final"`
-				TxCount     uint64           `json:"txCount"`
-				SubmittedAt uint64           `json:"submittedAt"`
-				FinalizeAt  uint64           `json:"finalizeAt"`
-				Height      uint64           `json:"l1Height"`
-				NewRoot     common.Hash      `json:"newRoot"`
-				Withdrawals []withdrawalJSON `json:"withdrawals"`
-			}{r.ID, n, mode, n <= r.FinalNumber, rec.TxCount, rec.SubmittedAt, rec.FinalizeAt, st.Height, rec.NewRoot, ws}
-			return a.print(out, func(p *printer) {
-				p.line("batch %d of rollup %d: %s, %d transactions, submitted at L1 height %d", n, r.ID, mode, rec.TxCount, rec.SubmittedAt)
-				if out.Final {
-					p.line("final")
-				} else {
-					p.line("%s", notFinal(r, rec, st.Height))
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+				rec, err := batch(ctx, c, r, n)
+				if err != nil {
+					return err
 				}
-				p.line("withdrawals: %s", listWithdrawals(ws))
+				st, err := c.Status(ctx)
+				if err != nil {
+					return err
+				}
+				_, ws, err := batchWithdrawals(ctx, c, r, rec)
+				if err != nil {
+					return err
+				}
+				mode := "validity"
+				if rec.Mode == chain.ModeOptimistic {
+					mode = "optimistic"
+				}
+				out := struct {
+					Rollup      uint64           `json:"rollup"`
+					Number      uint64           `json:"number"`
+					Mode        string           `json:"mode"`
+					Final       bool             `json:"final"`
+					TxCount     uint64           `json:"txCount"`
+					SubmittedAt uint64           `json:"submittedAt"`
+					FinalizeAt  uint64           `json:"finalizeAt"`
+					Height      uint64           `json:"l1Height"`
+					NewRoot     common.Hash      `json:"newRoot"`
+					Withdrawals []withdrawalJSON `json:"withdrawals"`
+				}{r.ID, n, mode, n <= r.FinalNumber, rec.TxCount, rec.SubmittedAt, rec.FinalizeAt, st.Height, rec.NewRoot, ws}
+				return a.print(out, func(p *printer) {
+					p.line("batch %d of rollup %d: %s, %d transactions, submitted at L1 height %d", n, r.ID, mode, rec.TxCount, rec.SubmittedAt)
+					if out.Final {
+						p.line("final")
+					} else {
+						p.line("%s", notFinal(r, rec, st.Height))
+					}
+					p.line("withdrawals: %s", listWithdrawals(ws))
+				})
 			})
 		},
 	})

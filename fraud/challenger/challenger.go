@@ -272,6 +272,15 @@ func (c *Challenger) storedAccounts() ([]l2.IndexedAccount, error) {
 	return out, it.Error()
 }
 
+// element reads a word of the store (the core's words are read by ffi.Element).
+func element(b [32]byte) (fr.Element, error) {
+	var e fr.Element
+	if err := e.SetBytesCanonical(b[:]); err != nil {
+		return e, fmt.Errorf("challenger: non-canonical field element: %w", err)
+	}
+	return e, nil
+}
+
 // reopen closes the executor and opens it again from the store: after the core applied a batch
 // the challenger does not agree with, or a failed save left memory ahead of the store.
 func (c *Challenger) reopen() error {

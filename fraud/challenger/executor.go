@@ -139,7 +139,7 @@ func (x *coreExecutor) root() (fr.Element, error) {
 	if err != nil {
 		return fr.Element{}, err
 	}
-	return element(r)
+	return ffi.Element(r)
 }
 
 // check does not hash the data against c.DataHash nor the trace against c.TraceRoot in Go on
@@ -308,15 +308,11 @@ func (x *coreExecutor) account(i uint32) (l2.Account, bool, error) {
 	if err != nil || !a.Exists {
 		return l2.Account{}, false, err
 	}
-	var acc l2.Account
-	if acc.PubKey.X, err = element(a.PubKeyX); err != nil {
-		return acc, false, err
+	pkX, pkY, err := a.PubKey()
+	if err != nil {
+		return l2.Account{}, false, err
 	}
-	if acc.PubKey.Y, err = element(a.PubKeyY); err != nil {
-		return acc, false, err
-	}
-	acc.Balance, acc.Nonce = a.Balance, a.Nonce
-	return acc, true, nil
+	return l2.Account{PubKey: l2.PublicKey{X: pkX, Y: pkY}, Balance: a.Balance, Nonce: a.Nonce}, true, nil
 }
 
 func (x *coreExecutor) dirty() bool  { return x.moved }
@@ -324,21 +320,12 @@ func (x *coreExecutor) close() error { return x.core.Close() }
 
 // accountWitness converts a witness of the core.
 func accountWitness(w ffi.Witness) (l2.AccountWitness, error) {
-	a := l2.AccountWitness{Index: w.Index, Exists: w.Exists, Siblings: make([]fr.Element, len(w.Siblings))}
-	var err error
-	if a.Account.PubKey.X, err = element(w.PubKeyX); err != nil {
-		return a, err
+	x, y, siblings, err := w.Elements()
+	if err != nil {
+		return l2.AccountWitness{}, err
 	}
-	if a.Account.PubKey.Y, err = element(w.PubKeyY); err != nil {
-		return a, err
-	}
-	a.Account.Balance, a.Account.Nonce = w.Balance, w.Nonce
-	for l := range w.Siblings {
-		if a.Siblings[l], err = element(w.Siblings[l]); err != nil {
-			return a, err
-		}
-	}
-	return a, nil
+	return l2.AccountWitness{Index: w.Index, Exists: w.Exists, Siblings: siblings,
+		Account: l2.Account{PubKey: l2.PublicKey{X: x, Y: y}, Balance: w.Balance, Nonce: w.Nonce}}, nil
 }
 
 // touches returns the distinct indices of the accounts a batch reads or writes, in the order
@@ -355,12 +342,4 @@ func touches(txs []l2.Tx, depth int) []uint32 {
 		}
 	}
 	return out
-}
-
-func element(b [32]byte) (fr.Element, error) {
-	var e fr.Element
-	if err := e.SetBytesCanonical(b[:]); err != nil {
-		return e, fmt.Errorf("challenger: non-canonical field element: %w", err)
-	}
-	return e, nil
 }

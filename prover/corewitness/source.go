@@ -5,8 +5,6 @@
 package corewitness
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/pqbridge/pqbridge/ffi"
@@ -39,12 +37,12 @@ func (s *Source) ApplyBatchWitness(txs []l2.Tx) (*prover.BatchTrace, error) {
 		PostRoots: make([]fr.Element, len(txs)),
 		Witnesses: make([]prover.TxWitness, len(txs)),
 	}
-	if t.PrevRoot, err = element(prev); err != nil {
+	if t.PrevRoot, err = ffi.Element(prev); err != nil {
 		return nil, err
 	}
 	for k := range txs {
 		t.Statuses[k] = l2.Status(s.out.Statuses[k])
-		if t.PostRoots[k], err = element(s.out.PostRoot(k)); err != nil {
+		if t.PostRoots[k], err = ffi.Element(s.out.PostRoot(k)); err != nil {
 			return nil, err
 		}
 		if t.Witnesses[k].Sender, err = account(s.w.Sender(k)); err != nil {
@@ -57,30 +55,13 @@ func (s *Source) ApplyBatchWitness(txs []l2.Tx) (*prover.BatchTrace, error) {
 	return t, nil
 }
 
-func element(b [32]byte) (fr.Element, error) {
-	var e fr.Element
-	if err := e.SetBytesCanonical(b[:]); err != nil {
-		return e, fmt.Errorf("corewitness: word from the core: %w", err)
-	}
-	return e, nil
-}
-
 // account converts a core witness; its Siblings are copied (the core's are overwritten by the
 // next call).
 func account(w ffi.Witness) (prover.AccountWitness, error) {
-	a := prover.AccountWitness{Index: w.Index, Exists: w.Exists, Siblings: make([]fr.Element, len(w.Siblings))}
-	var err error
-	if a.Account.PubKey.X, err = element(w.PubKeyX); err != nil {
-		return a, err
+	x, y, siblings, err := w.Elements()
+	if err != nil {
+		return prover.AccountWitness{}, err
 	}
-	if a.Account.PubKey.Y, err = element(w.PubKeyY); err != nil {
-		return a, err
-	}
-	a.Account.Balance, a.Account.Nonce = w.Balance, w.Nonce
-	for l := range w.Siblings {
-		if a.Siblings[l], err = element(w.Siblings[l]); err != nil {
-			return a, err
-		}
-	}
-	return a, nil
+	return prover.AccountWitness{Index: w.Index, Exists: w.Exists, Siblings: siblings,
+		Account: l2.Account{PubKey: l2.PublicKey{X: x, Y: y}, Balance: w.Balance, Nonce: w.Nonce}}, nil
 }

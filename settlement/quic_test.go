@@ -1,17 +1,16 @@
 package settlement_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/settlement"
@@ -85,7 +84,7 @@ func TestQUICChallengerRestart(t *testing.T) {
 func challengerRestart(t *testing.T, before, after string) {
 	w := newWorldOver(t, settlement.Config{Policy: settlement.PolicyOptimistic}, true)
 	dir := filepath.Join(t.TempDir(), "challenger")
-	var logs syncBuffer
+	var logs proctest.Buffer
 	executor := before
 	start := func() *challenger.Challenger {
 		ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, Source: challenger.ClientSource(w.l1c), Key: l1Key(4),
@@ -134,28 +133,7 @@ func challengerRestart(t *testing.T, before, after string) {
 // waitAgreed waits (bounded) until the challenger agrees with batch n.
 func waitAgreed(t *testing.T, ch *challenger.Challenger, n uint64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for ch.Status().Agreed < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("challenger never agreed with batch %d: %+v", n, ch.Status())
-		}
-		time.Sleep(5 * time.Millisecond) // the challenger has no notification to wait on
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	proctest.WaitFor(t, fmt.Sprintf("the challenger to agree with batch %d", n), 20*time.Second, func() bool {
+		return ch.Status().Agreed >= n
+	})
 }

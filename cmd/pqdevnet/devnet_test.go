@@ -3,16 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pqbridge/pqbridge/internal/proctest"
 )
 
 // TestDevnetDemo is `make devnet-demo` with small circuit parameters: it builds every binary,
@@ -24,7 +24,7 @@ import (
 func TestDevnetDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	bin := binaries(t)
+	bin := proctest.Build(t)
 	dir := filepath.Join(t.TempDir(), "devnet")
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pqdevnet"), devnetArgs(bin, dir)...)
@@ -81,7 +81,7 @@ func TestDevnetDemo(t *testing.T) {
 func TestDevnetNamesDeadDaemon(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	real := binaries(t)
+	real := proctest.Build(t)
 	bin := t.TempDir()
 	for _, b := range []string{"pqdevnet", "pql1node", "pqprover", "pqchallenger", "pqwallet"} {
 		if err := os.Symlink(filepath.Join(real, b), filepath.Join(bin, b)); err != nil {
@@ -154,42 +154,7 @@ func logs(dir string) string {
 	return b.String()
 }
 
-var (
-	buildOnce sync.Once
-	builtDir  string
-	buildErr  error
-)
-
-// binaries builds every command once for the package's tests.
-func binaries(t *testing.T) string {
-	buildOnce.Do(func() {
-		root, err := filepath.Abs(filepath.Join("..", ".."))
-		if err != nil {
-			buildErr = err
-			return
-		}
-		if builtDir, buildErr = os.MkdirTemp("", "pqdevnet-bin-"); buildErr != nil {
-			return
-		}
-		build := exec.Command("go", "build", "-o", builtDir+string(os.PathSeparator), "./cmd/...")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtDir
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtDir != "" {
-		os.RemoveAll(builtDir)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(proctest.Run(m)) }
 
 // devnetArgs are the flags of a small, fast devnet: depth 8, 2 transactions per batch, the keys
 // cached in the repository's .cache (made once, by whichever test runs first).

@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/node"
@@ -37,58 +32,6 @@ const (
 
 func crashKey(i byte) *pqkey.PrivateKey {
 	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0: 0xc7, 1: i})
-}
-
-// process is one run of the pql1node binary.
-type process struct {
-	cmd       *exec.Cmd
-	stderr    *bytes.Buffer
-	addr      chan string // the address of the listening line, once
-	validator string      // the validator address of the listening line, set before addr is sent
-}
-
-// startProcess runs bin with args; its environment is the test's without PQBRIDGE_ variables
-// (which would set flags), plus env.
-func startProcess(t *testing.T, bin string, args []string, env ...string) *process {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &process{cmd: exec.Command(bin, args...), stderr: &bytes.Buffer{}, addr: make(chan string, 1)}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PQBRIDGE_") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Env = append(p.cmd.Env, env...)
-	p.cmd.Stdout, p.cmd.Stderr = w, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	go func() {
-		defer r.Close()
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			var addr, validator string
-			if _, err := fmt.Sscanf(sc.Text(), "listening on %s validator %s", &addr, &validator); err == nil {
-				p.validator = validator
-				p.addr <- addr
-			}
-		}
-	}()
-	return p
-}
-
-// buildNode builds the pql1node binary into dir.
-func buildNode(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "pql1node")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // sender submits signed transfers with consecutive nonces, one at a time, and remembers the ones
@@ -137,13 +80,9 @@ func (s *sender) run(ctx context.Context, t *testing.T, c *l1client.Client, to c
 // store gives the node's state root.
 func TestNodeCrashSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildNode(t, dir)
+	bin := filepath.Join(proctest.Build(t, "pql1node"), "pql1node")
 	validator := crashKey(0)
-	seed := validator.Seed()
-	keyFile := filepath.Join(dir, "validator.key")
-	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(seed[:])), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := proctest.SeedFile(t, dir, "validator.key", validator)
 	senders := make([]*sender, crashSenders)
 	var dev []string
 	genesis := chain.Genesis{ChainID: crashChainID, Validator: validator.Public().Bytes()}
@@ -175,53 +114,44 @@ func TestNodeCrashSIGKILL(t *testing.T) {
 	}
 
 	for run := range kills {
-		p := startProcess(t, bin, args)
+		p := proctest.Start(t, bin, nil, args...)
 		uptime := time.Duration(rng.Int64N(int64(crashMaxUptime)))
 		kill := time.NewTimer(uptime)
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		var clients []*l1client.Client
 		select {
-		case addr := <-p.addr:
-			for _, s := range senders {
-				c := dial(addr)
-				clients = append(clients, c)
-				wg.Go(func() { s.run(ctx, t, c, to) })
+		case line, ok := <-p.Await("listening on "):
+			if ok {
+				for _, s := range senders {
+					c := dial(strings.Fields(line)[0])
+					clients = append(clients, c)
+					wg.Go(func() { s.run(ctx, t, c, to) })
+				}
 			}
 			<-kill.C
 		case <-kill.C: // killed during start-up or recovery
 		}
-		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err := p.cmd.Wait()
+		err := p.Kill()
 		cancel()
 		wg.Wait()
 		for _, c := range clients {
 			c.Close()
 		}
-		if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-			t.Fatalf("run %d: the node exited before the kill: %v\n%s", run, err, p.stderr)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
 		}
 		if t.Failed() {
-			t.Fatalf("run %d failed; node log:\n%s", run, p.stderr)
+			t.Fatalf("run %d failed", run)
 		}
 	}
 
 	// A last, clean run: the unknown transactions are settled and everything is included.
-	p := startProcess(t, bin, args)
-	var addr string
-	select {
-	case addr = <-p.addr:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-		t.Fatalf("the node did not start:\n%s", p.stderr)
-	}
+	p := proctest.Start(t, bin, nil, args...)
+	addr := p.Addr(t)
 	defer func() {
-		p.cmd.Process.Signal(syscall.SIGTERM)
-		if err := p.cmd.Wait(); err != nil {
-			t.Errorf("graceful stop: %v\n%s", err, p.stderr)
+		if err := p.Stop(); err != nil {
+			t.Errorf("graceful stop: %v", err)
 		}
 	}()
 	c := dial(addr)

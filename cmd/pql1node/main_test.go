@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,12 +17,15 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/prover"
 )
+
+func TestMain(m *testing.M) { os.Exit(proctest.Run(m)) }
 
 func testKey(i byte) *pqkey.PrivateKey {
 	return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0: 0x1e, 1: i})
@@ -145,24 +147,16 @@ func TestRegisterGenesisRollupsOnce(t *testing.T) {
 // gets its status); a wrong passphrase or too few shares stop it with an error naming why.
 func TestStartWithProtectedKey(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildNode(t, dir)
+	bin := filepath.Join(proctest.Build(t, "pql1node"), "pql1node")
 	want := testKey(1)
 	params := keystore.Params{Time: 1, MemoryKiB: 64, Threads: 1} // the tests' costs; files carry theirs
 	pass := []byte("correct horse battery staple")
-	file := func(name string, b []byte) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	ks := filepath.Join(dir, "validator.json")
 	if err := keystore.Save(ks, keystore.FromL1(want), pass, params); err != nil {
 		t.Fatal(err)
 	}
-	passFile := file("passphrase", append(pass, '\n'))
-	wrongPassFile := file("wrong-passphrase", []byte("tr0ub4dor&3\n"))
+	passFile := proctest.WriteFile(t, dir, "passphrase", string(pass)+"\n")
+	wrongPassFile := proctest.WriteFile(t, dir, "wrong-passphrase", "tr0ub4dor&3\n")
 	shares, err := keystore.Split(keystore.FromL1(want), 2, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +169,8 @@ func TestStartWithProtectedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shareFiles := file("validator.share1.json", share1) + "," + file("validator.share3.json", share3)
+	shareFiles := proctest.WriteFile(t, dir, "validator.share1.json", string(share1)) + "," +
+		proctest.WriteFile(t, dir, "validator.share3.json", string(share3))
 
 	for i, tc := range []struct {
 		name string
@@ -193,39 +188,31 @@ func TestStartWithProtectedKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"-datadir", filepath.Join(dir, fmt.Sprint("data", i)), "-listen", "127.0.0.1:0",
 				"-chain-id", "5", "-dev", testKey(2).Address().Hex(), "-block-interval", "20ms"}, tc.args...)
-			p := startProcess(t, bin, args, tc.env...)
-			exited := make(chan error, 1)
-			go func() { exited <- p.cmd.Wait() }()
+			p := proctest.Start(t, bin, tc.env, args...)
 			if tc.err != "" {
 				select {
-				case err := <-exited:
+				case <-p.Exited():
 					var ee *exec.ExitError
-					if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(p.stderr.String(), tc.err) {
-						t.Fatalf("exit %v, stderr %q; want status 1 and %q", err, p.stderr, tc.err)
+					if err := p.Err(); !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(p.Stderr(), tc.err) {
+						t.Fatalf("exit %v, stderr %q; want status 1 and %q", err, p.Stderr(), tc.err)
 					}
-				case <-time.After(30 * time.Second):
-					p.cmd.Process.Kill()
+				case <-time.After(proctest.Timeout):
 					t.Fatalf("still running, want it to stop with %q", tc.err)
 				}
 				return
 			}
-			var addr string
-			select {
-			case addr = <-p.addr:
-			case err := <-exited:
-				t.Fatalf("the node stopped: %v\n%s", err, p.stderr)
-			case <-time.After(30 * time.Second):
-				p.cmd.Process.Kill()
-				t.Fatalf("the node did not start:\n%s", p.stderr)
+			line := p.Line(t, "listening on ")
+			var addr, validator string
+			if _, err := fmt.Sscanf(line, "%s validator %s", &addr, &validator); err != nil {
+				t.Fatalf("listening line %q: %v", line, err)
 			}
 			defer func() {
-				p.cmd.Process.Signal(syscall.SIGTERM)
-				if err := <-exited; err != nil {
-					t.Errorf("graceful stop: %v\n%s", err, p.stderr)
+				if err := p.Stop(); err != nil {
+					t.Errorf("graceful stop: %v", err)
 				}
 			}()
-			if got := common.HexToAddress(p.validator); p.validator != want.Address().Hex() || got != want.Address() {
-				t.Fatalf("printed validator %s, the key is %s", p.validator, want.Address())
+			if got := common.HexToAddress(validator); validator != want.Address().Hex() || got != want.Address() {
+				t.Fatalf("printed validator %s, the key is %s", validator, want.Address())
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -11,12 +10,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -34,7 +31,6 @@ import (
 const (
 	e2eL1Chain = 31
 	e2eL2Chain = 7
-	e2eWait    = 30 * time.Second // bound of every wait: the whole test stays well under 90 s
 )
 
 func e2eKey(i byte) *pqkey.PrivateKey {
@@ -50,15 +46,7 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 	dir := t.TempDir()
 	bin := daemonBins(t)
 	validator, seqKey, user, chKey := e2eKey(0), e2eKey(1), e2eKey(2), e2eKey(3)
-	file := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	seedHex := func(k *pqkey.PrivateKey) string { s := k.Seed(); return hex.EncodeToString(s[:]) }
-	valPub := file("validator.pub", hex.EncodeToString(validator.Public().Bytes()))
+	valPub := proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
 	genesis, err := json.Marshal(map[string]any{
 		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30},
 			{"address": chKey.Address(), "balance": 1 << 30}},
@@ -68,55 +56,27 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, "-datadir", filepath.Join(dir, "l1"), "-listen", "127.0.0.1:0",
-		"-chain-id", fmt.Sprint(e2eL1Chain), "-validator-key-file", file("validator.key", seedHex(validator)),
-		"-genesis", file("genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0", "-log-format", "json")
-	l1Addr := l1.line(t, "listening on ")
-	l1Addr = strings.Fields(l1Addr)[0]
-	cl, err := l1client.Dial(context.Background(), l1client.Config{Addr: l1Addr, ChainID: e2eL1Chain, Validator: validator.Public()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	waitFor(t, "the rollup registered on L1", func() bool { _, err := cl.Rollup(context.Background(), 1); return err == nil })
+	l1, l1Addr, cl := startL1(t, bin, dir, validator, genesis, "-log-format", "json")
 
 	// The sequencer takes its L1 options from a -config file and the environment.
-	seqConfig := file("sequencer.json", fmt.Sprintf(`{"l1": %q, "l1-chain-id": %d, "rollup": 1, "mode": "optimistic",
+	seqConfig := proctest.WriteFile(t, dir, "sequencer.json", fmt.Sprintf(`{"l1": %q, "l1-chain-id": %d, "rollup": 1, "mode": "optimistic",
 		"batch-interval": "200ms", "block-interval": "20ms", "listen": "127.0.0.1:0"}`, l1Addr, e2eL1Chain))
 	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), []string{
-		"PQBRIDGE_VALIDATOR_PUBKEY_FILE=" + valPub, "PQBRIDGE_SEQUENCER_KEY_FILE=" + file("sequencer.key", seedHex(seqKey))},
+		"PQBRIDGE_VALIDATOR_PUBKEY_FILE=" + valPub, "PQBRIDGE_SEQUENCER_KEY_FILE=" + proctest.SeedFile(t, dir, "sequencer.key", seqKey)},
 		"-config", seqConfig, "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
-	rc, err := rpc.Dial("http://" + seq.line(t, "listening on "))
+	rc, err := rpc.Dial("http://" + seq.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
 	ch := startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
-		"-validator-pubkey-file", valPub, "-key-file", file("challenger.key", seedHex(chKey)), "-rollup", "1",
+		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", chKey), "-rollup", "1",
 		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
-	ch.line(t, "watching rollup ")
+	ch.Line(t, "watching rollup ")
 
-	// Two L1 deposits: accounts 0 and 1 on L2.
-	var keys []*l2.PrivateKey
+	keys := depositKeys(t, cl, user)
 	for i := range 2 {
-		k, err := l2.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, 64)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-		pk := k.Public()
-		raw, err := chain.SignTx(user, chain.TxDeposit, e2eL1Chain, uint64(i), &chain.Deposit{RollupID: 1, Amount: 1000,
-			PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cl.SubmitTx(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 2 {
-		waitFor(t, fmt.Sprintf("L2 account %d from its L1 deposit", i), func() bool {
+		proctest.WaitFor(t, fmt.Sprintf("L2 account %d from its L1 deposit", i), proctest.Timeout, func() bool {
 			var a sequencer.RPCAccount
 			return rc.Call(&a, "rollup_getAccount", i) == nil && a.Exists && a.Balance == 1000
 		})
@@ -147,11 +107,11 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 	}
 	hash = sequencer.TxHash(raw[:])
 	var rcpt sequencer.RPCReceipt
-	waitFor(t, "the transfer in a block", func() bool {
+	proctest.WaitFor(t, "the transfer in a block", proctest.Timeout, func() bool {
 		return rc.Call(&rcpt, "rollup_getReceipt", hash) == nil && rcpt.Included
 	})
 	start := time.Now()
-	waitFor(t, "the transfer's block final on L1", func() bool {
+	proctest.WaitFor(t, "the transfer's block final on L1", proctest.Timeout, func() bool {
 		var st sequencer.RPCStatus
 		return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
 	})
@@ -168,17 +128,9 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 			"pqsequencer_block_build_seconds_count", "pqsequencer_deposit_cursor"}},
 		{ch, []string{"pqchallenger_batches_checked_total", "pqchallenger_cursor_height", "pqchallenger_agreed_batch"}},
 	} {
-		metrics := c.d.get(t, "/metrics")
-		for _, s := range c.series {
-			if v, ok := metricValue(metrics, s); !ok || v <= 0 {
-				t.Errorf("%s: %s = %v (present %v)", c.d.name, s, v, ok)
-			}
-		}
-		if body := c.d.get(t, "/readyz"); !strings.HasPrefix(body, "ready") {
-			t.Errorf("%s /readyz: %q", c.d.name, body)
-		}
+		checkServes(t, c.d, c.series)
 		if body := c.d.get(t, "/healthz"); !strings.HasPrefix(body, "ok") {
-			t.Errorf("%s /healthz: %q", c.d.name, body)
+			t.Errorf("%s /healthz: %q", c.d.Name(), body)
 		}
 	}
 	metrics := seq.get(t, "/metrics")
@@ -190,44 +142,66 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 		t.Logf("final lag %v blocks (blocks after the transfer's may be unbatched)", v)
 	}
 
-	for _, d := range []*daemon{ch, seq, l1} { // the L1 node last: the others talk to it
-		d.stop(t)
-	}
+	stopAll(t, ch, seq, l1) // the L1 node last: the others talk to it
 }
 
-var (
-	binsOnce sync.Once
-	binsDir  string
-	binsErr  error
-)
-
-// daemonBins builds the daemons the tests run, once per test binary, into a directory TestMain
-// removes.
+// daemonBins builds the daemons the tests run, once per test binary.
 func daemonBins(t *testing.T) string {
 	t.Helper()
-	binsOnce.Do(func() {
-		if binsDir, binsErr = os.MkdirTemp("", "pqsequencer-test-bin"); binsErr != nil {
-			return
-		}
-		build := exec.Command("go", "build", "-o", binsDir+"/", "../pql1node", "../pqchallenger", "../pqprover", ".")
-		if out, err := build.CombinedOutput(); err != nil {
-			binsErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binsErr != nil {
-		t.Fatal(binsErr)
-	}
-	return binsDir
+	return proctest.Build(t, "pql1node", "pqchallenger", "pqprover", "pqsequencer")
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, dir := range []string{binsDir, keysRoot} {
-		if dir != "" {
-			os.RemoveAll(dir)
-		}
+	code := proctest.Run(m)
+	if keysRoot != "" {
+		os.RemoveAll(keysRoot)
 	}
 	os.Exit(code)
+}
+
+// startL1 starts pql1node with genesis, validator's key, a block every 100 ms, -metrics and the
+// extra flags, dials it pinning the key and waits for the genesis rollup's registration.
+func startL1(t *testing.T, bin, dir string, validator *pqkey.PrivateKey, genesis []byte, extra ...string) (*daemon, string, *l1client.Client) {
+	t.Helper()
+	args := []string{"-datadir", filepath.Join(dir, "l1"), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(e2eL1Chain),
+		"-validator-key-file", proctest.SeedFile(t, dir, "validator.key", validator),
+		"-genesis", proctest.WriteFile(t, dir, "genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0"}
+	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, append(args, extra...)...)
+	addr := l1.Addr(t)
+	cl, err := l1client.Dial(context.Background(), l1client.Config{Addr: addr, ChainID: e2eL1Chain, Validator: validator.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	proctest.WaitFor(t, "the rollup registered on L1", proctest.Timeout, func() bool {
+		_, err := cl.Rollup(context.Background(), 1)
+		return err == nil
+	})
+	return l1, addr, cl
+}
+
+// depositKeys makes two L2 keys and deposits 1000 for each on L1, from user: accounts 0 and 1 on
+// L2.
+func depositKeys(t *testing.T, cl *l1client.Client, user *pqkey.PrivateKey) []*l2.PrivateKey {
+	t.Helper()
+	var keys []*l2.PrivateKey
+	for i := range 2 {
+		k, err := l2.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, 64)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+		pk := k.Public()
+		raw, err := chain.SignTx(user, chain.TxDeposit, e2eL1Chain, uint64(i), &chain.Deposit{RollupID: 1, Amount: 1000,
+			PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.SubmitTx(context.Background(), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
 }
 
 // isMethodNotFound reports a JSON-RPC "method not found" (-32601).
@@ -236,78 +210,24 @@ func isMethodNotFound(err error) bool {
 	return ok && e.ErrorCode() == -32601
 }
 
-// daemon is one running binary; its stdout lines are matched by line.
+// daemon is a daemon of these tests: each serves -metrics.
 type daemon struct {
-	name    string
-	cmd     *exec.Cmd
-	stderr  *syncBuffer
-	lines   chan string
-	metrics string
-	exited  chan error
-	stopped bool
+	*proctest.Daemon
+	metrics string // from its "metrics on ADDR" line
 }
 
 func startDaemon(t *testing.T, bin string, env []string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{name: filepath.Base(bin), cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, lines: make(chan string, 16),
-		exited: make(chan error, 1)}
-	d.cmd.Env = append(os.Environ(), env...)
-	d.cmd.Stderr = d.stderr
-	out, err := d.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			select {
-			case d.lines <- sc.Text():
-			default: // nobody waits for this line
-			}
-		}
-		close(d.lines)
-		d.exited <- d.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if !d.stopped {
-			d.cmd.Process.Kill()
-			<-d.exited
-		}
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", d.name, d.stderr.String())
-		}
-	})
-	d.metrics = d.line(t, "metrics on ")
+	d := &daemon{Daemon: proctest.Start(t, bin, env, args...)}
+	d.metrics = d.Line(t, "metrics on ")
 	return d
-}
-
-// line waits for the stdout line starting with prefix and returns the rest of it.
-func (d *daemon) line(t *testing.T, prefix string) string {
-	t.Helper()
-	timeout := time.After(e2eWait)
-	for {
-		select {
-		case l, ok := <-d.lines:
-			if !ok {
-				t.Fatalf("%s exited before printing %q:\n%s", d.name, prefix, d.stderr.String())
-			}
-			if rest, found := strings.CutPrefix(l, prefix); found {
-				return rest
-			}
-		case <-timeout:
-			t.Fatalf("%s never printed %q:\n%s", d.name, prefix, d.stderr.String())
-		}
-	}
 }
 
 func (d *daemon) get(t *testing.T, path string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + d.metrics + path)
 	if err != nil {
-		t.Fatalf("%s %s: %v", d.name, path, err)
+		t.Fatalf("%s %s: %v", d.Name(), path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -317,32 +237,27 @@ func (d *daemon) get(t *testing.T, path string) string {
 	return string(b)
 }
 
-// stop sends SIGTERM and expects a clean exit.
-func (d *daemon) stop(t *testing.T) {
+// checkServes wants each of series on d's /metrics with a value > 0, and d ready.
+func checkServes(t *testing.T, d *daemon, series []string) {
 	t.Helper()
-	d.stopped = true
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-d.exited:
-		if err != nil {
-			t.Errorf("%s after SIGTERM: %v\n%s", d.name, err, d.stderr.String())
+	metrics := d.get(t, "/metrics")
+	for _, s := range series {
+		if v, ok := metricValue(metrics, s); !ok || v <= 0 {
+			t.Errorf("%s: %s = %v (present %v)", d.Name(), s, v, ok)
 		}
-	case <-time.After(e2eWait):
-		t.Errorf("%s did not stop on SIGTERM", d.name)
+	}
+	if body := d.get(t, "/readyz"); !strings.HasPrefix(body, "ready") {
+		t.Errorf("%s /readyz: %q", d.Name(), body)
 	}
 }
 
-// waitFor polls cond until it holds: the daemons are other processes, with nothing to wait on.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// stopAll stops the daemons in order, each with SIGTERM, and wants each to exit cleanly.
+func stopAll(t *testing.T, ds ...*daemon) {
 	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	for _, d := range ds {
+		if err := d.Stop(); err != nil {
+			t.Error(err)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -366,21 +281,4 @@ func grepLines(text, substr string) string {
 		}
 	}
 	return b.String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -18,9 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/l1client"
-	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
@@ -88,15 +86,7 @@ func TestDaemonsSettleValidity(t *testing.T) {
 
 	dir := t.TempDir()
 	validator, seqKey, user := e2eKey(0), e2eKey(1), e2eKey(2)
-	file := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	seedHex := func(k *pqkey.PrivateKey) string { s := k.Seed(); return hex.EncodeToString(s[:]) }
-	valPub := file("validator.pub", hex.EncodeToString(validator.Public().Bytes()))
+	valPub := proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
 	genesis, err := json.Marshal(map[string]any{
 		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30}},
 		"rollups": []map[string]any{{"l2ChainId": e2eL2Chain, "vkHash": common.Hash(vkID), "treeDepth": vp.Depth,
@@ -106,50 +96,25 @@ func TestDaemonsSettleValidity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, "-datadir", filepath.Join(dir, "l1"), "-listen", "127.0.0.1:0",
-		"-chain-id", fmt.Sprint(e2eL1Chain), "-validator-key-file", file("validator.key", seedHex(validator)),
-		"-genesis", file("genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0",
-		"-verifying-keys", filepath.Join(prover.KeyDir(keysDir, vp), "verifying.key"))
-	l1Addr := strings.Fields(l1.line(t, "listening on "))[0]
-	cl, err := l1client.Dial(context.Background(), l1client.Config{Addr: l1Addr, ChainID: e2eL1Chain, Validator: validator.Public()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	waitFor(t, "the rollup registered on L1", func() bool { _, err := cl.Rollup(context.Background(), 1); return err == nil })
+	l1, l1Addr, cl := startL1(t, bin, dir, validator, genesis, "-verifying-keys", filepath.Join(prover.KeyDir(keysDir, vp), "verifying.key"))
 
 	pr := startDaemon(t, filepath.Join(bin, "pqprover"), nil, "-listen", "127.0.0.1:0", "-keys", keysDir,
 		"-depth", fmt.Sprint(vp.Depth), "-batch", fmt.Sprint(vp.BatchSize), "-metrics", "127.0.0.1:0",
 		"-log-format", "json")
-	proverURL := "http://" + pr.line(t, "listening on ")
+	proverURL := "http://" + pr.Addr(t)
 
-	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), []string{"PQBRIDGE_SEQUENCER_KEY_FILE=" + file("sequencer.key", seedHex(seqKey))},
+	seqKeyFile := proctest.SeedFile(t, dir, "sequencer.key", seqKey)
+	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), []string{"PQBRIDGE_SEQUENCER_KEY_FILE=" + seqKeyFile},
 		"-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain), "-validator-pubkey-file", valPub, "-rollup", "1",
 		"-prover", proverURL, "-mode", "validity", "-devnet", "-challenge-wait", "20s", "-batch-interval", "200ms",
 		"-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
-	rc, err := rpc.Dial("http://" + seq.line(t, "listening on "))
+	rc, err := rpc.Dial("http://" + seq.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rc.Close()
 
-	var keys []*l2.PrivateKey
-	for i := range 2 {
-		k, err := l2.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(i + 1)}, 64)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys = append(keys, k)
-		pk := k.Public()
-		raw, err := chain.SignTx(user, chain.TxDeposit, e2eL1Chain, uint64(i), &chain.Deposit{RollupID: 1, Amount: 1000,
-			PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := cl.SubmitTx(context.Background(), raw); err != nil {
-			t.Fatal(err)
-		}
-	}
+	keys := depositKeys(t, cl, user)
 	// transfer sends a signed transfer from account 0 and waits until its block is final on L1;
 	// it returns the L1 batch holding it.
 	transfer := func(nonce uint64) *chain.BatchRecord {
@@ -164,8 +129,10 @@ func TestDaemonsSettleValidity(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rcpt sequencer.RPCReceipt
-		waitFor(t, "the transfer in a block", func() bool { return rc.Call(&rcpt, "rollup_getReceipt", hash) == nil && rcpt.Included })
-		waitFor(t, fmt.Sprintf("block %d final on L1", *rcpt.Block), func() bool {
+		proctest.WaitFor(t, "the transfer in a block", proctest.Timeout, func() bool {
+			return rc.Call(&rcpt, "rollup_getReceipt", hash) == nil && rcpt.Included
+		})
+		proctest.WaitFor(t, fmt.Sprintf("block %d final on L1", *rcpt.Block), proctest.Timeout, func() bool {
 			var st sequencer.RPCStatus
 			return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
 		})
@@ -179,7 +146,7 @@ func TestDaemonsSettleValidity(t *testing.T) {
 		}
 		return b
 	}
-	waitFor(t, "the deposits on L2", func() bool {
+	proctest.WaitFor(t, "the deposits on L2", proctest.Timeout, func() bool {
 		var a sequencer.RPCAccount
 		return rc.Call(&a, "rollup_getAccount", 1) == nil && a.Exists
 	})
@@ -226,22 +193,12 @@ func TestDaemonsSettleValidity(t *testing.T) {
 		{seq, []string{`pqsequencer_proofs_total{outcome="ok"}`, "pqsequencer_proof_seconds_count",
 			`pqsequencer_settlement_batches{state="finalized"}`}},
 	} {
-		metrics := c.d.get(t, "/metrics")
-		for _, s := range c.series {
-			if v, ok := metricValue(metrics, s); !ok || v <= 0 {
-				t.Errorf("%s: %s = %v (present %v)", c.d.name, s, v, ok)
-			}
-		}
-		if body := c.d.get(t, "/readyz"); !strings.HasPrefix(body, "ready") {
-			t.Errorf("%s /readyz: %q", c.d.name, body)
-		}
+		checkServes(t, c.d, c.series)
 	}
 	if v, ok := metricValue(pr.get(t, "/metrics"), `pqprover_jobs{state="queued"}`); !ok || v != 0 {
 		t.Errorf("pqprover_jobs{state=queued} = %v (present %v)", v, ok)
 	}
-	for _, d := range []*daemon{seq, pr, l1} {
-		d.stop(t)
-	}
+	stopAll(t, seq, pr, l1)
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
 }
 

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -24,11 +23,7 @@ import (
 // settled path (-l1: L1 deposits on L2, batches finalized) is cmd/pqsequencer's
 // TestDaemonsSettleOnL1; moving this walk onto it, with a real claim, is the next step.
 func TestWalletEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	bin := walletBins(t)
-	data := t.TempDir()
-	w := newWallet(t, ctx, bin, data)
+	ctx, bin, data, w := e2eSetup(t)
 
 	alice := w.key("key", "new", "--l1", "alice")
 	bob := w.key("key", "new", "--l2", "bob")
@@ -40,14 +35,11 @@ func TestWalletEndToEnd(t *testing.T) {
 	// The L1 node: a validator key the test knows (so it can pin its public key), alice funded,
 	// one rollup registered at genesis.
 	validator, valKey, valPub := testValidator(t, data)
-	writeFile(t, filepath.Join(data, "genesis.json"), fmt.Sprintf(`{"alloc": [{"address": %q, "balance": 1000000}],
+	l1Addr := startL1(t, bin, data, 3, valKey, fmt.Sprintf(`{"alloc": [{"address": %q, "balance": 1000000}],
 		"rollups": [{"l2ChainId": 7, "treeDepth": %d, "batchSize": 64, "challengeWindow": 5, "forcedInclusionWindow": 50,
-		"exodusTimeout": 1000, "sequencers": [%q]}]}`, alice.Address, l2.DefaultTreeDepth, validator.Address().Hex()))
-	l1Addr := startDaemon(t, ctx, filepath.Join(bin, "pql1node"), "--datadir", filepath.Join(data, "l1"), "--listen", "127.0.0.1:0",
-		"--chain-id", "3", "--validator-key-file", valKey, "--genesis", filepath.Join(data, "genesis.json"),
-		"--block-interval", "200ms").addr
-	seqAddr := startDaemon(t, ctx, filepath.Join(bin, "pqsequencer"), "--dev", "--datadir", filepath.Join(data, "seq"),
-		"--listen", "127.0.0.1:0", "--chain-id", "7", "--block-interval", "20ms").addr
+		"exodusTimeout": 1000, "sequencers": [%q]}]}`, alice.Address, l2.DefaultTreeDepth, validator.Address().Hex()), "200ms")
+	seqAddr := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--dev", "--datadir", filepath.Join(data, "seq"),
+		"--listen", "127.0.0.1:0", "--chain-id", "7", "--block-interval", "20ms").Addr(t)
 	w.configure(l1Addr, 3, valPub, seqAddr, 7)
 
 	var l1 []balanceJSON
@@ -83,7 +75,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	}
 	var l2b []balanceJSON
 	// The deposits are in the sequencer's next block, 20 ms away.
-	waitFor(t, ctx, "the dev deposits credited", func() bool {
+	proctest.WaitFor(t, "the dev deposits credited", proctest.Timeout, func() bool {
 		w.json(&l2b, "balance", "--l2")
 		return len(l2b) == 2 && l2b[0].Index != nil && l2b[1].Index != nil
 	})
@@ -106,12 +98,7 @@ func TestWalletEndToEnd(t *testing.T) {
 	if wd.Receipt == nil || wd.Receipt.Status != "ok" || !strings.EqualFold(wd.Address, alice.Address) {
 		t.Fatalf("withdraw %+v", wd)
 	}
-	var st struct {
-		Status     string `json:"status"`
-		Settlement string `json:"settlement"`
-	}
-	w.json(&st, "status", "tx", wd.TxHash.Hex())
-	if st.Status != "ok" || st.Settlement != "soft" {
+	if st := w.txStatus(wd.TxHash.Hex()); st.Status != "ok" || st.Settlement != "soft" {
 		t.Fatalf("status %+v", st)
 	}
 	w.json(&l2b, "balance", "bob")

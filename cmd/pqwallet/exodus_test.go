@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 )
@@ -33,18 +33,14 @@ const (
 // root lacks, and a second exit of the same account, are refused. The third deposit, which no
 // finalized batch consumed, is refunded to its depositor with pqwallet exodus refund, once.
 func TestWalletExodus(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	bin := walletBins(t)
-	data := t.TempDir()
-	w := newWallet(t, ctx, bin, data)
+	ctx, bin, data, w := e2eSetup(t)
 
 	alice := w.key("key", "new", "--l1", "alice")
 	w.key("key", "new", "--l2", "bob")
 	w.key("key", "new", "--l2", "carol")
 	w.key("key", "new", "--l2", "dave")
 	validator, valKey, valPub := testValidator(t, data)
-	seqKey := newSeedFile(t, filepath.Join(data, "sequencer.key"))
+	seqKey, seqKeyFile := newSeedFile(t, data, "sequencer.key")
 	genesis, err := json.Marshal(map[string]any{
 		"alloc": []map[string]any{{"address": alice.Address, "balance": 1_000_000}, {"address": seqKey.Address(), "balance": 1_000_000}},
 		"rollups": []map[string]any{{"l2ChainId": exodusL2Chain, "treeDepth": 8, "batchSize": 16, "sequencerBond": 100,
@@ -53,32 +49,29 @@ func TestWalletExodus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(data, "genesis.json"), string(genesis))
 
 	// The exodus clock starts with the L1 node's first block, which registers the rollup.
 	start := time.Now()
-	l1Addr := startDaemon(t, ctx, filepath.Join(bin, "pql1node"), "--datadir", filepath.Join(data, "l1"), "--listen", "127.0.0.1:0",
-		"--chain-id", fmt.Sprint(exodusL1Chain), "--validator-key-file", valKey, "--genesis", filepath.Join(data, "genesis.json"),
-		"--block-interval", "100ms").addr
+	l1Addr := startL1(t, bin, data, exodusL1Chain, valKey, string(genesis), "100ms")
 	cl, err := l1client.Dial(ctx, l1client.Config{Addr: l1Addr, ChainID: exodusL1Chain, Validator: validator.Public()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	waitFor(t, ctx, "the genesis rollup registered on L1", func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
+	proctest.WaitFor(t, "the genesis rollup registered on L1", proctest.Timeout, func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
 	// Batches of exactly 3 transactions: the age cut is beyond the test, so the second transfer
 	// stays in no batch.
-	seq := startDaemon(t, ctx, filepath.Join(bin, "pqsequencer"), "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(exodusL1Chain),
-		"--validator-pubkey-file", valPub, "--sequencer-key-file", filepath.Join(data, "sequencer.key"), "--mode", "optimistic",
+	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(exodusL1Chain),
+		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
 		"--batch-size", "3", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
 		"--listen", "127.0.0.1:0")
-	w.configure(l1Addr, exodusL1Chain, valPub, seq.addr, exodusL2Chain)
+	w.configure(l1Addr, exodusL1Chain, valPub, seq.Addr(t), exodusL2Chain)
 
 	var dep l1Result
 	w.json(&dep, "deposit", "1000", "--to-l2", "bob", "--wait")
 	w.json(&dep, "deposit", "500", "--to-l2", "carol", "--wait")
 	var l2b []balanceJSON
-	waitFor(t, ctx, "both L1 deposits credited on L2", func() bool {
+	proctest.WaitFor(t, "both L1 deposits credited on L2", proctest.Timeout, func() bool {
 		return w.tryJSON(&l2b, "balance", "--l2") == nil && len(l2b) == 3 && l2b[0].Index != nil && l2b[1].Index != nil
 	})
 	if l2b[0].Key != "bob" || *l2b[0].Index != 0 || l2b[0].Balance != 1000 || l2b[1].Key != "carol" || *l2b[1].Index != 1 ||
@@ -95,7 +88,9 @@ func TestWalletExodus(t *testing.T) {
 		TxCount uint64 `json:"txCount"`
 	}
 	var b1 batchStatus
-	waitFor(t, ctx, "batch 1 final on L1", func() bool { return w.tryJSON(&b1, "status", "batch", "1") == nil && b1.Final })
+	proctest.WaitFor(t, "batch 1 final on L1", proctest.Timeout, func() bool {
+		return w.tryJSON(&b1, "status", "batch", "1") == nil && b1.Final
+	})
 	if b1.Number != 1 || b1.Mode != "optimistic" || b1.TxCount != 3 {
 		t.Fatalf("batch 1 %+v, want the two deposits and the transfer, optimistic", b1)
 	}
@@ -116,7 +111,7 @@ func TestWalletExodus(t *testing.T) {
 	var soft l2Result
 	w.json(&soft, "transfer", "--from", "1", "--to", "0", "7", "--wait")
 	w.json(&dep, "deposit", "50", "--to-l2", "dave", "--wait")
-	waitFor(t, ctx, "dave's deposit credited on L2", func() bool {
+	proctest.WaitFor(t, "dave's deposit credited on L2", proctest.Timeout, func() bool {
 		return w.tryJSON(&l2b, "balance", "--l2") == nil && len(l2b) == 3 && l2b[2].Index != nil
 	})
 	for i, want := range []struct {
@@ -127,22 +122,18 @@ func TestWalletExodus(t *testing.T) {
 			t.Fatalf("soft L2 balances %+v, want %s at index %d with %d", l2b, want.key, i, want.balance)
 		}
 	}
-	var st struct {
-		Status     string `json:"status"`
-		Settlement string `json:"settlement"`
-	}
-	w.json(&st, "status", "tx", final.TxHash.Hex())
-	if st.Status != "ok" || st.Settlement != "final" {
+	if st := w.txStatus(final.TxHash.Hex()); st.Status != "ok" || st.Settlement != "final" {
 		t.Fatalf("status of the batched transfer %+v", st)
 	}
-	w.json(&st, "status", "tx", soft.TxHash.Hex())
-	if st.Status != "ok" || st.Settlement != "soft" {
+	if st := w.txStatus(soft.TxHash.Hex()); st.Status != "ok" || st.Settlement != "soft" {
 		t.Fatalf("status of the unbatched transfer %+v", st)
 	}
-	seq.stop(t)
+	if err := seq.Stop(); err != nil {
+		t.Fatal(err)
+	}
 	w.fails("rollup 1 has no batch 2 on L1 (head batch 1, final through 1)", "status", "batch", "2")
 
-	waitFor(t, ctx, "L1 to freeze the rollup", func() bool {
+	proctest.WaitFor(t, "L1 to freeze the rollup", proctest.Timeout, func() bool {
 		r, err = cl.Rollup(ctx, 1)
 		return err == nil && r.Frozen
 	})

@@ -1,61 +1,43 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
-// e2eWait bounds every single wait of the end-to-end tests (a daemon's start, a condition on
-// the daemons); the tests' contexts bound the whole.
-const e2eWait = 30 * time.Second
-
-var bins struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// walletBins builds pql1node, pqsequencer and pqwallet once per test binary, into a directory
-// TestMain removes.
-func walletBins(t *testing.T) string {
+// e2eSetup is what an end-to-end test starts from: a context bounding the test, the binaries
+// pql1node, pqsequencer and pqwallet, a directory for the daemons' files and data, and a wallet
+// whose keystores' passphrase is in that directory.
+func e2eSetup(t *testing.T) (ctx context.Context, bin, data string, w *wallet) {
 	t.Helper()
-	bins.once.Do(func() {
-		if bins.dir, bins.err = os.MkdirTemp("", "pqwallet-test-bin"); bins.err != nil {
-			return
-		}
-		build := exec.Command("go", "build", "-o", bins.dir+string(os.PathSeparator), "../pql1node", "../pqsequencer", ".")
-		if out, err := build.CombinedOutput(); err != nil {
-			bins.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if bins.err != nil {
-		t.Fatal(bins.err)
-	}
-	return bins.dir
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	bin = proctest.Build(t, "pql1node", "pqsequencer", "pqwallet")
+	data = t.TempDir()
+	return ctx, bin, data, newWallet(t, ctx, bin, data)
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if bins.dir != "" {
-		os.RemoveAll(bins.dir)
-	}
-	os.Exit(code)
+func TestMain(m *testing.M) { os.Exit(proctest.Run(m)) }
+
+// startL1 starts pql1node with genesis (written to data's genesis.json), the validator key file
+// and one block every blockInterval, and returns its address.
+func startL1(t *testing.T, bin, data string, chainID uint64, valKey, genesis, blockInterval string) string {
+	t.Helper()
+	return proctest.Start(t, filepath.Join(bin, "pql1node"), nil, "--datadir", filepath.Join(data, "l1"), "--listen", "127.0.0.1:0",
+		"--chain-id", fmt.Sprint(chainID), "--validator-key-file", valKey,
+		"--genesis", proctest.WriteFile(t, data, "genesis.json", genesis), "--block-interval", blockInterval).Addr(t)
 }
 
 // wallet runs the pqwallet binary with a home directory and a passphrase file.
@@ -71,8 +53,7 @@ type wallet struct {
 // a file of dir.
 func newWallet(t *testing.T, ctx context.Context, bin, dir string) *wallet {
 	t.Helper()
-	passFile := filepath.Join(dir, "passphrase")
-	writeFile(t, passFile, "correct horse battery staple\n")
+	passFile := proctest.WriteFile(t, dir, "passphrase", "correct horse battery staple\n")
 	home := t.TempDir()
 	return &wallet{t: t, ctx: ctx, bin: filepath.Join(bin, "pqwallet"), home: home,
 		env: append(os.Environ(), "PQBRIDGE_HOME="+home, "PQBRIDGE_PASSPHRASE_FILE="+passFile)}
@@ -116,6 +97,20 @@ func (w *wallet) key(args ...string) keyJSON {
 	return k
 }
 
+// statusTxAnswer is the part of pqwallet status tx's answer the tests check.
+type statusTxAnswer struct {
+	Status     string `json:"status"`
+	Settlement string `json:"settlement"`
+}
+
+// txStatus is pqwallet status tx of the transaction hash.
+func (w *wallet) txStatus(hash string) statusTxAnswer {
+	w.t.Helper()
+	var st statusTxAnswer
+	w.json(&st, "status", "tx", hash)
+	return st
+}
+
 // fails runs the wallet and wants it to fail with an error containing want; it returns the
 // error's text.
 func (w *wallet) fails(want string, args ...string) string {
@@ -130,7 +125,7 @@ func (w *wallet) fails(want string, args ...string) string {
 // configure writes the wallet's config.json: the daemons' addresses and chain IDs.
 func (w *wallet) configure(l1Addr string, l1Chain uint64, validatorPub, seqAddr string, l2Chain uint64) {
 	w.t.Helper()
-	writeFile(w.t, filepath.Join(w.home, configFileName), fmt.Sprintf(`{"l1": %q, "l1-chain-id": %d, "validator": %q,
+	proctest.WriteFile(w.t, w.home, configFileName, fmt.Sprintf(`{"l1": %q, "l1-chain-id": %d, "validator": %q,
 		"sequencer": "http://%s", "l2-chain-id": %d, "timeout": "20s"}`, l1Addr, l1Chain, validatorPub, seqAddr, l2Chain))
 }
 
@@ -138,139 +133,17 @@ func (w *wallet) configure(l1Addr string, l1Chain uint64, validatorPub, seqAddr 
 // key (pqwallet's --validator) into dir.
 func testValidator(t *testing.T, dir string) (validator *pqkey.PrivateKey, keyFile, pubFile string) {
 	t.Helper()
-	keyFile, pubFile = filepath.Join(dir, "validator.key"), filepath.Join(dir, "validator.pub")
-	validator = newSeedFile(t, keyFile)
-	writeFile(t, pubFile, hex.EncodeToString(validator.Public().Bytes()))
+	validator, keyFile = newSeedFile(t, dir, "validator.key")
+	pubFile = proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
 	return validator, keyFile, pubFile
 }
 
-// newSeedFile writes a new ML-DSA-65 seed in hex to path, as the daemons' --validator-key-file
-// and --sequencer-key-file read it, and returns its key.
-func newSeedFile(t *testing.T, path string) *pqkey.PrivateKey {
+// newSeedFile writes a new ML-DSA-65 key's seed to the file name of dir, as the daemons'
+// --validator-key-file and --sequencer-key-file read it, and returns the key and the path.
+func newSeedFile(t *testing.T, dir, name string) (*pqkey.PrivateKey, string) {
 	t.Helper()
 	var seed [pqkey.SeedSize]byte
 	rand.Read(seed[:])
-	writeFile(t, path, hex.EncodeToString(seed[:]))
-	return pqkey.NewKeyFromSeed(seed)
-}
-
-// daemon is a daemon binary running for a test.
-type daemon struct {
-	name    string
-	addr    string // from its "listening on ADDR" line
-	cmd     *exec.Cmd
-	stderr  *syncBuffer
-	exited  chan error
-	stopped bool
-}
-
-// startDaemon starts a daemon and waits for its "listening on ADDR" line; unless stopped
-// before, it is stopped with SIGINT when the test ends.
-func startDaemon(t *testing.T, ctx context.Context, bin string, args ...string) *daemon {
-	t.Helper()
-	d := &daemon{name: filepath.Base(bin), cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan error, 1)}
-	d.cmd.Stderr = d.stderr
-	stdout, err := d.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) >= 3 && f[0] == "listening" && f[1] == "on" {
-				addr <- f[2]
-				break
-			}
-		}
-		close(addr) // exited before serving, if nothing was sent
-		io.Copy(io.Discard, stdout)
-		d.exited <- d.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if !d.stopped {
-			d.cmd.Process.Signal(syscall.SIGINT)
-			select {
-			case <-d.exited:
-			case <-time.After(10 * time.Second):
-				d.cmd.Process.Kill()
-				<-d.exited
-			}
-		}
-		if t.Failed() {
-			t.Logf("%s stderr:\n%s", d.name, d.stderr.String())
-		}
-	})
-	select {
-	case a, ok := <-addr:
-		if !ok {
-			t.Fatalf("%s exited before serving: %s", d.name, d.stderr.String())
-		}
-		d.addr = a
-		return d
-	case <-time.After(e2eWait):
-	case <-ctx.Done():
-	}
-	t.Fatalf("%s did not start: %s", d.name, d.stderr.String())
-	return nil
-}
-
-// stop sends SIGTERM and wants a clean exit.
-func (d *daemon) stop(t *testing.T) {
-	t.Helper()
-	d.stopped = true
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-d.exited:
-		if err != nil {
-			t.Fatalf("%s after SIGTERM: %v\n%s", d.name, err, d.stderr.String())
-		}
-	case <-time.After(e2eWait):
-		d.cmd.Process.Kill()
-		<-d.exited
-		t.Fatalf("%s did not stop on SIGTERM", d.name)
-	}
-}
-
-// waitFor polls cond until it holds, for at most e2eWait: the daemons are other processes,
-// with nothing to wait on.
-func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for !cond() {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func writeFile(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// syncBuffer is a daemon's stderr: written by exec's copier, read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	k := pqkey.NewKeyFromSeed(seed)
+	return k, proctest.SeedFile(t, dir, name, k)
 }

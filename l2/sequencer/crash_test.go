@@ -1,83 +1,45 @@
 package sequencer
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// seqProcess is a pqsequencer process.
+// seqProcess is a pqsequencer process and a client of its RPC.
 type seqProcess struct {
-	cmd  *exec.Cmd
-	addr string
-	c    *rpc.Client
-	exit chan error
+	*proctest.Daemon
+	c *rpc.Client
 }
 
 func startProcess(t *testing.T, bin, dir string) *seqProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "-datadir", dir, "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(testChainID),
+	d := proctest.Start(t, bin, nil, "-datadir", dir, "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(testChainID),
 		"-depth", "10", "-block-interval", "5ms", "-snapshot-every", "4", "-capacity", "64", "-dev")
-	out, err := cmd.StdoutPipe()
+	c, err := rpc.Dial("http://" + d.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.OpenFile(filepath.Join(filepath.Dir(dir), "stderr.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	cmd.Stderr = logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &seqProcess{cmd: cmd, exit: make(chan error, 1)}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		log, _ := os.ReadFile(filepath.Join(filepath.Dir(dir), "stderr.log"))
-		t.Fatalf("sequencer did not start: %v\n%s", err, log)
-	}
-	exited := make(chan struct{})
-	go func() { err := cmd.Wait(); close(exited); p.exit <- err }()
-	t.Cleanup(func() { // a failing test must not leave the process behind
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	p.addr = strings.TrimSpace(strings.TrimPrefix(line, "listening on "))
-	if p.c, err = rpc.Dial("http://" + p.addr); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return &seqProcess{Daemon: d, c: c}
 }
 
 func (p *seqProcess) kill(t *testing.T) {
 	t.Helper()
 	p.c.Close()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-p.exit
 }
 
 // TestCrashSIGKILL drives signed transfers at a real pqsequencer process and kills it with
@@ -89,13 +51,8 @@ func TestCrashSIGKILL(t *testing.T) {
 	if testing.Short() {
 		kills = 4
 	}
-	work := t.TempDir()
-	bin := filepath.Join(work, "pqsequencer")
-	build := exec.Command("go", "build", "-o", bin, "github.com/pqbridge/pqbridge/cmd/pqsequencer")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	dir := filepath.Join(work, "data")
+	bin := filepath.Join(proctest.Build(t, "pqsequencer"), "pqsequencer")
+	dir := filepath.Join(t.TempDir(), "data")
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
@@ -216,8 +173,7 @@ func TestCrashSIGKILL(t *testing.T) {
 	}
 	// Graceful stop.
 	p.c.Close()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	if err := <-p.exit; err != nil {
+	if err := p.Stop(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
 }

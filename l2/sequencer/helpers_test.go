@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -11,10 +12,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
 const testChainID = 7
+
+func TestMain(m *testing.M) { os.Exit(proctest.Run(m)) }
 
 // harness is a real sequencer (real pebble, real core) served over loopback JSON-RPC.
 type harness struct {
@@ -123,16 +127,10 @@ func (h *harness) mustSend(raw []byte) common.Hash {
 	return hash
 }
 
-// waitFor polls cond every few milliseconds for up to 20 s.
+// waitFor waits up to 20 s for cond: the sequencer's own progress, or a pqsequencer process's.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	proctest.WaitFor(t, what, 20*time.Second, cond)
 }
 
 func (h *harness) receipt(hash common.Hash) *RPCReceipt {

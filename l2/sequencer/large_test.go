@@ -1,11 +1,9 @@
 package sequencer
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/pqbridge/pqbridge/ffi"
+	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -76,23 +75,12 @@ func BenchmarkRestartMillionAccounts(b *testing.B) {
 	t.Logf("snapshot of %d MB: read %v, Go walk %v, core import %v", len(img)>>20, t1.Sub(t0), t2.Sub(t1), t3.Sub(t2))
 	img, index = nil, nil
 
-	bin := filepath.Join(t.TempDir(), "pqsequencer")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pqbridge/pqbridge/cmd/pqsequencer").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-datadir", dir, "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(testChainID), "-depth", "24",
-		"-capacity", fmt.Sprint(n))
-	out, _ := cmd.StdoutPipe()
+	bin := filepath.Join(proctest.Build(t, "pqsequencer"), "pqsequencer")
 	start = time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rpc.Dial("http://" + strings.TrimSpace(strings.TrimPrefix(line, "listening on ")))
+	proc := proctest.Start(t, bin, nil, "-datadir", dir, "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(testChainID), "-depth", "24",
+		"-capacity", fmt.Sprint(n))
+	defer proc.Kill()
+	c, err := rpc.Dial("http://" + proc.Addr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +93,7 @@ func BenchmarkRestartMillionAccounts(b *testing.B) {
 	if st.Root != root {
 		t.Fatal("restarted root differs")
 	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", proc.Pid()))
 	var rss, hwm string
 	for _, l := range strings.Split(string(status), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {

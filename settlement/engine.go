@@ -693,13 +693,13 @@ func (e *Engine) Status() []BatchStatus {
 	return out
 }
 
-// BlockStatus is the settlement status of L2 block n for the sequencer's API: "final" once
-// every batch holding it is final, "committed" once they are all accepted by the target, else
-// "soft".
-func (e *Engine) BlockStatus(n uint64) string {
+// BlockSettlement is the settlement of L2 block n for the sequencer's API: "final" once every
+// batch holding it is final, "committed" once they are all accepted by the target, else "soft";
+// with the first and last of those batches once committed.
+func (e *Engine) BlockSettlement(n uint64) sequencer.BlockSettlement {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	status, found := "final", false
+	out := sequencer.BlockSettlement{Status: "final"}
 	for _, r := range e.recs {
 		end := r.EndBlock
 		if r.EndOffset == 0 {
@@ -708,18 +708,21 @@ func (e *Engine) BlockStatus(n uint64) string {
 		if r.StartBlock > n || end < n {
 			continue
 		}
-		found = true
+		if out.FirstBatch == 0 {
+			out.FirstBatch = r.Number
+		}
+		out.LastBatch = r.Number
 		switch State(r.State) {
 		case StateBuilt, StatePosted:
-			return "soft"
+			return sequencer.BlockSettlement{Status: "soft"}
 		case StateInWindow, StateProven:
-			status = "committed"
+			out.Status = "committed"
 		}
 	}
-	if !found {
-		return "soft"
+	if out.FirstBatch == 0 {
+		return sequencer.BlockSettlement{Status: "soft"}
 	}
-	return status
+	return out
 }
 
 // The engine is the settlement status rollup_getStatus reports.

@@ -322,8 +322,9 @@ func (a *app) withdrawCommand() *cobra.Command {
 		Use:   "withdraw AMOUNT --to L1ADDR --from INDEX",
 		Short: "Withdraw from an L2 account to an L1 address (claim it on L1 once its batch is final)",
 		Long: `Send an L2 withdraw: AMOUNT leaves l2 account --from and becomes a leaf of the withdrawal list
-of the batch that settles it on L1. Once that batch is final, "pqwallet claim --batch N --index K"
-pays it to --to on L1 ("pqwallet status batch N" lists a batch's withdrawals).`,
+of the batch that settles it on L1. Once that batch is final, "pqwallet claim --tx HASH" (or
+"pqwallet claim --batch N --index K") pays it to --to on L1; "pqwallet status tx HASH" shows the
+batch and the claim command.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			amount, err := parseAmount(args[0])
@@ -365,6 +366,10 @@ func (a *app) printL2(res *l2Result) {
 			}
 		} else {
 			p.line("accepted by the sequencer; pqwallet status tx %s shows its receipt", res.TxHash.Hex())
+		}
+		if res.To == nil {
+			p.line("once its batch is on L1, pqwallet status tx shows the batch and the claim command; pqwallet claim --tx %s --wait waits and claims it",
+				res.TxHash.Hex())
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
@@ -125,69 +126,107 @@ func (a *app) claimCommand() *cobra.Command {
 	var (
 		batchN uint64
 		index  int
+		txHash string
 		l1Key  string
 		wait   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "claim --batch N --index K",
-		Short: "Claim withdrawal K of finalized batch N on L1",
+		Use:   "claim --batch N --index K | --tx HASH",
+		Short: "Claim withdrawal K of finalized batch N on L1, or the withdrawal of an L2 withdraw",
 		Long: `Claim a withdrawal on L1: entry K of batch N's withdrawal list ("pqwallet status batch N" lists
 them) is paid to the L1 address its withdraw named. The wallet reads the batch data from L1,
 rebuilds the withdrawal list, checks it against the root L1 recorded, and submits the Merkle proof
 of entry K, signed by --l1-key (anyone may submit a claim; the payee is fixed by the withdraw).
-The batch must be final; with --wait the wallet waits for it, up to --timeout.`,
+A withdrawal L1 has already paid is refused before anything is signed.
+
+With --tx HASH instead of --batch and --index, the wallet finds them: the sequencer names the
+batches holding the withdraw's L2 block, and the withdraw's position in their L1 data is K.
+
+The batch must be final; with --wait the wallet waits for it (and, with --tx, for the withdraw to
+be in a batch on L1), up to --timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var hash common.Hash
+			if txHash != "" {
+				var err error
+				if hash, err = parseTxHash(txHash); err != nil {
+					return err
+				}
+			}
 			key, err := a.unlockDefaultL1(l1Key)
 			if err != nil {
 				return err
 			}
 			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
-				rec, err := batch(ctx, c, r, batchN)
-				if err != nil {
-					return err
-				}
-				if batchN > r.FinalNumber {
-					st, err := c.Status(ctx)
+				if txHash != "" {
+					tb, err := a.withdrawalOf(ctx, c, r, hash, wait)
 					if err != nil {
 						return err
 					}
-					if !wait {
-						return fmt.Errorf("%s; run again with --wait to wait for it", notFinal(r, rec, st.Height))
-					}
-					a.progress("%s; waiting", notFinal(r, rec, st.Height))
-					if r, rec, err = waitFinal(ctx, c, r.ID, batchN); err != nil {
-						return err
-					}
+					batchN, index = tb.rec.Number, tb.index
 				}
-				leaves, ws, err := batchWithdrawals(ctx, c, r, rec)
-				if err != nil {
-					return err
-				}
-				if index < 0 || index >= len(leaves) || leaves[index].IsZero() {
-					return fmt.Errorf("entry %d of batch %d is not a withdrawal; its withdrawals are %s", index, batchN, listWithdrawals(ws))
-				}
-				var w withdrawalJSON
-				for _, x := range ws {
-					if x.Index == index {
-						w = x
-					}
-				}
-				return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
-					payload: &chain.ClaimWithdrawal{RollupID: r.ID, Batch: batchN, Index: uint64(index), Address: w.Address, Amount: w.Amount,
-						Siblings: chain.ListWitness(leaves, index)},
-					details: map[string]any{"rollup": r.ID, "batch": batchN, "index": index, "address": w.Address, "amount": w.Amount},
-					summary: fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, batchN, w.Amount, w.Address.Hex())}, wait)
+				return a.claim(ctx, c, key, r, batchN, index, wait)
 			})
 		},
 	}
 	cmd.Flags().Uint64Var(&batchN, "batch", 0, "the L1 batch number holding the withdrawal")
 	cmd.Flags().IntVar(&index, "index", 0, "the withdrawal's position in the batch (its transaction's position; see pqwallet status batch N)")
+	cmd.Flags().StringVar(&txHash, "tx", "", "the L2 withdraw's transaction hash, instead of --batch and --index")
 	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key signing the claim (default: the wallet's only L1 key)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the batch to finalize and the claim to be in an L1 block, up to --timeout")
-	cmd.MarkFlagRequired("batch")
-	cmd.MarkFlagRequired("index")
+	cmd.MarkFlagsRequiredTogether("batch", "index")
+	cmd.MarkFlagsOneRequired("tx", "batch")
+	cmd.MarkFlagsMutuallyExclusive("tx", "batch")
+	cmd.MarkFlagsMutuallyExclusive("tx", "index")
 	return cmd
+}
+
+// claim claims withdrawal index of batch n, signed by key: it waits for the batch to finalize
+// with wait, checks the entry is a withdrawal L1 has not paid, and sends the Merkle proof.
+func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, n uint64, index int, wait bool) error {
+	rec, err := batch(ctx, c, r, n)
+	if err != nil {
+		return err
+	}
+	if n > r.FinalNumber {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if !wait {
+			return fmt.Errorf("%s; run again with --wait to wait for it", notFinal(r, rec, st.Height))
+		}
+		a.progress("%s; waiting", notFinal(r, rec, st.Height))
+		if r, rec, err = waitFinal(ctx, c, r.ID, n); err != nil {
+			return err
+		}
+	}
+	leaves, ws, err := batchWithdrawals(ctx, c, r, rec)
+	if err != nil {
+		return err
+	}
+	if index < 0 || index >= len(leaves) || leaves[index].IsZero() {
+		return fmt.Errorf("entry %d of batch %d is not a withdrawal; its withdrawals are %s", index, n, listWithdrawals(ws))
+	}
+	var w withdrawalJSON
+	for _, x := range ws {
+		if x.Index == index {
+			w = x
+		}
+	}
+	// L1 refuses a second claim in its block too; asking first spares the signature and a
+	// spent L1 nonce.
+	if claimed, err := c.Claimed(ctx, r.ID, n, uint64(index)); err != nil {
+		return err
+	} else if claimed {
+		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed: %d to %s; L1 pays each withdrawal once",
+			index, n, r.ID, w.Amount, w.Address.Hex())
+	}
+	return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
+		payload: &chain.ClaimWithdrawal{RollupID: r.ID, Batch: n, Index: uint64(index), Address: w.Address, Amount: w.Amount,
+			Siblings: chain.ListWitness(leaves, index)},
+		details: map[string]any{"rollup": r.ID, "batch": n, "index": index, "address": w.Address, "amount": w.Amount},
+		summary: fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, n, w.Amount, w.Address.Hex())}, wait)
 }
 
 func listWithdrawals(ws []withdrawalJSON) string {
@@ -467,17 +506,31 @@ func (a *app) listRefunds(ctx context.Context, c *l1client.Client, r *chain.Roll
 	})
 }
 
+// txStatusJSON is what status tx prints: the receipt, the settlement of its block and, once L1
+// accepted the batch holding it, where it is on L1. Unknown fields are omitted.
+type txStatusJSON struct {
+	*rollupapi.Receipt
+	Settlement      string  `json:"settlement,omitempty"`
+	Batch           *uint64 `json:"batch,omitempty"`           // the L1 batch holding the transaction
+	WithdrawalIndex *int    `json:"withdrawalIndex,omitempty"` // a withdraw's entry of the batch's withdrawal list
+	Claimed         *bool   `json:"claimed,omitempty"`         // whether L1 paid the withdrawal, once the batch is final
+}
+
 func (a *app) statusCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "status", Short: "Status of an L2 transaction or of an L1 batch"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "tx HASH",
-		Short: "An L2 transaction's receipt at the sequencer and the settlement of its block",
-		Args:  cobra.ExactArgs(1),
+		Short: "An L2 transaction's receipt, the settlement of its block and, for a withdraw, how to claim it",
+		Long: `Show an L2 transaction's receipt at the sequencer and the settlement of its block (soft,
+committed, final). Once L1 has accepted the batch holding it, the wallet finds the transaction in
+that batch's L1 data and shows the batch; for a withdraw also its entry of the batch's withdrawal
+list and, once the batch is final, whether L1 has paid it, or the claim command that does.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args[0]) != 66 && len(args[0]) != 64 {
-				return fmt.Errorf("transaction hash %q: want 32 bytes in hex", args[0])
+			hash, err := parseTxHash(args[0])
+			if err != nil {
+				return err
 			}
-			hash := common.HexToHash(args[0])
 			ctx, cancel := a.withTimeout(cmd)
 			defer cancel()
 			seq, err := a.sequencerClient(ctx)
@@ -485,32 +538,47 @@ func (a *app) statusCommand() *cobra.Command {
 				return err
 			}
 			defer seq.rpc.Close()
-			r, err := seq.receipt(ctx, hash)
+			r, st, err := seq.txSettlement(ctx, hash, false)
 			if err != nil {
 				return err
 			}
-			if r == nil {
-				return fmt.Errorf("the sequencer %s knows no transaction %s", a.cfg.sequencer, hash.Hex())
-			}
-			out := struct {
-				*rollupapi.Receipt
-				Settlement string `json:"settlement,omitempty"`
-			}{Receipt: r}
-			if r.Included {
-				b := uint64(*r.Block)
-				st, err := seq.status(ctx, &b)
-				if err != nil {
+			out := txStatusJSON{Receipt: r}
+			var place *l1Place
+			if st != nil {
+				out.Settlement = st.Settlement
+				if place, err = a.locate(ctx, hash, st); err != nil {
 					return err
 				}
-				out.Settlement = st.Settlement
+			}
+			if place != nil {
+				out.Batch = &place.rec.Number
+				if place.tx.Type == l2.TxWithdraw {
+					out.WithdrawalIndex, out.Claimed = &place.index, place.claimed
+				}
 			}
 			return a.print(out, func(p *printer) {
 				p.line("tx %s", hash.Hex())
-				switch {
-				case r.Included:
-					p.line("status %s: l2 block %d, position %d; settlement %s", r.Status, uint64(*r.Block), uint64(*r.Position), out.Settlement)
-				default:
+				if !r.Included {
 					p.line("status %s", r.Status)
+					return
+				}
+				p.line("status %s: l2 block %d, position %d; settlement %s", r.Status, uint64(*r.Block), uint64(*r.Position), out.Settlement)
+				if place == nil {
+					return
+				}
+				p.line("in L1 batch %d of rollup %d at position %d", place.rec.Number, place.rollup.ID, place.index)
+				if out.WithdrawalIndex == nil {
+					return
+				}
+				w := fmt.Sprintf("withdrawal %d of batch %d (%d to %s)", place.index, place.rec.Number, place.tx.Amount, common.Address(place.tx.Address).Hex())
+				switch {
+				case out.Claimed != nil && *out.Claimed:
+					p.line("%s: claimed", w)
+				case out.Claimed != nil:
+					p.line("%s: not claimed; claim it with: %s", w, claimCommandLine(place.rec.Number, place.index))
+				default:
+					p.line("%s: %s; once final: %s (pqwallet claim --tx %s --wait waits for it)", w, place.pending,
+						claimCommandLine(place.rec.Number, place.index), hash.Hex())
 				}
 			})
 		},

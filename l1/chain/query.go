@@ -143,6 +143,21 @@ func (c *Chain) Refunded(rollupID, j uint64) (bool, error) {
 	return c.marked(keyRefund(rollupID, j))
 }
 
+// Claimed reports whether entry index of batch number's withdrawal list has been paid (or
+// queued by the governor) by a ClaimWithdrawal. A batch L1 does not hold (not submitted, or
+// reverted) and an index beyond the batch's transactions are ErrNotFound: the list has an entry
+// per transaction.
+func (c *Chain) Claimed(rollupID, number, index uint64) (bool, error) {
+	b, err := c.Batch(rollupID, number)
+	if err != nil {
+		return false, err
+	}
+	if index >= b.TxCount {
+		return false, fmt.Errorf("%w: withdrawal %d of batch %d of rollup %d, which has %d transactions", ErrNotFound, index, number, rollupID, b.TxCount)
+	}
+	return c.marked(keyClaim(rollupID, number, index))
+}
+
 // marked reads a spent marker: its presence is the answer.
 func (c *Chain) marked(key string) (bool, error) {
 	_, ok, err := c.get(key)

@@ -212,6 +212,12 @@ func (c *Client) Refunded(ctx context.Context, rollupID, index uint64) (bool, er
 	return refunded, c.call(ctx, node.MethodRefunded, node.RollupRef{RollupID: rollupID, Number: index}, &refunded)
 }
 
+// Claimed reports whether entry index of batch number's withdrawal list has been claimed.
+func (c *Client) Claimed(ctx context.Context, rollupID, number, index uint64) (bool, error) {
+	var claimed bool
+	return claimed, c.call(ctx, node.MethodClaimed, node.WithdrawalRef{RollupID: rollupID, Batch: number, Index: index}, &claimed)
+}
+
 // Status returns the node's head and mempool size.
 func (c *Client) Status(ctx context.Context) (node.Status, error) {
 	var s node.StatusReply

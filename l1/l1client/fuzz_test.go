@@ -35,6 +35,7 @@ var replyTypes = []struct {
 		PKX: [32]byte{7}, PKY: [32]byte{8}}, func() any { return new(chain.DepositEntry) }},
 	{node.MethodExited, true, func() any { return new(bool) }},
 	{node.MethodRefunded, false, func() any { return new(bool) }},
+	{node.MethodClaimed, true, func() any { return new(bool) }},
 	{node.MethodStatus, &node.StatusReply{ChainID: 1, Height: 42, BlockHash: common.Hash{1}, StateRoot: common.Hash{2},
 		Timestamp: 1700000000, MempoolTxs: 3, RollupCount: 1}, func() any { return new(node.StatusReply) }},
 	{node.MethodBlock, &chain.SealedBlock{Header: chain.Header{ChainID: 1, Height: 5, ParentHash: common.Hash{3}},

@@ -25,6 +25,7 @@ const (
 	MethodDeposit    = "l1_deposit"
 	MethodExited     = "l1_exited"
 	MethodRefunded   = "l1_refunded"
+	MethodClaimed    = "l1_claimed"
 	MethodStatus     = "l1_status"
 	MethodBlock      = "l1_block"
 	MethodReceipts   = "l1_receipts"
@@ -33,7 +34,8 @@ const (
 
 // Limits of the API, checked before a payload is decoded.
 const (
-	// MaxQuerySize bounds a query's payload: the largest is two u64s or an address in RLP.
+	// MaxQuerySize bounds a query's payload: the largest is three u64s (WithdrawalRef, 28 bytes)
+	// in RLP.
 	MaxQuerySize = 64
 	// EventsPerMessage bounds the events in one subscription message: each is signed, so
 	// sending them in groups keeps a catching-up subscriber from costing one signature per event.
@@ -110,6 +112,13 @@ type AccountRef struct {
 	Index    uint32
 }
 
+// WithdrawalRef names entry Index of the withdrawal list of batch Batch of a rollup.
+type WithdrawalRef struct {
+	RollupID uint64
+	Batch    uint64
+	Index    uint64
+}
+
 // StatusReply is Status on the wire (RLP has no signed or platform-sized integers).
 type StatusReply struct {
 	ChainID     uint64
@@ -137,6 +146,7 @@ type EventsRequest struct {
 //	l1_deposit     RollupRef (index)           -> chain.DepositEntry
 //	l1_exited      AccountRef                  -> bool: the account was paid by an exodus
 //	l1_refunded    RollupRef (index)           -> bool: the deposit was paid back by an exodus refund
+//	l1_claimed     WithdrawalRef               -> bool: the withdrawal was claimed
 //	l1_status      empty                       -> StatusReply
 //	l1_block       height u64                  -> chain.SealedBlock
 //	l1_receipts    height u64                  -> []chain.Receipt
@@ -152,6 +162,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodDeposit, query(func(r RollupRef) (any, error) { return n.Deposit(r.RollupID, r.Number) }))
 	srv.Handle(MethodExited, query(func(r AccountRef) (any, error) { return n.Exited(r.RollupID, r.Index) }))
 	srv.Handle(MethodRefunded, query(func(r RollupRef) (any, error) { return n.Refunded(r.RollupID, r.Number) }))
+	srv.Handle(MethodClaimed, query(func(r WithdrawalRef) (any, error) { return n.Claimed(r.RollupID, r.Batch, r.Index) }))
 	srv.Handle(MethodStatus, n.handleStatus)
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))

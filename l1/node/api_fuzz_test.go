@@ -14,7 +14,8 @@ import (
 // accepted payload is the canonical encoding of what it decoded to (one encoding per query).
 func FuzzDecodeQuery(f *testing.F) {
 	for _, v := range []any{uint64(0), uint64(1 << 40), common.Address{1}, RollupRef{RollupID: 1, Number: 7},
-		AccountRef{RollupID: 1, Index: 1 << 31}, RollupRef{RollupID: 1, Number: 1 << 32}, EventsRequest{FromHeight: 3}} {
+		AccountRef{RollupID: 1, Index: 1 << 31}, RollupRef{RollupID: 1, Number: 1 << 32}, EventsRequest{FromHeight: 3},
+		WithdrawalRef{RollupID: 1, Batch: 2, Index: 4095}, WithdrawalRef{RollupID: 1 << 63, Batch: 1 << 63, Index: 1 << 63}} {
 		b, err := rlp.EncodeToBytes(v)
 		if err != nil {
 			f.Fatal(err)
@@ -48,6 +49,8 @@ func FuzzDecodeQuery(f *testing.F) {
 		check("RollupRef", &r)
 		var ar AccountRef
 		check("AccountRef", &ar)
+		var wr WithdrawalRef
+		check("WithdrawalRef", &wr)
 		var e EventsRequest
 		check("EventsRequest", &e)
 	})

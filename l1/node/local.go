@@ -63,6 +63,11 @@ func (l Local) Refunded(_ context.Context, id, index uint64) (bool, error) {
 	return l.n.Refunded(id, index)
 }
 
+// Claimed is Node.Claimed.
+func (l Local) Claimed(_ context.Context, id, number, index uint64) (bool, error) {
+	return l.n.Claimed(id, number, index)
+}
+
 // Receipts is Node.Receipts.
 func (l Local) Receipts(_ context.Context, height uint64) ([]chain.Receipt, error) {
 	return l.n.Receipts(height)

@@ -64,4 +64,9 @@ type Status struct {
 	// (Sequencer.SetSettlement) every block is "soft".
 	Settlement string         `json:"settlement"`
 	Block      hexutil.Uint64 `json:"block"`
+	// Batch and LastBatch are the L1 batches holding the block once Settlement is "committed"
+	// or "final" (omitted while "soft"): a batch may end inside a block, so the block's
+	// transactions are in batches Batch..LastBatch, usually one.
+	Batch     *hexutil.Uint64 `json:"batch,omitempty"`
+	LastBatch *hexutil.Uint64 `json:"lastBatch,omitempty"`
 }

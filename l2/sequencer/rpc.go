@@ -181,7 +181,12 @@ func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {
 		}
 		st.Block = *number
 	}
-	st.Settlement = a.s.blockSettlement(uint64(st.Block))
+	bs := a.s.blockSettlement(uint64(st.Block))
+	st.Settlement = bs.Status
+	if bs.FirstBatch != 0 {
+		first, last := hexutil.Uint64(bs.FirstBatch), hexutil.Uint64(bs.LastBatch)
+		st.Batch, st.LastBatch = &first, &last
+	}
 	return st, nil
 }
 

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-
 	"github.com/pqbridge/pqbridge/l1/chain"
 )
 
@@ -264,55 +262,50 @@ func (d *demo) optimisticBatch(ctx context.Context) (string, error) {
 
 // withdrawal: bob withdraws to alice's L1 address; alice claims it once its batch is final.
 func (d *demo) withdrawal(ctx context.Context) (string, error) {
-	r0, err := d.rollup(ctx)
-	if err != nil {
-		return "", err
-	}
 	before, err := d.n.l1.Account(ctx, d.n.alice)
 	if err != nil {
 		return "", err
 	}
-	if _, err := d.n.wallet(ctx, d.u, "withdraw", fmt.Sprint(withdrawAlice), "--to", "alice", "--from", fmt.Sprint(d.bob), "--wait"); err != nil {
+	out, err := d.n.wallet(ctx, d.u, "withdraw", fmt.Sprint(withdrawAlice), "--to", "alice", "--from", fmt.Sprint(d.bob), "--wait")
+	if err != nil {
 		return "", err
 	}
-	// The batch holding it: the first one after r0's head with a withdrawal to alice.
+	m := txHash.FindStringSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("pqwallet withdraw printed no transaction hash: %q", out)
+	}
+	hash := m[1]
+	// The sequencer names the batch holding it; the wallet finds its index in the batch's
+	// withdrawal list from L1's copy of the data.
 	p := d.u.progress("the withdrawal's batch final on L1")
-	var batchN uint64
-	index := -1
+	var st struct {
+		Settlement      string  `json:"settlement"`
+		Batch           *uint64 `json:"batch"`
+		WithdrawalIndex *int    `json:"withdrawalIndex"`
+		Claimed         *bool   `json:"claimed"`
+	}
 	err = waitUntil(ctx, time.Hour, "the withdrawal's batch final", func() (bool, error) {
-		r, err := d.rollup(ctx)
-		if err != nil {
-			return false, nil
+		if err := d.n.walletJSON(ctx, &st, "status", "tx", hash); err != nil {
+			return false, err
 		}
-		p.update(fmt.Sprintf("L1 batches posted %d, final %d", r.HeadNumber, r.FinalNumber), 0, 0)
-		for b := r0.HeadNumber + 1; b <= r.FinalNumber; b++ {
-			var st struct {
-				Withdrawals []struct {
-					Index   int            `json:"index"`
-					Address common.Address `json:"address"`
-					Amount  uint64         `json:"amount"`
-				} `json:"withdrawals"`
-			}
-			if err := d.n.walletJSON(ctx, &st, "status", "batch", fmt.Sprint(b)); err != nil {
-				return false, err
-			}
-			for _, w := range st.Withdrawals {
-				if w.Address == d.n.alice && w.Amount == withdrawAlice {
-					batchN, index = b, w.Index
-					return true, nil
-				}
-			}
+		status := "settlement " + st.Settlement
+		if st.Batch != nil {
+			status += fmt.Sprintf(", in batch %d", *st.Batch)
 		}
-		return false, nil
+		p.update(status, 0, 0)
+		return st.Settlement == "final" && st.Batch != nil && st.WithdrawalIndex != nil && st.Claimed != nil, nil
 	})
 	if err != nil {
 		return "", err
 	}
-	p.end(fmt.Sprintf("batch %d, withdrawal index %d", batchN, index))
-	if _, err := d.n.wallet(ctx, d.u, "status", "batch", fmt.Sprint(batchN)); err != nil {
+	if *st.Claimed {
+		return "", fmt.Errorf("withdrawal %d of batch %d is claimed before anyone claimed it", *st.WithdrawalIndex, *st.Batch)
+	}
+	p.end(fmt.Sprintf("batch %d, withdrawal index %d", *st.Batch, *st.WithdrawalIndex))
+	if _, err := d.n.wallet(ctx, d.u, "status", "tx", hash); err != nil {
 		return "", err
 	}
-	if _, err := d.n.wallet(ctx, d.u, "claim", "--batch", fmt.Sprint(batchN), "--index", fmt.Sprint(index), "--l1-key", "alice", "--wait"); err != nil {
+	if _, err := d.n.wallet(ctx, d.u, "claim", "--tx", hash, "--l1-key", "alice", "--wait"); err != nil {
 		return "", err
 	}
 	after, err := d.n.l1.Account(ctx, d.n.alice)
@@ -325,13 +318,14 @@ func (d *demo) withdrawal(ctx context.Context) (string, error) {
 	if _, err := d.n.wallet(ctx, d.u, "balance", "alice", "--l1"); err != nil {
 		return "", err
 	}
-	// A second claim of the same withdrawal is refused by L1.
-	out, err := d.n.walletRaw(ctx, "claim", "--batch", fmt.Sprint(batchN), "--index", fmt.Sprint(index), "--l1-key", "alice", "--wait")
+	// A second claim of the same withdrawal is refused before anything is sent.
+	out, err = d.n.walletRaw(ctx, "claim", "--batch", fmt.Sprint(*st.Batch), "--index", fmt.Sprint(*st.WithdrawalIndex), "--l1-key", "alice", "--wait")
 	if err == nil {
-		return "", fmt.Errorf("claiming withdrawal %d of batch %d twice succeeded: %s", index, batchN, out)
+		return "", fmt.Errorf("claiming withdrawal %d of batch %d twice succeeded: %s", *st.WithdrawalIndex, *st.Batch, out)
 	}
 	d.u.note("claiming it again is refused: %s", lastLine(out))
-	return fmt.Sprintf("%d withdrawn on L2, claimed on L1 from batch %d with a Merkle proof; a second claim is refused", withdrawAlice, batchN), nil
+	return fmt.Sprintf("%d withdrawn on L2, claimed on L1 from batch %d with a Merkle proof; a second claim is refused",
+		withdrawAlice, *st.Batch), nil
 }
 
 // fraud: the sequencer corrupts its next batch; the challenger proves it on L1.

@@ -39,7 +39,7 @@ func TestDevnetDemo(t *testing.T) {
 	for _, want := range []string{
 		"[1/7] Deposit on L1, credited on L2", "[3/7] A batch proven with Groth16, final on L1 at once",
 		"[6/7] An injected fraud: caught by the challenger, reverted on L1", "[7/7] Metrics of every daemon",
-		"fraud proof for batch", "reverted", "$ pqwallet claim --batch", "Summary",
+		"fraud proof for batch", "reverted", "$ pqwallet claim --tx", "Summary",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)

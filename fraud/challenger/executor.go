@@ -8,6 +8,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/ffi"
+	"github.com/pqbridge/pqbridge/ffi/txchallenge"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -100,7 +101,8 @@ func (x *refExecutor) close() error { return nil }
 
 // coreExecutor re-executes each batch in the native core, in place, with one ApplyBatch call,
 // compares every step's root with the published trace, and verifies the signatures the core
-// does not (l2.VerifyTxBatch, spread over the CPUs). Before the batch it reads the witnesses of
+// does not (their challenges hashed all at once in the core by txchallenge, then
+// l2.VerifyTxBatch spread over the CPUs). Before the batch it reads the witnesses of
 // every account the batch touches: if a step is wrong they make a partial state of the agreed
 // root (l2.NewPartialState) on which the Go reference replays the steps found right (no
 // signature checks: they were verified) and fraud.BuildFrom proves the faulty one by the judge's
@@ -112,11 +114,12 @@ func (x *refExecutor) close() error { return nil }
 // transactions one at a time, about 5 times slower than ApplyBatch at depth 24 (bench/results):
 // a cost on every batch to save one on a fraud, which is rare and costs its sequencer a bond.
 type coreExecutor struct {
-	core    *ffi.Core
-	depth   int
-	chainID uint64
-	out     ffi.BatchOutput
-	moved   bool
+	core       *ffi.Core
+	depth      int
+	chainID    uint64
+	challenges *txchallenge.Hasher // used by one check at a time
+	out        ffi.BatchOutput
+	moved      bool
 }
 
 func openCore(depth int, l2ChainID uint64, accounts []l2.IndexedAccount, root fr.Element) (*coreExecutor, error) {
@@ -131,7 +134,7 @@ func openCore(depth int, l2ChainID uint64, accounts []l2.IndexedAccount, root fr
 	if err != nil {
 		return nil, fmt.Errorf("challenger: opening the core from the store: %w", err)
 	}
-	return &coreExecutor{core: core, depth: depth, chainID: l2ChainID}, nil
+	return &coreExecutor{core: core, depth: depth, chainID: l2ChainID, challenges: txchallenge.NewHasher(l2ChainID)}, nil
 }
 
 func (x *coreExecutor) root() (fr.Element, error) {
@@ -161,7 +164,7 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 	// The signatures are verified on the other CPUs while the core executes.
 	checks, positions := signatureChecks(txs, pre)
 	verified := make(chan []bool, 1)
-	go func() { verified <- verifySignatures(x.chainID, checks) }()
+	go func() { verified <- verifySignatures(x.challenges, checks) }()
 	x.moved = true
 	err = x.core.ApplyBatch(data, &x.out)
 	valid := <-verified
@@ -267,20 +270,17 @@ func signatureChecks(txs []l2.Tx, pre []ffi.Witness) ([]l2.SignatureCheck, []int
 	return checks, positions
 }
 
-// verifySignatures checks signatures (their challenges are computed here) in one share per CPU,
-// each with one batch equation (l2.VerifyTxBatch), and returns the result of each.
-func verifySignatures(chainID uint64, checks []l2.SignatureCheck) []bool {
+// verifySignatures checks signatures: it computes their challenges with h, all at once, then
+// checks them in one share per CPU, each with one batch equation (l2.VerifyTxBatch), and returns
+// the result of each.
+func verifySignatures(h *txchallenge.Hasher, checks []l2.SignatureCheck) []bool {
+	h.Fill(checks)
 	results := make([]bool, len(checks))
 	per := max((len(checks)+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0), minSignatureShare)
 	var wg sync.WaitGroup
 	for start := 0; start < len(checks); start += per {
 		share, res := checks[start:min(start+per, len(checks))], results[start:min(start+per, len(checks))]
-		wg.Go(func() {
-			for i := range share {
-				share[i].Challenge = l2.Challenge(share[i].PubKey, chainID, share[i].Tx)
-			}
-			l2.VerifyTxBatch(share, res)
-		})
+		wg.Go(func() { l2.VerifyTxBatch(share, res) })
 	}
 	wg.Wait()
 	return results

@@ -539,7 +539,7 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 	if !ok {
 		return hash, errStatus(l2.StatusSenderNotFound, "account %d is empty", tx.From)
 	}
-	valid, err := s.verifier.verify(ctx, pk, &tx, raw)
+	valid, err := s.verifier.verify(ctx, pk, &tx)
 	if err != nil {
 		return hash, err
 	}

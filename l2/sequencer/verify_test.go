@@ -19,9 +19,8 @@ func TestVerifierMatchesReference(t *testing.T) {
 	signer := l2test.NewSigner(big.NewInt(12345))
 	rng := rand.New(rand.NewPCG(1, 2))
 	type item struct {
-		pk  l2.PublicKey
-		tx  l2.Tx
-		raw []byte
+		pk l2.PublicKey
+		tx l2.Tx
 	}
 	n := 200
 	if testing.Short() {
@@ -51,8 +50,7 @@ func TestVerifierMatchesReference(t *testing.T) {
 		case 2:
 			tx.Sig.S.SetUint64(7) // wrong scalar
 		}
-		b := tx.Encode()
-		items[i] = item{pk: pk, tx: tx, raw: b[:]}
+		items[i] = item{pk: pk, tx: tx}
 	}
 	v := newVerifier(testChainID, 2)
 	defer v.stop()
@@ -62,7 +60,7 @@ func TestVerifierMatchesReference(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			it := &items[i]
-			got, err := v.verify(context.Background(), it.pk, &it.tx, it.raw)
+			got, err := v.verify(context.Background(), it.pk, &it.tx)
 			if want := l2.VerifyTx(it.pk, testChainID, &it.tx); err != nil || got != want {
 				t.Errorf("item %d: verifier %v (%v), reference %v", i, got, err, want)
 			}

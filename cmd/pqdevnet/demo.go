@@ -456,11 +456,12 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 func (d *demo) metrics(ctx context.Context) (string, error) {
 	want := map[string][]string{
 		"pql1node": {"pql1node_block_height", "pql1node_txs_total", "pql1node_rollup_escrow", "pql1node_rollup_escrow_invariant_ok",
-			"pql1node_rollup_batches", "pql1node_burned_total", "pql1node_events_total"},
+			"pql1node_rollup_batches", "pql1node_burned_total", "pql1node_events_total", "pql1node_rollup_governor_window_outflow"},
 		"pqsequencer": {"pqsequencer_block_height", "pqsequencer_txs_admitted_total", "pqsequencer_settlement_batches",
-			"pqsequencer_settlement_reverts_total", "pqsequencer_deposit_cursor"},
-		"pqprover":     {"pqprover_proofs_total", "pqprover_proof_seconds"},
-		"pqchallenger": {"pqchallenger_batches_checked_total", "pqchallenger_challenges_upheld_total", "pqchallenger_rewards_total"},
+			"pqsequencer_settlement_reverts_total", "pqsequencer_deposit_cursor", "pqsequencer_proof_seconds"},
+		"pqprover": {"pqprover_proofs_total", "pqprover_proof_seconds"},
+		"pqchallenger": {"pqchallenger_batches_checked_total", "pqchallenger_challenges_upheld_total", "pqchallenger_rewards_total",
+			"pqchallenger_detect_to_submit_seconds"},
 	}
 	var checked int
 	for _, name := range []string{"pql1node", "pqsequencer", "pqprover", "pqchallenger"} {

@@ -249,6 +249,10 @@ func (n *network) writeGenesis() error {
 			"forcedInclusionWindow": uint64(2*time.Minute/n.o.blockInterval) + 1,
 			"exodusTimeout":         uint64(24*time.Hour/n.o.blockInterval) + 1,
 			"sequencers":            []common.Address{n.sequencer.Address()},
+			// The governor: ten-minute windows, a cap and a large-withdrawal size far above the
+			// demo's amounts (nothing is delayed), the anomaly detector after three windows.
+			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.o.blockInterval) + 1, "windowCap": 100_000_000,
+				"largeWithdrawal": 10_000_000, "delayBlocks": 100, "anomalyFactor": 10, "ewmaShift": 2, "warmupWindows": 3},
 		}},
 	}
 	b, err := json.MarshalIndent(g, "", "  ")

@@ -96,61 +96,58 @@ type progress struct {
 	u     *ui
 	what  string
 	start time.Time
-	last  string
 }
 
 func (u *ui) progress(what string) *progress {
 	return &progress{u: u, what: what, start: time.Now()}
 }
 
-// update redraws the line (on a terminal) with status and, if total > 0, a bar.
+// update redraws the line (on a terminal) with status and, if total > 0, a bar of done/total
+// (L1 blocks of a challenge window, say).
 func (p *progress) update(status string, done, total uint64) {
-	line := fmt.Sprintf("  %s %s", p.what, bar(done, total))
-	if status != "" {
-		line += " " + status
+	gauge := ""
+	if total > 0 {
+		gauge = fmt.Sprintf("%s %d/%d", bar(float64(min(done, total))/float64(total)), min(done, total), total)
 	}
-	line += fmt.Sprintf(" (%v)", time.Since(p.start).Round(100*time.Millisecond))
-	p.last = line
-	if p.u.live {
-		p.u.printf("\r\033[K%s", line)
-	}
+	p.draw(gauge, status)
 }
 
 // updateTime redraws the line with status and, if estimate > 0, a bar of elapsed against it.
 func (p *progress) updateTime(status string, elapsed, estimate time.Duration) {
-	line := "  " + p.what
+	gauge := ""
 	if estimate > 0 {
-		const width = 24
-		f := min(int(width*elapsed/estimate), width-1)
-		line += fmt.Sprintf(" [%s%s] %.1fs / ~%.1fs", strings.Repeat("#", f), strings.Repeat(".", width-f), elapsed.Seconds(), estimate.Seconds())
+		gauge = fmt.Sprintf("%s %.1fs / ~%.1fs", bar(float64(elapsed)/float64(estimate)), elapsed.Seconds(), estimate.Seconds())
 	}
-	if status != "" {
-		line += " " + status
+	p.draw(gauge, status)
+}
+
+func (p *progress) draw(gauge, status string) {
+	if !p.u.live {
+		return
 	}
-	line += fmt.Sprintf(" (%v)", time.Since(p.start).Round(100*time.Millisecond))
-	p.last = line
-	if p.u.live {
-		p.u.printf("\r\033[K%s", line)
+	line := "  " + p.what
+	for _, part := range []string{gauge, status} {
+		if part != "" {
+			line += " " + part
+		}
 	}
+	p.u.printf("\r\033[K%s (%v)", line, time.Since(p.start).Round(100*time.Millisecond))
 }
 
 // end finishes the line with a result.
-func (p *progress) end(result string) time.Duration {
-	d := time.Since(p.start)
+func (p *progress) end(result string) {
 	if p.u.live {
 		p.u.printf("\r\033[K")
 	}
-	p.u.ok("%s: %s (%v)", p.what, result, d.Round(100*time.Millisecond))
-	return d
+	p.u.ok("%s: %s (%v)", p.what, result, time.Since(p.start).Round(100*time.Millisecond))
 }
 
-func bar(done, total uint64) string {
-	if total == 0 {
-		return ""
-	}
+// bar draws a fraction (clamped below 1: a bar is full only when its wait ends) as
+// [####....].
+func bar(frac float64) string {
 	const width = 24
-	f := int(min(done, total) * width / total)
-	return "[" + strings.Repeat("#", f) + strings.Repeat(".", width-f) + fmt.Sprintf("] %d/%d", min(done, total), total)
+	f := min(max(int(frac*width), 0), width-1)
+	return "[" + strings.Repeat("#", f) + strings.Repeat(".", width-f) + "]"
 }
 
 // httpOK reports whether GET url answers 200.

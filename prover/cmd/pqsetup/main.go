@@ -89,6 +89,17 @@ func newFlags(name string) *flags {
 
 func (f *flags) params() prover.Params { return prover.Params{Depth: *f.depth, BatchSize: *f.batch} }
 
+// phase2 compiles the MPC circuit of -depth and -batch and opens the phase-1 result named by
+// -srs, which every phase-2 step reads; the caller closes it.
+func (f *flags) phase2() (prover.MPCCircuit, *os.File, error) {
+	c, err := prover.BatchMPCCircuit(f.params(), progress)
+	if err != nil {
+		return c, nil, err
+	}
+	srs, err := os.Open(*f.srs)
+	return c, srs, err
+}
+
 func (f *flags) require(names ...string) error {
 	for _, n := range names {
 		if f.Lookup(n).Value.String() == "" {
@@ -140,11 +151,7 @@ func initCmd(args []string) error {
 		if err := f.require("srs"); err != nil {
 			return err
 		}
-		c, err := prover.BatchMPCCircuit(f.params(), progress)
-		if err != nil {
-			return err
-		}
-		srs, err := os.Open(*f.srs)
+		c, srs, err := f.phase2()
 		if err != nil {
 			return err
 		}
@@ -197,11 +204,7 @@ func verify(args []string) error {
 		if err := f.require("srs"); err != nil {
 			return err
 		}
-		c, err := prover.BatchMPCCircuit(f.params(), progress)
-		if err != nil {
-			return err
-		}
-		srs, err := os.Open(*f.srs)
+		c, srs, err := f.phase2()
 		if err != nil {
 			return err
 		}
@@ -240,11 +243,7 @@ func seal(args []string) error {
 		if err := f.require("srs", "keys"); err != nil {
 			return err
 		}
-		c, err := prover.BatchMPCCircuit(f.params(), progress)
-		if err != nil {
-			return err
-		}
-		srs, err := os.Open(*f.srs)
+		c, srs, err := f.phase2()
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
 )
 
 // Defaults match the daemons' own defaults (cmd/pql1node -listen and -chain-id, cmd/pqsequencer
@@ -25,8 +25,6 @@ const (
 	defaultSequencer = "http://127.0.0.1:8645"
 	envPrefix        = "PQBRIDGE_"
 	configFileName   = "config.json"
-	// maxConfigFile bounds config.json: it holds a dozen short options.
-	maxConfigFile = 64 << 10
 )
 
 // config is the wallet's global configuration: each field is a persistent flag, also read from
@@ -149,26 +147,12 @@ func (a *app) resolveConfig(flags *pflag.FlagSet) error {
 // readConfigFile reads config.json as option name → value text. A missing file is no options;
 // an unknown option is an error naming the known ones, so a typo is not silently ignored.
 func readConfigFile(path string, flags *pflag.FlagSet) (map[string]string, error) {
-	f, err := os.Open(path)
+	raw, err := cliconf.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("config file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
-	}
-	if len(b) > maxConfigFile {
-		return nil, fmt.Errorf("config file %s is larger than %d bytes", path, maxConfigFile)
-	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, err
 	}
 	var known []string
 	flags.VisitAll(func(fl *pflag.Flag) {
@@ -176,16 +160,10 @@ func readConfigFile(path string, flags *pflag.FlagSet) (map[string]string, error
 			known = append(known, fl.Name)
 		}
 	})
-	out := make(map[string]string, len(raw))
-	for k, v := range raw {
+	for k := range raw {
 		if !slices.Contains(known, k) {
 			return nil, fmt.Errorf("config file %s: unknown option %q (known: %s)", path, k, strings.Join(known, ", "))
 		}
-		var s string
-		if json.Unmarshal(v, &s) != nil {
-			s = string(bytes.TrimSpace(v)) // a number or a boolean, as written
-		}
-		out[k] = s
 	}
-	return out, nil
+	return raw, nil
 }

@@ -61,7 +61,7 @@ func fill(fs *flag.FlagSet, configFile *string, lookupEnv func(string) (string, 
 	if *configFile == "" {
 		return nil
 	}
-	values, err := readFile(*configFile)
+	values, err := ReadFile(*configFile)
 	if err != nil {
 		return err
 	}
@@ -82,25 +82,26 @@ func fill(fs *flag.FlagSet, configFile *string, lookupEnv func(string) (string, 
 	return nil
 }
 
-// readFile reads a flat JSON object; strings, numbers and booleans become the flag's text.
-func readFile(path string) (map[string]string, error) {
+// ReadFile reads a config file: one flat JSON object, at most 1 MiB, whose strings, numbers and
+// booleans become option text. The daemons' --config and the wallet's config.json use it.
+func ReadFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	if len(b) > maxConfigFile {
-		return nil, fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
+		return nil, fmt.Errorf("config file %s: larger than %d bytes", path, maxConfigFile)
 	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
-		return nil, fmt.Errorf("config %s: want a JSON object: %w", path, err)
+		return nil, fmt.Errorf("config file %s: want a JSON object: %w", path, err)
 	}
 	out := make(map[string]string, len(raw))
 	for name, msg := range raw {
@@ -108,7 +109,7 @@ func readFile(path string) (map[string]string, error) {
 		d := json.NewDecoder(bytes.NewReader(msg))
 		d.UseNumber()
 		if err := d.Decode(&v); err != nil {
-			return nil, fmt.Errorf("config %s: %s: %w", path, name, err)
+			return nil, fmt.Errorf("config file %s: %s: %w", path, name, err)
 		}
 		switch v := v.(type) {
 		case string:
@@ -118,7 +119,7 @@ func readFile(path string) (map[string]string, error) {
 		case bool:
 			out[name] = fmt.Sprint(v)
 		default:
-			return nil, fmt.Errorf("config %s: %s: want a string, number or boolean", path, name)
+			return nil, fmt.Errorf("config file %s: %s: want a string, number or boolean", path, name)
 		}
 	}
 	return out, nil

@@ -16,9 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
@@ -63,23 +60,10 @@ func main() {
 	fs.IntVar(&c.depth, "depth", 0, "expected state tree depth of the rollup (0: take the L1's)")
 	fs.StringVar(&c.executor, "executor", challenger.ExecutorCore, "re-execution of batches: \"core\" (the native core) or \"reference\" (the Go reference, slow)")
 	c.obs.Register(fs)
-	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "pqchallenger:", err)
-		os.Exit(2)
-	}
-	log, err := c.obs.Logger(os.Stderr)
-	if err == nil {
-		err = run(c, log)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pqchallenger:", err)
-		os.Exit(1)
-	}
+	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error { return run(ctx, c, log) })
 }
 
-func run(c config, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, c config, log *slog.Logger) error {
 	key, err := c.key.Load("key-file")
 	if err != nil {
 		return err
@@ -91,9 +75,7 @@ func run(c config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var ready obs.Ready
-	reg := obs.NewRegistry()
-	ms, err := obs.Start(c.obs.MetricsAddr, reg, &ready, log)
+	ms, err := c.obs.Start(log)
 	if err != nil {
 		return err
 	}
@@ -123,8 +105,8 @@ func run(c config, log *slog.Logger) error {
 		ch.Stop()
 		return err
 	}
-	reg.MustRegister(newMetrics(ch))
-	ready.Set(func(ctx context.Context) error { return caughtUp(ctx, cl, ch) })
+	ms.Registry.MustRegister(newMetrics(ch))
+	ms.Ready.Set(func(ctx context.Context) error { return caughtUp(ctx, cl, ch) })
 	<-ctx.Done()
 	log.Info("stopping", "status", fmt.Sprintf("%+v", ch.Status()))
 	ms.Stop()

@@ -24,10 +24,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -86,30 +84,15 @@ func main() {
 	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
 	fs.StringVar(&c.verifyingKeys, "verifying-keys", "", "comma-separated Groth16 verifying-key files (prover verifying.key) for validity batches; a rollup's vk hash must name one of them")
 	c.obs.Register(fs)
-	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "pql1node:", err)
-		os.Exit(2)
-	}
-	log, err := c.obs.Logger(os.Stderr)
-	if err == nil {
-		err = run(c, log)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pql1node:", err)
-		os.Exit(1)
-	}
+	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error { return run(ctx, c, log) })
 }
 
-func run(c config, log *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, c config, log *slog.Logger) error {
 	key, err := validatorKey(c)
 	if err != nil {
 		return err
 	}
-	var ready obs.Ready
-	reg := obs.NewRegistry()
-	ms, err := obs.Start(c.obs.MetricsAddr, reg, &ready, log)
+	ms, err := c.obs.Start(log)
 	if err != nil {
 		return err
 	}
@@ -141,14 +124,14 @@ func run(c config, log *slog.Logger) error {
 		return err
 	}
 	mctx, mcancel := context.WithCancel(ctx)
-	m := newMetrics(reg, n, log)
+	m := newMetrics(ms.Registry, n, log)
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)
 		m.follow(mctx)
 	}()
 	// A single validator is caught up by definition: it is ready while it produces blocks.
-	ready.Set(func(context.Context) error { return n.Err() })
+	ms.Ready.Set(func(context.Context) error { return n.Err() })
 	// Tests and scripts read the bound address (the port may be 0) from this line.
 	fmt.Printf("listening on %s validator %s\n", srv.Addr(), key.Address())
 	log.Info("serving", "addr", srv.Addr().String(), "validator", key.Address(), "chain", c.chainID)

@@ -30,15 +30,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/consensys/gnark/logger"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
@@ -93,26 +90,17 @@ func main() {
 	fs.DurationVar(&c.watch, "watch", 0, "with -jobs: poll the directory at this interval until interrupted")
 	fs.BoolVar(&c.verbose, "v", false, "gnark's logs on standard error")
 	c.obs.Register(fs)
-	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "pqprover:", err)
-		os.Exit(2)
-	}
-	if c.verbose {
-		logger.Set(zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).With().Timestamp().Logger())
-	} else {
-		logger.Disable()
-	}
-	log, err := c.obs.Logger(os.Stderr)
-	if err == nil {
-		err = run(c, log)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pqprover:", err)
-		os.Exit(1)
-	}
+	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error {
+		if c.verbose {
+			logger.Set(zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}).With().Timestamp().Logger())
+		} else {
+			logger.Disable()
+		}
+		return run(ctx, c, log)
+	})
 }
 
-func run(c config, log *slog.Logger) error {
+func run(ctx context.Context, c config, log *slog.Logger) error {
 	switch {
 	case c.keysDir == "":
 		return errors.New("-keys is required")
@@ -126,15 +114,16 @@ func run(c config, log *slog.Logger) error {
 	if err := c.params.Validate(); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var ready obs.Ready
-	reg := obs.NewRegistry()
-	stopMetrics, err := startMetrics(c, reg, &ready, log)
+	start := c.obs.Start
+	if c.listen == "" && c.jobsDir == "" {
+		// Jobs on standard input: standard output is the results stream.
+		start = c.obs.StartLogged
+	}
+	ms, err := start(log)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
+	defer ms.Stop()
 
 	progress := prover.NewProgress(os.Stderr)
 	load := prover.LoadKeys
@@ -165,13 +154,13 @@ func run(c config, log *slog.Logger) error {
 		return err
 	}
 	defer svc.Stop()
-	m := newMetrics(reg, svc, keys, id)
+	m := newMetrics(ms.Registry, svc, keys, id)
 	measured := m.measure(svc)
-	ready.Set(func(context.Context) error { return nil })
+	ms.Ready.Set(func(context.Context) error { return nil })
 
 	switch {
 	case c.listen != "":
-		return serveAPI(ctx, c, keys, measured, &ready, log)
+		return serveAPI(ctx, c, keys, measured, &ms.Ready, log)
 	case c.jobsDir == "":
 		return serveStdin(ctx, measured, log)
 	}
@@ -188,29 +177,6 @@ func run(c config, log *slog.Logger) error {
 		case <-time.After(c.watch):
 		}
 	}
-}
-
-// startMetrics serves -metrics. With jobs on standard input, standard output is the results
-// stream, so the "metrics on" line goes to the log instead.
-func startMetrics(c config, reg *prometheus.Registry, ready *obs.Ready, log *slog.Logger) (func(), error) {
-	if c.listen != "" || c.jobsDir != "" || c.obs.MetricsAddr == "" {
-		d, err := obs.Start(c.obs.MetricsAddr, reg, ready, log)
-		if err != nil {
-			return nil, err
-		}
-		return d.Stop, nil
-	}
-	srv, err := obs.Serve(c.obs.MetricsAddr, reg, ready.Check, log)
-	if err != nil {
-		return nil, err
-	}
-	log.Info("metrics on " + srv.Addr().String())
-	return func() {
-		ready.Set(nil)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Stop(ctx)
-	}, nil
 }
 
 // serveAPI serves the prover API until ctx ends, then lets the proofs under way finish.

@@ -24,12 +24,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net/http"
 	_ "net/http/pprof" // served only with -pprof, on its own address
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
@@ -104,36 +103,23 @@ func main() {
 	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.obs.Register(fs)
-	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
-		fmt.Fprintln(os.Stderr, "pqsequencer:", err)
-		os.Exit(2)
-	}
-	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
-	if c.pprof != "" {
-		go func() {
-			if err := http.ListenAndServe(c.pprof, nil); err != nil {
-				fmt.Fprintln(os.Stderr, "pqsequencer: pprof:", err)
-			}
-		}()
-	}
-	log, err := c.obs.Logger(os.Stderr)
-	if err == nil {
+	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error {
+		fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+		if c.pprof != "" {
+			go func() {
+				if err := http.ListenAndServe(c.pprof, nil); err != nil {
+					fmt.Fprintln(os.Stderr, "pqsequencer: pprof:", err)
+				}
+			}()
+		}
 		cfg.Logger = log
-		err = run(c)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pqsequencer:", err)
-		os.Exit(1)
-	}
+		return run(ctx, c)
+	})
 }
 
-func run(c config) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+func run(ctx context.Context, c config) error {
 	log := c.seq.Logger
-	var ready obs.Ready
-	reg := obs.NewRegistry()
-	ms, err := obs.Start(c.obs.MetricsAddr, reg, &ready, log)
+	ms, err := c.obs.Start(log)
 	if err != nil {
 		return err
 	}
@@ -151,7 +137,7 @@ func run(c config) error {
 	} else if c.proverURL != "" {
 		return errors.New("-prover needs -l1: without L1 nothing is settled")
 	}
-	proofs := newProofMetrics(reg)
+	proofs := newProofMetrics(ms.Registry)
 	var prv settlement.Prover
 	if l1 != nil && l1.prover != nil {
 		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.proverInfo.Params, ChainID: c.seq.ChainID}
@@ -187,7 +173,7 @@ func run(c config) error {
 		}
 		log.Warn("devnet controls on: devnet_injectFault can corrupt batches posted to L1 (devnets only)")
 	}
-	m := newMetrics(reg, s, eng)
+	m := newMetrics(ms.Registry, s, eng)
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	followed := make(chan struct{})
@@ -195,7 +181,7 @@ func run(c config) error {
 		defer close(followed)
 		m.follow(mctx)
 	}()
-	ready.Set(func(ctx context.Context) error {
+	ms.Ready.Set(func(ctx context.Context) error {
 		if err := s.Err(); err != nil {
 			return err
 		}

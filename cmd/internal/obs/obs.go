@@ -1,6 +1,7 @@
 // Package obs is the daemons' observability: the -metrics HTTP server (Prometheus /metrics,
-// /healthz, /readyz), the structured slog logger of -log-format and -log-level, and a collector
-// that reads a daemon's getters when /metrics is scraped. Each daemon owns its registry: nothing
+// /healthz, /readyz), the structured slog logger of -log-format and -log-level, a collector
+// that reads a daemon's getters when /metrics is scraped, and Main, the main function the
+// daemons share (command line, logger, signals, exit status). Each daemon owns its registry: nothing
 // here registers anything globally.
 package obs
 
@@ -13,13 +14,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
 )
 
 // readyTimeout bounds one readiness check: a check that reaches a remote node must not hang
@@ -138,35 +144,74 @@ func (r *Ready) Check(ctx context.Context) error {
 	return (*f)(ctx)
 }
 
-// Daemon is the metrics server of a daemon, or nothing when -metrics is empty.
+// Daemon is a daemon's observability: the registry of its metrics, its readiness, and the
+// -metrics server that serves them (none when -metrics is empty).
 type Daemon struct {
-	ready *Ready
-	srv   *Server
+	Registry *prometheus.Registry
+	Ready    Ready
+	srv      *Server
 }
 
-// Start serves reg and ready on addr (nothing if addr is empty) and prints "metrics on ADDR"
-// on stdout, the line tests and scripts read the bound address from.
-func Start(addr string, reg *prometheus.Registry, ready *Ready, log *slog.Logger) (*Daemon, error) {
-	d := &Daemon{ready: ready}
-	if addr == "" {
+// Start makes the daemon's registry and serves it with its readiness on -metrics (nothing if
+// it is empty), printing "metrics on ADDR" on stdout, the line tests and scripts read the bound
+// address from.
+func (f *Flags) Start(log *slog.Logger) (*Daemon, error) {
+	return f.start(log, func(addr net.Addr) { fmt.Printf("metrics on %s\n", addr) })
+}
+
+// StartLogged is Start for a daemon whose standard output is its data stream (pqprover's
+// results): the "metrics on ADDR" line goes to the log instead.
+func (f *Flags) StartLogged(log *slog.Logger) (*Daemon, error) {
+	return f.start(log, func(addr net.Addr) { log.Info("metrics on " + addr.String()) })
+}
+
+func (f *Flags) start(log *slog.Logger, announce func(net.Addr)) (*Daemon, error) {
+	d := &Daemon{Registry: NewRegistry()}
+	if f.MetricsAddr == "" {
 		return d, nil
 	}
-	srv, err := Serve(addr, reg, ready.Check, log)
+	srv, err := Serve(f.MetricsAddr, d.Registry, d.Ready.Check, log)
 	if err != nil {
 		return nil, err
 	}
 	d.srv = srv
-	fmt.Printf("metrics on %s\n", srv.Addr())
+	announce(srv.Addr())
 	return d, nil
 }
 
 // Stop withdraws readiness and stops the server; it may be called more than once. A daemon
 // calls it before closing its stores, which a scrape reads.
 func (d *Daemon) Stop() {
-	d.ready.Set(nil)
+	d.Ready.Set(nil)
 	if d.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.srv.Stop(ctx)
 	}
+}
+
+// Main is a daemon's main function. It parses the command line and the environment into fs
+// (cliconf.Execute: --help and --version exit with status 0 as fs is made with
+// flag.ExitOnError), makes f's logger on stderr and calls run with it and a context that SIGINT
+// or SIGTERM cancel. It exits with status 2 on a command-line error and with status 1 when the
+// logger's flags or run fail, printing "NAME: error" (NAME is fs's) on stderr.
+func Main(spec cliconf.Spec, fs *flag.FlagSet, f *Flags, run func(ctx context.Context, log *slog.Logger) error) {
+	if err := cliconf.Execute(spec, fs, os.Args[1:], os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, fs.Name()+":", err)
+		os.Exit(2)
+	}
+	if err := runLogged(f, run); err != nil {
+		fmt.Fprintln(os.Stderr, fs.Name()+":", err)
+		os.Exit(1)
+	}
+}
+
+func runLogged(f *Flags, run func(ctx context.Context, log *slog.Logger) error) error {
+	log, err := f.Logger(os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, log)
 }

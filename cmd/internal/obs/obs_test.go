@@ -32,18 +32,17 @@ func TestLogger(t *testing.T) {
 
 // TestServer: /healthz always, /readyz only while the check passes, /metrics from the snapshot.
 func TestServer(t *testing.T) {
-	reg := NewRegistry()
-	reg.MustRegister(Snapshot(func(e *Emitter) {
-		e.Gauge("test_height", "h", 7)
-		e.Counter("test_rejected_total", "r", 2, "reason", "bad_nonce")
-		e.Bool("test_ok", "ok", true)
-	}))
-	var ready Ready
-	d, err := Start("127.0.0.1:0", reg, &ready, slog.New(slog.DiscardHandler))
+	f := Flags{MetricsAddr: "127.0.0.1:0"}
+	d, err := f.Start(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Stop()
+	d.Registry.MustRegister(Snapshot(func(e *Emitter) {
+		e.Gauge("test_height", "h", 7)
+		e.Counter("test_rejected_total", "r", 2, "reason", "bad_nonce")
+		e.Bool("test_ok", "ok", true)
+	}))
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + d.srv.Addr().String() + path)
 		if err != nil {
@@ -59,11 +58,11 @@ func TestServer(t *testing.T) {
 	if code, _ := get("/readyz"); code != 503 {
 		t.Fatalf("/readyz before Set: %d", code)
 	}
-	ready.Set(func(context.Context) error { return errors.New("behind") })
+	d.Ready.Set(func(context.Context) error { return errors.New("behind") })
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "behind") {
 		t.Fatalf("/readyz failing: %d %q", code, body)
 	}
-	ready.Set(func(context.Context) error { return nil })
+	d.Ready.Set(func(context.Context) error { return nil })
 	if code, _ := get("/readyz"); code != 200 {
 		t.Fatalf("/readyz ready: %d", code)
 	}

@@ -518,6 +518,13 @@ func TestSoundness(t *testing.T) {
 
 		// Transaction encoding (docs §5.2).
 		{"recipient index out of range", mutation{last: okTransfer}, mutation{last: transfer(alice, 1<<soundDepth, 990, 6)}},
+		{"sender index out of range", mutation{last: okTransfer}, mutation{last: okTransfer,
+			witness: func(c *BatchCircuit, s *Slot) {
+				// The same Merkle path: only bits at and above the depth differ.
+				s.From = uint32(alice + 1<<soundDepth)
+				w0 := new(big.Int).Add(s.Words[0].(*big.Int), new(big.Int).Lsh(big.NewInt(1<<soundDepth), 160))
+				setWords(s, scalarBase, w0, big.NewInt(0))
+			}}},
 		{"type not the header's", mutation{last: okTransfer}, mutation{last: okTransfer,
 			witness: func(c *BatchCircuit, s *Slot) { s.Type = 0 }}},
 		{"header fields split differently", mutation{last: okTransfer}, mutation{last: okTransfer,
@@ -530,6 +537,14 @@ func TestSoundness(t *testing.T) {
 				s.To = uint32(3)
 				s.Words[0] = new(big.Int).Add(s.Words[0].(*big.Int), new(big.Int).Lsh(big.NewInt(3), 128))
 			}}},
+		{"withdraw with a to field", mutation{last: withdraw(alice, 5, 6)}, mutation{last: withdraw(alice, 5, 6),
+			witness: func(c *BatchCircuit, s *Slot) {
+				s.To = uint32(dave)
+				w0 := new(big.Int).Add(s.Words[0].(*big.Int), new(big.Int).Lsh(big.NewInt(dave), 128))
+				setWords(s, scalarBase, w0, s.Words[1].(*big.Int))
+			}}},
+		{"deposit with a w1", mutation{last: deposit(fresh, sc.erin, 5)}, mutation{last: deposit(fresh, sc.erin, 5),
+			witness: func(c *BatchCircuit, s *Slot) { s.Words[1] = 9 }}},
 		// (setWords re-signs the changed words: the valid twins check that it signs right.)
 		{"withdraw address beyond 160 bits", mutation{last: withdraw(alice, 5, 6),
 			witness: func(c *BatchCircuit, s *Slot) { setWords(s, scalarBase, nil, new(big.Int).Lsh(big.NewInt(1), 159)) }},
@@ -554,6 +569,10 @@ func TestSoundness(t *testing.T) {
 			witness: func(c *BatchCircuit, s *Slot) { s.Words[2] = 5 }}},
 		{"no-op with w3", mutation{last: l2.Tx{}}, mutation{last: l2.Tx{},
 			witness: func(c *BatchCircuit, s *Slot) { s.Words[3] = 5 }}},
+		{"no-op with w1", mutation{last: l2.Tx{}}, mutation{last: l2.Tx{},
+			witness: func(c *BatchCircuit, s *Slot) { s.Words[1] = 5 }}},
+		{"no-op with w4", mutation{last: l2.Tx{}}, mutation{last: l2.Tx{},
+			witness: func(c *BatchCircuit, s *Slot) { s.Words[4] = 5 }}},
 
 		// Padding and tx_count (docs §8.7).
 		{"transaction hidden in the padding", mutation{last: okTransfer}, mutation{last: okTransfer,

@@ -470,6 +470,18 @@ func (g *generator) cases() ([]Case, error) {
 		return nil, err
 	}
 
+	// Both coordinates of the key are compared: keys differing in one only (not curve points:
+	// the state does not validate keys, docs §4.1).
+	b = newCase("deposit: pubkey mismatch in one coordinate", depth, chainID, false)
+	genesis(b)
+	xOnly, yOnly := deposit(ka, 3, 1), deposit(ka, 3, 1)
+	xOnly.PubKey.Y = kb.Public().Y
+	yOnly.PubKey.X = kb.Public().X
+	b.batch(statuses(l2.StatusPubkeyMismatch, l2.StatusPubkeyMismatch, ok), xOnly, yOnly, deposit(ka, 3, 1))
+	if err := add(b); err != nil {
+		return nil, err
+	}
+
 	if err := g.preStateCases(&cases); err != nil {
 		return nil, err
 	}
@@ -622,9 +634,9 @@ func (g *generator) preStateCases(cases *[]Case) error {
 	return nil
 }
 
-// structureCases covers every call-level error of docs §5.3. Every bad batch has exactly one
-// fault, so the result does not depend on the order of the checks; a valid batch before and
-// after shows that the state is unchanged.
+// structureCases covers every call-level error of docs §5.3. Each bad batch has exactly one
+// fault, except the last ones, which have several and pin the order of the checks; a valid
+// batch before and after shows that the state is unchanged.
 func (g *generator) structureCases(cases *[]Case) error {
 	ka := g.keys[0]
 	valid := func(b *builder) []byte {
@@ -672,6 +684,25 @@ func (g *generator) structureCases(cases *[]Case) error {
 		{"w2 = p", "non_canonical", edit(dep, 64, p...)},
 		{"w3 = 2^256 - 1", "non_canonical", edit(tr, 96, ones()...)},
 		{"w4 = p", "non_canonical", edit(tr, 128, p...)},
+		{"noop with to", "malformed", edit(noop, 15, 1)},
+		{"noop with nonce", "malformed", edit(noop, 31, 1)},
+		{"noop with w1", "malformed", edit(noop, 63, 1)},
+		{"noop with w3", "malformed", edit(noop, 127, 1)},
+		{"deposit with a w1 above 2^160", "malformed", edit(dep, 32, 1)},
+		// Several faults: the order of docs §5.3 picks the error.
+		{"4097 records, the first of unknown type (count before records)", "batch_too_large", func(b *builder) []byte {
+			data := make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize)
+			data[7] = 4
+			return data
+		}},
+		{"unknown type and w4 = p (words before type)", "non_canonical", edits(edit(dep, 7, 4), 128, p...)},
+		{"unknown type and a reserved byte (type before layout)", "unknown_type", edits(edit(tr, 7, 9), 0, 0x01)},
+		{"malformed record before a non-canonical one (records in order)", "malformed", func(b *builder) []byte {
+			data := edit(noop, 31, 1)(b)
+			bad := l2.EncodeBatch([]l2.Tx{noop})
+			copy(bad[128:], p)
+			return append(data, bad...)
+		}},
 	}
 	for _, f := range faults {
 		b := newCase("structure: "+f.name+" -> "+f.err, depth, chainID, false)
@@ -685,6 +716,15 @@ func (g *generator) structureCases(cases *[]Case) error {
 		*cases = append(*cases, c)
 	}
 	return nil
+}
+
+// edits applies a further edit to the last record of the data f makes.
+func edits(f func(*builder) []byte, offset int, value ...byte) func(*builder) []byte {
+	return func(b *builder) []byte {
+		data := f(b)
+		copy(data[len(data)-l2.TxSize+offset:], value)
+		return data
+	}
 }
 
 func ones() []byte {

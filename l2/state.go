@@ -143,6 +143,9 @@ func (s *State) Account(i uint32) (Account, bool) {
 	return s.account(i)
 }
 
+// Partial reports whether s is a partial state (NewPartialState).
+func (s *State) Partial() bool { return s.witnessed != nil }
+
 // Len returns the number of non-empty accounts (of a partial state: witnessed ones).
 func (s *State) Len() int { return len(s.accounts) }
 
@@ -294,9 +297,6 @@ func (s *State) applyDeposit(tx *Tx) Status {
 // state, so on a partial state it panics: the judge decides a refund step from one witness
 // (fraud.Judge, docs §11.3) instead.
 func (s *State) applyRefund(tx *Tx) (Status, fr.Element) {
-	if s.witnessed != nil {
-		panic("l2: Apply of a refund on a partial state: placement needs the whole state")
-	}
 	if _, ok := s.PlacementFor(tx.PubKey, tx.Amount); ok {
 		return StatusDepositPlaceable, fr.Element{}
 	}
@@ -308,6 +308,9 @@ func (s *State) applyRefund(tx *Tx) (Status, fr.Element) {
 // false when there is none: the deposit is unplaceable and is refunded (§7.6). On a full tree
 // it reads every account, which only an unplaceable deposit (or a refund's check) costs.
 func (s *State) PlacementFor(pk PublicKey, amount uint64) (uint32, bool) {
+	if s.witnessed != nil {
+		panic("l2: PlacementFor on a partial state: placement needs the whole state")
+	}
 	width := uint64(1) << s.depth
 	if uint64(len(s.accounts)) < width {
 		for i := uint64(0); i < width; i++ {

@@ -40,6 +40,10 @@ func (t TxType) String() string {
 // queue (docs §8.4): a deposit, or the refund of a deposit that cannot be placed (§7.6).
 func (t TxType) ConsumesDeposit() bool { return t == TxDeposit || t == TxRefund }
 
+// PaysOut reports whether a successful transaction of type t emits a withdrawal leaf (docs
+// §8.3): a withdraw, or a refund.
+func (t TxType) PaysOut() bool { return t == TxWithdraw || t == TxRefund }
+
 // PublicKey is an EdDSA public key in affine coordinates on gnark-crypto's BN254 twisted
 // Edwards curve. The state does not validate it as a curve point (docs §4.1).
 type PublicKey struct{ X, Y fr.Element }

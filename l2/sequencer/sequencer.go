@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -114,8 +113,7 @@ type Sequencer struct {
 
 	// Written by the builder only (and recovery before Start).
 	depositCursor uint64
-	pkIndex       map[uint64]uint32 // digest of a depositor's key -> its account (§7.2 placement)
-	nextFresh     uint64            // lowest index no account was ever placed at
+	place         placement // deposit placement (deposits.go)
 	genesisRoot   [32]byte
 
 	headMu sync.RWMutex
@@ -156,7 +154,7 @@ func New(cfg Config) (*Sequencer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sequencer{cfg: cfg, log: cfg.Logger, db: db, pool: newMempool(cfg.Mempool), landing: make(map[[32]byte]struct{}), pkIndex: make(map[uint64]uint32),
+	s := &Sequencer{cfg: cfg, log: cfg.Logger, db: db, pool: newMempool(cfg.Mempool), landing: make(map[[32]byte]struct{}), place: newPlacement(),
 		subs: make(map[chan *BlockEvent]struct{}), failed: make(chan struct{}), walCh: make(chan walReq, 1024), kick: make(chan struct{}, 1)}
 	if err := s.recover(); err != nil {
 		if s.exec != nil {
@@ -216,7 +214,7 @@ func (s *Sequencer) recover() error {
 		if s.exec, err = newExecutor(s.cfg.Executor, s.cfg.Depth, s.cfg.CapacityHint, nil); err != nil {
 			return err
 		}
-		s.pkIndex, s.nextFresh = make(map[uint64]uint32), 0
+		s.place = newPlacement()
 	}
 	restored := time.Since(restoreStart)
 	// The snapshot image (88 bytes per account) is garbage now: give it back to the OS rather
@@ -282,16 +280,13 @@ func (s *Sequencer) restoreSnapshot(n uint64) error {
 	}
 	// The deposit placement index is rebuilt from the raw entries while the core imports the
 	// image (which checks it entirely, root included) on another thread.
-	index := make(map[uint64]uint32, (len(img)-snapHeader)/snapEntry)
-	var next uint64
+	place := newPlacement()
 	walked := make(chan struct{})
 	go func() {
 		defer close(walked)
 		for off := snapHeader; off+snapEntry <= len(img)-32; off += snapEntry {
 			e := img[off : off+snapEntry]
-			i := binary.BigEndian.Uint32(e[0:4])
-			index[digest(e[4:36], e[36:68])] = i
-			next = max(next, uint64(i)+1)
+			place.created(digest(e[4:36], e[36:68]), binary.BigEndian.Uint32(e[0:4]))
 		}
 	}()
 	exec, err := newExecutor(s.cfg.Executor, s.cfg.Depth, s.cfg.CapacityHint, img)
@@ -299,7 +294,7 @@ func (s *Sequencer) restoreSnapshot(n uint64) error {
 	if err != nil {
 		return err
 	}
-	s.exec, s.pkIndex, s.nextFresh = exec, index, next
+	s.exec, s.place = exec, place
 	return nil
 }
 
@@ -327,15 +322,7 @@ func (s *Sequencer) replay(b *Block) error {
 		return fmt.Errorf("sequencer: replay of block %d gave root %x trace %x withdrawals %x, recorded %x %x %x",
 			h.Number, res.FinalRoot, res.TraceRoot, res.WithdrawalRoot, h.PostRoot, h.TraceRoot, h.WithdrawalRoot)
 	}
-	for k := 0; k < int(h.DepositEnd-h.DepositStart); k++ {
-		tx, err := l2.DecodeTx(b.Data[k*l2.TxSize : (k+1)*l2.TxSize])
-		if err != nil || tx.Type != l2.TxDeposit {
-			return fmt.Errorf("sequencer: block %d: record %d is not a deposit", h.Number, k)
-		}
-		s.pkIndex[pkDigest(tx.PubKey)] = tx.From
-		s.nextFresh = max(s.nextFresh, uint64(tx.From)+1)
-	}
-	return nil
+	return s.place.replayed(b)
 }
 
 // readmitLog puts the logged transactions that no block consumed back into the mempool, in log
@@ -686,38 +673,6 @@ func pkDigest(pk l2.PublicKey) uint64 {
 // digest mixes the low 8 bytes of the canonical forms of pk.x and pk.y.
 func digest(x, y []byte) uint64 {
 	return binary.BigEndian.Uint64(x[24:32]) ^ binary.BigEndian.Uint64(y[24:32])<<1
-}
-
-// placeDeposits chooses each deposit's account (docs §7.2): the depositor's existing account if
-// the credit fits, otherwise the lowest index never used.
-func (s *Sequencer) placeDeposits(deps []Deposit, data []byte) ([]byte, error) {
-	overlay := make(map[uint32]l2.Account)
-	for _, d := range deps {
-		idx, found := s.pkIndex[pkDigest(d.PubKey)]
-		var acc l2.Account
-		exists := false
-		if found {
-			if a, ok := overlay[idx]; ok {
-				acc, exists = a, true
-			} else if a, ok, err := s.exec.Account(idx); err == nil && ok {
-				acc, exists = a, true
-			}
-		}
-		if !exists || acc.PubKey != d.PubKey || acc.Balance > math.MaxUint64-d.Amount {
-			if s.nextFresh >= uint64(1)<<s.cfg.Depth {
-				return nil, fmt.Errorf("sequencer: state tree full: no index for deposit %d", d.QueueIndex)
-			}
-			idx = uint32(s.nextFresh)
-			s.nextFresh++
-			acc = l2.Account{PubKey: d.PubKey}
-			s.pkIndex[pkDigest(d.PubKey)] = idx
-		}
-		acc.Balance += d.Amount
-		overlay[idx] = acc
-		tx := l2.Tx{Type: l2.TxDeposit, From: idx, Amount: d.Amount, PubKey: d.PubKey}
-		data = l2.AppendTx(data, &tx)
-	}
-	return data, nil
 }
 
 // buildBlock builds, executes and stores one block, and returns its transaction count (0: there

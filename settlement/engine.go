@@ -32,7 +32,8 @@ const (
 	// optimistic.
 	PolicyAuto ModePolicy = iota
 	PolicyOptimistic
-	// PolicyValidity: always validity; a batch waits for its proof.
+	// PolicyValidity: always validity; a batch waits for its proof, unless it can never have
+	// one (a refund, prover.ErrNotProvable): then it is posted optimistically.
 	PolicyValidity
 )
 
@@ -612,7 +613,7 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) er
 		switch {
 		case err == nil:
 			sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
-		case policy == PolicyValidity:
+		case policy == PolicyValidity && !neverProvable(err):
 			e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
 			return nil
 		default:

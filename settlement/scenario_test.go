@@ -433,7 +433,7 @@ func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool, executor string) [
 		}
 		w.watch()
 		w.settle() // the engine sees the rejection and posts batch 2 again, honestly
-		if st := w.eng.Status()[1]; st.Reverts != 1 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
+		if st := w.eng.Status()[1]; st.Rejects != 1 || st.Reverts != 0 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
 			t.Fatalf("batch 2 after the rejection: %+v", st)
 		}
 		w.finalizeAll()

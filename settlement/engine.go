@@ -244,12 +244,18 @@ func (e *Engine) Kick() {
 	}
 }
 
-// Stop ends the loop and closes the store.
+// Stop ends the loop and closes the store. After a storage fault in one of pebble's
+// background writes it leaves the store open and returns the fault: the goroutine that hit it
+// is parked (pebbleguard), and closing would wait for it for ever.
 func (e *Engine) Stop() error {
 	if e.cancel != nil {
 		e.cancel()
 	}
 	e.wg.Wait()
+	var f *pebbleguard.Fault
+	if err := e.guard.Err(); errors.As(err, &f) && f.Background {
+		return fmt.Errorf("settlement: store left open: %w", err)
+	}
 	return e.db.Close()
 }
 

@@ -209,7 +209,10 @@ func (n *Node) storeErr(what string, err error) error {
 	return err
 }
 
-// Stop ends block production and closes the store.
+// Stop ends block production and closes the store. After a storage fault in one of pebble's
+// background writes it leaves the store open and returns the fault: the goroutine that hit it
+// is parked (pebbleguard), and closing would wait for it for ever. The process is expected to
+// exit then; the WAL holds every acknowledged write.
 func (n *Node) Stop() error {
 	if n.cancel != nil {
 		n.cancel()
@@ -225,6 +228,10 @@ func (n *Node) Stop() error {
 	n.stopped = true
 	n.mu.Unlock()
 	n.inflight.Wait()
+	var f *pebbleguard.Fault
+	if err := n.guard.Err(); errors.As(err, &f) && f.Background {
+		return fmt.Errorf("node: store left open: %w", err)
+	}
 	return errors.Join(n.chain.Close(), n.db.Close())
 }
 

@@ -76,6 +76,9 @@ func nodeFault(t *testing.T, fault storefault.Fault, point string) {
 	if !strings.Contains(st.Halted, errno.Error()) || st.Height != sealed.Height || st.StateRoot != sealed.StateRoot {
 		t.Fatalf("status while halted %+v; want the sealed head %d and why it halted", st, sealed.Height)
 	}
+	if got := balance(t, n, bob.Address()); got != 1 {
+		t.Fatalf("bob %d while halted; queries must read the last sealed block's state (1)", got)
+	}
 	select {
 	case <-n.Failed():
 	default:

@@ -84,6 +84,9 @@ func settlementFault(t *testing.T, fault storefault.Fault, point string) {
 		t.Fatal("Status of a halted engine is empty")
 	}
 	w.block() // the post point's submission, if any, lands on L1
+	if r := w.rollupState(); point == "post" && r.HeadNumber != 2 {
+		t.Fatalf("L1 head %d: batch 2 was sent before its record failed, want it on L1", r.HeadNumber)
+	}
 	w.reopenEngine()
 	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 7}))
 	w.finalizeAll()

@@ -186,27 +186,28 @@ func (n *Node) Err() error {
 func (n *Node) Failed() <-chan struct{} { return n.failed }
 
 // halt stops the node for good in this process: it refuses transactions and makes no blocks.
-// The first cause is kept; halt returns the error the node reports from now on.
-func (n *Node) halt(cause error) error {
+// The first cause is kept (Err).
+func (n *Node) halt(cause error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.fatal == nil {
-		if !errors.Is(cause, ErrHalted) {
-			cause = fmt.Errorf("%w: %w", ErrHalted, cause)
-		}
-		n.fatal = cause
-		close(n.failed)
-		n.cfg.Logger.Error("node halted: refusing transactions and making no blocks", "err", cause)
+	if n.fatal != nil {
+		return
 	}
-	return n.fatal
+	if !errors.Is(cause, ErrHalted) {
+		cause = fmt.Errorf("%w: %w", ErrHalted, cause)
+	}
+	n.fatal = cause
+	close(n.failed)
+	n.cfg.Logger.Error("node halted: refusing transactions and making no blocks", "err", cause)
 }
 
 // storeErr halts the node if err is a storage fault, and returns the error to report.
 func (n *Node) storeErr(what string, err error) error {
-	if errors.Is(err, pebbleguard.ErrFault) {
-		return n.halt(fmt.Errorf("%w: %s: %w", ErrStorage, what, err))
+	if !errors.Is(err, pebbleguard.ErrFault) {
+		return err
 	}
-	return err
+	n.halt(fmt.Errorf("%w: %s: %w", ErrStorage, what, err))
+	return n.Err()
 }
 
 // Stop ends block production and closes the store. After a storage fault in one of pebble's

@@ -185,6 +185,11 @@ func run(ctx context.Context, c config) error {
 		if err := s.Err(); err != nil {
 			return err
 		}
+		if eng != nil {
+			if err := eng.Err(); err != nil {
+				return err
+			}
+		}
 		if l1 != nil {
 			if _, err := l1.client.Status(ctx); err != nil {
 				return fmt.Errorf("L1 node: %w", err)

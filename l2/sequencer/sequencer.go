@@ -48,8 +48,6 @@ type Config struct {
 	// FS holds the data dir: pebble and the snapshot files (nil: the disk). Tests put a
 	// fault-injecting one here (internal/storefault).
 	FS vfs.FS
-
-	memTableSize uint64 // pebble's (0: its default); tests make WAL rotations come sooner
 }
 
 func (c *Config) defaults() error {
@@ -129,7 +127,7 @@ func New(cfg Config) (*Sequencer, error) {
 	s := &Sequencer{cfg: cfg, log: cfg.Logger, txs: newTxPool(cfg.Mempool), health: newHealth(cfg.Logger)}
 	s.run.kick = make(chan struct{}, 1)
 	s.feed.subs = make(map[chan *BlockEvent]struct{})
-	db, err := openStore(cfg.DataDir, cfg.FS, cfg.memTableSize, cfg.Logger, func(err error) { s.stop(err, true) })
+	db, err := openStore(cfg.DataDir, cfg.FS, cfg.Logger, func(err error) { s.stop(err, true) })
 	if err != nil {
 		return nil, err
 	}

@@ -49,9 +49,8 @@ type storeFault struct {
 	wedged bool
 }
 
-// openStore opens the data dir on fs (nil: the disk). memTableSize 0 is pebble's default; tests
-// make it small so that WAL rotations come after a few writes.
-func openStore(dir string, fs vfs.FS, memTableSize uint64, log *slog.Logger, onFault func(error)) (*store, error) {
+// openStore opens the data dir on fs (nil: the disk); onFault hears of the first storage fault.
+func openStore(dir string, fs vfs.FS, log *slog.Logger, onFault func(error)) (*store, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
@@ -63,7 +62,7 @@ func openStore(dir string, fs vfs.FS, memTableSize uint64, log *slog.Logger, onF
 		var f *pebbleguard.Fault
 		s.setFault(err, errors.As(err, &f) && f.Background)
 	})
-	db, err := pebble.Open(fs.PathJoin(dir, "db"), &pebble.Options{FS: fs, Logger: s.guard, MemTableSize: memTableSize})
+	db, err := pebble.Open(fs.PathJoin(dir, "db"), &pebble.Options{FS: fs, Logger: s.guard})
 	if err != nil {
 		return nil, fmt.Errorf("sequencer: open pebble: %w", err)
 	}

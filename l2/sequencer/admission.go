@@ -183,7 +183,13 @@ func (s *Sequencer) known(hash [32]byte) (func(context.Context) error, bool) {
 	if landing {
 		return func(context.Context) error { return nil }, true
 	}
-	if r, _ := s.db.receipt(hash); r != nil && r.Included {
+	r, err := s.db.receipt(hash)
+	if err != nil {
+		return func(context.Context) error {
+			return newError(CodeUnavailable, "unavailable", "receipt of %x: %v", hash, err)
+		}, true
+	}
+	if r != nil && r.Included {
 		return func(context.Context) error { return nil }, true
 	}
 	return nil, false // unknown, or dropped or evicted: admitted again like a new transaction

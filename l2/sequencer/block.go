@@ -64,6 +64,9 @@ func (s *Sequencer) buildLoop(ctx context.Context) {
 		case <-t.C:
 		case <-s.run.kick:
 		}
+		if s.Err() != nil { // stopped by a fault elsewhere (the log committer, pebble)
+			return
+		}
 		for {
 			n, err := s.buildBlock(ctx)
 			if err != nil {

@@ -35,6 +35,7 @@ func TestBlockApplyErrorHalts(t *testing.T) {
 	logs := &logRecorder{}
 	cfg := testConfig(t)
 	cfg.Logger = slog.New(logs)
+	cfg.BlockInterval = time.Hour // blocks only when kicked
 	h := &harness{t: t, cfg: cfg, deps: &MemoryDepositSource{}}
 	h.cfg.Deposits = h.deps
 	h.open()
@@ -44,14 +45,27 @@ func TestBlockApplyErrorHalts(t *testing.T) {
 	h.s.chain.exec = fx
 	h.s.chain.mu.Unlock()
 
+	kickUntil := func(what string, cond func() bool) {
+		waitFor(t, what, func() bool {
+			select {
+			case h.s.run.kick <- struct{}{}:
+			default:
+			}
+			return cond()
+		})
+	}
 	keys := newKeys(t, 2, 9)
-	idx := h.fund(keys, 1000)
-	fx.armed.Store(true)
+	for _, k := range keys {
+		h.deps.Add(k.Public(), 1000)
+	}
+	kickUntil("deposits", func() bool { return h.status().DepositCursor == 2 })
+	idx := h.depositIndices(0, 2)
 	var acked []common.Hash
 	for n := range uint64(3) {
 		acked = append(acked, h.mustSend(signed(t, keys[0], l2.Tx{Type: l2.TxTransfer, From: idx[0], To: idx[1], Amount: 1, Nonce: n})))
 	}
-	waitFor(t, "the halt", func() bool { return h.s.Err() != nil })
+	fx.armed.Store(true)
+	kickUntil("the halt", func() bool { return h.s.Err() != nil })
 	if err := h.s.Err(); !errors.Is(err, ffi.ErrOutOfMemory) {
 		t.Fatalf("Err() = %v, want the core's error", err)
 	}
@@ -68,6 +82,7 @@ func TestBlockApplyErrorHalts(t *testing.T) {
 		t.Fatalf("want one error line, got %q", errs)
 	}
 
+	h.cfg.BlockInterval = 5 * time.Millisecond
 	h.restart() // the core is the real one again
 	for _, x := range acked {
 		if r := h.waitReceipt(x); !r.Included || r.Status != "ok" {

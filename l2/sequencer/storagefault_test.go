@@ -130,7 +130,15 @@ func runFaultChild(t *testing.T, fc faultCase, dir string) {
 	for range 5 {
 		c.acked = append(c.acked, c.h.mustSend(c.transfer()))
 	}
-	c.waitBlocks("the first transfers", func() bool { return c.h.status().Pending == 0 })
+	// Stored, not only taken by a block: then no write is in progress when the fault is set.
+	c.waitBlocks("the first transfers", func() bool {
+		for _, x := range c.acked {
+			if r := c.h.receipt(x); r == nil || r.Status == "pending" {
+				return false
+			}
+		}
+		return true
+	})
 
 	fc.point(c)
 

@@ -135,11 +135,10 @@ func New(cfg Config) (*Sequencer, error) {
 	s.wal = &walLog{db: db, ch: make(chan walReq, 1024)}
 	s.snaps = &snapshotter{db: db, log: cfg.Logger, every: cfg.SnapshotEvery}
 	if err := s.recover(); err != nil {
-		var errs []error
 		if s.chain.exec != nil {
-			errs = append(errs, s.chain.exec.Close())
+			err = errors.Join(err, s.chain.exec.Close())
 		}
-		return nil, errors.Join(append([]error{err}, append(errs, db.close())...)...)
+		return nil, errors.Join(err, db.close())
 	}
 	s.run.closing.Store(true) // until Start
 	s.deposits = cfg.Deposits

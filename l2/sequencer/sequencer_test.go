@@ -133,6 +133,11 @@ func TestInvalidTransactions(t *testing.T) {
 			e := tx.Encode()
 			return e[:]
 		}(), CodeTypeNotAllowed},
+		{"refund", func() []byte {
+			tx := l2.Tx{Type: l2.TxRefund, Amount: 5, PubKey: keys[0].Public(), Address: [20]byte{1}}
+			e := tx.Encode()
+			return e[:]
+		}(), CodeTypeNotAllowed},
 		{"noop", make([]byte, 160), CodeTypeNotAllowed},
 		{"index_out_of_range", with(func(tx *l2.Tx) { tx.To = 1 << 10 }), StatusCode(l2.StatusIndexOutOfRange)},
 		{"sender_not_found", signed(t, keys[0], l2.Tx{Type: l2.TxTransfer, From: 900, To: b, Amount: 1}), StatusCode(l2.StatusSenderNotFound)},

@@ -104,7 +104,6 @@ type Config struct {
 	KillAt func(KillPoint) bool
 }
 
-
 // Status is what the challenger is watching, and whether it makes progress.
 type Status struct {
 	Executor      string     // ExecutorCore or ExecutorReference

@@ -160,6 +160,22 @@ func (w *world) sign(tx *l2.Tx) {
 	w.t.Fatalf("no key for account %d", tx.From)
 }
 
+// transfer returns a signed transfer at the sender's next nonce in the state so far.
+func (w *world) transfer(from, to uint32, amount uint64) l2.Tx {
+	a, _ := w.state.Account(from)
+	tx := l2.Tx{Type: l2.TxTransfer, From: from, To: to, Amount: amount, Nonce: a.Nonce}
+	w.sign(&tx)
+	return tx
+}
+
+// withdraw returns a signed withdraw at the sender's next nonce in the state so far.
+func (w *world) withdraw(from uint32, amount uint64) l2.Tx {
+	a, _ := w.state.Account(from)
+	tx := l2.Tx{Type: l2.TxWithdraw, From: from, Amount: amount, Nonce: a.Nonce, Address: [20]byte{0: 0xd0}}
+	w.sign(&tx)
+	return tx
+}
+
 // batch is a batch as posted: its commitment, data and trace, and the L2 state it starts from.
 type batch struct {
 	pre      *l2.State

@@ -34,8 +34,7 @@ func (c *Challenger) Start(ctx context.Context) error {
 				return
 			}
 			if errors.Is(err, pebbleguard.ErrFault) || errors.Is(err, ErrKilled) {
-				c.log.Error("challenger halted: restart it to resume from its store", "err", err)
-				return
+				return // the guard logged the fault, once
 			}
 			select {
 			case <-ctx.Done():
@@ -81,6 +80,9 @@ func (c *Challenger) follow(ctx context.Context, until uint64) error {
 }
 
 func (c *Challenger) followOnce(ctx context.Context, until uint64) error {
+	if err := c.guard.Err(); err != nil {
+		return err // halted: after a failed commit pebble's reads may show what never reached the disk
+	}
 	if c.run.exec == nil {
 		if err := c.restore(); err != nil {
 			return err
@@ -163,8 +165,8 @@ func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
 			err = c.afterBlock(ctx)
 		}
 	}
-	if err == nil || errors.Is(err, ErrKilled) {
-		return err
+	if err == nil || errors.Is(err, ErrKilled) || errors.Is(err, pebbleguard.ErrFault) {
+		return err // a storage fault halts the challenger: its memory and store are not read again
 	}
 	if rerr := c.restore(); rerr != nil {
 		return errors.Join(err, rerr)

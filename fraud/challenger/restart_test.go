@@ -160,15 +160,21 @@ func fundedWorld(t *testing.T) *world {
 	return w
 }
 
-// fraudRound posts fraud kind k, runs the challengers (step) until L1 upholds a challenge of
-// ours (key) against it, which must come inside the challenge window, then posts the honest
-// batch in its place. step runs every challenger watching.
+// fraudRound posts fraud kind k and has it challenged (challengeRound).
 func (w *world) fraudRound(k int, ours func() *challenger.Challenger, key byte, step func()) {
 	w.t.Helper()
 	honest := w.honestTxs()
 	bad := fraudKinds[k].lie(w, honest)
 	w.post(bad)
 	w.blockOK()
+	w.challengeRound(fraudKinds[k].name, bad, honest, ours, key, step)
+}
+
+// challengeRound runs the challengers (step runs every one watching) until L1 upholds a
+// challenge of ours (key) against posted fraud bad, which must come inside the challenge window,
+// then posts the honest batch of its transactions in its place and checks that ours agrees.
+func (w *world) challengeRound(name string, bad *batch, honest []l2.Tx, ours func() *challenger.Challenger, key byte, step func()) {
+	w.t.Helper()
 	rec, err := w.node.Batch(rollupID, bad.c.BatchNumber)
 	if err != nil {
 		w.t.Fatal(err)
@@ -178,12 +184,12 @@ func (w *world) fraudRound(k int, ours func() *challenger.Challenger, key byte, 
 		step()
 		r := w.block()
 		if r.Header.Height >= rec.FinalizeAt {
-			w.t.Fatalf("%s: batch %d not reverted inside its window (final at %d)", fraudKinds[k].name, bad.c.BatchNumber, rec.FinalizeAt)
+			w.t.Fatalf("%s: batch %d not reverted inside its window (final at %d)", name, bad.c.BatchNumber, rec.FinalizeAt)
 		}
 		for _, e := range r.Events {
 			if e.Kind == chain.EventChallengeUpheld && e.Number == bad.c.BatchNumber {
 				if e.Address != l1Key(key).Address() {
-					w.t.Fatalf("%s: upheld challenge by %s, not ours", fraudKinds[k].name, e.Address)
+					w.t.Fatalf("%s: upheld challenge by %s, not ours", name, e.Address)
 				}
 				upheld = true
 			}
@@ -194,7 +200,7 @@ func (w *world) fraudRound(k int, ours func() *challenger.Challenger, key byte, 
 	w.blockOK()
 	step()
 	if st := ours().Status(); st.Agreed != w.number || st.Challenged != 0 || len(st.Waiting) != 0 || ours().Ready() != nil {
-		w.t.Fatalf("%s: after the honest repost: %+v, ready: %v", fraudKinds[k].name, st, ours().Ready())
+		w.t.Fatalf("%s: after the honest repost: %+v, ready: %v", name, st, ours().Ready())
 	}
 }
 

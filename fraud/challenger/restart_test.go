@@ -284,3 +284,32 @@ func TestChallengerRestartAtEveryPoint(t *testing.T) {
 		}
 	})
 }
+
+// TestChallengeSignedAgainWhenItsNonceIsTaken: another transaction of the challenger's key (an
+// L1 transfer its operator sent) reaches the mempool first on the nonce the challenge was signed
+// with, so the challenge is included behind it and fails. The challenger sees its nonce used with
+// the batch still pending, signs the challenge again on the next nonce, and L1 upholds it inside
+// the window.
+func TestChallengeSignedAgainWhenItsNonceIsTaken(t *testing.T) {
+	w := fundedWorld(t)
+	ch := w.challenger(challenger.ExecutorCore, 3, "")
+	step := func() {
+		if err := ch.Step(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	honest := w.honestTxs()
+	bad := fraudKinds[len(fraudKinds)-1].lie(w, honest)
+	w.post(bad)
+	w.blockOK()
+	w.send(l1Key(3), chain.TxTransfer, &chain.Transfer{To: w.user.Address(), Amount: 1}) // nonce 0, first in the mempool
+	w.challengeRound("middle-root", bad, honest, func() *challenger.Challenger { return ch }, 3, step)
+	acct, err := w.node.Account(l1Key(3).Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := ch.Status(); acct.Nonce != 2 || st.Challenges != 2 || st.Upheld != 1 {
+		t.Fatalf("L1 nonce %d (want 2: the transfer and the upheld challenge; the one behind them failed), status %+v", acct.Nonce, st)
+	}
+}

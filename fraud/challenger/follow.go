@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l1/chain"
 )
@@ -248,7 +249,7 @@ func (c *Challenger) resync(n uint64) error {
 	if err := setRLP(b, keyCursor, &cursor{}); err != nil {
 		return err
 	}
-	if err := c.guard.Commit(b, nil); err != nil {
+	if err := c.guard.Commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("challenger: resetting the store: %w", err)
 	}
 	return errResync

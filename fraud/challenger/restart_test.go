@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
@@ -149,8 +150,10 @@ func (w *world) honestTxs() []l2.Tx {
 }
 
 // fundedWorld is a world with three funded L2 accounts and one honest batch.
-func fundedWorld(t *testing.T) *world {
-	w := newWorld(t, 3)
+func fundedWorld(t *testing.T) *world { return fundedWorldJudged(t, fraud.Judge{}) }
+
+func fundedWorldJudged(t *testing.T, judge chain.FraudJudge) *world {
+	w := newWorldJudged(t, 3, judge)
 	for s := range 3 {
 		w.deposit(s, 1000)
 	}

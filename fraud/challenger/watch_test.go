@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/l1/chain"
 )
 
 // faultySource is fault injection over a real Source: its BatchData calls fail while fail > 0.
@@ -88,4 +90,56 @@ func TestChallengerAfterAFraudFinalizedWhileItWasDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// buggyJudge is fault injection: an L1 judge with a bug that upholds the first challenge of
+// batch bad whatever its proof, and otherwise judges as fraud.Judge.
+type buggyJudge struct {
+	bad   uint64
+	fired atomic.Bool
+}
+
+func (j *buggyJudge) Judge(c *fraud.Case) (bool, error) {
+	if c.Commitment.BatchNumber == j.bad && j.fired.CompareAndSwap(false, true) {
+		return true, nil
+	}
+	return fraud.Judge{}.Judge(c)
+}
+
+// TestChallengerFollowsL1RevertingAnAgreedBatch: L1 reverts a batch the challenger agreed with
+// (its judge upheld a bogus challenge). L1 decides the rollup's history, so the challenger reads
+// the event log again from its start: it skips the reverted batch, agrees with its repost and
+// gets the next fraud upheld, never stuck.
+func TestChallengerFollowsL1RevertingAnAgreedBatch(t *testing.T) {
+	w := fundedWorldJudged(t, &buggyJudge{bad: 2})
+	ch := w.challenger(challenger.ExecutorCore, 3, "")
+	step := func() {
+		t.Helper()
+		if err := ch.Step(w.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	honest := w.honestTxs()
+	good := w.lie(honest, checked)
+	w.post(good)
+	w.blockOK()
+	step()
+	if st := ch.Status(); st.Agreed != 2 {
+		t.Fatalf("agreed %d, want 2", st.Agreed)
+	}
+	w.send(l1Key(6), chain.TxChallenge, &chain.Challenge{RollupID: rollupID, Batch: 2, Proof: []byte{1}})
+	w.blockOK()
+	step()
+	if st := ch.Status(); st.Agreed != 1 || st.Errors != 0 || ch.Ready() != nil {
+		t.Fatalf("after L1 reverted the agreed batch: %+v, ready %v", st, ch.Ready())
+	}
+	w.revert(good)
+	w.post(w.lie(honest, checked))
+	w.blockOK()
+	step()
+	if st := ch.Status(); st.Agreed != 2 || st.Errors != 0 {
+		t.Fatalf("after the repost: %+v", st)
+	}
+	w.fraudRound(0, func() *challenger.Challenger { return ch }, 3, step)
 }

@@ -163,6 +163,8 @@ type runState struct {
 	changed []uint32       // accounts the agreed batch changed, written with the next save
 	waiting []uint64       // status only
 	txs     []*challengeTx // challenge transactions not known to be used, by increasing nonce
+
+	storedTxs int // len(txs) at the last write
 }
 
 // batchID identifies a batch: its number and its submission height.

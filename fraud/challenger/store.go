@@ -73,7 +73,7 @@ func (c *Challenger) restore() error {
 	if err != nil {
 		return err
 	}
-	c.run = runState{cursor: cur.Height, exec: c.run.exec, txs: txs}
+	c.run = runState{cursor: cur.Height, exec: c.run.exec, txs: txs, storedTxs: len(txs)}
 	if err := c.openExec(); err != nil {
 		return err
 	}
@@ -196,18 +196,20 @@ func (c *Challenger) save(next uint64, stateMoved bool) error {
 			return err
 		}
 	}
-	if err := b.DeleteRange(prefixChallenge, upperBound(prefixChallenge), nil); err != nil {
-		return err
-	}
-	for _, tx := range c.run.txs {
-		if err := setRLP(b, challengeKey(tx.Nonce), tx); err != nil {
+	if len(c.run.txs) > 0 || c.run.storedTxs > 0 { // rare: no range deletion on every block
+		if err := b.DeleteRange(prefixChallenge, upperBound(prefixChallenge), nil); err != nil {
 			return err
+		}
+		for _, tx := range c.run.txs {
+			if err := setRLP(b, challengeKey(tx.Nonce), tx); err != nil {
+				return err
+			}
 		}
 	}
 	if err := c.guard.Commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("challenger: writing the store: %w", err)
 	}
-	c.run.cursor, c.run.changed = next, nil
+	c.run.cursor, c.run.changed, c.run.storedTxs = next, nil, len(c.run.txs)
 	c.setStatus(func(s *Status) { s.Cursor = next })
 	return nil
 }

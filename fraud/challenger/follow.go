@@ -68,10 +68,10 @@ const forever = math.MaxUint64
 // it block by block until an error or through the block at height until (forever: no end). It
 // records the outcome in the status.
 func (c *Challenger) follow(ctx context.Context, until uint64) error {
-	for {
+	for resynced := false; ; resynced = true {
 		err := c.followOnce(ctx, until)
-		if errors.Is(err, errResync) {
-			continue
+		if errors.Is(err, errResync) && !resynced {
+			continue // once: L1 reverting agreed batches again and again is a failure to count
 		}
 		if ctx.Err() == nil && !errors.Is(err, ErrKilled) {
 			c.note(err)

@@ -215,8 +215,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	}
 	c.status.Executor = cfg.Executor
 	if err := c.restore(); err != nil {
-		c.db.Close()
-		return nil, err
+		return nil, errors.Join(err, c.db.Close())
 	}
 	return c, nil
 }
@@ -230,11 +229,12 @@ func (c *Challenger) Stop() error {
 	if c.db == nil {
 		return nil
 	}
+	var err error
 	if c.run.exec != nil {
-		c.run.exec.close()
+		err = c.run.exec.close()
 		c.run.exec = nil
 	}
-	err := c.db.Close()
+	err = errors.Join(err, c.db.Close())
 	c.db = nil
 	return err
 }

@@ -166,7 +166,7 @@ func (c *Challenger) advance(id batchID, data []byte, txs []l2.Tx, com *l2.Commi
 		return errors.Join(fmt.Errorf("challenger: %s batch %d: %w", why, id.Number, err), c.reopenIfDirty())
 	}
 	c.agree(id, txs, com.NewRoot)
-	c.log.Info("batch "+why, "batch", id.Number)
+	c.log.Info("batch applied", "batch", id.Number, "as", why)
 	return c.save(c.run.cursor, true)
 }
 

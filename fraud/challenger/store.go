@@ -62,8 +62,7 @@ func upperBound(prefix []byte) []byte {
 // opens the executor on the state: what was in memory is dropped.
 func (c *Challenger) restore() error {
 	if _, closer, err := c.db.Get(keyWholeState); err == nil {
-		closer.Close()
-		return errors.New("challenger: the store was written by an older challenger (whole state in m/state): start from an empty directory")
+		return errors.Join(errors.New("challenger: the store was written by an older challenger (whole state in m/state): start from an empty directory"), closer.Close())
 	}
 	var cur cursor
 	if err := c.get(keyCursor, &cur); err != nil {
@@ -87,7 +86,9 @@ func (c *Challenger) restore() error {
 // applied a batch the challenger does not agree with.
 func (c *Challenger) openExec() error {
 	if c.run.exec != nil {
-		c.run.exec.close()
+		if err := c.run.exec.close(); err != nil {
+			c.log.Warn("challenger: closing the executor", "err", err)
+		}
 		c.run.exec = nil
 	}
 	var a agreedRecord
@@ -123,8 +124,7 @@ func (c *Challenger) get(key []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	defer closer.Close()
-	return rlp.DecodeBytes(b, v)
+	return errors.Join(rlp.DecodeBytes(b, v), closer.Close())
 }
 
 // storedAccounts reads the agreed state's accounts, by increasing index.

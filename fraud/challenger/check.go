@@ -33,6 +33,9 @@ func (c *Challenger) submitted(ctx context.Context, ev *chain.Event) error {
 	if err != nil {
 		return err
 	}
+	if err := c.reopenIfDirty(); err != nil { // a fraud earlier in the block
+		return err
+	}
 	root, err := c.run.exec.root()
 	if err != nil {
 		return err
@@ -91,7 +94,7 @@ func (c *Challenger) submitted(ctx context.Context, ev *chain.Event) error {
 	tx.detected = start
 	c.run.txs = append(c.run.txs, tx)
 	c.setStatus(func(s *Status) { s.Challenged = c.run.liveBatch() })
-	return c.reopenIfDirty()
+	return nil // the executor, dirty, is reopened once the challenge is sent (block)
 }
 
 // batch reads batch id from L1; nil if L1 no longer holds it (reverted, perhaps reposted).
@@ -156,6 +159,9 @@ func (c *Challenger) applyFinal(ctx context.Context, n uint64) error {
 	if err != nil {
 		return err
 	}
+	if err := c.reopenIfDirty(); err != nil {
+		return err
+	}
 	c.log.Warn("applying a final batch the challenger did not agree with", "batch", n)
 	return c.advance(batchID{n, rec.SubmittedAt}, data, txs, &com, "final")
 }
@@ -178,7 +184,8 @@ func (c *Challenger) agree(id batchID, txs []l2.Tx, root fr.Element) {
 }
 
 // reopenIfDirty opens the executor again from the store if it applied a batch the challenger
-// does not agree with.
+// does not agree with: before it is used again, and after a block once its challenges are sent
+// (off the detect-to-submit path: it is linear in the accounts).
 func (c *Challenger) reopenIfDirty() error {
 	if c.run.exec == nil || !c.run.exec.dirty() {
 		return nil

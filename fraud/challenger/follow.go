@@ -163,7 +163,9 @@ func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
 			if err = c.killed(KillAfterCursorWrite); err != nil {
 				return err
 			}
-			err = c.afterBlock(ctx)
+			if err = c.afterBlock(ctx); err == nil {
+				err = c.reopenIfDirty()
+			}
 		}
 	}
 	if err == nil || errors.Is(err, ErrKilled) || errors.Is(err, pebbleguard.ErrFault) {

@@ -164,7 +164,9 @@ type runState struct {
 	waiting []uint64       // status only
 	txs     []*challengeTx // challenge transactions not known to be used, by increasing nonce
 
-	storedTxs int // len(txs) at the last write
+	storedTxs int    // len(txs) at the last write
+	upheld    int    // our challenges upheld in the block being handled
+	rewards   uint64 // and their rewards
 }
 
 // batchID identifies a batch: its number and its submission height.

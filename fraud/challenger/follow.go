@@ -160,6 +160,9 @@ func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
 			return err
 		}
 		if err = c.save(evs[len(evs)-1].Height+1, false); err == nil {
+			up, rewards := c.run.upheld, c.run.rewards
+			c.run.upheld, c.run.rewards = 0, 0
+			c.setStatus(func(s *Status) { s.Upheld += up; s.Rewards += rewards })
 			if err = c.killed(KillAfterCursorWrite); err != nil {
 				return err
 			}
@@ -281,7 +284,7 @@ func (c *Challenger) upheld(ev *chain.Event) error {
 	if ev.Address != c.cfg.Key.Address() {
 		return nil
 	}
-	c.setStatus(func(s *Status) { s.Upheld++; s.Rewards += ev.Amount })
+	c.run.upheld, c.run.rewards = c.run.upheld+1, c.run.rewards+ev.Amount // counted once the block is written
 	c.log.Info("challenge upheld", "batch", ev.Number, "reward", ev.Amount)
 	return c.killed(KillAfterUpheld)
 }

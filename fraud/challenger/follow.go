@@ -123,6 +123,10 @@ func (c *Challenger) followOnce(ctx context.Context, until uint64) error {
 	}
 }
 
+// stuckLogEvery: a stuck challenger says so again every stuckLogEvery failures (a minute at one a
+// second), not at each; the metrics and readiness say it all along.
+const stuckLogEvery = 60
+
 // note records the outcome of a run (nil: a block handled) for Status, Ready and the metrics.
 func (c *Challenger) note(err error) {
 	c.mu.Lock()
@@ -142,12 +146,13 @@ func (c *Challenger) note(err error) {
 		s.Fault = err // the guard has logged it
 		return
 	}
-	if s.Failures == stuckAfter {
+	switch {
+	case s.Failures == stuckAfter || s.Failures%stuckLogEvery == 0:
 		c.log.Error("challenger stuck: nobody is checking the rollup's batches", "failures", s.Failures, "err", err,
 			"cursor", s.Cursor, "agreed", s.Agreed)
-		return
+	case s.Failures < stuckAfter:
+		c.log.Warn("challenger: following the L1 event log", "err", err, "failures", s.Failures)
 	}
-	c.log.Warn("challenger: following the L1 event log", "err", err, "failures", s.Failures)
 }
 
 // block handles the events of one L1 block (ending with its EventBlock), then moves the cursor

@@ -96,6 +96,7 @@ func (c *Challenger) afterBlock(ctx context.Context) error {
 		if err := c.save(c.run.cursor, false); err != nil {
 			return err
 		}
+		c.setStatus(func(s *Status) { s.Challenged = c.run.liveBatch() })
 	}
 	for _, tx := range c.run.txs {
 		if err := c.send(ctx, tx); err != nil {

@@ -76,7 +76,7 @@ func (e *Engine) reconcile(ctx context.Context, h TargetHead) error {
 		if next != st {
 			nr := *r
 			nr.State = uint8(next)
-			e.log.Info("batch "+next.String(), "batch", r.Number)
+			e.log.Info("batch state changed", "batch", r.Number, "state", next.String())
 			if err := e.put(&nr); err != nil {
 				return err
 			}

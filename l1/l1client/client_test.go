@@ -265,7 +265,7 @@ func rawCall(ctx context.Context, c *l1client.Client, method string, payload []b
 }
 
 func rawSubscribe(ctx context.Context, c *l1client.Client, payload []byte) error {
-	sub, err := l1client.SubscribeRaw(ctx, c, node.MethodEvents, payload)
+	sub, err := l1client.SubscribeRaw(ctx, c, payload)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,239 @@
+package l1client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/pqbridge/pqbridge/l1/quicrpc"
+)
+
+// Defaults of Config's redial settings.
+const (
+	// DefaultMinBackoff and DefaultMaxBackoff bound the pause between two failed dials: short
+	// enough that a restarted node is found again in well under a second, long enough that a dead
+	// one is not dialled in a loop.
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Second
+	// DefaultIdleTimeout is the QUIC idle timeout of the connection: a node that vanished without
+	// closing it (killed, network gone) is given up after this long (a restarted one resets the
+	// connection at once, see quicrpc.ServerConfig.ValidatorKey). Keep-alives every third of it
+	// keep an idle connection open.
+	DefaultIdleTimeout = 6 * time.Second
+	// dialTimeout bounds one dial: QUIC handshake plus the validator's signed hello.
+	dialTimeout = 10 * time.Second
+)
+
+// ErrDisconnected is the error of a call made while the client has no connection to any L1
+// node, or whose connection failed under it. The error is a *DisconnectedError naming the
+// endpoint and the cause; the client redials in the background.
+var ErrDisconnected = errors.New("l1 disconnected")
+
+// DisconnectedError is why a call found no connection: the endpoint last dialled (or lost) and
+// the dial or connection error.
+type DisconnectedError struct {
+	Endpoint string
+	Err      error
+}
+
+func (e *DisconnectedError) Error() string {
+	return fmt.Sprintf("l1 disconnected: %s: %v", e.Endpoint, e.Err)
+}
+
+func (e *DisconnectedError) Is(target error) bool { return target == ErrDisconnected }
+
+func (e *DisconnectedError) Unwrap() error { return e.Err }
+
+// errNotDialled is the cause of ErrDisconnected before the first dial ended.
+var errNotDialled = errors.New("not connected yet")
+
+// backoff is the pause after the attempt-th failed dial in a row (from 0): full jitter, a
+// uniform draw from [0, min(max, min·2^attempt)], so clients that lost the same node do not
+// redial it in step. r draws from [0, n).
+func backoff(attempt int, lo, hi time.Duration, r func(n int64) int64) time.Duration {
+	ceil := hi
+	if attempt < 32 && lo<<attempt < hi && lo<<attempt > 0 {
+		ceil = lo << attempt
+	}
+	return time.Duration(r(int64(ceil) + 1))
+}
+
+// conn returns the live connection, or a *DisconnectedError at once.
+func (c *Client) conn() (*quicrpc.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rpc == nil {
+		if c.closed {
+			return nil, fmt.Errorf("l1client: %w", quicrpc.ErrClosed)
+		}
+		return nil, &DisconnectedError{Endpoint: c.cfg.Addrs[c.idx], Err: c.lastErr}
+	}
+	return c.rpc, nil
+}
+
+// failed is called with the error of a call on rpc: when the connection is gone (or the error
+// says so) it is dropped, the redial loop wakes, and the error becomes a *DisconnectedError.
+// Errors of the request itself (a RemoteError, a context ending) leave it up.
+func (c *Client) failed(rpc *quicrpc.Client, err error) error {
+	if rpc.Err() == nil && !connLevel(err) {
+		return err
+	}
+	cause := err
+	if e := rpc.Err(); e != nil {
+		cause = e
+	}
+	c.mu.Lock()
+	endpoint := c.cfg.Addrs[c.idx]
+	if c.rpc == rpc {
+		c.drop(cause)
+	}
+	c.mu.Unlock()
+	rpc.Close()
+	return &DisconnectedError{Endpoint: endpoint, Err: err}
+}
+
+// connLevel reports whether a call's error means the connection is gone rather than the call
+// failed: closed, idle timeout, stateless reset (a restarted node), or another close of the
+// connection by the peer or the transport.
+func connLevel(err error) bool {
+	var (
+		idle  *quic.IdleTimeoutError
+		reset *quic.StatelessResetError
+		app   *quic.ApplicationError
+		tr    *quic.TransportError
+		hs    *quic.HandshakeTimeoutError
+	)
+	return errors.Is(err, quicrpc.ErrClosed) || errors.As(err, &idle) || errors.As(err, &reset) ||
+		errors.As(err, &app) || errors.As(err, &tr) || errors.As(err, &hs)
+}
+
+// drop forgets the connection (c.mu held) and opens a new wait for the next one.
+func (c *Client) drop(cause error) {
+	c.rpc = nil
+	c.lastErr = cause
+	c.up = make(chan struct{})
+	c.log.Warn("l1 disconnected", "endpoint", c.cfg.Addrs[c.idx], "err", cause)
+}
+
+// redial keeps the client connected until Close: it waits for the connection to go, then dials
+// the endpoints in turn from the one it lost, pausing with backoff after each failure.
+func (c *Client) redial(ctx context.Context) {
+	defer close(c.done)
+	attempt := 0
+	for {
+		c.mu.Lock()
+		rpc := c.rpc
+		c.mu.Unlock()
+		if rpc != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-rpc.Done():
+			}
+			c.mu.Lock()
+			if c.rpc == rpc {
+				c.drop(rpc.Err())
+			}
+			c.mu.Unlock()
+			continue
+		}
+		c.mu.Lock()
+		addr := c.cfg.Addrs[c.idx]
+		c.mu.Unlock()
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		rpc, err := quicrpc.Dial(dctx, addr, c.rpcCfg)
+		cancel()
+		if ctx.Err() != nil {
+			if err == nil {
+				rpc.Close()
+			}
+			return
+		}
+		if err == nil {
+			c.connected(rpc, addr)
+			attempt = 0
+			continue
+		}
+		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
+		attempt++
+		c.mu.Lock()
+		c.lastErr = err
+		c.idx = (c.idx + 1) % len(c.cfg.Addrs)
+		next := c.cfg.Addrs[c.idx]
+		c.mu.Unlock()
+		c.log.Warn("waiting for the L1 node", "endpoint", addr, "err", err, "next", next, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// connected installs a new connection and wakes whoever waits for one.
+func (c *Client) connected(rpc *quicrpc.Client, addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		rpc.Close()
+		return
+	}
+	c.rpc = rpc
+	c.lastErr = nil
+	if c.dialled {
+		c.reconnects.Add(1)
+	}
+	c.dialled = true
+	close(c.up)
+	c.log.Info("l1 connected", "endpoint", addr, "reconnects", c.reconnects.Load())
+}
+
+// WaitConnected waits until the client has a connection, or ctx ends: then the error names the
+// endpoint and the last dial error.
+func (c *Client) WaitConnected(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		up, rpc, closed := c.up, c.rpc, c.closed
+		c.mu.Unlock()
+		if rpc != nil {
+			return nil
+		}
+		if closed {
+			return fmt.Errorf("l1client: %w", quicrpc.ErrClosed)
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			_, err := c.conn()
+			return fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		}
+	}
+}
+
+// Connected reports whether the client has a connection to an L1 node now.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rpc != nil
+}
+
+// Reconnects counts the connections made after the first.
+func (c *Client) Reconnects() uint64 { return c.reconnects.Load() }
+
+// Endpoint is the address of the node the client is connected to, or dials next.
+func (c *Client) Endpoint() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.Addrs[c.idx]
+}
+
+// Err is nil while the client is connected, else a *DisconnectedError (the readiness of the
+// daemons that need L1).
+func (c *Client) Err() error {
+	_, err := c.conn()
+	return err
+}

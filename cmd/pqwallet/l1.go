@@ -49,14 +49,15 @@ func (a *app) validatorKey() (*pqkey.PublicKey, error) {
 	return pk, nil
 }
 
-// l1Client dials the L1 node; key signs the requests (a throwaway key when nil: reads need no
+// l1Client connects to the L1 node (the first of --l1's comma-separated list that answers),
+// giving up with the last dial error when the command's --timeout ends; key signs the requests (a throwaway key when nil: reads need no
 // account).
 func (a *app) l1Client(ctx context.Context, key *pqkey.PrivateKey) (*l1client.Client, error) {
 	validator, err := a.validatorKey()
 	if err != nil {
 		return nil, err
 	}
-	c, err := l1client.Dial(ctx, l1client.Config{Addr: a.cfg.l1Addr, ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
+	c, err := l1client.Dial(ctx, l1client.Config{Addrs: l1client.ParseAddrs(a.cfg.l1Addr), ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
 	if err != nil {
 		return nil, fmt.Errorf("L1 node %s: %w", a.cfg.l1Addr, err)
 	}

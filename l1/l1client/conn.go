@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -236,4 +237,38 @@ func (c *Client) Endpoint() string {
 func (c *Client) Err() error {
 	_, err := c.conn()
 	return err
+}
+
+// ParseAddrs splits a comma-separated list of endpoints (the daemons' --l1 flag), dropping
+// blanks.
+func ParseAddrs(list string) []string {
+	var addrs []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
+}
+
+// Retry calls f until it returns nil or an error other than ErrDisconnected, or ctx ends: the
+// start of a daemon, which waits for L1 rather than exiting. Each wait is logged with what it
+// is for.
+func (c *Client) Retry(ctx context.Context, what string, f func(ctx context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		err := f(ctx)
+		if err == nil || !errors.Is(err, ErrDisconnected) {
+			return err
+		}
+		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
+		c.log.Warn("waiting for the L1 node", "for", what, "err", err, "retry_in", wait)
+		if err := c.WaitConnected(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }

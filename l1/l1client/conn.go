@@ -253,22 +253,26 @@ func ParseAddrs(list string) []string {
 
 // Retry calls f until it returns nil or an error other than ErrDisconnected, or ctx ends: the
 // start of a daemon, which waits for L1 rather than exiting. Each wait is logged with what it
-// is for.
+// is for; a connection lost again at once is retried after a backoff pause.
 func (c *Client) Retry(ctx context.Context, what string, f func(ctx context.Context) error) error {
 	for attempt := 0; ; attempt++ {
 		err := f(ctx)
 		if err == nil || !errors.Is(err, ErrDisconnected) {
 			return err
 		}
-		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
-		c.log.Warn("waiting for the L1 node", "for", what, "err", err, "retry_in", wait)
+		if !errors.Is(err, errNotDialled) { // not the first dial still under way: a real wait
+			c.log.Warn("waiting for the L1 node", "for", what, "err", err)
+		}
 		if err := c.WaitConnected(ctx); err != nil {
 			return err
+		}
+		if attempt == 0 {
+			continue
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(backoff(attempt-1, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)):
 		}
 	}
 }

@@ -272,3 +272,44 @@ func TestBackoffBounded(t *testing.T) {
 		t.Fatalf("ceiling after many failures %s, want %s", prev, hi)
 	}
 }
+
+// TestRetryWaitsForNode: a daemon started before its L1 node waits for it (Retry) and reads
+// from it once it is up.
+func TestRetryWaitsForNode(t *testing.T) {
+	r := newRestartable(t)
+	r.stop()
+	c, err := l1client.New(l1client.Config{Addr: r.addr, ChainID: chainID, Validator: validator.Public(),
+		MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := ctxT(t)
+	type result struct {
+		st  node.Status
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		var st node.Status
+		err := c.Retry(ctx, "the status", func(ctx context.Context) (err error) {
+			st, err = c.Status(ctx)
+			return err
+		})
+		got <- result{st, err}
+	}()
+	waitFor(ctx, t, "a failed dial", func() bool {
+		err := c.Err()
+		return errors.Is(err, l1client.ErrDisconnected) && !strings.Contains(err.Error(), "not connected yet")
+	})
+	r.start()
+	res := <-got
+	if res.err != nil || res.st.ChainID != chainID {
+		t.Fatalf("status after waiting: %+v %v", res.st, res.err)
+	}
+	// An error that is not a disconnection ends the wait at once.
+	bad := errors.New("bad request")
+	if err := c.Retry(ctx, "nothing", func(context.Context) error { return bad }); err != bad {
+		t.Fatalf("Retry returned %v, want %v", err, bad)
+	}
+}

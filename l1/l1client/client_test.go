@@ -250,9 +250,12 @@ func TestBadPayloads(t *testing.T) {
 			}
 		})
 	}
-	// The node keeps serving the same connection.
+	// The node keeps serving the same connection: its refusals are no reason to redial.
 	if _, err := c.SubmitTx(ctx, transfer(t, 0, 1)); err != nil {
 		t.Fatal(err)
+	}
+	if !c.Connected() || c.Reconnects() != 0 {
+		t.Fatalf("after the node's refusals: connected %v, %d reconnects", c.Connected(), c.Reconnects())
 	}
 	if s, err := c.Status(ctx); err != nil || s.MempoolTxs != 1 {
 		t.Fatalf("status %+v %v", s, err)

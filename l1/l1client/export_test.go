@@ -3,6 +3,8 @@ package l1client
 import (
 	"context"
 	"time"
+
+	"github.com/pqbridge/pqbridge/l1/chain"
 )
 
 // CallRaw sends a payload as it is, for the tests of what the node rejects.
@@ -24,4 +26,10 @@ func SubscribeRaw(ctx context.Context, c *Client, payload []byte) (*Events, erro
 // Backoff is backoff, for the test of its bounds.
 func Backoff(attempt int, lo, hi time.Duration, r func(n int64) int64) time.Duration {
 	return backoff(attempt, lo, hi, r)
+}
+
+// Unseen is what a stream that delivered last keeps of a resubscription's first message.
+func Unseen(last *chain.Event, evs []chain.Event) []chain.Event {
+	e := &Events{last: last}
+	return e.unseen(evs)
 }

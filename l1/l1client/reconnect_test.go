@@ -313,3 +313,28 @@ func TestRetryWaitsForNode(t *testing.T) {
 		t.Fatalf("Retry returned %v, want %v", err, bad)
 	}
 }
+
+// TestEventsResumeMidBlock: a resubscription starts at the height of the last event delivered;
+// the events of that height already delivered are dropped, the rest kept.
+func TestEventsResumeMidBlock(t *testing.T) {
+	ev := func(h, i uint64, k chain.EventKind) chain.Event { return chain.Event{Height: h, Index: i, Kind: k} }
+	msg := []chain.Event{ev(7, 0, chain.EventDeposit), ev(7, 1, chain.EventDeposit), ev(7, 2, chain.EventBlock), ev(8, 0, chain.EventBlock)}
+	for _, tc := range []struct {
+		name string
+		last *chain.Event
+		want int // events kept from the end of msg
+	}{
+		{"nothing delivered", nil, 4},
+		{"first event of 7 delivered", &msg[0], 3},
+		{"two of 7 delivered", &msg[1], 2},
+		{"all of 7 delivered", &msg[2], 1},
+		{"all delivered", &msg[3], 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := l1client.Unseen(tc.last, msg)
+			if len(got) != tc.want || (tc.want > 0 && got[0] != msg[len(msg)-tc.want]) {
+				t.Fatalf("kept %+v, want the last %d of %+v", got, tc.want, msg)
+			}
+		})
+	}
+}

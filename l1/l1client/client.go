@@ -63,6 +63,7 @@ type Client struct {
 	rpc     *quicrpc.Client // nil while disconnected
 	idx     int             // endpoint of rpc, or dialled next
 	lastErr error           // why the client is disconnected
+	errAddr string          // the endpoint lastErr is about
 	up      chan struct{}   // closed when rpc is set
 	dialled bool            // a connection was made once: the next ones are reconnects
 	closed  bool
@@ -98,7 +99,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Client{cfg: cfg, chainID: cfg.ChainID, log: cfg.Logger, cancel: cancel, done: make(chan struct{}),
-		lastErr: errNotDialled, up: make(chan struct{}),
+		lastErr: errNotDialled, errAddr: cfg.Addrs[0], up: make(chan struct{}),
 		rpcCfg: quicrpc.ClientConfig{Key: cfg.Key, ChainID: cfg.ChainID, ValidatorPublicKey: cfg.Validator,
 			MaxMessageSize: cfg.MaxMessageSize, IdleTimeout: cfg.IdleTimeout}}
 	go c.redial(ctx)

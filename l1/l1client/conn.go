@@ -50,7 +50,7 @@ func (e *DisconnectedError) Is(target error) bool { return target == ErrDisconne
 func (e *DisconnectedError) Unwrap() error { return e.Err }
 
 // errNotDialled is the cause of ErrDisconnected before the first dial ended.
-var errNotDialled = errors.New("not connected yet")
+var errNotDialled = errors.New("dialling, no answer yet")
 
 // backoff is the pause after the attempt-th failed dial in a row (from 0): full jitter, a
 // uniform draw from [0, min(max, min·2^attempt)], so clients that lost the same node do not
@@ -71,7 +71,7 @@ func (c *Client) conn() (*quicrpc.Client, error) {
 		if c.closed {
 			return nil, fmt.Errorf("l1client: %w", quicrpc.ErrClosed)
 		}
-		return nil, &DisconnectedError{Endpoint: c.cfg.Addrs[c.idx], Err: c.lastErr}
+		return nil, &DisconnectedError{Endpoint: c.errAddr, Err: c.lastErr}
 	}
 	return c.rpc, nil
 }
@@ -115,7 +115,7 @@ func connLevel(err error) bool {
 // drop forgets the connection (c.mu held) and opens a new wait for the next one.
 func (c *Client) drop(cause error) {
 	c.rpc = nil
-	c.lastErr = cause
+	c.lastErr, c.errAddr = cause, c.cfg.Addrs[c.idx]
 	c.up = make(chan struct{})
 	c.log.Warn("l1 disconnected", "endpoint", c.cfg.Addrs[c.idx], "err", cause)
 }
@@ -162,7 +162,7 @@ func (c *Client) redial(ctx context.Context) {
 		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
 		attempt++
 		c.mu.Lock()
-		c.lastErr = err
+		c.lastErr, c.errAddr = err, addr
 		c.idx = (c.idx + 1) % len(c.cfg.Addrs)
 		next := c.cfg.Addrs[c.idx]
 		c.mu.Unlock()

@@ -151,8 +151,8 @@ func TestEndpointRotation(t *testing.T) {
 }
 
 func TestDisconnectedFailsFast(t *testing.T) {
-	dead := deadAddr(t)
-	c, err := l1client.New(l1client.Config{Addr: dead, ChainID: chainID, Validator: validator.Public()})
+	dead, dead2 := deadAddr(t), deadAddr(t)
+	c, err := l1client.New(l1client.Config{Addrs: []string{dead, dead2}, ChainID: chainID, Validator: validator.Public()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +183,13 @@ func TestDisconnectedFailsFast(t *testing.T) {
 	defer cancel()
 	if err := c.WaitConnected(wctx); !errors.Is(err, l1client.ErrDisconnected) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait: %v", err)
+	}
+	// Once a dial failed, the error names that endpoint and its dial error (the client has
+	// moved on to the next endpoint meanwhile).
+	waitFor(ctx, t, "a failed dial", func() bool { return !strings.Contains(c.Err().Error(), "no answer yet") })
+	var de *l1client.DisconnectedError
+	if err := c.Err(); !errors.As(err, &de) || de.Endpoint != dead || !strings.Contains(de.Err.Error(), "dial "+dead) {
+		t.Fatalf("after a failed dial of %s: %v", dead, err)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -300,7 +307,7 @@ func TestRetryWaitsForNode(t *testing.T) {
 	}()
 	waitFor(ctx, t, "a failed dial", func() bool {
 		err := c.Err()
-		return errors.Is(err, l1client.ErrDisconnected) && !strings.Contains(err.Error(), "not connected yet")
+		return errors.Is(err, l1client.ErrDisconnected) && !strings.Contains(err.Error(), "no answer yet")
 	})
 	r.start()
 	res := <-got

@@ -35,23 +35,12 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 	bin := daemonBins(t)
 	validator, seqKey, user, chKey := e2eKey(0), e2eKey(1), e2eKey(2), e2eKey(3)
 	valPub := proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
-	genesis, err := json.Marshal(map[string]any{
-		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30},
-			{"address": chKey.Address(), "balance": 1 << 30}},
-		// A 20-block (2 s) window: batches finalize within the test, the challenger has time.
-		"rollups": []map[string]any{{"l2ChainId": e2eL2Chain, "treeDepth": 8, "batchSize": 16, "sequencerBond": 1000,
-			"challengeWindow": 20, "forcedInclusionWindow": 1000, "exodusTimeout": 100000, "sequencers": []common.Address{seqKey.Address()}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	genesis := restartGenesis(t, seqKey.Address(), user.Address(), chKey.Address())
 	l1, l1Addr, cl := startL1(t, bin, dir, validator, genesis)
 	// The restarted node: the same datadir, key and genesis, on the same port.
 	restartL1 := func() *daemon {
 		t.Helper()
-		d := startDaemon(t, filepath.Join(bin, "pql1node"), nil, "-datadir", filepath.Join(dir, "l1"), "-listen", l1Addr,
-			"-chain-id", fmt.Sprint(e2eL1Chain), "-validator-key-file", filepath.Join(dir, "validator.key"),
-			"-genesis", filepath.Join(dir, "genesis.json"), "-block-interval", "100ms", "-metrics", "127.0.0.1:0")
+		d := startDaemon(t, filepath.Join(bin, "pql1node"), nil, l1Args(t, dir, validator, genesis, l1Addr)...)
 		if got := d.Addr(t); got != l1Addr {
 			t.Fatalf("restarted L1 node listens on %s, want %s", got, l1Addr)
 		}
@@ -82,7 +71,6 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 	load := startTransfers(t, rc, keys)
 
 	for round := 1; round <= l1Restarts; round++ {
-		before := finalNumber(t, cl)
 		if err := l1.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -99,28 +87,32 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 			}
 		}
 		l1 = restartL1()
+		// Each daemon finds the restarted node, redials and is ready again. A request on the old
+		// connection draws a stateless reset from the restarted node (the sequencer's settlement
+		// steps, the challenger's readiness check); keep-alives are too small to, so a connection
+		// that only listens finds out at its idle timeout.
 		for _, d := range []*daemon{seq, ch} {
-			proctest.WaitFor(t, fmt.Sprintf("round %d: %s ready again", round, d.Name()), proctest.Timeout, func() bool {
-				return strings.HasPrefix(d.get(t, "/readyz"), "ready")
+			series := d.Name() + "_l1_reconnects_total"
+			proctest.WaitFor(t, fmt.Sprintf("round %d: %s reconnected and ready", round, d.Name()), proctest.Timeout, func() bool {
+				ready := strings.HasPrefix(d.get(t, "/readyz"), "ready")
+				m := d.get(t, "/metrics")
+				n, ok := metricValue(m, series)
+				up, _ := metricValue(m, strings.Replace(series, "reconnects_total", "connected", 1))
+				return ready && ok && n >= float64(round) && up == 1
 			})
 		}
-		proctest.WaitFor(t, fmt.Sprintf("round %d: a batch finalized after the restart", round), proctest.Timeout, func() bool {
-			return finalNumber(t, cl) > before
+		// A batch the sequencer posts after the restart finalizes.
+		var head uint64
+		proctest.WaitFor(t, fmt.Sprintf("round %d: the rollup's head on the restarted node", round), proctest.Timeout, func() bool {
+			var ok bool
+			head, _, ok = rollupHead(cl)
+			return ok
 		})
-		for _, series := range []string{"pqsequencer_l1_reconnects_total", "pqchallenger_l1_reconnects_total"} {
-			d := seq
-			if strings.HasPrefix(series, "pqchallenger") {
-				d = ch
-			}
-			if v, ok := metricValue(d.get(t, "/metrics"), series); !ok || v < float64(round) {
-				t.Fatalf("round %d: %s = %v (present %v), want at least %d", round, series, v, ok, round)
-			}
-			connected := strings.Replace(series, "reconnects_total", "connected", 1)
-			if v, ok := metricValue(d.get(t, "/metrics"), connected); !ok || v != 1 {
-				t.Fatalf("round %d: %s = %v (present %v), want 1", round, connected, v, ok)
-			}
-		}
-		t.Logf("round %d: L1 killed and restarted, batch %d final", round, finalNumber(t, cl))
+		proctest.WaitFor(t, fmt.Sprintf("round %d: batch %d final", round, head+1), proctest.Timeout, func() bool {
+			_, final, ok := rollupHead(cl)
+			return ok && final > head
+		})
+		t.Logf("round %d: L1 killed and restarted, batch %d posted after it is final", round, head+1)
 	}
 
 	// A fraud after the last restart: the challenger proves it, L1 reverts the batch, and the
@@ -134,7 +126,8 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 		return ok && v >= 1
 	})
 	proctest.WaitFor(t, fmt.Sprintf("batch %d final again, honest", injected.Batch), proctest.Timeout, func() bool {
-		return finalNumber(t, cl) >= injected.Batch
+		_, final, ok := rollupHead(cl)
+		return ok && final >= injected.Batch
 	})
 	if v, ok := metricValue(seq.get(t, "/metrics"), "pqsequencer_settlement_reverts_total"); !ok || v < 1 {
 		t.Fatalf("pqsequencer_settlement_reverts_total = %v (present %v), want the fraudulent batch's revert", v, ok)
@@ -148,16 +141,66 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 	stopAll(t, ch, seq, l1)
 }
 
-// finalNumber is the rollup's last final batch on L1, 0 while the node cannot be reached.
-func finalNumber(t *testing.T, cl *l1client.Client) uint64 {
+// restartGenesis funds the sequencer, a user and the challenger and registers rollup 1 with a
+// 20-block (2 s) challenge window: batches finalize within the tests, the challenger has time.
+func restartGenesis(t *testing.T, seq, user, ch common.Address) []byte {
 	t.Helper()
+	genesis, err := json.Marshal(map[string]any{
+		"alloc": []map[string]any{{"address": seq, "balance": 1 << 30}, {"address": user, "balance": 1 << 30}, {"address": ch, "balance": 1 << 30}},
+		"rollups": []map[string]any{{"l2ChainId": e2eL2Chain, "treeDepth": 8, "batchSize": 16, "sequencerBond": 1000,
+			"challengeWindow": 20, "forcedInclusionWindow": 1000, "exodusTimeout": 100000, "sequencers": []common.Address{seq}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return genesis
+}
+
+// TestDaemonsWaitForL1: a sequencer and a challenger started while their L1 node is down wait
+// for it, saying so in their logs and not ready, and start once it is back.
+func TestDaemonsWaitForL1(t *testing.T) {
+	dir := t.TempDir()
+	bin := daemonBins(t)
+	validator, seqKey, user, chKey := e2eKey(0), e2eKey(1), e2eKey(2), e2eKey(3)
+	valPub := proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
+	genesis := restartGenesis(t, seqKey.Address(), user.Address(), chKey.Address())
+	l1, l1Addr, _ := startL1(t, bin, dir, validator, genesis) // the rollup registered, then down
+	if err := l1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
+		"-validator-pubkey-file", valPub, "-sequencer-key-file", proctest.SeedFile(t, dir, "sequencer.key", seqKey),
+		"-rollup", "1", "-mode", "optimistic", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
+	ch := startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
+		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", chKey), "-rollup", "1",
+		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
+	for _, d := range []*daemon{seq, ch} {
+		proctest.WaitFor(t, d.Name()+" saying it waits for L1", proctest.Timeout, func() bool {
+			return strings.Contains(d.Stderr(), `msg="waiting for the L1 node"`) && strings.Contains(d.Stderr(), "endpoint="+l1Addr)
+		})
+		if body := d.get(t, "/readyz"); strings.HasPrefix(body, "ready") {
+			t.Fatalf("%s ready without L1: %q", d.Name(), body)
+		}
+	}
+	l1 = startDaemon(t, filepath.Join(bin, "pql1node"), nil, l1Args(t, dir, validator, genesis, l1Addr)...)
+	seq.Line(t, "listening on ")
+	ch.Line(t, "watching rollup ")
+	for _, d := range []*daemon{seq, ch} {
+		proctest.WaitFor(t, d.Name()+" ready", proctest.Timeout, func() bool { return strings.HasPrefix(d.get(t, "/readyz"), "ready") })
+	}
+	stopAll(t, ch, seq, l1)
+}
+
+// rollupHead is the rollup's last posted and last final batch on L1; ok is false while the
+// node cannot be reached.
+func rollupHead(cl *l1client.Client) (head, final uint64, ok bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	r, err := cl.Rollup(ctx, 1)
 	if err != nil {
-		return 0
+		return 0, 0, false
 	}
-	return r.FinalNumber
+	return r.HeadNumber, r.FinalNumber, true
 }
 
 // transfers sends L2 transfers of 1 back and forth between accounts 0 and 1, one every 30 ms,

@@ -121,15 +121,30 @@ func (c *Client) drop(cause error) {
 }
 
 // redial keeps the client connected until Close: it waits for the connection to go, then dials
-// the endpoints in turn from the one it lost, pausing with backoff after each failure.
+// the endpoints in turn from the one it lost, pausing with backoff after each failure. A
+// connection lost within MaxBackoff of being made counts as a failure too, so a node that
+// accepts and drops connections is not redialled in a tight loop.
 func (c *Client) redial(ctx context.Context) {
 	defer close(c.done)
 	attempt := 0
+	next := func() time.Duration { // the pause after one more failure in a row
+		attempt++
+		return backoff(attempt-1, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
+	}
+	sleep := func(wait time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+			return true
+		}
+	}
 	for {
 		c.mu.Lock()
 		rpc := c.rpc
 		c.mu.Unlock()
 		if rpc != nil {
+			since := time.Now()
 			select {
 			case <-ctx.Done():
 				return
@@ -140,6 +155,11 @@ func (c *Client) redial(ctx context.Context) {
 				c.drop(rpc.Err())
 			}
 			c.mu.Unlock()
+			if time.Since(since) >= c.cfg.MaxBackoff {
+				attempt = 0 // it was up for a while: redial at once
+			} else if !sleep(next()) {
+				return
+			}
 			continue
 		}
 		c.mu.Lock()
@@ -156,21 +176,17 @@ func (c *Client) redial(ctx context.Context) {
 		}
 		if err == nil {
 			c.connected(rpc, addr)
-			attempt = 0
 			continue
 		}
-		wait := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff, rand.Int64N)
-		attempt++
 		c.mu.Lock()
 		c.lastErr, c.errAddr = err, addr
 		c.idx = (c.idx + 1) % len(c.cfg.Addrs)
-		next := c.cfg.Addrs[c.idx]
+		then := c.cfg.Addrs[c.idx]
 		c.mu.Unlock()
-		c.log.Warn("waiting for the L1 node", "endpoint", addr, "err", err, "next", next, "retry_in", wait)
-		select {
-		case <-ctx.Done():
+		wait := next()
+		c.log.Warn("waiting for the L1 node", "endpoint", addr, "err", err, "next", then, "retry_in", wait)
+		if !sleep(wait) {
 			return
-		case <-time.After(wait):
 		}
 	}
 }

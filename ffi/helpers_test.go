@@ -1,7 +1,6 @@
 package ffi
 
 import (
-	"encoding/binary"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -86,29 +85,4 @@ func frOf(b [32]byte) fr.Element {
 		panic(err)
 	}
 	return e
-}
-
-// snapshotEntry is one account of a snapshot image (docs §9).
-type snapshotEntry struct {
-	index   uint32
-	account Account
-}
-
-// buildSnapshot writes the image of docs §9 for the given entries and root, checks left to the
-// importer. An entry's fields take 84 of its 88 bytes; the core reads the last 4 as zero
-// padding.
-func buildSnapshot(depth uint8, entries []snapshotEntry, root [32]byte) []byte {
-	b := make([]byte, 0, snapshotHeaderSize+len(entries)*snapshotEntrySize+snapshotTrailerSize)
-	b = append(b, "PQSNAP01"...)
-	b = append(b, depth, 0, 0, 0, 0, 0, 0, 0)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(entries)))
-	for _, e := range entries {
-		b = binary.BigEndian.AppendUint32(b, e.index)
-		b = append(b, e.account.PubKeyX[:]...)
-		b = append(b, e.account.PubKeyY[:]...)
-		b = binary.BigEndian.AppendUint64(b, e.account.Balance)
-		b = binary.BigEndian.AppendUint64(b, e.account.Nonce)
-		b = append(b, 0, 0, 0, 0)
-	}
-	return append(b, root[:]...)
 }

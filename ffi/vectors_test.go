@@ -52,11 +52,11 @@ func startCore(t *testing.T, tc *vectors.Case) *Core {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries := make([]snapshotEntry, len(tc.PreState))
+	entries := make([]IndexedAccount, len(tc.PreState))
 	for i := range tc.PreState {
-		entries[i] = snapshotEntry{tc.PreState[i].Index, vectorAccount(&tc.PreState[i])}
+		entries[i] = IndexedAccount{tc.PreState[i].Index, vectorAccount(&tc.PreState[i])}
 	}
-	c, err := Restore(buildSnapshot(uint8(tc.Depth), entries, wordOf(ref.Root())), uint64(len(entries)))
+	c, err := Restore(EncodeSnapshot(uint32(tc.Depth), entries, wordOf(ref.Root())), uint64(len(entries)))
 	if err != nil {
 		t.Fatalf("pre_state: %v", err)
 	}
@@ -245,7 +245,7 @@ func TestVectorsLeaves(t *testing.T) {
 			}
 		}
 		acc := Account{PubKeyX: word(vl.PKX), PubKeyY: word(vl.PKY), Balance: uint64(vl.Balance), Nonce: uint64(vl.Nonce), Exists: true}
-		c, err := Restore(buildSnapshot(depth, []snapshotEntry{{index, acc}}, wordOf(h)), 1)
+		c, err := Restore(EncodeSnapshot(uint32(depth), []IndexedAccount{{index, acc}}, wordOf(h)), 1)
 		if err != nil {
 			t.Fatalf("leaf %d: %v", i, err)
 		}

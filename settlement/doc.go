@@ -4,5 +4,7 @@
 // chooses validity or optimistic mode per batch, and posts it to a settlement Target with
 // idempotent retries. Every batch is tracked in pebble from built to posted, in its window or
 // proven, finalized — or reverted by a fraud proof, after which the engine posts the batches
-// again from the last valid root. docs/settlement.md describes the design.
+// again from the last valid root. A batch record it cannot store, or a batch it cannot build,
+// halts it (Err) rather than let it go on from a memory its store does not hold.
+// docs/settlement.md describes the design.
 package settlement

@@ -56,6 +56,7 @@ type world struct {
 	rollup     uint64
 	detect     []time.Duration
 	l1Deposits int
+	engCfg     settlement.Config // the engine's, to reopen it
 }
 
 func l1Key(i byte) *pqkey.PrivateKey {
@@ -87,6 +88,8 @@ type worldOpts struct {
 	vkHash   [32]byte // the rollup's verifying key
 	overQUIC bool
 	executor string // the challenger's (challenger.Config.Executor)
+	// target wraps the engine's target (nil: the native target as it is).
+	target func(settlement.Target) settlement.Target
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -129,8 +132,14 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	}
 	t.Cleanup(func() { w.seq.Stop() })
 
-	cfg.FS, cfg.ChainID, cfg.Depth, cfg.Blocks = vfs.NewMem(), l2ChainID, o.depth, w.seq
+	if cfg.FS == nil {
+		cfg.FS = vfs.NewMem()
+	}
+	cfg.ChainID, cfg.Depth, cfg.Blocks = l2ChainID, o.depth, w.seq
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
+	if o.target != nil {
+		cfg.Target = o.target(cfg.Target)
+	}
 	cfg.MaxBatchTxs, cfg.MaxBatchAge, cfg.AllowFaultInjection = o.batchSize, time.Nanosecond, true
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -138,6 +147,7 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	if w.eng, err = settlement.New(cfg); err != nil {
 		t.Fatal(err)
 	}
+	w.engCfg = cfg
 	t.Cleanup(func() { w.eng.Stop() })
 	w.seq.SetSettlement(w.eng)
 	w.ch, err = challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1,
@@ -433,7 +443,7 @@ func fraudScenario(t *testing.T, tc fraudCase, overQUIC bool, executor string) [
 		}
 		w.watch()
 		w.settle() // the engine sees the rejection and posts batch 2 again, honestly
-		if st := w.eng.Status()[1]; st.Reverts != 1 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
+		if st := w.eng.Status()[1]; st.Rejects != 1 || st.Reverts != 0 || !strings.Contains(st.LastError, tc.rejected) || st.State == settlement.StateBuilt {
 			t.Fatalf("batch 2 after the rejection: %+v", st)
 		}
 		w.finalizeAll()

@@ -55,6 +55,7 @@ type record struct {
 	Reverts                                      uint64
 	LastError                                    string
 	FaultPosted                                  bool
+	Rejects                                      uint64 `rlp:"optional"` // records before it: 0
 }
 
 func newRecord(b *built, start, end Position) *record {
@@ -86,14 +87,23 @@ func (r *record) ref() TxRef { return TxRef{Hash: r.TxHash, Nonce: r.TxNonce, He
 
 func batchKey(n uint64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixBatch), n) }
 
-// save writes a record with a synced write: a batch is never sent before its record says so.
-func (e *Engine) save(r *record) error {
+// put stores r with a synced write, then publishes it: it replaces batch r.Number, or is the
+// next batch. A batch is never sent before its record says so. A record that cannot be stored
+// halts the engine (ErrStore): pebble takes no further writes after a failed commit.
+func (e *Engine) put(r *record) error {
 	b, err := rlp.EncodeToBytes(r)
 	if err != nil {
-		return err
+		return e.halt(fmt.Errorf("encoding batch %d: %w", r.Number, err))
 	}
-	if err := e.db.Set(batchKey(r.Number), b, pebble.Sync); err != nil {
-		return fmt.Errorf("settlement: storing batch %d: %w", r.Number, err)
+	if err := e.guard.Do(func() error { return e.db.Set(batchKey(r.Number), b, pebble.Sync) }); err != nil {
+		return e.halt(fmt.Errorf("%w: storing batch %d: %w", ErrStore, r.Number, err))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := r.Number; n <= uint64(len(e.recs)) {
+		e.recs[n-1] = r
+	} else {
+		e.recs = append(e.recs, r)
 	}
 	return nil
 }

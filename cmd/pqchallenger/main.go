@@ -1,8 +1,9 @@
 // Command pqchallenger runs the fraud-proof challenger (package fraud/challenger) of one rollup
 // against an L1 node over QUIC (l1/l1client): it re-executes every batch (with the native core, or
 // with the Go reference under -executor reference), sends a challenge on the first fault, and
-// keeps its cursor and agreed state in -datadir, so a restart resumes where it stopped. SIGINT
-// or SIGTERM stop it gracefully. Options come from flags, PQBRIDGE_<FLAG> variables or a -config
+// keeps its cursor, agreed state and signed challenges in -datadir, so a restart resumes where it
+// stopped. SIGINT or SIGTERM stop it gracefully; a storage fault (a full disk, failing syncs)
+// makes it exit with the error. Options come from flags, PQBRIDGE_<FLAG> variables or a -config
 // file (cmd/internal/cliconf); -metrics serves Prometheus metrics, /healthz and /readyz
 // (cmd/internal/obs).
 //
@@ -113,13 +114,19 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	fmt.Printf("watching rollup %d (l2 chain %d, depth %d) on %s as %s from L1 height %d, agreed batch %d, %s executor\n",
 		c.rollupID, r.Config.L2ChainID, r.Config.TreeDepth, c.l1, key.Address(), st.Cursor, st.Agreed, st.Executor)
 	if err := ch.Start(ctx); err != nil {
-		ch.Stop()
-		return err
+		return errors.Join(err, ch.Stop())
 	}
 	ms.Registry.MustRegister(newMetrics(ch, cl))
 	ms.Ready.Set(func(ctx context.Context) error { return caughtUp(ctx, cl, ch) })
-	<-ctx.Done()
-	log.Info("stopping", "status", fmt.Sprintf("%+v", ch.Status()))
+	var halted error
+	select {
+	case <-ctx.Done():
+	case <-ch.Done(): // a storage fault: exit, and a restart resumes from the last block written
+		halted = ch.Ready()
+	}
+	st = ch.Status()
+	log.Info("stopping", "cursor", st.Cursor, "agreed", st.Agreed, "challenged", st.Challenged, "challenges", st.Challenges,
+		"upheld", st.Upheld, "errors", st.Errors)
 	ms.Stop()
-	return ch.Stop()
+	return errors.Join(halted, ch.Stop())
 }

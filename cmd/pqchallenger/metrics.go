@@ -45,14 +45,23 @@ func newMetrics(ch *challenger.Challenger, l1 *l1client.Client) prometheus.Colle
 		e.Gauge("pqchallenger_agreed_batch", "Last batch checked honest (or final).", float64(st.Agreed))
 		e.Gauge("pqchallenger_waiting_batches", "Batches building on one not agreed (waiting for a revert).", float64(len(st.Waiting)))
 		e.Gauge("pqchallenger_last_batch_seconds", "Re-execution time of the last batch.", st.LastBatchTime.Seconds())
+		e.Bool("pqchallenger_stuck", "1 while the challenger cannot make progress (storage fault, or failing in a row): nobody checks the rollup.", st.Stuck())
+		e.Gauge("pqchallenger_failures_in_a_row", "Runs of the follow loop that failed in a row (0 after a block handled).", float64(st.Failures))
+		e.Counter("pqchallenger_errors_total", "Runs of the follow loop that failed.", float64(st.Errors))
+		e.Bool("pqchallenger_storage_fault", "1 after a write or sync of the store failed: the challenger halted.", st.Fault != nil)
+		e.Gauge("pqchallenger_challenge_in_flight_batch", "Batch with a challenge of ours in flight (0: none).", float64(st.Challenged))
 	})
 }
 
-// caughtUp is the challenger's readiness: it is connected to an L1 node and has read its event
-// log to within readySlack blocks of the head.
+// caughtUp is the challenger's readiness: it is connected to an L1 node, makes progress (no
+// storage fault, not failing in a row) and has read its event log to within readySlack blocks
+// of the head.
 func caughtUp(ctx context.Context, cl *l1client.Client, ch *challenger.Challenger) error {
 	if err := cl.Err(); err != nil {
 		return err // "l1 disconnected: <endpoint>: <cause>"
+	}
+	if err := ch.Ready(); err != nil {
+		return err
 	}
 	st, err := cl.Status(ctx)
 	if err != nil {

@@ -106,7 +106,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	n, err := node.New(node.Config{Dir: filepath.Join(c.dataDir, "chain"), Genesis: gen, Key: key,
-		Verifier: verifier, Judge: fraud.Judge{}, BlockInterval: c.blockInterval})
+		Verifier: verifier, Judge: fraud.Judge{}, BlockInterval: c.blockInterval, Logger: log.With("component", "node")})
 	if err != nil {
 		return err
 	}
@@ -135,16 +135,23 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	// Tests and scripts read the bound address (the port may be 0) from this line.
 	fmt.Printf("listening on %s validator %s\n", srv.Addr(), key.Address())
 	log.Info("serving", "addr", srv.Addr().String(), "validator", key.Address(), "chain", c.chainID)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-n.Failed():
+		// A halted node takes no writes in this process (pebble after a failed commit):
+		// exit non-zero, for the supervisor to restart it on the same datadir once the
+		// disk is fixed. Acknowledged transactions and sealed blocks are on disk.
+		log.Error("node halted: exiting", "err", n.Err())
+	}
 	log.Info("stopping")
 	ms.Stop() // before the store closes: a scrape reads it
 	mcancel()
 	<-followed
 	srv.Stop()
-	if err := n.Stop(); err != nil {
-		return err
+	if err := n.Err(); err != nil {
+		return errors.Join(err, n.Stop())
 	}
-	return n.Err()
+	return n.Stop()
 }
 
 // loadVerifier holds the verifying keys validity batches are checked under. With none, every

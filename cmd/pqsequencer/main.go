@@ -203,6 +203,11 @@ func run(ctx context.Context, c config) error {
 		if err := s.Err(); err != nil {
 			return err
 		}
+		if eng != nil {
+			if err := eng.Err(); err != nil {
+				return err
+			}
+		}
 		if l1 != nil {
 			return l1.client.Err() // "l1 disconnected: <endpoint>: <cause>"
 		}
@@ -211,9 +216,14 @@ func run(ctx context.Context, c config) error {
 	// Tests and scripts read the bound address (the port may be 0) from this line.
 	fmt.Printf("listening on %s\n", s.Addr())
 	log.Info("serving", "addr", s.Addr().String(), "chain", c.seq.ChainID, "depth", c.seq.Depth, "l1", c.l1)
+	// A storage fault ends the process (non-zero, naming the cause) for a supervisor to restart
+	// it on the same data dir, which recovers every acknowledged transaction. A halt of block
+	// production keeps it up, not ready, until an operator stops it.
+	var failed error
 	select {
 	case <-ctx.Done():
 	case <-s.Failed():
+		failed = fmt.Errorf("exiting on a storage fault, for a restart on the same data dir: %w", s.Err())
 	}
 	log.Info("stopping")
 	ms.Stop()
@@ -224,5 +234,8 @@ func run(ctx context.Context, c config) error {
 	stopErr = errors.Join(stopErr, s.Stop())
 	mcancel()
 	<-followed
+	if failed != nil {
+		return errors.Join(failed, stopErr)
+	}
 	return errors.Join(stopErr, s.Err())
 }

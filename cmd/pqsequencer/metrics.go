@@ -78,10 +78,10 @@ func (m *metrics) collect(e *obs.Emitter) {
 	}
 	counts := map[settlement.State]int{}
 	var posted, final uint64 // last L2 block wholly in a batch on L1, in a final batch
-	var reverts uint64
+	var reverts, rejects uint64
 	for _, b := range m.eng.Status() {
 		counts[b.State]++
-		reverts += b.Reverts
+		reverts, rejects = reverts+b.Reverts, rejects+b.Rejects
 		covered := b.End.Block - 1 // End is exclusive: block End.Block is not (wholly) in it
 		if b.State >= settlement.StatePosted {
 			posted = max(posted, covered)
@@ -95,7 +95,13 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Gauge("pqsequencer_settlement_batches", "Batches of the settlement engine by state.", float64(counts[s]),
 			"state", strings.ReplaceAll(s.String(), " ", "_"))
 	}
-	e.Counter("pqsequencer_settlement_reverts_total", "Times L1 reverted or rejected a batch of ours.", float64(reverts))
+	e.Counter("pqsequencer_settlement_reverts_total", "Times L1 reverted an accepted batch of ours (an upheld challenge).", float64(reverts))
+	e.Counter("pqsequencer_settlement_rejects_total", "Times L1 refused a posting of a batch of ours (a failed receipt).", float64(rejects))
+	halted := 0.0
+	if m.eng.Err() != nil {
+		halted = 1
+	}
+	e.Gauge("pqsequencer_settlement_halted", "1 when the settlement engine has halted (a storage fault, or blocks it cannot re-execute): /readyz says why.", halted)
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
 		float64(head.Number-min(head.Number, posted)), "stage", "posted")
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",

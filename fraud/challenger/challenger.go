@@ -5,19 +5,22 @@
 // batch it builds the fraud proof (fraud.Build) and sends the challenge that reverts the batch
 // and pays half the bond.
 //
+// A batch is identified by its number and its submission height, never by a root: a reverted
+// batch is done, and the batch posted again under its number is another batch. The events of an
+// L1 block are handled together, so a batch submitted and reverted in one block is never read.
+//
 // The state lives in the native core (package ffi), which applies a batch in one call; the
 // challenger checks the signatures the core does not, and runs the Go reference only to build a
 // proof, on a partial state made of the core's witnesses of the accounts the batch touches
 // (Config.Executor "reference" re-executes every batch with the Go reference instead, on a clone
-// of the whole state, as a slower comparison). Its cursor and the agreed state are kept in
-// pebble, the accounts a batch changes written with the cursor in one synced batch, so a restart
-// misses no batch.
+// of the whole state, as a slower comparison). Its cursor, the agreed state and its signed
+// challenge transactions are kept in pebble (through internal/pebbleguard, so a failed write is
+// an error, not a crash): a challenge is stored with the cursor of its block before it is sent,
+// so a restart sends the same transaction again instead of signing a second one on its nonce.
 package challenger
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,13 +31,12 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
-	"github.com/pqbridge/pqbridge/l2"
 )
 
 // Source is the L1 node as the challenger reads it: ClientSource (over QUIC) or NodeSource (in
@@ -97,9 +99,12 @@ type Config struct {
 	// Executor is ExecutorCore ("" too) or ExecutorReference. A store written with one opens
 	// with the other: both keep the same accounts.
 	Executor string
+	// KillAt is fault injection for tests: when it returns true at a point, the run ends there
+	// with ErrKilled as if the process died, writing and sending nothing more. nil: never.
+	KillAt func(KillPoint) bool
 }
 
-// Status is what the challenger is watching.
+// Status is what the challenger is watching, and whether it makes progress.
 type Status struct {
 	Executor      string     // ExecutorCore or ExecutorReference
 	Cursor        uint64     // next L1 height of the event log to read
@@ -107,7 +112,7 @@ type Status struct {
 	AgreedRoot    fr.Element //
 	Waiting       []uint64   // batches seen that build on a batch not agreed (a challenged one)
 	Challenged    uint64     // batch with a challenge in flight (0: none)
-	Challenges    int        // challenges sent
+	Challenges    int        // challenges sent (first sends; a restart counts again)
 	Upheld        int        // challenges of ours L1 upheld
 	Rewards       uint64     // L1 units received for them
 	Checked       int        // optimistic batches re-executed
@@ -115,59 +120,79 @@ type Status struct {
 	LastStep      uint64     // and its step
 	DetectSubmit  time.Duration
 	LastBatchTime time.Duration // re-execution time of the last batch
+
+	Failures  int    // runs of the follow loop that failed in a row (0 after a block handled)
+	Errors    int    // failed runs in all
+	LastError string // the last failure's error
+	Fault     error  // the storage fault that halted the challenger (nil: none)
 }
 
-// Challenger watches one rollup.
-type Challenger struct {
-	cfg Config
-	log *slog.Logger
-	db  *pebble.DB
+// Stuck reports that the challenger cannot make progress: its store failed, or the follow loop
+// failed stuckAfter times in a row.
+func (s *Status) Stuck() bool { return s.Fault != nil || s.Failures >= stuckAfter }
 
-	mu        sync.Mutex
+// stuckAfter failures in a row (a second apart) make a challenger stuck: one failure is a
+// blip (a node restarting), three mean nobody is watching the rollup.
+const stuckAfter = 3
+
+// Challenger watches one rollup. Start runs its follow loop in a goroutine; Step runs it in the
+// caller's. They must not run at the same time.
+type Challenger struct {
+	cfg       Config
+	log       *slog.Logger
+	db        *pebble.DB
+	guard     *pebbleguard.Guard
 	depth     int
 	l2ChainID uint64
-	cursor    cursor
-	exec      executor // nil after a failure to open it from the store: apply opens it again
-	agreed    uint64
-	changed   []uint32   // accounts the agreed batch changed, written with the next save
-	pending   *challenge // in flight
-	status    Status
+
+	run runState // owned by the follow loop: no lock
+
+	mu     sync.Mutex // guards status only: never held across an L1 call
+	status Status
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	done   chan struct{} // closed when Start's loop ends
 }
 
-// cursor is the next event to read: (Height, Index).
-type cursor struct{ Height, Index uint64 }
+// runState is what the follow loop works on; restore reads it back from the store.
+type runState struct {
+	cursor  uint64 // next L1 height to read
+	exec    executor
+	agreed  batchID
+	changed []uint32       // accounts the agreed batch changed, written with the next save
+	waiting []uint64       // status only
+	txs     []*challengeTx // challenge transactions not known to be used, by increasing nonce
 
-type challenge struct {
-	batch uint64
-	proof []byte
-	nonce uint64
+	storedTxs int    // len(txs) at the last write
+	upheld    int    // our challenges upheld in the block being handled
+	rewards   uint64 // and their rewards
 }
 
-// The store: the cursor, the agreed batch with its root, and the agreed state's accounts, one
-// key each, so that agreeing with a batch writes only the accounts it changed.
-var (
-	keyCursor     = []byte("m/cursor") // RLP cursor
-	keyAgreed     = []byte("m/agreed") // RLP agreedRecord
-	prefixAccount = []byte("a/")       // + index (u32 big-endian): RLP storedAccount
-	// keyWholeState held the whole agreed state in one value before the store kept it account
-	// by account; such a store is refused rather than read as an empty state.
-	keyWholeState = []byte("m/state")
+// batchID identifies a batch: its number and its submission height.
+type batchID struct{ Number, SubmittedAt uint64 }
+
+// KillPoint is a point of the handling of a fraud where Config.KillAt can end the run.
+type KillPoint int
+
+// Kill points, in the order a fraud meets them.
+const (
+	KillAfterDetect       KillPoint = iota + 1 // the proof is built and signed; nothing stored
+	KillBeforeCursorWrite                      // the block is handled in memory; nothing stored
+	KillAfterCursorWrite                       // the block's cursor and the challenge are stored, not sent
+	KillAfterSend                              // the challenge is in the L1 mempool
+	KillAfterUpheld                            // L1's upheld event for our challenge is handled in memory
 )
 
-type agreedRecord struct {
-	Agreed uint64
-	Root   [32]byte
-}
+// ErrKilled ends a run at a kill point (Config.KillAt).
+var ErrKilled = errors.New("challenger: killed at an injected kill point")
 
-type storedAccount struct {
-	PKX, PKY       [32]byte
-	Balance, Nonce uint64
+func (c *Challenger) killed(p KillPoint) error {
+	if c.cfg.KillAt != nil && c.cfg.KillAt(p) {
+		return ErrKilled
+	}
+	return nil
 }
-
-func accountKey(i uint32) []byte { return binary.BigEndian.AppendUint32(bytes.Clone(prefixAccount), i) }
 
 // New opens the challenger's store and restores its cursor and state.
 func New(ctx context.Context, cfg Config) (*Challenger, error) {
@@ -181,214 +206,20 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("challenger: rollup %d: %w", cfg.RollupID, err)
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS})
-	if err != nil {
-		return nil, fmt.Errorf("challenger: opening store: %w", err)
-	}
 	if cfg.Executor == "" {
 		cfg.Executor = ExecutorCore
 	}
-	c := &Challenger{cfg: cfg, log: cfg.Logger, db: db, depth: int(r.Config.TreeDepth), l2ChainID: r.Config.L2ChainID}
+	c := &Challenger{cfg: cfg, log: cfg.Logger, depth: int(r.Config.TreeDepth), l2ChainID: r.Config.L2ChainID,
+		done: make(chan struct{})}
+	c.guard = pebbleguard.New(cfg.Logger, func(err error) { c.setStatus(func(s *Status) { s.Fault = err }) })
+	if c.db, err = pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: c.guard}); err != nil {
+		return nil, fmt.Errorf("challenger: opening store %s: %w", cfg.Dir, err)
+	}
 	c.status.Executor = cfg.Executor
 	if err := c.restore(); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, c.db.Close())
 	}
 	return c, nil
-}
-
-// restore reads the cursor and the agreed state from the store and opens the executor on it.
-func (c *Challenger) restore() error {
-	if _, closer, err := c.db.Get(keyWholeState); err == nil {
-		closer.Close()
-		return errors.New("challenger: the store was written by an older challenger (whole state in m/state): start from an empty directory")
-	}
-	c.cursor = cursor{}
-	if err := c.get(keyCursor, &c.cursor); err != nil {
-		return fmt.Errorf("challenger: corrupt cursor: %w", err)
-	}
-	var a agreedRecord
-	root := l2.EmptySubtree(c.depth)
-	if err := c.get(keyAgreed, &a); err != nil {
-		return fmt.Errorf("challenger: corrupt agreed state: %w", err)
-	}
-	if a.Agreed > 0 {
-		var err error
-		if root, err = element(a.Root); err != nil {
-			return err
-		}
-	}
-	accounts, err := c.storedAccounts()
-	if err != nil {
-		return err
-	}
-	exec, err := openExecutor(c.cfg.Executor, c.depth, c.l2ChainID, accounts, root)
-	if err != nil {
-		return err
-	}
-	c.exec, c.agreed, c.changed = exec, a.Agreed, nil
-	c.status.Cursor, c.status.Agreed, c.status.AgreedRoot = c.cursor.Height, c.agreed, root
-	return nil
-}
-
-// get decodes the value of key into v; a missing key leaves v as it is.
-func (c *Challenger) get(key []byte, v any) error {
-	b, closer, err := c.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	return rlp.DecodeBytes(b, v)
-}
-
-// storedAccounts reads the agreed state's accounts, by increasing index.
-func (c *Challenger) storedAccounts() ([]l2.IndexedAccount, error) {
-	it, err := c.db.NewIter(&pebble.IterOptions{LowerBound: prefixAccount, UpperBound: []byte("a0")}) // '0' follows '/'
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []l2.IndexedAccount
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		var s storedAccount
-		if len(k) != len(prefixAccount)+4 || rlp.DecodeBytes(it.Value(), &s) != nil {
-			return nil, fmt.Errorf("challenger: corrupt account %x in the store", k)
-		}
-		var a l2.IndexedAccount
-		a.Index = binary.BigEndian.Uint32(k[len(prefixAccount):])
-		if a.Account.PubKey.X, err = element(s.PKX); err != nil {
-			return nil, err
-		}
-		if a.Account.PubKey.Y, err = element(s.PKY); err != nil {
-			return nil, err
-		}
-		a.Account.Balance, a.Account.Nonce = s.Balance, s.Nonce
-		out = append(out, a)
-	}
-	return out, it.Error()
-}
-
-// element reads a word of the store (the core's words are read by ffi.Element).
-func element(b [32]byte) (fr.Element, error) {
-	var e fr.Element
-	if err := e.SetBytesCanonical(b[:]); err != nil {
-		return e, fmt.Errorf("challenger: non-canonical field element: %w", err)
-	}
-	return e, nil
-}
-
-// reopen closes the executor and opens it again from the store: after the core applied a batch
-// the challenger does not agree with, or a failed save left memory ahead of the store.
-func (c *Challenger) reopen() error {
-	if c.exec != nil {
-		c.exec.close()
-		c.exec = nil
-	}
-	return c.restore()
-}
-
-// save writes the cursor next, and the agreed state if it moved (the agreed batch, its root and
-// the accounts it changed), in one synced batch.
-func (c *Challenger) save(next cursor, stateMoved bool) error {
-	b := c.db.NewBatch()
-	defer b.Close()
-	enc, err := rlp.EncodeToBytes(&next)
-	if err != nil {
-		return err
-	}
-	if err := b.Set(keyCursor, enc, nil); err != nil {
-		return err
-	}
-	if stateMoved {
-		root, err := c.exec.root()
-		if err != nil {
-			return err
-		}
-		if enc, err = rlp.EncodeToBytes(&agreedRecord{Agreed: c.agreed, Root: root.Bytes()}); err != nil {
-			return err
-		}
-		if err := b.Set(keyAgreed, enc, nil); err != nil {
-			return err
-		}
-		for _, i := range c.changed {
-			a, ok, err := c.exec.account(i)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue // never written: accounts are never removed (docs §7)
-			}
-			enc, err := rlp.EncodeToBytes(&storedAccount{PKX: a.PubKey.X.Bytes(), PKY: a.PubKey.Y.Bytes(),
-				Balance: a.Balance, Nonce: a.Nonce})
-			if err != nil {
-				return err
-			}
-			if err := b.Set(accountKey(i), enc, nil); err != nil {
-				return err
-			}
-		}
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return err
-	}
-	c.changed = nil
-	return nil
-}
-
-// Start follows the event log until Stop; after an error it resumes from the cursor.
-func (c *Challenger) Start(ctx context.Context) error {
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for {
-			err := c.follow(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			c.log.Warn("challenger: following the L1 event log", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(retryDelay):
-			}
-		}
-	}()
-	return nil
-}
-
-// retryDelay is the pause before a new subscription after an error (the node restarting, a
-// network error): short enough to keep well inside a challenge window.
-const retryDelay = time.Second
-
-// follow acts on every event from the cursor on, as the node sends them, until an error.
-func (c *Challenger) follow(ctx context.Context) error {
-	c.mu.Lock()
-	from := c.cursor.Height
-	c.mu.Unlock()
-	evs, err := c.cfg.Source.Events(ctx, from)
-	if err != nil {
-		return err
-	}
-	defer evs.Close()
-	for {
-		ev, err := evs.Next()
-		if err != nil {
-			return err
-		}
-		if err := c.apply(ctx, &ev); err != nil {
-			return err
-		}
-		if ev.Kind == chain.EventBlock {
-			if err := c.retryChallenge(ctx); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // Stop ends the loop and closes the store. It is idempotent.
@@ -397,16 +228,15 @@ func (c *Challenger) Stop() error {
 		c.cancel()
 	}
 	c.wg.Wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.db == nil {
 		return nil
 	}
-	if c.exec != nil {
-		c.exec.close()
-		c.exec = nil
+	var err error
+	if c.run.exec != nil {
+		err = c.run.exec.close()
+		c.run.exec = nil
 	}
-	err := c.db.Close()
+	err = errors.Join(err, c.db.Close())
 	c.db = nil
 	return err
 }
@@ -420,247 +250,23 @@ func (c *Challenger) Status() Status {
 	return s
 }
 
-// Step acts on the events from the cursor through the L1 head block as of the call (tests drive
-// the challenger with it instead of Start).
-func (c *Challenger) Step(ctx context.Context) error {
-	st, err := c.cfg.Source.Status(ctx)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	from := c.cursor.Height
-	c.mu.Unlock()
-	if from <= st.Height && st.Height > 0 { // blocks from 1 on have events, each ending with EventBlock
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		evs, err := c.cfg.Source.Events(ctx, from)
-		if err != nil {
-			return err
-		}
-		defer evs.Close()
-		for {
-			ev, err := evs.Next()
-			if err != nil {
-				return err
-			}
-			if err := c.apply(ctx, &ev); err != nil {
-				return err
-			}
-			if ev.Kind == chain.EventBlock && ev.Height >= st.Height {
-				break
-			}
-		}
-	}
-	return c.retryChallenge(ctx)
-}
-
-// apply acts on one event past the cursor, and moves the cursor past it with the agreed state in
-// one synced write.
-func (c *Challenger) apply(ctx context.Context, ev *chain.Event) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ev.Height < c.cursor.Height || (ev.Height == c.cursor.Height && ev.Index < c.cursor.Index) {
-		return nil
-	}
-	if c.exec == nil {
-		if err := c.restore(); err != nil {
-			return err
-		}
-	}
-	moved, err := c.handle(ctx, ev)
-	if c.exec.dirty() { // the core applied a batch we do not agree with: back to the stored state
-		if rerr := c.reopen(); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	next := cursor{ev.Height, ev.Index + 1}
-	if ev.Kind == chain.EventBlock { // the last event of a block
-		next = cursor{ev.Height + 1, 0}
-	}
-	if err := c.save(next, moved); err != nil {
-		if rerr := c.reopen(); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-		return err
-	}
-	c.cursor = next
-	c.status.Cursor = c.cursor.Height
-	return nil
-}
-
-// handle acts on one event; it reports whether the agreed state moved.
-func (c *Challenger) handle(ctx context.Context, ev *chain.Event) (bool, error) {
-	if ev.RollupID != c.cfg.RollupID || ev.Kind == chain.EventBlock {
-		return false, nil
-	}
-	switch ev.Kind {
-	case chain.EventBatchSubmitted:
-		return c.check(ctx, ev)
-	case chain.EventBatchReverted:
-		if ev.Number <= c.agreed {
-			// Only a batch built on fraud or fraudulent itself is reverted; we agreed to
-			// neither. A judge that reverts an honest batch is a bug we must not follow.
-			return false, fmt.Errorf("challenger: L1 reverted batch %d, which re-executes honestly", ev.Number)
-		}
-		c.dropWaiting(ev.Number)
-		if c.pending != nil && c.pending.batch == ev.Number {
-			c.pending = nil
-			c.status.Challenged = 0
-		}
-	case chain.EventChallengeUpheld:
-		if ev.Address == c.cfg.Key.Address() {
-			c.status.Upheld++
-			c.status.Rewards += ev.Amount
-			c.log.Info("challenge upheld", "batch", ev.Number, "reward", ev.Amount)
-		}
-	}
-	return false, nil
-}
-
-func (c *Challenger) dropWaiting(n uint64) {
-	w := c.status.Waiting[:0]
-	for _, x := range c.status.Waiting {
-		if x != n {
-			w = append(w, x)
-		}
-	}
-	c.status.Waiting = w
-}
-
-// check re-executes a submitted batch.
-func (c *Challenger) check(ctx context.Context, ev *chain.Event) (bool, error) {
-	start := time.Now()
-	n := ev.Number
-	if n != c.agreed+1 {
-		c.status.Waiting = append(c.status.Waiting, n)
-		c.log.Info("batch builds on a batch not agreed: waiting for its revert", "batch", n, "agreed", c.agreed)
-		return false, nil
-	}
-	rec, err := c.cfg.Source.Batch(ctx, c.cfg.RollupID, n)
-	if errors.Is(err, chain.ErrNotFound) || (err == nil && common.Hash(rec.NewRoot) != ev.Root) {
-		return false, nil // reverted (or replaced) since: later events say so
-	}
-	if err != nil {
-		return false, err
-	}
-	com, err := rec.Commitment(c.l2ChainID)
-	if err != nil {
-		return false, err
-	}
-	root, err := c.exec.root()
-	if err != nil {
-		return false, err
-	}
-	if !root.Equal(&com.PrevRoot) {
-		c.status.Waiting = append(c.status.Waiting, n)
-		return false, nil
-	}
-	frame, err := c.cfg.Source.BatchData(ctx, c.cfg.RollupID, n)
-	if err != nil {
-		return false, err
-	}
-	data, err := chain.DecompressBatch(frame)
-	if err != nil {
-		return false, err
-	}
-	txs, err := l2.DecodeBatch(data)
-	if err != nil {
-		return false, err // L1 checked it at submission
-	}
-	if rec.Mode == chain.ModeValidity {
-		return c.advance(n, data, txs, &com, "validity")
-	}
-	stored, err := c.cfg.Source.BatchTrace(ctx, c.cfg.RollupID, n)
-	if errors.Is(err, chain.ErrNotFound) {
-		return c.advance(n, data, txs, &com, "final") // finalized before we read it: L1 agreed
-	}
-	if err != nil {
-		return false, err
-	}
-	trace := make([]fr.Element, len(stored))
-	for k := range stored {
-		if err := trace[k].SetBytesCanonical(stored[k][:]); err != nil {
-			return false, err
-		}
-	}
-	exec := time.Now()
-	proof, err := c.exec.check(&com, data, txs, trace)
-	c.status.Checked++
-	c.status.LastBatchTime = time.Since(exec)
+// Ready is nil while the challenger makes progress; otherwise it says why not (readiness).
+func (c *Challenger) Ready() error {
+	st := c.Status()
 	switch {
-	case errors.Is(err, fraud.ErrNoFraud):
-		c.agreed, c.changed = n, touches(txs, c.depth)
-		c.status.Agreed, c.status.AgreedRoot = n, com.NewRoot
-		c.log.Info("batch honest", "batch", n, "txs", com.TxCount, "took", c.status.LastBatchTime)
-		return true, nil
-	case err != nil:
-		c.log.Warn("batch cannot be checked", "batch", n, "err", err)
-		c.status.Waiting = append(c.status.Waiting, n)
-		return false, nil
+	case st.Fault != nil:
+		return fmt.Errorf("challenger halted: %w", st.Fault)
+	case st.Stuck():
+		return fmt.Errorf("challenger stuck: %d failures in a row, last: %s", st.Failures, st.LastError)
 	}
-	c.log.Warn("FRAUD", "batch", n, "kind", proof.Kind.String(), "step", proof.Step)
-	c.pending = &challenge{batch: n, proof: proof.Encode()}
-	c.status.LastProof, c.status.LastStep = proof.Kind, proof.Step
-	if err := c.send(ctx); err != nil {
-		return false, err
-	}
-	c.status.DetectSubmit = time.Since(start)
-	c.log.Info("challenge sent", "batch", n, "detect_to_submit", c.status.DetectSubmit)
-	return false, nil
-}
-
-// advance applies a batch L1 will not revert (proven, or final) to the agreed state.
-func (c *Challenger) advance(n uint64, data []byte, txs []l2.Tx, com *l2.Commitment, why string) (bool, error) {
-	if err := c.exec.advance(com, data); err != nil {
-		return false, fmt.Errorf("challenger: %s batch %d: %w", why, n, err)
-	}
-	c.agreed, c.changed = n, touches(txs, c.depth)
-	c.status.Agreed, c.status.AgreedRoot = n, com.NewRoot
-	c.log.Info("batch "+why, "batch", n)
-	return true, nil
-}
-
-// send signs and sends the pending challenge.
-func (c *Challenger) send(ctx context.Context) error {
-	acct, err := c.cfg.Source.Account(ctx, c.cfg.Key.Address())
-	if err != nil {
-		return err
-	}
-	c.pending.nonce = acct.Nonce
-	raw, err := chain.SignTx(c.cfg.Key, chain.TxChallenge, c.cfg.L1ChainID, acct.Nonce,
-		&chain.Challenge{RollupID: c.cfg.RollupID, Batch: c.pending.batch, Proof: c.pending.proof})
-	if err != nil {
-		return err
-	}
-	if _, err := c.cfg.Source.SubmitTx(ctx, raw); err != nil {
-		return fmt.Errorf("challenger: sending the challenge of batch %d: %w", c.pending.batch, err)
-	}
-	c.status.Challenges++
-	c.status.Challenged = c.pending.batch
 	return nil
 }
 
-// retryChallenge sends the challenge again if its transaction was used up without reverting the
-// batch (it lost a race, or a restart reused its nonce) while the batch is still pending.
-func (c *Challenger) retryChallenge(ctx context.Context) error {
+// Done is closed when Start's loop has ended: after Stop, or on a storage fault (Status().Fault).
+func (c *Challenger) Done() <-chan struct{} { return c.done }
+
+func (c *Challenger) setStatus(f func(*Status)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pending == nil {
-		return nil
-	}
-	acct, err := c.cfg.Source.Account(ctx, c.cfg.Key.Address())
-	if err != nil || acct.Nonce <= c.pending.nonce {
-		return err
-	}
-	r, err := c.cfg.Source.Rollup(ctx, c.cfg.RollupID)
-	if err != nil {
-		return err
-	}
-	if r.HeadNumber < c.pending.batch || r.FinalNumber >= c.pending.batch {
-		return nil // reverted (its event will come) or, too late, final
-	}
-	return c.send(ctx)
+	f(&c.status)
 }

@@ -39,18 +39,7 @@ func TestChallengerProvesFraud(t *testing.T) {
 	w.blockOK()
 	step(t)
 
-	signed := func(from, to uint32, amount uint64) l2.Tx {
-		a, _ := w.state.Account(from)
-		tx := l2.Tx{Type: l2.TxTransfer, From: from, To: to, Amount: amount, Nonce: a.Nonce}
-		w.sign(&tx)
-		return tx
-	}
-	withdraw := func(from uint32, amount uint64) l2.Tx {
-		a, _ := w.state.Account(from)
-		tx := l2.Tx{Type: l2.TxWithdraw, From: from, Amount: amount, Nonce: a.Nonce, Address: [20]byte{0: 0xd0}}
-		w.sign(&tx)
-		return tx
-	}
+	signed, withdraw := w.transfer, w.withdraw
 	accounts := w.state.Accounts()
 	a, b, c := accounts[0].Index, accounts[1].Index, accounts[2].Index
 	unchecked := l2.ApplyOptions{ChainID: l2ChainID} // a sequencer that does not check signatures

@@ -65,6 +65,12 @@ func l1Key(i byte) *pqkey.PrivateKey {
 // Keys of the world: 0 validator, 1 sequencer, 2 depositor; the rest for challengers and others.
 func newWorld(t testing.TB, l2Signers int) *world {
 	t.Helper()
+	return newWorldJudged(t, l2Signers, fraud.Judge{})
+}
+
+// newWorldJudged is newWorld whose L1 node judges fraud proofs with judge.
+func newWorldJudged(t testing.TB, l2Signers int, judge chain.FraudJudge) *world {
+	t.Helper()
 	w := &world{t: t, ctx: context.Background(), seqKey: l1Key(1), user: l1Key(2), nonces: map[common.Address]uint64{},
 		indexOf: map[l2.PublicKey]uint32{}}
 	val := l1Key(0)
@@ -72,7 +78,7 @@ func newWorld(t testing.TB, l2Signers int) *world {
 	for i := byte(1); i < 8; i++ {
 		g.Alloc = append(g.Alloc, chain.Alloc{Address: l1Key(i).Address(), Balance: funds})
 	}
-	n, err := node.New(node.Config{FS: vfs.NewMem(), Genesis: g, Key: val, Judge: fraud.Judge{}})
+	n, err := node.New(node.Config{FS: vfs.NewMem(), Genesis: g, Key: val, Judge: judge})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +164,22 @@ func (w *world) sign(tx *l2.Tx) {
 		}
 	}
 	w.t.Fatalf("no key for account %d", tx.From)
+}
+
+// transfer returns a signed transfer at the sender's next nonce in the state so far.
+func (w *world) transfer(from, to uint32, amount uint64) l2.Tx {
+	a, _ := w.state.Account(from)
+	tx := l2.Tx{Type: l2.TxTransfer, From: from, To: to, Amount: amount, Nonce: a.Nonce}
+	w.sign(&tx)
+	return tx
+}
+
+// withdraw returns a signed withdraw at the sender's next nonce in the state so far.
+func (w *world) withdraw(from uint32, amount uint64) l2.Tx {
+	a, _ := w.state.Account(from)
+	tx := l2.Tx{Type: l2.TxWithdraw, From: from, Amount: amount, Nonce: a.Nonce, Address: [20]byte{0: 0xd0}}
+	w.sign(&tx)
+	return tx
 }
 
 // batch is a batch as posted: its commitment, data and trace, and the L2 state it starts from.

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -52,6 +53,10 @@ type Config struct {
 	Genesis  Genesis
 	Verifier ProofVerifier // nil: validity batches are rejected
 	Judge    FraudJudge    // nil: challenges are rejected
+	// Guard is the pebble.Logger the store was opened with: commits go through it, so that a
+	// failed write or sync is an error (pebbleguard.ErrFault), not the end of the process. nil:
+	// plain commits (tests on an in-memory store).
+	Guard *pebbleguard.Guard
 }
 
 // Header is a block header. Its hash is keccak256 of its RLP; the validator signs that hash with
@@ -252,7 +257,7 @@ func (c *Chain) writeGenesis() error {
 	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd, &lt); err != nil {
 		return err
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := c.commit(batch); err != nil {
 		return fmt.Errorf("chain: committing genesis: %w", err)
 	}
 	c.head, c.lt = hd, lt
@@ -370,8 +375,11 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 		return fmt.Errorf("%w: %w", ErrBadHeaderSignature, err)
 	}
 	c.mu.RLock()
-	parent := c.head.Hash
+	parent, failed := c.head.Hash, c.committing != nil
 	c.mu.RUnlock()
+	if failed {
+		return fmt.Errorf("chain: block %d: the store failed an earlier commit and takes no more", p.Header.Height)
+	}
 	if p.parent != parent {
 		return fmt.Errorf("%w: pending block %d does not extend the head", ErrBadBlock, p.Header.Height)
 	}
@@ -394,18 +402,38 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 	c.mu.Lock()
 	c.committing = snap
 	c.mu.Unlock()
-	err := batch.Commit(pebble.Sync)
-	c.mu.Lock()
-	if err == nil {
-		c.head, c.lt = hd, p.lt
-	}
-	c.committing = nil
-	c.mu.Unlock()
-	snap.Close() // no query holds it: they read it under mu
+	err := c.commit(batch)
 	if err != nil {
+		// pebble may have made the batch readable before its sync failed: the queries keep
+		// reading the snapshot, the last state the disk holds, until Close.
 		return fmt.Errorf("chain: committing block %d: %w", hd.Height, err)
 	}
-	return nil
+	c.mu.Lock()
+	c.head, c.lt = hd, p.lt
+	c.committing = nil
+	c.mu.Unlock()
+	return snap.Close() // no query holds it: they read it under mu
+}
+
+// commit writes batch with a synced commit, through the Guard if there is one.
+func (c *Chain) commit(batch *pebble.Batch) error {
+	if c.cfg.Guard == nil {
+		return batch.Commit(pebble.Sync)
+	}
+	return c.cfg.Guard.Commit(batch, pebble.Sync)
+}
+
+// Close releases what the chain holds of its store (the read view kept after a failed commit);
+// call it before closing the store. The chain is not usable after it.
+func (c *Chain) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.committing == nil {
+		return nil
+	}
+	err := c.committing.Close()
+	c.committing = nil
+	return err
 }
 
 // SignHeader is how a validator seals a header.

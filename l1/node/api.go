@@ -61,6 +61,7 @@ var apiErrors = []struct {
 	{"mempool_full", ErrMempoolFull},
 	{"known_tx", ErrKnownTx},
 	{"stopped", ErrStopped},
+	{"halted", ErrHalted},
 	{"bad_request", ErrBadRequest},
 }
 
@@ -128,6 +129,7 @@ type StatusReply struct {
 	Timestamp   uint64
 	MempoolTxs  uint64
 	RollupCount uint64
+	Halted      string `rlp:"optional"` // why the node halted; empty while it works
 }
 
 // EventsRequest starts an event subscription at the first event of FromHeight.
@@ -230,7 +232,7 @@ func (n *Node) handleStatus(_ context.Context, req *quicrpc.Request) ([]byte, er
 		return nil, apiError(err)
 	}
 	return rlp.EncodeToBytes(&StatusReply{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash,
-		StateRoot: s.StateRoot, Timestamp: s.Timestamp, MempoolTxs: uint64(s.MempoolTxs), RollupCount: s.RollupCount})
+		StateRoot: s.StateRoot, Timestamp: s.Timestamp, MempoolTxs: uint64(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted})
 }
 
 // handleEvents sends the stored events from the requested height, then each new block's as it

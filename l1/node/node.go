@@ -7,15 +7,16 @@ package node
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -33,6 +34,13 @@ var (
 	ErrMempoolFull = errors.New("mempool full")
 	ErrKnownTx     = errors.New("transaction already in the mempool")
 	ErrStopped     = errors.New("node stopped")
+	// ErrHalted: the node refuses transactions and makes no blocks; the error wraps why (a
+	// storage fault, ErrStorage, or a chain error). Acknowledged transactions and sealed blocks
+	// are on disk: a restart on the same datadir resumes once the cause is fixed.
+	ErrHalted = errors.New("node halted")
+	// ErrStorage: the store failed a write or a sync (a full disk, a failed sync, a read-only
+	// datadir); pebble takes no further writes in this process.
+	ErrStorage = errors.New("storage fault")
 )
 
 // prefixWAL keys the mempool's write-ahead log: w/<seq> -> raw transaction. Entries are
@@ -55,6 +63,8 @@ type Config struct {
 	MaxBlockBytes   int
 	// Now is the block producer's clock, read only to stamp headers; time.Now if nil.
 	Now func() time.Time
+	// Logger gets the store's errors (nil: discarded).
+	Logger *slog.Logger
 }
 
 type poolTx struct {
@@ -69,6 +79,7 @@ type poolTx struct {
 type Node struct {
 	cfg   Config
 	db    *pebble.DB
+	guard *pebbleguard.Guard
 	chain *chain.Chain
 
 	produceMu sync.Mutex // one block at a time
@@ -85,7 +96,8 @@ type Node struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	fatal  error // why block production halted, under mu
+	fatal  error         // why the node halted (ErrHalted wrapping the cause), under mu
+	failed chan struct{} // closed when fatal is set
 }
 
 // New opens (or creates) the node's store, its chain and its mempool.
@@ -103,19 +115,22 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS})
-	if err != nil {
-		return nil, fmt.Errorf("node: opening store: %w", err)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c, err := chain.Open(db, chain.Config{Genesis: cfg.Genesis, Verifier: cfg.Verifier, Judge: cfg.Judge})
+	n := &Node{cfg: cfg, known: map[common.Hash]bool{}, notify: make(chan struct{}), failed: make(chan struct{})}
+	// A fault in a background write (a flush's MANIFEST update) halts the node too.
+	n.guard = pebbleguard.New(cfg.Logger.With("store", "l1"), func(err error) { n.halt(fmt.Errorf("%w: %w", ErrStorage, err)) })
+	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: n.guard})
 	if err != nil {
-		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("node: opening store %s: %w", cfg.Dir, err)
 	}
-	n := &Node{cfg: cfg, db: db, chain: c, known: map[common.Hash]bool{}, notify: make(chan struct{})}
+	n.db = db
+	if n.chain, err = chain.Open(db, chain.Config{Genesis: cfg.Genesis, Verifier: cfg.Verifier, Judge: cfg.Judge, Guard: n.guard}); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	if err := n.loadWAL(); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, n.chain.Close(), db.Close())
 	}
 	return n, nil
 }
@@ -124,38 +139,6 @@ func setDefault(v *int, d int) {
 	if *v <= 0 {
 		*v = d
 	}
-}
-
-func walKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixWAL), seq) }
-
-// loadWAL refills the mempool with every acknowledged transaction not yet in a block.
-func (n *Node) loadWAL() error {
-	it, err := n.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixWAL), UpperBound: []byte("w0")})
-	if err != nil {
-		return fmt.Errorf("node: WAL iterator: %w", err)
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != len(prefixWAL)+8 {
-			return fmt.Errorf("node: corrupt WAL key %x", k)
-		}
-		seq := binary.BigEndian.Uint64(k[len(prefixWAL):])
-		raw := append([]byte(nil), it.Value()...)
-		tx, err := chain.DecodeTx(raw, n.chain.ChainID())
-		if err != nil {
-			return fmt.Errorf("node: WAL entry %d no longer decodes: %w", seq, err)
-		}
-		n.add(&poolTx{seq: seq, raw: raw, hash: tx.Hash, sender: tx.Sender, nonce: tx.Nonce})
-		n.nextSeq = seq + 1
-	}
-	return it.Error()
-}
-
-func (n *Node) add(p *poolTx) {
-	n.pool = append(n.pool, p)
-	n.known[p.hash] = true
-	n.poolBytes += len(p.raw)
 }
 
 // Chain gives read access to the state machine.
@@ -180,11 +163,9 @@ func (n *Node) Start(ctx context.Context) error {
 			case <-t.C:
 				if _, err := n.ProduceBlock(ctx); err != nil {
 					if !errors.Is(err, ErrStopped) && ctx.Err() == nil {
-						// A chain error (store failure, escrow invariant) halts production:
+						// A chain error (store failure, escrow invariant) halts the node:
 						// continuing would build on a state the node cannot vouch for.
-						n.mu.Lock()
-						n.fatal = err
-						n.mu.Unlock()
+						n.halt(err)
 					}
 					return
 				}
@@ -194,14 +175,45 @@ func (n *Node) Start(ctx context.Context) error {
 	return nil
 }
 
-// Err returns the error that halted block production, if any.
+// Err returns why the node halted (ErrHalted wrapping the cause), or nil while it works.
 func (n *Node) Err() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.fatal
 }
 
-// Stop ends block production and closes the store.
+// Failed is closed when the node halts (Err says why).
+func (n *Node) Failed() <-chan struct{} { return n.failed }
+
+// halt stops the node for good in this process: it refuses transactions and makes no blocks.
+// The first cause is kept (Err).
+func (n *Node) halt(cause error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fatal != nil {
+		return
+	}
+	if !errors.Is(cause, ErrHalted) {
+		cause = fmt.Errorf("%w: %w", ErrHalted, cause)
+	}
+	n.fatal = cause
+	close(n.failed)
+	n.cfg.Logger.Error("node halted: refusing transactions and making no blocks", "err", cause)
+}
+
+// storeErr halts the node if err is a storage fault, and returns the error to report.
+func (n *Node) storeErr(what string, err error) error {
+	if !errors.Is(err, pebbleguard.ErrFault) {
+		return err
+	}
+	n.halt(fmt.Errorf("%w: %s: %w", ErrStorage, what, err))
+	return n.Err()
+}
+
+// Stop ends block production and closes the store. After a storage fault in one of pebble's
+// background writes it leaves the store open and returns the fault: the goroutine that hit it
+// is parked (pebbleguard), and closing would wait for it for ever. The process is expected to
+// exit then; the WAL holds every acknowledged write.
 func (n *Node) Stop() error {
 	if n.cancel != nil {
 		n.cancel()
@@ -217,100 +229,11 @@ func (n *Node) Stop() error {
 	n.stopped = true
 	n.mu.Unlock()
 	n.inflight.Wait()
-	return n.db.Close()
-}
-
-// SubmitTx checks a raw transaction's envelope (size, encoding, chain ID, signature), writes it
-// to the mempool's log with a synced write and only then acknowledges it with its hash: an
-// acknowledged transaction survives a crash. Its state rules (nonce, balance, ...) are decided
-// when a block includes it; the receipt says how.
-func (n *Node) SubmitTx(raw []byte) (common.Hash, error) {
-	if len(raw) > chain.MaxTxSize {
-		return common.Hash{}, fmt.Errorf("%w: %d bytes", chain.ErrTxTooLarge, len(raw))
+	var f *pebbleguard.Fault
+	if err := n.guard.Err(); errors.As(err, &f) && f.Background {
+		return fmt.Errorf("node: store left open: %w", err)
 	}
-	tx, err := chain.DecodeTx(raw, n.chain.ChainID())
-	if err != nil {
-		return common.Hash{}, err
-	}
-	n.mu.Lock()
-	switch {
-	case n.stopped:
-		n.mu.Unlock()
-		return common.Hash{}, ErrStopped
-	case n.known[tx.Hash]:
-		n.mu.Unlock()
-		return tx.Hash, ErrKnownTx
-	case len(n.pool)+n.reserved >= n.cfg.MaxMempoolTxs || n.poolBytes+len(raw) > n.cfg.MaxMempoolBytes:
-		n.mu.Unlock()
-		return common.Hash{}, fmt.Errorf("%w: %d transactions, %d bytes", ErrMempoolFull, len(n.pool), n.poolBytes)
-	}
-	// Reserve the slot, then write outside the lock so that concurrent submissions share
-	// pebble's group commit instead of queueing for one fsync each.
-	seq := n.nextSeq
-	n.nextSeq++
-	n.known[tx.Hash] = true
-	n.poolBytes += len(raw)
-	n.reserved++
-	n.inflight.Add(1)
-	n.mu.Unlock()
-
-	raw = append([]byte(nil), raw...)
-	err = n.db.Set(walKey(seq), raw, pebble.Sync)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	defer n.inflight.Done()
-	n.reserved--
-	if err != nil {
-		delete(n.known, tx.Hash)
-		n.poolBytes -= len(raw)
-		return common.Hash{}, fmt.Errorf("node: writing the mempool log: %w", err)
-	}
-	n.pool = append(n.pool, &poolTx{seq: seq, raw: raw, hash: tx.Hash, sender: tx.Sender, nonce: tx.Nonce})
-	return tx.Hash, nil
-}
-
-// selectTxs picks the next block's transactions in arrival order. A transaction whose nonce is
-// ahead of its sender's waits until the gap fills (a later pass picks it up once the missing
-// nonce is in); a nonce behind is included and fails with a receipt, so its submitter learns why.
-func (n *Node) selectTxs() ([]*poolTx, error) {
-	n.mu.Lock()
-	pool := append([]*poolTx(nil), n.pool...)
-	n.mu.Unlock()
-	next := map[common.Address]uint64{} // lookups only, never iterated
-	taken := make([]bool, len(pool))
-	var out []*poolTx
-	size := 0
-	for progress := true; progress; {
-		progress = false
-		for i, p := range pool {
-			if taken[i] {
-				continue
-			}
-			if len(out) >= n.cfg.MaxBlockTxs || size+len(p.raw) > n.cfg.MaxBlockBytes {
-				return out, nil
-			}
-			want, ok := next[p.sender]
-			if !ok {
-				acct, err := n.chain.Account(p.sender)
-				if err != nil {
-					return nil, err
-				}
-				want = acct.Nonce
-			}
-			if p.nonce > want {
-				next[p.sender] = want
-				continue
-			}
-			if p.nonce == want {
-				want++
-			}
-			next[p.sender] = want
-			taken[i], progress = true, true
-			out = append(out, p)
-			size += len(p.raw)
-		}
-	}
-	return out, nil
+	return errors.Join(n.chain.Close(), n.db.Close())
 }
 
 // ProduceBlock orders the mempool into the next block, signs and commits it, and returns its
@@ -322,10 +245,13 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 		return nil, err
 	}
 	n.mu.Lock()
-	stopped := n.stopped
+	stopped, fatal := n.stopped, n.fatal
 	n.mu.Unlock()
 	if stopped {
 		return nil, ErrStopped
+	}
+	if fatal != nil {
+		return nil, fatal
 	}
 	picked, err := n.selectTxs()
 	if err != nil {
@@ -352,7 +278,7 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, n.storeErr(fmt.Sprintf("sealing block %d", p.Header.Height), err)
 	}
 	n.mu.Lock()
 	included := make(map[common.Hash]bool, len(picked))
@@ -384,6 +310,7 @@ type Status struct {
 	Timestamp   uint64
 	MempoolTxs  int
 	RollupCount uint64
+	Halted      string // why the node halted (Err); empty while it works
 }
 
 // Status returns the head and mempool size.
@@ -394,10 +321,14 @@ func (n *Node) Status() (Status, error) {
 		return Status{}, err
 	}
 	n.mu.Lock()
-	size := len(n.pool)
+	size, fatal := len(n.pool), n.fatal
 	n.mu.Unlock()
-	return Status{ChainID: n.chain.ChainID(), Height: h, BlockHash: hash, StateRoot: root, Timestamp: ts,
-		MempoolTxs: size, RollupCount: count}, nil
+	st := Status{ChainID: n.chain.ChainID(), Height: h, BlockHash: hash, StateRoot: root, Timestamp: ts,
+		MempoolTxs: size, RollupCount: count}
+	if fatal != nil {
+		st.Halted = fatal.Error()
+	}
+	return st, nil
 }
 
 // Account, Rollup, Batch, BatchData, Deposit and Block read committed state.

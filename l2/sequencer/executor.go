@@ -1,7 +1,6 @@
 package sequencer
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -65,13 +64,19 @@ func newExecutor(kind string, depth int, capacityHint uint64, snapshot []byte) (
 			return &refExecutor{state: s}, nil
 		}
 		var accounts []l2.IndexedAccount
-		d, root, err := readSnapshot(snapshot, func(i uint32, a l2.Account) {
-			accounts = append(accounts, l2.IndexedAccount{Index: i, Account: a})
+		var bad error
+		d, root, err := ffi.WalkSnapshot(snapshot, func(a *ffi.IndexedAccount) {
+			var acc l2.Account
+			if err := errors.Join(acc.PubKey.X.SetBytesCanonical(a.PubKeyX[:]), acc.PubKey.Y.SetBytesCanonical(a.PubKeyY[:])); err != nil {
+				bad = errors.Join(bad, fmt.Errorf("account %d: %w", a.Index, err))
+			}
+			acc.Balance, acc.Nonce = a.Balance, a.Nonce
+			accounts = append(accounts, l2.IndexedAccount{Index: a.Index, Account: acc})
 		})
-		if err != nil {
-			return nil, err
+		if err = errors.Join(err, bad); err != nil {
+			return nil, fmt.Errorf("sequencer: snapshot: %w", err)
 		}
-		s, err := l2.NewStateFromAccounts(d, accounts)
+		s, err := l2.NewStateFromAccounts(int(d), accounts)
 		if err != nil {
 			return nil, err
 		}
@@ -179,58 +184,11 @@ func (e *refExecutor) Close() error            { return nil }
 // Snapshot encodes the reference state in the image of docs/protocol.md §9.
 func (e *refExecutor) Snapshot() ([]byte, error) {
 	accs := e.state.Accounts()
-	b := make([]byte, 0, snapHeader+snapEntry*len(accs)+32)
-	b = append(b, snapMagic...)
-	b = append(b, byte(e.state.Depth()), 0, 0, 0, 0, 0, 0, 0)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(accs)))
-	for _, a := range accs {
-		b = binary.BigEndian.AppendUint32(b, a.Index)
-		x, y := a.Account.PubKey.X.Bytes(), a.Account.PubKey.Y.Bytes()
-		b = append(b, x[:]...)
-		b = append(b, y[:]...)
-		b = binary.BigEndian.AppendUint64(b, a.Account.Balance)
-		b = binary.BigEndian.AppendUint64(b, a.Account.Nonce)
-		b = append(b, 0, 0, 0, 0)
+	out := make([]ffi.IndexedAccount, len(accs))
+	for k, a := range accs {
+		out[k] = ffi.IndexedAccount{Index: a.Index, Account: ffi.Account{PubKeyX: a.Account.PubKey.X.Bytes(),
+			PubKeyY: a.Account.PubKey.Y.Bytes(), Balance: a.Account.Balance, Nonce: a.Account.Nonce, Exists: true}}
 	}
 	root := e.state.Root()
-	r := root.Bytes()
-	return append(b, r[:]...), nil
-}
-
-// Snapshot image layout (docs/protocol.md §9).
-const (
-	snapMagic  = "PQSNAP01"
-	snapHeader = 24
-	snapEntry  = 88
-)
-
-var errSnapshot = errors.New("invalid snapshot")
-
-// readSnapshot walks the accounts of a §9 image, in increasing index order, and returns its
-// depth and recorded root. It checks the layout only; the core (or NewStateFromAccounts plus the
-// root comparison) checks the rest.
-func readSnapshot(b []byte, each func(i uint32, a l2.Account)) (depth int, root [32]byte, err error) {
-	if len(b) < snapHeader+32 || string(b[:8]) != snapMagic {
-		return 0, root, fmt.Errorf("sequencer: %w: bad header", errSnapshot)
-	}
-	depth = int(b[8])
-	n := binary.BigEndian.Uint64(b[16:24])
-	if uint64(len(b)-snapHeader-32) != n*snapEntry {
-		return 0, root, fmt.Errorf("sequencer: %w: %d bytes for %d accounts", errSnapshot, len(b), n)
-	}
-	for k := uint64(0); k < n; k++ {
-		e := b[snapHeader+k*snapEntry:]
-		var a l2.Account
-		if err := a.PubKey.X.SetBytesCanonical(e[4:36]); err != nil {
-			return 0, root, fmt.Errorf("sequencer: %w: entry %d", errSnapshot, k)
-		}
-		if err := a.PubKey.Y.SetBytesCanonical(e[36:68]); err != nil {
-			return 0, root, fmt.Errorf("sequencer: %w: entry %d", errSnapshot, k)
-		}
-		a.Balance = binary.BigEndian.Uint64(e[68:76])
-		a.Nonce = binary.BigEndian.Uint64(e[76:84])
-		each(binary.BigEndian.Uint32(e[0:4]), a)
-	}
-	copy(root[:], b[len(b)-32:])
-	return depth, root, nil
+	return ffi.EncodeSnapshot(uint32(e.state.Depth()), out, root.Bytes()), nil
 }

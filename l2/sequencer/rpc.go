@@ -22,25 +22,37 @@ type API struct{ s *Sequencer }
 // NewAPI returns the rollup_ namespace of s, for embedding in another rpc.Server.
 func NewAPI(s *Sequencer) *API { return &API{s: s} }
 
+// rpcServer is the JSON-RPC server of Config.ListenAddr.
+type rpcServer struct {
+	http *http.Server
+	rpc  *rpc.Server
+	addr net.Addr
+}
+
 func (s *Sequencer) serve() error {
-	s.rpc = rpc.NewServer()
-	if err := s.rpc.RegisterName("rollup", NewAPI(s)); err != nil {
+	srv := &s.srv
+	srv.rpc = rpc.NewServer()
+	if err := srv.rpc.RegisterName("rollup", NewAPI(s)); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("sequencer: listen: %w", err)
 	}
-	s.addr = ln.Addr()
-	ws := s.rpc.WebsocketHandler([]string{"*"})
-	s.http = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv.addr = ln.Addr()
+	ws := srv.rpc.WebsocketHandler([]string{"*"})
+	srv.http = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			ws.ServeHTTP(w, r)
 			return
 		}
-		s.rpc.ServeHTTP(w, r)
+		srv.rpc.ServeHTTP(w, r)
 	})}
-	go s.http.Serve(ln)
+	go func() {
+		if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("JSON-RPC server stopped", "err", err, "addr", srv.addr.String())
+		}
+	}()
 	return nil
 }
 
@@ -49,10 +61,10 @@ func (s *Sequencer) serve() error {
 // devnet controls of cmd/pqsequencer, which act on a settlement engine that reads the
 // sequencer's blocks. It needs Start with a ListenAddr.
 func (s *Sequencer) RegisterAPI(namespace string, service any) error {
-	if s.rpc == nil {
+	if s.srv.rpc == nil {
 		return errors.New("sequencer: no JSON-RPC server (not started, or no ListenAddr)")
 	}
-	return s.rpc.RegisterName(namespace, service)
+	return s.srv.rpc.RegisterName(namespace, service)
 }
 
 // SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or
@@ -71,13 +83,13 @@ func (a *API) GetAccount(index uint32, withProof *bool) (*RPCAccount, error) {
 	if uint64(index) >= uint64(1)<<s.cfg.Depth {
 		return nil, newError(CodeNotFound, "index_out_of_range", "index %d outside a tree of depth %d", index, s.cfg.Depth)
 	}
-	s.stateMu.RLock()
-	defer s.stateMu.RUnlock()
-	acc, ok, err := s.exec.Account(index)
+	s.chain.mu.RLock()
+	defer s.chain.mu.RUnlock()
+	acc, ok, err := s.chain.exec.Account(index)
 	if err != nil {
 		return nil, err
 	}
-	root, err := s.exec.Root()
+	root, err := s.chain.exec.Root()
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +99,7 @@ func (a *API) GetAccount(index uint32, withProof *bool) (*RPCAccount, error) {
 		out.Balance, out.Nonce = hexutil.Uint64(acc.Balance), hexutil.Uint64(acc.Nonce)
 	}
 	if withProof != nil && *withProof {
-		sib, err := s.exec.Witness(index)
+		sib, err := s.chain.exec.Witness(index)
 		if err != nil {
 			return nil, err
 		}
@@ -108,10 +120,7 @@ func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
 		return nil, err
 	}
 	if r == nil {
-		a.s.poolMu.Lock()
-		e := a.s.pool.byHash[hash]
-		a.s.poolMu.Unlock()
-		if e == nil {
+		if !a.s.txs.pending(hash) {
 			return nil, nil
 		}
 		return &RPCReceipt{TxHash: hash, Status: "pending"}, nil
@@ -170,9 +179,7 @@ type RPCStatus = rollupapi.Status
 // GetStatus is rollup_getStatus(blockNumber?): the head and the settlement status of a block.
 func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {
 	h := a.s.Head()
-	a.s.poolMu.Lock()
-	pending := a.s.pool.len()
-	a.s.poolMu.Unlock()
+	pending := a.s.txs.len()
 	st := &RPCStatus{Head: hexutil.Uint64(h.Number), HeadHash: h.Hash(), Root: a.s.currentRoot(), DepositCursor: hexutil.Uint64(h.DepositEnd),
 		Pending: pending, Block: hexutil.Uint64(h.Number)}
 	if number != nil {
@@ -194,7 +201,7 @@ func (a *API) GetStatus(number *hexutil.Uint64) (*RPCStatus, error) {
 func (s *Sequencer) currentRoot() [32]byte {
 	h := s.Head()
 	if h.Number == 0 {
-		return s.genesisRoot
+		return s.chain.genesisRoot
 	}
 	return h.PostRoot
 }

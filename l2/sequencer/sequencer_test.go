@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -199,7 +200,7 @@ func TestDroppedNeverInBlock(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.BlockInterval = time.Hour
 	h := start(t, cfg)
-	build := func() { h.s.kick <- struct{}{} }
+	build := func() { h.s.run.kick <- struct{}{} }
 	keys := newKeys(t, 3, 5)
 	for _, k := range keys {
 		h.deps.Add(k.Public(), math.MaxUint64/2)
@@ -284,7 +285,7 @@ func TestReplayMismatchFails(t *testing.T) {
 	for _, f := range snaps {
 		os.Remove(f)
 	}
-	db, err := pebble.Open(filepath.Join(h.cfg.DataDir, "db"), &pebble.Options{Logger: quietLogger{}})
+	db, err := pebble.Open(filepath.Join(h.cfg.DataDir, "db"), &pebble.Options{Logger: pebbleguard.New(nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

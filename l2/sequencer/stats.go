@@ -13,6 +13,8 @@ type Stats struct {
 	Admitted uint64            // sends acknowledged (durable, or the same bytes again)
 	Rejected map[string]uint64 // sends refused, by the error's reason (other: a cancelled wait)
 	Mempool  int               // pending transactions
+	// SnapshotFailures counts snapshot writes that failed (each is retried; see snapshotter).
+	SnapshotFailures uint64
 }
 
 // counters counts the outcome of every SendTransaction.
@@ -44,8 +46,5 @@ func (s *Sequencer) Stats() Stats {
 	s.stats.mu.Lock()
 	rejected := maps.Clone(s.stats.rejected)
 	s.stats.mu.Unlock()
-	s.poolMu.Lock()
-	pending := s.pool.len()
-	s.poolMu.Unlock()
-	return Stats{Admitted: s.stats.admitted.Load(), Rejected: rejected, Mempool: pending}
+	return Stats{Admitted: s.stats.admitted.Load(), Rejected: rejected, Mempool: s.txs.len(), SnapshotFailures: s.snaps.failures.Load()}
 }

@@ -1,0 +1,119 @@
+package sequencer
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/crypto/sha3"
+)
+
+// Key space of the sequencer's pebble database. Integers are big-endian so that keys sort in
+// numeric order.
+var (
+	keyGenesis   = []byte("m/genesis") // chain ID u64 | depth u8: guards against a wrong data dir
+	prefixBlock  = []byte("b/")        // b/<number> -> header | batch data
+	prefixRcpt   = []byte("r/")        // r/<tx hash> -> receipt
+	prefixWAL    = []byte("w/")        // w/<seq> -> 160-byte tx: acknowledged, not yet in a block
+	prefixDevDep = []byte("d/")        // d/<queue index> -> pk.x | pk.y | amount (dev deposit queue)
+)
+
+func u64Key(prefix []byte, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), n)
+}
+
+// Header is a block header. Block numbers start at 1; block 1's parent hash is zero and its
+// previous root the genesis root Z[depth].
+type Header struct {
+	Number         uint64
+	ParentHash     [32]byte
+	PrevRoot       [32]byte
+	PostRoot       [32]byte
+	TraceRoot      [32]byte // list_root of the post-roots of this block's transactions (§8.2)
+	WithdrawalRoot [32]byte // §8.3
+	DepositStart   uint64   // L1 deposit queue range [DepositStart, DepositEnd): the block's first
+	DepositEnd     uint64   // DepositEnd-DepositStart transactions, in queue order
+	TxCount        uint32
+	Time           uint64   // unix milliseconds when the block was built
+	TxsHash        [32]byte // keccak256 of the batch data: binds the data to Hash (not §8.5's data_hash)
+}
+
+const headerSize = 8 + 32*5 + 8 + 8 + 4 + 8 + 32
+
+func (h *Header) encode() []byte {
+	b := make([]byte, 0, headerSize)
+	b = binary.BigEndian.AppendUint64(b, h.Number)
+	for _, w := range [][32]byte{h.ParentHash, h.PrevRoot, h.PostRoot, h.TraceRoot, h.WithdrawalRoot} {
+		b = append(b, w[:]...)
+	}
+	b = binary.BigEndian.AppendUint64(b, h.DepositStart)
+	b = binary.BigEndian.AppendUint64(b, h.DepositEnd)
+	b = binary.BigEndian.AppendUint32(b, h.TxCount)
+	b = binary.BigEndian.AppendUint64(b, h.Time)
+	return append(b, h.TxsHash[:]...)
+}
+
+func decodeHeader(b []byte) (Header, error) {
+	var h Header
+	if len(b) != headerSize {
+		return h, fmt.Errorf("sequencer: header of %d bytes, want %d", len(b), headerSize)
+	}
+	h.Number = binary.BigEndian.Uint64(b)
+	p := b[8:]
+	for _, w := range []*[32]byte{&h.ParentHash, &h.PrevRoot, &h.PostRoot, &h.TraceRoot, &h.WithdrawalRoot} {
+		copy(w[:], p[:32])
+		p = p[32:]
+	}
+	h.DepositStart = binary.BigEndian.Uint64(p)
+	h.DepositEnd = binary.BigEndian.Uint64(p[8:])
+	h.TxCount = binary.BigEndian.Uint32(p[16:])
+	h.Time = binary.BigEndian.Uint64(p[20:])
+	copy(h.TxsHash[:], p[28:60])
+	return h, nil
+}
+
+// Hash is keccak256 of the header's fixed binary encoding.
+func (h *Header) Hash() [32]byte { return keccak(h.encode()) }
+
+func keccak(b []byte) (out [32]byte) {
+	k := sha3.NewLegacyKeccak256()
+	k.Write(b)
+	k.Sum(out[:0])
+	return out
+}
+
+// TxHash is the API identifier of a transaction: keccak256 of its canonical 160 bytes. It is
+// not part of the protocol (docs/protocol.md hashes field elements only).
+func TxHash(raw []byte) [32]byte { return keccak(raw) }
+
+// Block is a stored block: its header and batch data (only transactions with status ok).
+type Block struct {
+	Header Header
+	Data   []byte
+}
+
+// receipt is the stored outcome of a user transaction.
+type receipt struct {
+	Included bool
+	Block    uint64 // the block that included it, or the block being built when it was dropped
+	Position uint32 // index within the block's batch data (Included only)
+	Status   string // a docs §7.1 status name, or "evicted"
+}
+
+func (r *receipt) encode() []byte {
+	b := make([]byte, 0, 14+len(r.Status))
+	if r.Included {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.BigEndian.AppendUint64(b, r.Block)
+	b = binary.BigEndian.AppendUint32(b, r.Position)
+	return append(b, r.Status...)
+}
+
+func decodeReceipt(b []byte) (receipt, error) {
+	if len(b) < 13 {
+		return receipt{}, fmt.Errorf("sequencer: receipt of %d bytes", len(b))
+	}
+	return receipt{Included: b[0] == 1, Block: binary.BigEndian.Uint64(b[1:]), Position: binary.BigEndian.Uint32(b[9:]), Status: string(b[13:])}, nil
+}

@@ -1,0 +1,87 @@
+package settlement
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ModePolicy chooses the mode of each batch.
+type ModePolicy uint8
+
+// Mode policies.
+const (
+	// PolicyAuto: validity when the Prover returns a proof within ProofDeadline, otherwise
+	// optimistic.
+	PolicyAuto ModePolicy = iota
+	PolicyOptimistic
+	// PolicyValidity: always validity; a batch waits for its proof.
+	PolicyValidity
+)
+
+var policyNames = [...]string{"auto", "optimistic", "validity"}
+
+func (p ModePolicy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
+// SetPolicy changes the mode policy for every batch posted from now on (built batches not
+// posted yet included: one waiting for its proof under PolicyValidity goes out optimistically
+// after SetPolicy(PolicyOptimistic)). PolicyValidity needs a Prover. The change is not
+// persisted: a restart returns to Config.Policy.
+func (e *Engine) SetPolicy(p ModePolicy) error {
+	switch p {
+	case PolicyAuto, PolicyOptimistic:
+	case PolicyValidity:
+		if e.cfg.Prover == nil {
+			return errors.New("settlement: PolicyValidity needs a Prover")
+		}
+	default:
+		return fmt.Errorf("settlement: unknown policy %d", p)
+	}
+	e.policy.Store(uint32(p))
+	e.Kick()
+	return nil
+}
+
+// Policy is the current mode policy.
+func (e *Engine) Policy() ModePolicy { return ModePolicy(e.policy.Load()) }
+
+// ErrFaultInjectionDisabled is InjectFault's refusal without Config.AllowFaultInjection.
+var ErrFaultInjectionDisabled = errors.New("settlement: fault injection needs AllowFaultInjection (tests and devnets only)")
+
+// InjectFault arms f for the first batch not yet posted (the next one the engine posts; f.Batch
+// is ignored) and returns that batch's number: a built batch waiting to be posted, or else the
+// next one to be cut. It is for devnets and tests: refused unless Config.AllowFaultInjection,
+// refused while another fault waits to be posted, and not persisted (a restart forgets it). It
+// waits for a step in progress, which may be proving a batch (bounded by ProofDeadline). Like
+// Config.Fault, the corruption goes into that batch's first posting only; it is posted
+// optimistically whatever the policy, and a fault the batch gives no hold to is dropped (Fault).
+func (e *Engine) InjectFault(f Fault) (uint64, error) {
+	if !e.cfg.AllowFaultInjection {
+		return 0, ErrFaultInjectionDisabled
+	}
+	switch {
+	case f.Kind == FaultNone || int(f.Kind) >= len(faultNames):
+		return 0, fmt.Errorf("settlement: cannot inject %s", f.Kind)
+	case f.Kind == FaultAmountOverflow && f.Make == nil:
+		return 0, fmt.Errorf("settlement: %s (%s) needs Fault.Make, a signed transaction beyond its sender's balance", f.Kind.Name(), f.Kind)
+	}
+	e.stepMu.Lock()
+	defer e.stepMu.Unlock()
+	if p := e.fault; p != nil {
+		return 0, fmt.Errorf("settlement: a fault (%s) is already armed for batch %d", p.Kind.Name(), p.Batch)
+	}
+	f.Batch = uint64(len(e.recs)) + 1
+	for _, r := range e.recs {
+		if State(r.State) == StateBuilt {
+			f.Batch = r.Number
+			break
+		}
+	}
+	e.fault = &f
+	e.Kick()
+	return f.Batch, nil
+}

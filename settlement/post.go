@@ -1,0 +1,183 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// post sends the batches that are due, in order.
+func (e *Engine) post(ctx context.Context) error {
+	prevRoot := e.genesis
+	inFlight := 0
+	for _, r := range e.recs {
+		if st := State(r.State); st != StateBuilt {
+			if st != StateFinalized {
+				inFlight++
+			}
+			p, err := r.posted()
+			if err != nil {
+				return err
+			}
+			prevRoot = p.NewRoot
+			continue
+		}
+		if inFlight >= e.cfg.MaxInFlight {
+			return nil
+		}
+		nr, err := e.postOne(ctx, r, prevRoot)
+		if err != nil {
+			return err
+		}
+		if State(nr.State) == StateBuilt {
+			return nil // not sent (waiting for a proof)
+		}
+		p, err := nr.posted()
+		if err != nil {
+			return err
+		}
+		prevRoot = p.NewRoot
+		inFlight++
+	}
+	return nil
+}
+
+// postOne posts batch r on the target's root prevRoot and returns its record as it now is
+// (still built when it waits for its proof).
+func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*record, error) {
+	b, err := r.built()
+	if err != nil {
+		return nil, err
+	}
+	sub := &Submission{Mode: ModeOptimistic, Commitment: b.Commitment, Trace: b.Trace}
+	sub.Commitment.PrevRoot = prevRoot // the root on the target: a corrupted predecessor's, until reverted
+	if sub.Frame, err = compress(b.Data); err != nil {
+		return nil, err
+	}
+	nr := *r
+	// Idempotency: the target may hold it already (a restart after sending, or a lost reply).
+	if pb, err := e.cfg.Target.Batch(ctx, r.Number); err == nil {
+		if !sameCommitment(&pb.Commitment, &sub.Commitment) {
+			return nil, fmt.Errorf("settlement: the target holds another batch %d", r.Number)
+		}
+		nr.Posted, nr.State = toWire(&sub.Commitment), uint8(StatePosted)
+		return &nr, e.put(&nr) // reconcile gives it its state on the next step
+	} else if !errors.Is(err, ErrNotPosted) {
+		return nil, err
+	}
+	f := e.fault
+	faulty := f != nil && f.Batch == r.Number
+	if faulty {
+		pre, err := e.stateBefore(r.Number)
+		if err != nil {
+			return nil, err
+		}
+		switch err := corrupt(f, b, pre, sub); {
+		case errors.Is(err, errFaultNotApplicable):
+			// Dropped: a fault that cannot corrupt this batch must not hold up settlement.
+			faulty, e.fault = false, nil
+			nr.LastError = fmt.Sprintf("fault %s dropped: %v", f.Kind.Name(), err)
+			e.log.Warn("fault not applicable: batch posted honestly", "batch", r.Number, "fault", f.Kind.Name(), "err", err)
+		case err != nil:
+			return nil, err
+		}
+	}
+	if !faulty && e.cfg.Prover != nil && e.Policy() != PolicyOptimistic {
+		if wait := e.prove(ctx, &nr, b, sub); wait {
+			return r, nil
+		}
+	}
+	ref, err := e.cfg.Target.Submit(ctx, sub)
+	if err != nil {
+		return nil, err
+	}
+	if faulty {
+		nr.FaultPosted, e.fault = true, nil
+		e.log.Warn("FAULT INJECTED", "batch", r.Number, "fault", f.Kind.String())
+	}
+	nr.State, nr.Mode, nr.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
+	nr.TxHash, nr.TxNonce, nr.TxHeight = ref.Hash, ref.Nonce, ref.Height
+	if e.cfg.Prover != nil {
+		e.advanceProverState(r.Number, b.Data)
+	}
+	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount)
+	return &nr, e.put(&nr)
+}
+
+// prove asks the Prover for batch r's proof and makes sub a validity submission when it comes
+// within ProofDeadline. It reports whether the batch waits for its proof (PolicyValidity);
+// otherwise sub goes out as it is (optimistic without a proof).
+func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission) (wait bool) {
+	policy := e.Policy()
+	var proof []byte
+	pre, err := e.proverState(r.Number)
+	if err == nil {
+		if root := pre.Root(); !root.Equal(&sub.Commitment.PrevRoot) {
+			// The target holds a corrupted predecessor: no proof can build on its root.
+			err = errors.New("settlement: the target's root is not the batch's pre-state root")
+		}
+	}
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, e.cfg.ProofDeadline)
+		proof, err = e.cfg.Prover.Prove(pctx, &sub.Commitment, b.Data, pre)
+		cancel()
+	}
+	switch {
+	case err == nil:
+		sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
+	case policy == PolicyValidity:
+		e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
+		return true
+	default:
+		e.log.Info("no proof within the deadline: optimistic", "batch", r.Number, "err", err)
+	}
+	return false
+}
+
+// proverState returns the L2 state at the start of batch n, for the Prover: a cached state
+// that follows the batches as they are posted in order, rebuilt (stateBefore) after a revert or
+// a restart.
+func (e *Engine) proverState(n uint64) (*l2.State, error) {
+	if e.pre == nil || e.preNext != n {
+		st, err := e.stateBefore(n)
+		if err != nil {
+			return nil, err
+		}
+		e.pre, e.preNext = st, n
+	}
+	return e.pre, nil
+}
+
+// advanceProverState moves the Prover's cached state past batch n, if it is at its start.
+func (e *Engine) advanceProverState(n uint64, data []byte) {
+	if e.pre == nil || e.preNext != n {
+		return
+	}
+	txs, err := l2.DecodeBatch(data)
+	if err != nil {
+		e.pre = nil
+		return
+	}
+	e.pre.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
+	e.preNext = n + 1
+}
+
+// stateBefore rebuilds the L2 state at the start of batch n from the records (fault
+// injection, the Prover, a build that failed).
+func (e *Engine) stateBefore(n uint64) (*l2.State, error) {
+	st, err := l2.NewState(e.cfg.Depth)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range e.recs[:n-1] {
+		txs, err := l2.DecodeBatch(r.Data)
+		if err != nil {
+			return nil, err
+		}
+		st.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
+	}
+	return st, nil
+}

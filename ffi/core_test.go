@@ -63,7 +63,7 @@ func TestApplyBatchStructuralErrors(t *testing.T) {
 		{"one byte too long", append(bytes.Clone(valid), 0), ErrMalformed},
 		{"4097 records", make([]byte, (MaxBatchTxs+1)*TxSize), ErrBatchTooLarge},
 		{"4097 records and a byte: length checked first", make([]byte, (MaxBatchTxs+1)*TxSize+1), ErrMalformed},
-		{"type 4", edit(valid, func(b []byte) { b[7] = 4 }), ErrUnknownType},
+		{"type 5", edit(valid, func(b []byte) { b[7] = 5 }), ErrUnknownType},
 		{"type 255", edit(valid, func(b []byte) { b[TxSize+7] = 255 }), ErrUnknownType},
 		{"w2 = p", edit(valid, func(b []byte) { copy(b[64:96], modulusBE) }), ErrNonCanonical},
 		{"w4 all ones", edit(valid, func(b []byte) { copy(b[TxSize+128:2*TxSize], bytes.Repeat([]byte{0xff}, 32)) }), ErrNonCanonical},
@@ -83,8 +83,8 @@ func TestApplyBatchStructuralErrors(t *testing.T) {
 		// record decides the error.
 		{"malformed record before a non-canonical one", edit(valid, func(b []byte) { b[3] = 1; copy(b[TxSize+64:], modulusBE) }), ErrMalformed},
 		{"non-canonical record before a malformed one", edit(valid, func(b []byte) { copy(b[64:], modulusBE); b[TxSize+3] = 1 }), ErrNonCanonical},
-		{"unknown type before a non-canonical record", edit(valid, func(b []byte) { b[7] = 4; copy(b[TxSize+64:], modulusBE) }), ErrUnknownType},
-		{"non-canonical and unknown type in one record", edit(valid, func(b []byte) { b[7] = 4; copy(b[64:], modulusBE) }), ErrNonCanonical},
+		{"unknown type before a non-canonical record", edit(valid, func(b []byte) { b[7] = 5; copy(b[TxSize+64:], modulusBE) }), ErrUnknownType},
+		{"non-canonical and unknown type in one record", edit(valid, func(b []byte) { b[7] = 5; copy(b[64:], modulusBE) }), ErrNonCanonical},
 	}
 	c := newBadInputCore(t)
 	for _, tt := range tests {
@@ -599,12 +599,12 @@ func TestPoseidon2CompressBatchLarge(t *testing.T) {
 }
 
 func TestTxStatusNames(t *testing.T) {
-	for s := TxOK; s <= TxBadSignature; s++ {
+	for s := TxOK; s <= TxDepositPlaceable; s++ {
 		if s.String() != l2.Status(s).String() {
 			t.Errorf("status %d: %q, reference %q", s, s, l2.Status(s))
 		}
 	}
-	if got := TxStatus(10).String(); got != "tx_status(10)" {
+	if got := TxStatus(11).String(); got != "tx_status(11)" {
 		t.Errorf("unknown status: %q", got)
 	}
 }

@@ -78,6 +78,8 @@ const (
 	TxPubkeyMismatch      TxStatus = C.PQ_TX_PUBKEY_MISMATCH
 	// TxBadSignature is never produced by the core, which does not check signatures.
 	TxBadSignature TxStatus = C.PQ_TX_BAD_SIGNATURE
+	// TxDepositPlaceable: a refund of a deposit that some index could take (§7.6).
+	TxDepositPlaceable TxStatus = C.PQ_TX_DEPOSIT_PLACEABLE
 )
 
 var txStatusNames = [...]string{
@@ -91,6 +93,7 @@ var txStatusNames = [...]string{
 	TxBalanceOverflow:     "balance_overflow",
 	TxPubkeyMismatch:      "pubkey_mismatch",
 	TxBadSignature:        "bad_signature",
+	TxDepositPlaceable:    "deposit_placeable",
 }
 
 // String returns the spec name of the status (docs/protocol.md §7.1).

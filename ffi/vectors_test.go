@@ -3,6 +3,7 @@ package ffi
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -72,41 +73,69 @@ func TestVectorsBatches(t *testing.T) {
 			continue // statuses assume signature checks, which the core does not do (§6)
 		}
 		ran++
-		t.Run(tc.Name, func(t *testing.T) {
-			c := startCore(t, &tc)
-			var out BatchOutput
-			for bi, vb := range tc.Batches {
-				before := stateImage(t, c)
-				err := c.ApplyBatch(vb.Txs, &out)
-				if vb.Error != "" {
-					want, ok := vectorErrors[vb.Error]
-					if !ok {
-						t.Fatalf("batch %d: unknown error name %q in vectors", bi, vb.Error)
-					}
-					if !errors.Is(err, want) {
-						t.Fatalf("batch %d: error %v, want %v", bi, err, want)
-					}
-					if after := stateImage(t, c); !bytes.Equal(before, after) {
-						t.Fatalf("batch %d: state changed by a rejected batch", bi)
-					}
-					if out.Len() != 0 {
-						t.Fatalf("batch %d: output holds %d results after an error", bi, out.Len())
-					}
-					continue
-				}
-				if err != nil {
-					t.Fatalf("batch %d: %v", bi, err)
-				}
-				checkVectorBatch(t, bi, &vb, &out)
-			}
-			checkAccounts(t, c, tc.AccountsAfter)
-			if root, want := mustRoot(t, c), word(tc.RootAfter); root != want {
-				t.Fatalf("root after %x, want %x", root, want)
-			}
-		})
+		t.Run(tc.Name, func(t *testing.T) { runVectorCase(t, &tc) })
 	}
 	if ran == 0 {
 		t.Fatal("no case without signature checks in the vectors")
+	}
+}
+
+// runVectorCase applies a case's batches to a core started from its pre_state and checks every
+// value against the vectors.
+func runVectorCase(t *testing.T, tc *vectors.Case) {
+	t.Helper()
+	c := startCore(t, tc)
+	var out BatchOutput
+	for bi, vb := range tc.Batches {
+		before := stateImage(t, c)
+		err := c.ApplyBatch(vb.Txs, &out)
+		if vb.Error != "" {
+			want, ok := vectorErrors[vb.Error]
+			if !ok {
+				t.Fatalf("batch %d: unknown error name %q in vectors", bi, vb.Error)
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("batch %d: error %v, want %v", bi, err, want)
+			}
+			if after := stateImage(t, c); !bytes.Equal(before, after) {
+				t.Fatalf("batch %d: state changed by a rejected batch", bi)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("batch %d: output holds %d results after an error", bi, out.Len())
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("batch %d: %v", bi, err)
+		}
+		checkVectorBatch(t, bi, &vb, &out)
+	}
+	checkAccounts(t, c, tc.AccountsAfter)
+	if root, want := mustRoot(t, c), word(tc.RootAfter); root != want {
+		t.Fatalf("root after %x, want %x", root, want)
+	}
+}
+
+// TestDepositIntoFullTreeVectors (with settlement.TestDepositIntoFullTree, issue 12): the core
+// agrees with the Go reference on the shared refund cases: a valid refund, the refund of a
+// placeable deposit rejected (deposit_placeable), on the state the batch has reached, and the
+// refund's structural rules.
+func TestDepositIntoFullTreeVectors(t *testing.T) {
+	v := loadVectors(t)
+	seen := map[l2.Status]int{}
+	for _, tc := range v.Cases {
+		if !strings.Contains(tc.Name, "refund") {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) { runVectorCase(t, &tc) })
+		for _, b := range tc.Batches {
+			for _, st := range b.Statuses {
+				seen[l2.Status(st)]++
+			}
+		}
+	}
+	if seen[l2.StatusOK] == 0 || seen[l2.StatusDepositPlaceable] == 0 {
+		t.Fatalf("the vectors' refund cases give statuses %v: want both ok and deposit_placeable", seen)
 	}
 }
 

@@ -52,6 +52,13 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 	}
 	opts := l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true}
 	for k := from; k < n; k++ {
+		if txs[k].Type == l2.TxRefund {
+			p, err := refundStep(pre, c, trace, k, &txs[k])
+			if p != nil || err != nil {
+				return p, err
+			}
+			continue
+		}
 		var accounts []l2.AccountWitness
 		for _, i := range txs[k].Touches(pre.Depth()) {
 			w, err := pre.AccountWitness(i)
@@ -64,12 +71,7 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 		if root := pre.Root(); st == l2.StatusOK && root.Equal(&trace[k]) {
 			continue
 		}
-		p := &Proof{Kind: KindStep, Batch: c.BatchNumber, Step: uint64(k), PrevRoot: c.PrevRoot,
-			NextRoot: trace[k], NextSiblings: l2.ListWitness(trace, k), Accounts: accounts}
-		if k > 0 {
-			p.PrevRoot, p.PrevSiblings = trace[k-1], l2.ListWitness(trace, k-1)
-		}
-		return p, nil
+		return StepProof(c, trace, k, accounts), nil
 	}
 	if !trace[n-1].Equal(&c.NewRoot) {
 		return &Proof{Kind: KindFinalRoot, Batch: c.BatchNumber, Step: uint64(n - 1), NextRoot: trace[n-1],
@@ -79,6 +81,36 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 		return &Proof{Kind: KindWithdrawalRoot, Batch: c.BatchNumber}, nil
 	}
 	return nil, ErrNoFraud
+}
+
+// StepProof is the step proof (docs §11.2) that step k of a batch with commitment c and trace
+// is wrong, with accounts the witnesses, in the root before the step, the judge needs.
+func StepProof(c *l2.Commitment, trace []fr.Element, k int, accounts []l2.AccountWitness) *Proof {
+	p := &Proof{Kind: KindStep, Batch: c.BatchNumber, Step: uint64(k), PrevRoot: c.PrevRoot,
+		NextRoot: trace[k], NextSiblings: l2.ListWitness(trace, k), Accounts: accounts}
+	if k > 0 {
+		p.PrevRoot, p.PrevSiblings = trace[k-1], l2.ListWitness(trace, k-1)
+	}
+	return p
+}
+
+// refundStep checks refund k on the whole state before it and returns its step proof if it is
+// wrong (nil if it is right): the witness of the index PlacementFor finds for a placeable
+// deposit, else (the refund is valid but trace[k] moved the root) of index 0. A refund leaves
+// the state unchanged, so a right one needs nothing applied.
+func refundStep(pre *l2.State, c *l2.Commitment, trace []fr.Element, k int, tx *l2.Tx) (*Proof, error) {
+	if pre.Partial() {
+		return nil, fmt.Errorf("fraud: step %d is a refund: judging it needs the whole state, not a partial one", k)
+	}
+	j, placeable := pre.PlacementFor(tx.PubKey, tx.Amount)
+	if root := pre.Root(); !placeable && root.Equal(&trace[k]) {
+		return nil, nil
+	}
+	w, err := pre.AccountWitness(j)
+	if err != nil {
+		return nil, fmt.Errorf("fraud: step %d: %w", k, err)
+	}
+	return StepProof(c, trace, k, []l2.AccountWitness{w}), nil
 }
 
 // CheckInputs decodes a posted batch's data after checking it and the published trace against

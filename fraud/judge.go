@@ -93,6 +93,9 @@ func judgeStep(c *Case, p *Proof, n uint64) (bool, error) {
 	if !inTrace(c, k, p.NextRoot, p.NextSiblings) {
 		return false, fmt.Errorf("%w: next root is not trace[%d]", ErrMismatch, k)
 	}
+	if tx.Type == l2.TxRefund {
+		return judgeRefund(c, p, &tx)
+	}
 	touched := tx.Touches(c.TreeDepth)
 	if len(p.Accounts) != len(touched) {
 		return false, fmt.Errorf("%w: %d account witnesses, transaction %d touches %v", ErrMismatch, len(p.Accounts), k, touched)
@@ -111,6 +114,19 @@ func judgeStep(c *Case, p *Proof, n uint64) (bool, error) {
 	}
 	root := s.Root()
 	return !root.Equal(&p.NextRoot), nil
+}
+
+// judgeRefund decides a refund step (docs §11.3): the proof's one account witness, of any index
+// in prev_root, shows the deposit placeable (an empty leaf, or the deposit's key with room for
+// the amount), or the step moved the root, which a refund never does.
+func judgeRefund(c *Case, p *Proof, tx *l2.Tx) (bool, error) {
+	if len(p.Accounts) != 1 {
+		return false, fmt.Errorf("%w: %d account witnesses, a refund step takes one", ErrMismatch, len(p.Accounts))
+	}
+	if _, err := l2.NewPartialState(c.TreeDepth, p.PrevRoot, p.Accounts); err != nil {
+		return false, fmt.Errorf("%w: %w", ErrMismatch, err)
+	}
+	return l2.RefundDisproved(&p.Accounts[0], tx.PubKey, tx.Amount) || !p.NextRoot.Equal(&p.PrevRoot), nil
 }
 
 // judgeFinalRoot compares trace[n-1] with the commitment's new root.
@@ -135,13 +151,13 @@ func judgeWithdrawalRoot(c *Case) (bool, error) {
 }
 
 // withdrawalRoot is the withdrawal root of docs §8.3 for a batch in which every transaction
-// succeeds: the leaf of each withdraw, 0 for every other transaction. A batch whose committed
+// succeeds: the leaf of each withdraw and refund, 0 for every other transaction. A batch whose committed
 // root differs is fraudulent either way: if every transaction succeeds its root is this one, and
 // if one fails the batch may not be on L1 at all (docs §11.3).
 func withdrawalRoot(txs []l2.Tx) fr.Element {
 	leaves := make([]fr.Element, len(txs))
 	for k := range txs {
-		if txs[k].Type == l2.TxWithdraw {
+		if txs[k].Type.PaysOut() {
 			leaves[k] = l2.WithdrawalLeaf(txs[k].Address, txs[k].Amount)
 		}
 	}

@@ -143,6 +143,9 @@ func (s *State) Account(i uint32) (Account, bool) {
 	return s.account(i)
 }
 
+// Partial reports whether s is a partial state (NewPartialState).
+func (s *State) Partial() bool { return s.witnessed != nil }
+
 // Len returns the number of non-empty accounts (of a partial state: witnessed ones).
 func (s *State) Len() int { return len(s.accounts) }
 
@@ -262,6 +265,8 @@ func (s *State) Apply(tx *Tx, opts ApplyOptions) (Status, fr.Element) {
 		return s.applyTransfer(tx, opts), none
 	case TxWithdraw:
 		return s.applyWithdraw(tx, opts)
+	case TxRefund:
+		return s.applyRefund(tx)
 	}
 	return StatusOK, none // no-op
 }
@@ -285,6 +290,48 @@ func (s *State) applyDeposit(tx *Tx) Status {
 	acc.Balance += tx.Amount
 	s.setAccount(tx.From, acc)
 	return StatusOK
+}
+
+// docs §7.6: a refund is valid only when its deposit has no index (PlacementFor finds none); it
+// leaves the tree unchanged and emits the withdrawal (depositor, amount). It needs the whole
+// state, so on a partial state it panics: the judge decides a refund step from one witness
+// (fraud.Judge, docs §11.3) instead.
+func (s *State) applyRefund(tx *Tx) (Status, fr.Element) {
+	if _, ok := s.PlacementFor(tx.PubKey, tx.Amount); ok {
+		return StatusDepositPlaceable, fr.Element{}
+	}
+	return StatusOK, WithdrawalLeaf(tx.Address, tx.Amount)
+}
+
+// PlacementFor returns an index where a deposit of amount for pk succeeds (docs §7.2): the
+// lowest empty index, else the lowest account holding pk whose balance can take amount. ok is
+// false when there is none: the deposit is unplaceable and is refunded (§7.6). On a full tree
+// it reads every account, which only an unplaceable deposit (or a refund's check) costs.
+func (s *State) PlacementFor(pk PublicKey, amount uint64) (uint32, bool) {
+	if s.witnessed != nil {
+		panic("l2: PlacementFor on a partial state: placement needs the whole state")
+	}
+	width := uint64(1) << s.depth
+	if uint64(len(s.accounts)) < width {
+		for i := uint64(0); i < width; i++ {
+			if _, ok := s.accounts[uint32(i)]; !ok {
+				return uint32(i), true
+			}
+		}
+	}
+	for i := uint64(0); i < width; i++ {
+		if a := s.accounts[uint32(i)]; a.PubKey == pk && a.Balance <= math.MaxUint64-amount {
+			return uint32(i), true
+		}
+	}
+	return 0, false
+}
+
+// RefundDisproved reports whether the witnessed account w shows that a deposit of amount for pk
+// can be placed (docs §7.2): it is empty, or holds pk with room for amount. One such witness
+// proves a refund of that deposit invalid (deposit_placeable, docs §11.3).
+func RefundDisproved(w *AccountWitness, pk PublicKey, amount uint64) bool {
+	return !w.Exists || (w.Account.PubKey == pk && w.Account.Balance <= math.MaxUint64-amount)
 }
 
 // checkSender runs the sender checks shared by transfer and withdraw (docs §7.3 and §7.4, steps

@@ -328,14 +328,14 @@ func TestApplyBatchEmpty(t *testing.T) {
 
 func TestStatusString(t *testing.T) {
 	want := []string{"ok", "index_out_of_range", "sender_not_found", "recipient_not_found", "bad_nonce",
-		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature"}
+		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature", "deposit_placeable"}
 	for code, name := range want {
 		if got := l2.Status(code).String(); got != name {
 			t.Errorf("Status(%d) = %q, want %q", code, got, name)
 		}
 	}
-	if got := l2.Status(10).String(); got != "status(10)" {
-		t.Errorf("Status(10) = %q", got)
+	if got := l2.Status(11).String(); got != "status(11)" {
+		t.Errorf("Status(11) = %q", got)
 	}
 }
 

@@ -17,6 +17,7 @@ const (
 	StatusBalanceOverflow     Status = 7
 	StatusPubkeyMismatch      Status = 8
 	StatusBadSignature        Status = 9
+	StatusDepositPlaceable    Status = 10
 )
 
 var statusNames = [...]string{
@@ -30,6 +31,7 @@ var statusNames = [...]string{
 	StatusBalanceOverflow:     "balance_overflow",
 	StatusPubkeyMismatch:      "pubkey_mismatch",
 	StatusBadSignature:        "bad_signature",
+	StatusDepositPlaceable:    "deposit_placeable",
 }
 
 // String returns the name of the status in docs §7.1.

@@ -17,6 +17,7 @@ const (
 	TxDeposit  TxType = 1
 	TxTransfer TxType = 2
 	TxWithdraw TxType = 3
+	TxRefund   TxType = 4
 )
 
 func (t TxType) String() string {
@@ -29,9 +30,19 @@ func (t TxType) String() string {
 		return "transfer"
 	case TxWithdraw:
 		return "withdraw"
+	case TxRefund:
+		return "refund"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
+
+// ConsumesDeposit reports whether a transaction of type t is the next entry of the L1 deposit
+// queue (docs §8.4): a deposit, or the refund of a deposit that cannot be placed (§7.6).
+func (t TxType) ConsumesDeposit() bool { return t == TxDeposit || t == TxRefund }
+
+// PaysOut reports whether a successful transaction of type t emits a withdrawal leaf (docs
+// §8.3): a withdraw, or a refund.
+func (t TxType) PaysOut() bool { return t == TxWithdraw || t == TxRefund }
 
 // PublicKey is an EdDSA public key in affine coordinates on gnark-crypto's BN254 twisted
 // Edwards curve. The state does not validate it as a curve point (docs §4.1).
@@ -51,8 +62,8 @@ type Tx struct {
 	From, To uint32 // From is the target account of a deposit; To is used by transfers only
 	Amount   uint64
 	Nonce    uint64    // transfer and withdraw
-	Address  [20]byte  // withdraw: the L1 address, w1
-	PubKey   PublicKey // deposit: the key of the credited account, (w2, w3)
+	Address  [20]byte  // withdraw: the L1 address, w1; refund: the deposit's L1 depositor
+	PubKey   PublicKey // deposit and refund: the deposit's key, (w2, w3)
 	Sig      Signature // transfer and withdraw: (w2, w3, w4)
 }
 
@@ -84,7 +95,7 @@ func (tx *Tx) Words() [5]fr.Element {
 	var a [32]byte
 	copy(a[12:], tx.Address[:])
 	w[1].SetBytes(a[:]) // < 2^160 < p
-	if tx.Type == TxDeposit {
+	if tx.Type.ConsumesDeposit() {
 		w[2], w[3] = tx.PubKey.X, tx.PubKey.Y
 	} else {
 		w[2], w[3], w[4] = tx.Sig.RX, tx.Sig.RY, tx.Sig.S
@@ -156,6 +167,14 @@ func (tx *Tx) Validate() error {
 			return unused("the signature")
 		}
 		return nil // the key is checked below for the other types only
+	case TxRefund:
+		if tx.From != 0 || tx.To != 0 || tx.Nonce != 0 {
+			return unused("from, to and nonce")
+		}
+		if tx.Sig != zeroSig {
+			return unused("the signature")
+		}
+		return nil
 	case TxTransfer:
 		if tx.Address != zeroAddr {
 			return unused("w1")
@@ -188,7 +207,7 @@ func DecodeTx(b []byte) (Tx, error) {
 	}
 	h := b[:32]
 	tx.Type = TxType(h[7])
-	if tx.Type > TxWithdraw {
+	if tx.Type > TxRefund {
 		return tx, fmt.Errorf("%w: type %d", ErrUnknownType, h[7])
 	}
 	for i := 0; i < 7; i++ {
@@ -201,20 +220,20 @@ func DecodeTx(b []byte) (Tx, error) {
 	tx.Amount = binary.BigEndian.Uint64(h[16:24])
 	tx.Nonce = binary.BigEndian.Uint64(h[24:32])
 	w1 := b[32:64]
-	if tx.Type == TxWithdraw {
+	if tx.Type == TxWithdraw || tx.Type == TxRefund {
 		for i := 0; i < 12; i++ {
 			if w1[i] != 0 {
-				return tx, fmt.Errorf("%w: withdraw address w1 is not below 2^160", ErrMalformed)
+				return tx, fmt.Errorf("%w: %s address w1 is not below 2^160", ErrMalformed, tx.Type)
 			}
 		}
 		copy(tx.Address[:], w1[12:])
 	} else if !w[1].IsZero() {
 		return tx, fmt.Errorf("%w: w1 of a %s must be zero", ErrMalformed, tx.Type)
 	}
-	if tx.Type == TxDeposit {
+	if tx.Type.ConsumesDeposit() {
 		tx.PubKey = PublicKey{X: w[2], Y: w[3]}
 		if !w[4].IsZero() {
-			return tx, fmt.Errorf("%w: w4 of a deposit must be zero", ErrMalformed)
+			return tx, fmt.Errorf("%w: w4 of a %s must be zero", ErrMalformed, tx.Type)
 		}
 	} else {
 		tx.Sig = Signature{RX: w[2], RY: w[3], S: w[4]}

@@ -107,7 +107,7 @@ func TestDecodeBatchStructuralErrors(t *testing.T) {
 		{"w0 = p", put(valid, rec(0, 0), p...), l2.ErrNonCanonical, "record 0: non_canonical: w0"},
 		{"w2 = p", put(valid, rec(1, 64), p...), l2.ErrNonCanonical, "record 1: non_canonical: w2"},
 		{"w4 = 2^256-1", put(valid, rec(3, 128), bytes.Repeat([]byte{0xff}, 32)...), l2.ErrNonCanonical, "record 3: non_canonical: w4"},
-		{"type 4", put(valid, rec(2, 7), 4), l2.ErrUnknownType, "record 2: unknown_type: type 4"},
+		{"type 5", put(valid, rec(2, 7), 5), l2.ErrUnknownType, "record 2: unknown_type: type 5"},
 		{"reserved byte 0", put(valid, rec(1, 0), 1), l2.ErrMalformed, "record 1: malformed: reserved byte 0"},
 		{"reserved byte 6", put(valid, rec(3, 6), 1), l2.ErrMalformed, "record 3: malformed: reserved byte 6"},
 		{"noop with nonce", put(valid, rec(0, 31), 1), l2.ErrMalformed, "record 0: malformed: noop: w0"},
@@ -172,7 +172,7 @@ func TestValidate(t *testing.T) {
 		tx   l2.Tx
 		want error
 	}{
-		{"unknown type", l2.Tx{Type: 4}, l2.ErrUnknownType},
+		{"unknown type", l2.Tx{Type: 5}, l2.ErrUnknownType},
 		{"noop with from", l2.Tx{Type: l2.TxNoop, From: 1}, l2.ErrMalformed},
 		{"noop with key", l2.Tx{Type: l2.TxNoop, PubKey: l2.PublicKey{X: one}}, l2.ErrMalformed},
 		{"deposit with signature", l2.Tx{Type: l2.TxDeposit, Sig: l2.Signature{RY: one}}, l2.ErrMalformed},
@@ -180,7 +180,10 @@ func TestValidate(t *testing.T) {
 		{"transfer with key", l2.Tx{Type: l2.TxTransfer, PubKey: l2.PublicKey{Y: one}}, l2.ErrMalformed},
 		{"withdraw with key", l2.Tx{Type: l2.TxWithdraw, PubKey: l2.PublicKey{Y: one}}, l2.ErrMalformed},
 		{"withdraw with to", l2.Tx{Type: l2.TxWithdraw, To: 1}, l2.ErrMalformed},
+		{"refund with from", l2.Tx{Type: l2.TxRefund, From: 1}, l2.ErrMalformed},
+		{"refund with signature", l2.Tx{Type: l2.TxRefund, Sig: l2.Signature{S: one}}, l2.ErrMalformed},
 		{"deposit", l2.Tx{Type: l2.TxDeposit, From: 1, Amount: 2, PubKey: l2.PublicKey{X: one}}, nil},
+		{"refund", l2.Tx{Type: l2.TxRefund, Amount: 2, Address: [20]byte{1}, PubKey: l2.PublicKey{X: one}}, nil},
 		{"transfer", l2.Tx{Type: l2.TxTransfer, From: 1, To: 2, Amount: 3, Nonce: 4, Sig: l2.Signature{S: one}}, nil},
 	}
 	for _, tc := range tests {

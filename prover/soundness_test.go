@@ -404,6 +404,13 @@ func TestSoundness(t *testing.T) {
 		{"nonce ahead", mutation{last: okTransfer}, mutation{last: transfer(alice, dave, 990, 7)}},
 		{"nonce replayed", mutation{last: okTransfer}, mutation{last: transfer(alice, dave, 990, 5)}},
 		{"nonce exhausted", mutation{last: okTransfer}, mutation{last: transfer(carol, alice, 1, math.MaxUint64)}},
+		// A field-valued amount p - k (docs/prover.md): w0 holds it as the field element it is,
+		// and the balance arithmetic wraps, so without the 64-bit check of amount the sender would
+		// be credited k and, in a transfer, the recipient debited k, signed by the sender only.
+		{"transfer of a field-valued amount p - 5", mutation{last: transfer(alice, dave, 5, 6)}, mutation{last: transfer(alice, dave, 5, 6),
+			witness: fieldAmount(5)}},
+		{"withdraw of a field-valued amount p - 5", mutation{last: withdraw(alice, 5, 6)}, mutation{last: withdraw(alice, 5, 6),
+			witness: fieldAmount(5)}},
 		// The packed value balance + 2^64·nonce split another way gives the same leaf: every
 		// balance and nonce, before and after, is range-checked so that only one split fits.
 		{"sender balance and nonce split: replayed nonce spends beyond the balance", mutation{last: withdraw(alice, 990, 6)}, mutation{
@@ -629,6 +636,19 @@ func TestSoundness(t *testing.T) {
 				t.Fatal("forged witness solved")
 			}
 		})
+	}
+}
+
+// fieldAmount replaces the amount k of alice's signed slot by p - k, with w0 recomputed over
+// the field and re-signed by alice: a header no Tx can hold.
+func fieldAmount(k int64) func(c *BatchCircuit, s *Slot) {
+	return func(c *BatchCircuit, s *Slot) {
+		p := fr.Modulus()
+		amount := new(big.Int).Sub(p, big.NewInt(k))
+		w0 := new(big.Int).Sub(s.Words[0].(*big.Int), new(big.Int).Lsh(big.NewInt(k), 64))
+		w0.Add(w0, new(big.Int).Lsh(amount, 64)).Mod(w0, p)
+		s.Amount = amount
+		setWords(s, scalarBase, w0, s.Words[1].(*big.Int))
 	}
 }
 

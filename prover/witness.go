@@ -133,6 +133,10 @@ func Assign(p Params, b *Batch, t *BatchTrace) (*Assignment, error) {
 		if t.Statuses[k] != l2.StatusOK {
 			return nil, fmt.Errorf("%w: transaction %d has status %v", ErrNotProvable, k, t.Statuses[k])
 		}
+		if tx.Type == l2.TxRefund {
+			// No circuit-sized witness shows that no index can take a deposit (docs §8.7).
+			return nil, fmt.Errorf("%w: transaction %d is a refund, which only the optimistic mode settles", ErrNotProvable, k)
+		}
 		if err := assignSlot(p, &c.Slots[k], tx, b.ChainID, &t.Witnesses[k], root, t.PostRoots[k]); err != nil {
 			return nil, fmt.Errorf("transaction %d: %w", k, err)
 		}

@@ -165,7 +165,7 @@ func (e *Engine) build(number uint64, data []byte) (*built, error) {
 	}
 	dq := dqBefore
 	for i := range txs {
-		if txs[i].Type == l2.TxDeposit {
+		if txs[i].Type.ConsumesDeposit() {
 			dq = l2.NextDepositChain(dq, l2.DepositHash(txs[i].PubKey, txs[i].Amount))
 		}
 	}

@@ -181,7 +181,7 @@ func (d NativeDeposits) Deposits(ctx context.Context, from uint64, max int) ([]s
 		if pk.Y, err = element(e.PKY); err != nil {
 			return out, err
 		}
-		out = append(out, sequencer.Deposit{QueueIndex: j, PubKey: pk, Amount: e.Amount})
+		out = append(out, sequencer.Deposit{QueueIndex: j, PubKey: pk, Amount: e.Amount, Depositor: e.Depositor})
 	}
 	return out, nil
 }

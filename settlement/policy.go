@@ -14,7 +14,8 @@ const (
 	// optimistic.
 	PolicyAuto ModePolicy = iota
 	PolicyOptimistic
-	// PolicyValidity: always validity; a batch waits for its proof.
+	// PolicyValidity: always validity; a batch waits for its proof, unless it can never have
+	// one (a refund, prover.ErrNotProvable): then it is posted optimistically.
 	PolicyValidity
 )
 

@@ -128,7 +128,7 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 	switch {
 	case err == nil:
 		sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
-	case policy == PolicyValidity:
+	case policy == PolicyValidity && !neverProvable(err):
 		e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
 		return true
 	default:

@@ -68,3 +68,8 @@ func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte
 	}
 	return prover.MarshalProof(res.Proof)
 }
+
+// neverProvable reports whether a Prove error means no proof of the batch can ever exist (a
+// refund, docs/protocol.md §8.7): such a batch settles optimistically even under
+// PolicyValidity, rather than wait for ever.
+func neverProvable(err error) bool { return errors.Is(err, prover.ErrNotProvable) }

@@ -79,7 +79,7 @@ func batchWithdrawals(ctx context.Context, c *l1client.Client, r *chain.Rollup, 
 	}
 	leaves := make([]fr.Element, len(txs))
 	for k := range txs {
-		if txs[k].Type == l2.TxWithdraw {
+		if txs[k].Type.PaysOut() {
 			leaves[k] = l2.WithdrawalLeaf(txs[k].Address, txs[k].Amount)
 		}
 	}
@@ -555,7 +555,7 @@ list and, once the batch is final, whether L1 has paid it, or the claim command 
 			}
 			if place != nil {
 				out.Batch = &place.rec.Number
-				if place.tx.Type == l2.TxWithdraw {
+				if place.tx.Type.PaysOut() {
 					out.WithdrawalIndex, out.Claimed = &place.index, place.claimed
 				}
 			}

@@ -161,6 +161,12 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 			return nil, err
 		}
 	}
+	var snap []byte // the state before the batch, should a refund of it be wrong (refund.go)
+	if hasRefund(txs) {
+		if snap, err = x.core.Snapshot(); err != nil {
+			return nil, err
+		}
+	}
 	// The signatures are verified on the other CPUs while the core executes.
 	checks, positions := signatureChecks(txs, pre)
 	verified := make(chan []bool, 1)
@@ -193,6 +199,9 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 		x.moved = false
 		return nil, fraud.ErrNoFraud
 	}
+	if fault < n && txs[fault].Type == l2.TxRefund {
+		return x.refundProof(snap, c, data, txs, trace, fault)
+	}
 	var partial *l2.State
 	if fault < n {
 		if partial, err = x.stateBefore(c, txs, trace, pre, fault); err != nil {
@@ -224,6 +233,9 @@ func (x *coreExecutor) stateBefore(c *l2.Commitment, txs []l2.Tx, trace []fr.Ele
 	}
 	opts := l2.ApplyOptions{ChainID: x.chainID} // signatures verified already
 	for j := range k {
+		if txs[j].Type == l2.TxRefund {
+			continue // found right by the core, and a refund leaves the state unchanged
+		}
 		if st, _ := s.Apply(&txs[j], opts); st != l2.StatusOK {
 			return nil, fmt.Errorf("challenger: step %d of batch %d: the core applies it, the reference says %s", j, c.BatchNumber, st)
 		}

@@ -205,8 +205,8 @@ func checkTrace(trace [][32]byte, c *l2.Commitment) ([]byte, error) {
 	return stored, nil
 }
 
-// checkDeposits checks that the batch's deposit transactions are, in order, the next entries
-// of the queue and that its dq_before and dq_after are the queue's chain values around them,
+// checkDeposits checks that the batch's deposit and refund transactions are, in order, the
+// next entries of the queue (a refund paying the entry's depositor) and that its dq_before and dq_after are the queue's chain values around them,
 // then the forced-inclusion rule: no entry left unconsumed may be older than the window. It
 // sets rec.ConsumedAfter.
 func (x *executor) checkDeposits(r *Rollup, rec *BatchRecord, txs []l2.Tx) error {
@@ -220,7 +220,7 @@ func (x *executor) checkDeposits(r *Rollup, rec *BatchRecord, txs []l2.Tx) error
 	j := rec.ConsumedBefore
 	for k := range txs {
 		tx := &txs[k]
-		if tx.Type != l2.TxDeposit {
+		if !tx.Type.ConsumesDeposit() {
 			continue
 		}
 		if j >= r.QueueLen {
@@ -234,6 +234,9 @@ func (x *executor) checkDeposits(r *Rollup, rec *BatchRecord, txs []l2.Tx) error
 		}
 		if d.Amount != tx.Amount || d.PKX != tx.PubKey.X.Bytes() || d.PKY != tx.PubKey.Y.Bytes() {
 			return fmt.Errorf("%w: transaction %d is not queue entry %d", ErrDepositMismatch, k, j)
+		}
+		if tx.Type == l2.TxRefund && common.Address(tx.Address) != d.Depositor {
+			return fmt.Errorf("%w: refund %d pays %x, not queue entry %d's depositor %x", ErrDepositMismatch, k, tx.Address, j, d.Depositor)
 		}
 		j++
 	}

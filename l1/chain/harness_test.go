@@ -267,7 +267,7 @@ func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	}
 	after := s.dq
 	for _, tx := range txs {
-		if tx.Type == l2.TxDeposit {
+		if tx.Type.ConsumesDeposit() {
 			d, err := h.c.Deposit(s.id, s.consumed)
 			if err != nil {
 				t.Fatal(err)

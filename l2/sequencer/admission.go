@@ -61,7 +61,7 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 		return hash, structuralError(err)
 	}
 	if tx.Type != l2.TxTransfer && tx.Type != l2.TxWithdraw {
-		return hash, newError(CodeTypeNotAllowed, "type_not_allowed", "a %s cannot be sent: deposits come from the L1 queue", tx.Type)
+		return hash, newError(CodeTypeNotAllowed, "type_not_allowed", "a %s cannot be sent: deposits and refunds come from the L1 queue", tx.Type)
 	}
 	hash = TxHash(raw)
 	if done, ok := s.known(hash); ok {

@@ -21,9 +21,8 @@ type chainState struct {
 
 	// Written by the builder only (and recovery before Start).
 	depositCursor uint64
-	pkIndex       map[uint64]uint32 // digest of a depositor's key -> its account (§7.2 placement)
-	nextFresh     uint64            // lowest index no account was ever placed at
-	genesisRoot   [32]byte          // set by recovery, then read-only
+	place         placement // deposit placement (placement.go)
+	genesisRoot   [32]byte  // set by recovery, then read-only
 }
 
 // headState is the latest durable block (Number 0: none yet), written by the builder only.

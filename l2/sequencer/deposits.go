@@ -11,11 +11,13 @@ import (
 )
 
 // Deposit is one entry of the L1 deposit queue (docs/protocol.md §8.4). The sequencer chooses
-// the L2 account it lands in (§7.2).
+// the L2 account it lands in (§7.2), or refunds it to Depositor when no account can take it
+// (§7.6).
 type Deposit struct {
 	QueueIndex uint64
 	PubKey     l2.PublicKey
 	Amount     uint64
+	Depositor  [20]byte // the L1 address that paid it; a dev deposit's is zero
 }
 
 // DepositSource is the L1 deposit queue as the sequencer sees it: settlement.NativeDeposits (the
@@ -36,12 +38,17 @@ type MemoryDepositSource struct {
 	list []Deposit
 }
 
-// Add appends a deposit and returns its queue index.
+// Add appends a deposit from the zero L1 address and returns its queue index.
 func (m *MemoryDepositSource) Add(pk l2.PublicKey, amount uint64) uint64 {
+	return m.AddFrom([20]byte{}, pk, amount)
+}
+
+// AddFrom appends a deposit paid by depositor and returns its queue index.
+func (m *MemoryDepositSource) AddFrom(depositor [20]byte, pk l2.PublicKey, amount uint64) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	i := uint64(len(m.list))
-	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: pk, Amount: amount})
+	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: pk, Amount: amount, Depositor: depositor})
 	return i
 }
 

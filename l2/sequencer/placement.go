@@ -4,12 +4,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// pkDigest keys the deposit placement index; a collision only sends a deposit to a fresh index
-// (the placement checks the account's key).
+// pkDigest keys the deposit placement index; a collision only adds a candidate account (the
+// placement checks the account's key).
 func pkDigest(pk l2.PublicKey) uint64 {
 	x, y := pk.X.Bytes(), pk.Y.Bytes()
 	return digest(x[:], y[:])
@@ -20,30 +21,64 @@ func digest(x, y []byte) uint64 {
 	return binary.BigEndian.Uint64(x[24:32]) ^ binary.BigEndian.Uint64(y[24:32])<<1
 }
 
-// placeDeposits chooses each deposit's account (docs §7.2): the depositor's existing account if
-// the credit fits, otherwise the lowest index never used. The caller holds chainState.mu.
-func (s *Sequencer) placeDeposits(deps []Deposit, data []byte) ([]byte, error) {
-	c := &s.chain
-	overlay := make(map[uint32]l2.Account)
-	for _, d := range deps {
-		idx, found := c.pkIndex[pkDigest(d.PubKey)]
-		var acc l2.Account
-		exists := false
-		if found {
-			if a, ok := overlay[idx]; ok {
-				acc, exists = a, true
-			} else if a, ok, err := c.exec.Account(idx); err == nil && ok {
-				acc, exists = a, true
+// placement is the sequencer's deposit placement index (docs §7.2): every index created for
+// each key (by key digest), and the lowest index never used. Accounts are only created at
+// nextFresh, so the indices below it are all taken.
+type placement struct {
+	byKey     map[uint64][]uint32
+	nextFresh uint64
+}
+
+func newPlacement() placement { return placement{byKey: make(map[uint64][]uint32)} }
+
+// created records an account created at idx for the key with the given digest.
+func (p *placement) created(d uint64, idx uint32) {
+	p.byKey[d] = append(p.byKey[d], idx)
+	p.nextFresh = max(p.nextFresh, uint64(idx)+1)
+}
+
+// replayed records the accounts a stored block's deposits created; its first DepositEnd -
+// DepositStart records consume the queue (deposits and refunds).
+func (p *placement) replayed(b *Block) error {
+	h := &b.Header
+	for k := 0; k < int(h.DepositEnd-h.DepositStart); k++ {
+		tx, err := l2.DecodeTx(b.Data[k*l2.TxSize : (k+1)*l2.TxSize])
+		if err != nil || !tx.Type.ConsumesDeposit() {
+			return fmt.Errorf("sequencer: block %d: record %d is not a deposit or a refund", h.Number, k)
+		}
+		if tx.Type == l2.TxDeposit {
+			d := pkDigest(tx.PubKey)
+			if !slices.Contains(p.byKey[d], tx.From) {
+				p.created(d, tx.From)
 			}
 		}
-		if !exists || acc.PubKey != d.PubKey || acc.Balance > math.MaxUint64-d.Amount {
-			if c.nextFresh >= uint64(1)<<s.cfg.Depth {
-				return nil, fmt.Errorf("sequencer: state tree full: no index for deposit %d", d.QueueIndex)
+	}
+	return nil
+}
+
+// placeDeposits turns each deposit into its queue-consuming transaction (docs §7.2, §7.6): a
+// deposit into an account that holds the key and can take the amount, else into the lowest
+// index never used, else (a full tree) a refund to the depositor. It is exact, as a refund of a
+// placeable deposit fails (deposit_placeable) and a deposit cannot be dropped from the queue:
+// every account holding a key is in byKey, and no index below nextFresh is free. The caller
+// holds chainState.mu.
+func (s *Sequencer) placeDeposits(deps []Deposit, data []byte) ([]byte, error) {
+	overlay := make(map[uint32]l2.Account)
+	for _, d := range deps {
+		idx, acc, found, err := s.existingPlacement(d, overlay)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			if s.chain.place.nextFresh >= uint64(1)<<s.cfg.Depth {
+				s.log.Warn("deposit refunded: state tree full", "queue_index", d.QueueIndex, "amount", d.Amount)
+				tx := l2.Tx{Type: l2.TxRefund, Amount: d.Amount, PubKey: d.PubKey, Address: d.Depositor}
+				data = l2.AppendTx(data, &tx)
+				continue
 			}
-			idx = uint32(c.nextFresh)
-			c.nextFresh++
+			idx = uint32(s.chain.place.nextFresh)
 			acc = l2.Account{PubKey: d.PubKey}
-			c.pkIndex[pkDigest(d.PubKey)] = idx
+			s.chain.place.created(pkDigest(d.PubKey), idx)
 		}
 		acc.Balance += d.Amount
 		overlay[idx] = acc
@@ -51,4 +86,26 @@ func (s *Sequencer) placeDeposits(deps []Deposit, data []byte) ([]byte, error) {
 		data = l2.AppendTx(data, &tx)
 	}
 	return data, nil
+}
+
+// existingPlacement finds an account that holds d's key and can take its amount, reading the
+// block's earlier deposits from overlay.
+func (s *Sequencer) existingPlacement(d Deposit, overlay map[uint32]l2.Account) (uint32, l2.Account, bool, error) {
+	for _, idx := range s.chain.place.byKey[pkDigest(d.PubKey)] {
+		acc, ok := overlay[idx]
+		if !ok {
+			a, exists, err := s.chain.exec.Account(idx)
+			if err != nil {
+				return 0, l2.Account{}, false, fmt.Errorf("sequencer: reading account %d to place deposit %d: %w", idx, d.QueueIndex, err)
+			}
+			if !exists {
+				continue // a stale entry: impossible, as accounts are never removed
+			}
+			acc = a
+		}
+		if acc.PubKey == d.PubKey && acc.Balance <= math.MaxUint64-d.Amount {
+			return idx, acc, true, nil
+		}
+	}
+	return 0, l2.Account{}, false, nil
 }

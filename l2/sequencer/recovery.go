@@ -56,7 +56,7 @@ func (s *Sequencer) recover() error {
 		if c.exec, err = newExecutor(s.cfg.Executor, s.cfg.Depth, s.cfg.CapacityHint, nil); err != nil {
 			return err
 		}
-		c.pkIndex, c.nextFresh = make(map[uint64]uint32), 0
+		c.place = newPlacement()
 	}
 	restored := time.Since(restoreStart)
 	// The snapshot image (88 bytes per account) is garbage now: give it back to the OS rather
@@ -112,15 +112,13 @@ func (s *Sequencer) restoreSnapshot(n uint64) error {
 	}
 	// The deposit placement index is rebuilt from the entries while the core imports the image
 	// (which checks it entirely, root included) on another thread.
-	index := make(map[uint64]uint32, len(img)/88) // 88 bytes an entry (§9): room for every account
-	var next uint64
+	place := newPlacement()
 	var root [32]byte
 	walked := make(chan error, 1)
 	go func() {
 		var werr error
 		_, root, werr = ffi.WalkSnapshot(img, func(a *ffi.IndexedAccount) {
-			index[digest(a.PubKeyX[:], a.PubKeyY[:])] = a.Index
-			next = max(next, uint64(a.Index)+1)
+			place.created(digest(a.PubKeyX[:], a.PubKeyY[:]), a.Index)
 		})
 		walked <- werr
 	}()
@@ -135,7 +133,7 @@ func (s *Sequencer) restoreSnapshot(n uint64) error {
 		}
 		return errors.Join(err, werr)
 	}
-	s.chain.exec, s.chain.pkIndex, s.chain.nextFresh = exec, index, next
+	s.chain.exec, s.chain.place = exec, place
 	return nil
 }
 
@@ -164,15 +162,7 @@ func (s *Sequencer) replay(b *Block) error {
 		return fmt.Errorf("sequencer: replay of block %d gave root %x trace %x withdrawals %x, recorded %x %x %x",
 			h.Number, res.FinalRoot, res.TraceRoot, res.WithdrawalRoot, h.PostRoot, h.TraceRoot, h.WithdrawalRoot)
 	}
-	for k := 0; k < int(h.DepositEnd-h.DepositStart); k++ {
-		tx, err := l2.DecodeTx(b.Data[k*l2.TxSize : (k+1)*l2.TxSize])
-		if err != nil || tx.Type != l2.TxDeposit {
-			return fmt.Errorf("sequencer: block %d: record %d is not a deposit", h.Number, k)
-		}
-		c.pkIndex[pkDigest(tx.PubKey)] = tx.From
-		c.nextFresh = max(c.nextFresh, uint64(tx.From)+1)
-	}
-	return nil
+	return c.place.replayed(b)
 }
 
 // readmitLog puts the logged transactions that no block consumed back into the mempool, in log

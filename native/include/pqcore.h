@@ -52,7 +52,8 @@ enum {
     PQ_TX_INSUFFICIENT_BALANCE = 6,
     PQ_TX_BALANCE_OVERFLOW = 7,
     PQ_TX_PUBKEY_MISMATCH = 8,
-    PQ_TX_BAD_SIGNATURE = 9 /* never produced by the core */
+    PQ_TX_BAD_SIGNATURE = 9,        /* never produced by the core */
+    PQ_TX_DEPOSIT_PLACEABLE = 10    /* a refund of a deposit that some index could take (§7.6) */
 };
 
 #define PQ_TX_SIZE 160

@@ -36,7 +36,7 @@ comptime {
     assert(@as(u64, 1) << list_depth == max_batch_txs);
 }
 
-pub const TxType = enum(u8) { noop = 0, deposit = 1, transfer = 2, withdraw = 3 };
+pub const TxType = enum(u8) { noop = 0, deposit = 1, transfer = 2, withdraw = 3, refund = 4 };
 
 /// Per-transaction status (docs §7.1).
 pub const TxStatus = enum(u8) {
@@ -51,6 +51,8 @@ pub const TxStatus = enum(u8) {
     pubkey_mismatch = 8,
     /// Never produced here: the core does not check signatures (docs §6).
     bad_signature = 9,
+    /// A refund of a deposit that some index could take (docs §7.6).
+    deposit_placeable = 10,
 };
 
 /// Call-level errors: the batch is rejected as a whole and the state is unchanged.
@@ -120,7 +122,7 @@ fn validateRecord(r: *const [tx_size]u8) BatchError!void {
     for (0..5) |i| {
         if (Fr.fromCanonicalBytes(word(r, i)) == null) return error.NonCanonical;
     }
-    if (r[7] > @intFromEnum(TxType.withdraw)) return error.UnknownType;
+    if (r[7] > @intFromEnum(TxType.refund)) return error.UnknownType;
     const w0 = word(r, 0);
     if (!allZero(w0[0..7])) return error.Malformed;
     const h = Header.decode(w0);
@@ -130,6 +132,8 @@ fn validateRecord(r: *const [tx_size]u8) BatchError!void {
         .transfer => allZero(word(r, 1)),
         // The L1 address is a 160-bit integer.
         .withdraw => h.to == 0 and allZero(word(r, 1)[0..12]),
+        // The depositor's L1 address, the deposit's key, no signature.
+        .refund => h.from == 0 and h.to == 0 and h.nonce == 0 and allZero(word(r, 1)[0..12]) and allZero(word(r, 4)),
     };
     if (!valid) return error.Malformed;
 }
@@ -305,6 +309,7 @@ pub const Batch = struct {
                 .deposit => batch.deposit(state, tx, h, element(word(r, 2)), element(word(r, 3))),
                 .transfer => batch.transfer(state, tx, h),
                 .withdraw => batch.withdraw(state, tx, h, element(word(r, 1))),
+                .refund => batch.refund(state, tx, h, element(word(r, 1)), element(word(r, 2)), element(word(r, 3))),
             };
         }
     }
@@ -407,6 +412,39 @@ pub const Batch = struct {
         batch.withdrawals[batch.withdrawals_len] = .{ .tx = tx, .address = address, .amount = h.amount };
         batch.withdrawals_len += 1;
         return .ok;
+    }
+
+    /// docs §7.6: valid only if no index can take the deposit; the tree is unchanged and the
+    /// deposit's amount is withdrawn to its L1 depositor.
+    fn refund(batch: *Batch, state: *const State, tx: u32, h: Header, address: Fr, pk_x: Fr, pk_y: Fr) TxStatus {
+        if (batch.placeable(state, pk_x, pk_y, h.amount)) return .deposit_placeable;
+        batch.withdrawals[batch.withdrawals_len] = .{ .tx = tx, .address = address, .amount = h.amount };
+        batch.withdrawals_len += 1;
+        return .ok;
+    }
+
+    /// Whether a deposit of `amount` for the key could be placed (docs §7.2) in the state as this
+    /// batch has left it: a free index, or an account with the key and room for the amount. Only
+    /// a full tree reaches the scan over every account.
+    fn placeable(batch: *const Batch, state: *const State, pk_x: Fr, pk_y: Fr, amount: u64) bool {
+        const touched = batch.touched[0..batch.touched_len];
+        var created: u64 = 0;
+        for (touched) |t| created += @intFromBool(t.created);
+        const width = @as(u64, 1) << @intCast(state.depth());
+        if (state.accountCount() + created < width) return true;
+        const fits = struct {
+            fn fits(a: *const Account, x: Fr, y: Fr, credit: u64) bool {
+                return a.pk_x.eql(x) and a.pk_y.eql(y) and @addWithOverflow(a.balance, credit)[1] == 0;
+            }
+        }.fits;
+        for (state.accounts.items) |*a| {
+            const current = if (batch.touched_by_index.get(a.index)) |t| &batch.touched[t].account else a;
+            if (fits(current, pk_x, pk_y, amount)) return true;
+        }
+        for (touched) |*t| {
+            if (t.created and fits(&t.account, pk_x, pk_y, amount)) return true;
+        }
+        return false;
     }
 
     /// Phase 2a: H(pk.x, pk.y) of accounts created by this batch, two batched compresses.
@@ -713,7 +751,7 @@ test "structural errors reject the batch and leave the state unchanged" {
     const p_bytes = [_]u8{ 0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d, 0x28, 0x33, 0xe8, 0x48, 0x79, 0xb9, 0x70, 0x91, 0x43, 0xe1, 0xf5, 0x93, 0xf0, 0x00, 0x00, 0x01 };
     const Mutation = struct { offset: usize, bytes: []const u8, err: BatchError };
     const mutations = [_]Mutation{
-        .{ .offset = tx_size + 7, .bytes = &.{4}, .err = error.UnknownType },
+        .{ .offset = tx_size + 7, .bytes = &.{5}, .err = error.UnknownType },
         .{ .offset = tx_size + 6, .bytes = &.{1}, .err = error.Malformed },
         .{ .offset = tx_size + 64, .bytes = &p_bytes, .err = error.NonCanonical },
         .{ .offset = tx_size + 128, .bytes = &p_bytes, .err = error.NonCanonical },

@@ -22,6 +22,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 )
 
@@ -52,7 +53,7 @@ SIGINT or SIGTERM stop it gracefully.`,
 func main() {
 	var c config
 	fs := flag.NewFlagSet("pqchallenger", flag.ExitOnError)
-	fs.StringVar(&c.l1, "l1", "127.0.0.1:9645", "L1 node QUIC (UDP) address")
+	fs.StringVar(&c.l1, "l1", "127.0.0.1:9645", "L1 node QUIC (UDP) address, or a comma-separated list tried in turn")
 	fs.Uint64Var(&c.l1ChainID, "l1-chain-id", 1, "L1 chain ID")
 	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (pins the node's replies)")
 	c.key.Register(fs, "key-file", "the challenger's")
@@ -81,20 +82,30 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer ms.Stop()
-	cl, err := l1client.Dial(ctx, l1client.Config{Addr: c.l1, ChainID: c.l1ChainID, Validator: validator})
+	// While no L1 node is reachable the start waits, logging what for; the client redials.
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+		Logger: log.With("component", "l1client")})
 	if err != nil {
-		return fmt.Errorf("connecting to the L1 node at %s: %w", c.l1, err)
+		return fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}
 	defer cl.Close()
-	r, err := cl.Rollup(ctx, c.rollupID)
+	var r *chain.Rollup
+	err = cl.Retry(ctx, fmt.Sprintf("rollup %d", c.rollupID), func(ctx context.Context) (err error) {
+		r, err = cl.Rollup(ctx, c.rollupID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("rollup %d: %w", c.rollupID, err)
 	}
 	if c.depth != 0 && int(r.Config.TreeDepth) != c.depth {
 		return fmt.Errorf("rollup %d has tree depth %d, -depth says %d", c.rollupID, r.Config.TreeDepth, c.depth)
 	}
-	ch, err := challenger.New(ctx, challenger.Config{Dir: c.dataDir, Source: challenger.ClientSource(cl), Key: key,
-		L1ChainID: c.l1ChainID, RollupID: c.rollupID, Logger: log, Executor: c.executor})
+	var ch *challenger.Challenger
+	err = cl.Retry(ctx, "the challenger's start", func(ctx context.Context) (err error) {
+		ch, err = challenger.New(ctx, challenger.Config{Dir: c.dataDir, Source: challenger.ClientSource(cl), Key: key,
+			L1ChainID: c.l1ChainID, RollupID: c.rollupID, Logger: log, Executor: c.executor})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -105,7 +116,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err := ch.Start(ctx); err != nil {
 		return errors.Join(err, ch.Stop())
 	}
-	ms.Registry.MustRegister(newMetrics(ch))
+	ms.Registry.MustRegister(newMetrics(ch, cl))
 	ms.Ready.Set(func(ctx context.Context) error { return caughtUp(ctx, cl, ch) })
 	var halted error
 	select {

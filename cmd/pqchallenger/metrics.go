@@ -19,7 +19,7 @@ const readySlack = 2
 // newMetrics reads the challenger's status on every scrape. The detect-to-submit histogram is
 // fed from it too: Status holds the last challenge's figure, so two challenges between two
 // scrapes count as one observation (challenges are rare; the counter counts them all).
-func newMetrics(ch *challenger.Challenger) prometheus.Collector {
+func newMetrics(ch *challenger.Challenger, l1 *l1client.Client) prometheus.Collector {
 	detect := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqchallenger_detect_to_submit_seconds",
 		Help:    "From reading a faulty batch's event to its challenge in the L1 mempool.",
 		Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5}})
@@ -36,6 +36,7 @@ func newMetrics(ch *challenger.Challenger) prometheus.Collector {
 		}
 		mu.Unlock()
 		e.Collector(detect)
+		obs.L1Connection(e, "pqchallenger", l1)
 		e.Counter("pqchallenger_batches_checked_total", "Optimistic batches re-executed.", float64(st.Checked))
 		e.Counter("pqchallenger_challenges_sent_total", "Challenges sent.", float64(st.Challenges))
 		e.Counter("pqchallenger_challenges_upheld_total", "Challenges of ours L1 upheld.", float64(st.Upheld))
@@ -52,9 +53,13 @@ func newMetrics(ch *challenger.Challenger) prometheus.Collector {
 	})
 }
 
-// caughtUp is the challenger's readiness: it makes progress (no storage fault, not failing in a
-// row), reaches the L1 node and has read its event log to within readySlack blocks of the head.
+// caughtUp is the challenger's readiness: it is connected to an L1 node, makes progress (no
+// storage fault, not failing in a row) and has read its event log to within readySlack blocks
+// of the head.
 func caughtUp(ctx context.Context, cl *l1client.Client, ch *challenger.Challenger) error {
+	if err := cl.Err(); err != nil {
+		return err // "l1 disconnected: <endpoint>: <cause>"
+	}
 	if err := ch.Ready(); err != nil {
 		return err
 	}

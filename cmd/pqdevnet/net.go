@@ -305,7 +305,11 @@ func (n *network) start(ctx context.Context, u *ui) error {
 		return err
 	}
 	validatorPub := filepath.Join(n.keysDir, "validator.pub")
-	if n.l1, err = l1client.Dial(ctx, l1client.Config{Addr: n.l1Addr, ChainID: l1ChainID, Validator: n.validator.Public()}); err != nil {
+	// The client redials for as long as the devnet runs; the first connection gets 30 s.
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	n.l1, err = l1client.Dial(dctx, l1client.Config{Addr: n.l1Addr, ChainID: l1ChainID, Validator: n.validator.Public()})
+	cancel()
+	if err != nil {
 		return fmt.Errorf("connecting to pql1node at %s: %w", n.l1Addr, err)
 	}
 	if err := waitUntil(ctx, 30*time.Second, "the rollup registered on L1", func() (bool, error) {

@@ -16,9 +16,10 @@ import (
 
 // settlementL1 is the L1 side of a sequencer started with -l1.
 type settlementL1 struct {
-	client *l1client.Client
-	key    *pqkey.PrivateKey
-	policy settlement.ModePolicy
+	client   *l1client.Client
+	deposits *depositFeed // the rollup's L1 deposit queue, fetched ahead (run it)
+	key      *pqkey.PrivateKey
+	policy   settlement.ModePolicy
 	// prover is the prover API of -prover (nil without), checked against the rollup.
 	prover     *proverapi.Client
 	proverInfo *proverapi.Info
@@ -27,8 +28,8 @@ type settlementL1 struct {
 // errNoProver is the refusal of -mode validity without -prover.
 var errNoProver = errors.New("-mode validity needs a prover: give -prover URL (a pqprover -listen), or use -mode auto or optimistic")
 
-// connectL1 checks the L1 options, loads the sequencer's key, dials the node and reads the
-// rollup; it completes c.seq (deposit source, chain ID and depth unless given) and the batch
+// connectL1 checks the L1 options, loads the sequencer's key, connects to the L1 nodes of -l1
+// (waiting while none is reachable, with a log line each time) and reads the rollup; it completes c.seq (deposit source, chain ID and depth unless given) and the batch
 // size from the rollup's configuration on L1, and refuses what L1 would reject later.
 func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	policy, ok := modes[c.mode]
@@ -50,11 +51,16 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := l1client.Dial(ctx, l1client.Config{Addr: c.l1, ChainID: c.l1ChainID, Validator: validator})
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+		Logger: c.seq.Logger.With("component", "l1client")})
 	if err != nil {
-		return nil, fmt.Errorf("connecting to the L1 node at %s: %w", c.l1, err)
+		return nil, fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}
-	r, err := cl.Rollup(ctx, c.rollupID)
+	var r *chain.Rollup
+	err = cl.Retry(ctx, fmt.Sprintf("rollup %d", c.rollupID), func(ctx context.Context) (err error) {
+		r, err = cl.Rollup(ctx, c.rollupID)
+		return err
+	})
 	if err != nil {
 		cl.Close()
 		return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
@@ -80,8 +86,10 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 		c.batchSize = int(rc.BatchSize)
 	}
 	c.seq.ChainID, c.seq.Depth = rc.L2ChainID, int(rc.TreeDepth)
-	c.seq.Deposits = settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}
-	l1 := &settlementL1{client: cl, key: key, policy: policy}
+	feed := newDepositFeed(settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
+		c.seq.Logger.With("component", "deposits"))
+	c.seq.Deposits = feed
+	l1 := &settlementL1{client: cl, deposits: feed, key: key, policy: policy}
 	if c.proverURL != "" {
 		if l1.prover, l1.proverInfo, err = connectProver(ctx, c.proverURL, rc, c.batchSize); err != nil {
 			cl.Close()

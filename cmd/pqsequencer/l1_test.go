@@ -163,10 +163,7 @@ func TestMain(m *testing.M) {
 // extra flags, dials it pinning the key and waits for the genesis rollup's registration.
 func startL1(t *testing.T, bin, dir string, validator *pqkey.PrivateKey, genesis []byte, extra ...string) (*daemon, string, *l1client.Client) {
 	t.Helper()
-	args := []string{"-datadir", filepath.Join(dir, "l1"), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(e2eL1Chain),
-		"-validator-key-file", proctest.SeedFile(t, dir, "validator.key", validator),
-		"-genesis", proctest.WriteFile(t, dir, "genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0"}
-	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, append(args, extra...)...)
+	l1 := startDaemon(t, filepath.Join(bin, "pql1node"), nil, append(l1Args(t, dir, validator, genesis, "127.0.0.1:0"), extra...)...)
 	addr := l1.Addr(t)
 	cl, err := l1client.Dial(context.Background(), l1client.Config{Addr: addr, ChainID: e2eL1Chain, Validator: validator.Public()})
 	if err != nil {
@@ -178,6 +175,15 @@ func startL1(t *testing.T, bin, dir string, validator *pqkey.PrivateKey, genesis
 		return err == nil
 	})
 	return l1, addr, cl
+}
+
+// l1Args are the flags of pql1node in these tests: a datadir in dir, validator's key, genesis,
+// a block every 100 ms, -metrics, QUIC on listen.
+func l1Args(t *testing.T, dir string, validator *pqkey.PrivateKey, genesis []byte, listen string) []string {
+	t.Helper()
+	return []string{"-datadir", filepath.Join(dir, "l1"), "-listen", listen, "-chain-id", fmt.Sprint(e2eL1Chain),
+		"-validator-key-file", proctest.SeedFile(t, dir, "validator.key", validator),
+		"-genesis", proctest.WriteFile(t, dir, "genesis.json", string(genesis)), "-block-interval", "100ms", "-metrics", "127.0.0.1:0"}
 }
 
 // depositKeys makes two L2 keys and deposits 1000 for each on L1, from user: accounts 0 and 1 on

@@ -34,6 +34,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/settlement"
@@ -91,7 +92,7 @@ func main() {
 	fs.IntVar(&cfg.Mempool.MaxTxs, "mempool", 100_000, "maximum pending transactions")
 	fs.BoolVar(&cfg.Dev, "dev", false, "enable rollup_devDeposit (anyone can mint funds): development only, not with -l1")
 	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
-	fs.StringVar(&c.l1, "l1", "", "L1 node QUIC (UDP) address: take deposits from the rollup's L1 queue and settle batches there; empty: no L1")
+	fs.StringVar(&c.l1, "l1", "", "L1 node QUIC (UDP) address, or a comma-separated list tried in turn: take deposits from the rollup's L1 queue and settle batches there; empty: no L1")
 	fs.Uint64Var(&c.l1ChainID, "l1-chain-id", 1, "L1 chain ID (with -l1)")
 	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
@@ -149,6 +150,19 @@ func run(ctx context.Context, c config) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
+	if l1 != nil {
+		l1.deposits.begin(s.Head().DepositEnd)
+		fctx, fcancel := context.WithCancel(ctx)
+		fed := make(chan struct{})
+		go func() {
+			defer close(fed)
+			l1.deposits.run(fctx)
+		}()
+		defer func() {
+			fcancel()
+			<-fed
+		}()
+	}
 	var eng *settlement.Engine
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
@@ -173,7 +187,11 @@ func run(ctx context.Context, c config) error {
 		}
 		log.Warn("devnet controls on: devnet_injectFault can corrupt batches posted to L1 (devnets only)")
 	}
-	m := newMetrics(ms.Registry, s, eng)
+	var cl *l1client.Client
+	if l1 != nil {
+		cl = l1.client
+	}
+	m := newMetrics(ms.Registry, s, eng, cl)
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	followed := make(chan struct{})
@@ -191,9 +209,7 @@ func run(ctx context.Context, c config) error {
 			}
 		}
 		if l1 != nil {
-			if _, err := l1.client.Status(ctx); err != nil {
-				return fmt.Errorf("L1 node: %w", err)
-			}
+			return l1.client.Err() // "l1 disconnected: <endpoint>: <cause>"
 		}
 		return nil
 	})

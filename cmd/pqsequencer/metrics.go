@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/settlement"
@@ -18,12 +19,13 @@ import (
 type metrics struct {
 	s         *sequencer.Sequencer
 	eng       *settlement.Engine // nil without -l1
+	l1        *l1client.Client   // nil without -l1
 	buildTime prometheus.Histogram
 	blockTxs  prometheus.Histogram
 }
 
-func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine) *metrics {
-	m := &metrics{s: s, eng: eng,
+func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client) *metrics {
+	m := &metrics{s: s, eng: eng, l1: l1,
 		buildTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_build_seconds",
 			Help:    "Time to execute and store a block (deposits already fetched).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -67,6 +69,9 @@ func (m *metrics) collect(e *obs.Emitter) {
 	e.Counter("pqsequencer_txs_admitted_total", "Transactions acknowledged since start.", float64(st.Admitted))
 	for reason, n := range st.Rejected {
 		e.Counter("pqsequencer_txs_rejected_total", "Transactions refused since start, by reason (the JSON-RPC error's).", float64(n), "reason", reason)
+	}
+	if m.l1 != nil {
+		obs.L1Connection(e, "pqsequencer", m.l1)
 	}
 	if m.eng == nil {
 		return

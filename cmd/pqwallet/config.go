@@ -86,7 +86,7 @@ terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&a.cfg.home, "home", home, "wallet directory: keystores in keys/, shares in shares/, options in config.json")
-	f.StringVar(&a.cfg.l1Addr, "l1", defaultL1, "L1 node's QUIC (UDP) address, host:port")
+	f.StringVar(&a.cfg.l1Addr, "l1", defaultL1, "L1 node's QUIC (UDP) address, host:port, or a comma-separated list tried in turn")
 	f.Uint64Var(&a.cfg.l1ChainID, "l1-chain-id", 1, "L1 chain ID: signed into every L1 transaction and request")
 	f.StringVar(&a.cfg.validator, "validator", "", "L1 validator's ML-DSA-65 public key, in hex or in a file holding the hex; every reply of the L1 node must be signed with it (an address is not enough: replies are checked against the key)")
 	f.StringVar(&a.cfg.sequencer, "sequencer", defaultSequencer, "sequencer's JSON-RPC URL (http:// or ws://)")

@@ -49,14 +49,15 @@ func (a *app) validatorKey() (*pqkey.PublicKey, error) {
 	return pk, nil
 }
 
-// l1Client dials the L1 node; key signs the requests (a throwaway key when nil: reads need no
+// l1Client connects to the L1 node (the first of --l1's comma-separated list that answers),
+// giving up with the last dial error when the command's --timeout ends; key signs the requests (a throwaway key when nil: reads need no
 // account).
 func (a *app) l1Client(ctx context.Context, key *pqkey.PrivateKey) (*l1client.Client, error) {
 	validator, err := a.validatorKey()
 	if err != nil {
 		return nil, err
 	}
-	c, err := l1client.Dial(ctx, l1client.Config{Addr: a.cfg.l1Addr, ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
+	c, err := l1client.Dial(ctx, l1client.Config{Addrs: l1client.ParseAddrs(a.cfg.l1Addr), ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
 	if err != nil {
 		return nil, fmt.Errorf("L1 node %s: %w", a.cfg.l1Addr, err)
 	}
@@ -102,36 +103,50 @@ func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.Priva
 	return res, err
 }
 
-// waitL1Receipt scans the receipts of every new block from height on until one holds hash.
+// waitL1Receipt scans the receipts of every new block from height on until one holds hash. It
+// polls through a restart of the L1 node (the client redials) until ctx ends.
 func waitL1Receipt(ctx context.Context, c *l1client.Client, hash common.Hash, height uint64) (uint64, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
-		st, err := c.Status(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for ; height <= st.Height; height++ {
-			rs, err := c.Receipts(ctx, height)
-			if err != nil {
-				return 0, err
-			}
-			for _, r := range rs {
-				if r.TxHash != hash {
-					continue
-				}
-				if !r.OK {
-					return height, fmt.Errorf("L1 transaction %s failed in block %d: %s", hash, height, r.Error)
-				}
-				return height, nil
-			}
+		found, err := scanL1Receipts(ctx, c, hash, &height)
+		if found || (err != nil && !errors.Is(err, l1client.ErrDisconnected)) {
+			return height, err
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("L1 transaction %s not in a block yet (height %d): %w", hash, st.Height, ctx.Err())
+			if err != nil {
+				return 0, fmt.Errorf("L1 transaction %s not in a block up to height %d: %w (last: %w)", hash, height-1, ctx.Err(), err)
+			}
+			return 0, fmt.Errorf("L1 transaction %s not in a block yet (height %d): %w", hash, height-1, ctx.Err())
 		case <-t.C:
 		}
 	}
+}
+
+// scanL1Receipts looks for hash in the receipts of the blocks from *height to the head, moving
+// *height past the blocks without it; found: *height is the block that holds it.
+func scanL1Receipts(ctx context.Context, c *l1client.Client, hash common.Hash, height *uint64) (bool, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return false, err
+	}
+	for ; *height <= st.Height; *height++ {
+		rs, err := c.Receipts(ctx, *height)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range rs {
+			if r.TxHash != hash {
+				continue
+			}
+			if !r.OK {
+				return true, fmt.Errorf("L1 transaction %s failed in block %d: %s", hash, *height, r.Error)
+			}
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // l1Tx is the transaction an L1 command sends, and how its result reads.

@@ -243,20 +243,23 @@ func listWithdrawals(ws []withdrawalJSON) string {
 	return s
 }
 
-// waitFinal polls the rollup until batch n is final; a batch that disappears was reverted.
+// waitFinal polls the rollup until batch n is final; a batch that disappears was reverted. It
+// polls through a restart of the L1 node (the client redials) until ctx ends.
 func waitFinal(ctx context.Context, c *l1client.Client, rollupID, n uint64) (*chain.Rollup, *chain.BatchRecord, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
 		r, err := c.Rollup(ctx, rollupID)
-		if err != nil {
+		var rec *chain.BatchRecord
+		if err == nil {
+			if rec, err = batch(ctx, c, r, n); err != nil && !errors.Is(err, l1client.ErrDisconnected) {
+				return nil, nil, fmt.Errorf("waiting for batch %d to finalize: %w (reverted?)", n, err)
+			}
+		}
+		switch {
+		case err != nil && !errors.Is(err, l1client.ErrDisconnected):
 			return nil, nil, err
-		}
-		rec, err := batch(ctx, c, r, n)
-		if err != nil {
-			return nil, nil, fmt.Errorf("waiting for batch %d to finalize: %w (reverted?)", n, err)
-		}
-		if r.FinalNumber >= n {
+		case err == nil && r.FinalNumber >= n:
 			return r, rec, nil
 		}
 		select {

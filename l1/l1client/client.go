@@ -1,6 +1,9 @@
 // Package l1client is the Go client of the L1 node's QUIC API (l1/node.Register): typed calls
-// over one authenticated quicrpc connection, for sequencers, challengers, wallets and tests. Every
-// reply it returns has been verified as signed by the pinned validator key over this connection.
+// over one authenticated quicrpc connection at a time, for sequencers, challengers, wallets and
+// tests. Every reply it returns has been verified as signed by the pinned validator key over the
+// connection it came on. The client redials with backoff when the connection goes, moving
+// through a list of endpoints, and its event streams resume across reconnects: a restart of the
+// L1 node never needs a restart of its users.
 package l1client
 
 import (
@@ -8,7 +11,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -26,23 +32,57 @@ const DefaultMaxMessageSize = node.DefaultMaxBlockBytes + 1<<20
 
 // Config configures a Client.
 type Config struct {
-	Addr      string           // the node's UDP host:port
+	// Addrs are the UDP host:port of the nodes to use, in order of preference: the client talks
+	// to one at a time and moves to the next when a dial fails. Addr is a one-endpoint Addrs.
+	Addrs     []string
+	Addr      string
 	ChainID   uint64           // the L1 chain ID
 	Validator *pqkey.PublicKey // the validator key the replies must be signed with
 	// Key signs the requests (it is the caller's transport identity, not an account: transactions
 	// carry their own signatures); nil: a fresh key.
 	Key            *pqkey.PrivateKey
-	MaxMessageSize int // 0: DefaultMaxMessageSize
+	MaxMessageSize int           // 0: DefaultMaxMessageSize
+	IdleTimeout    time.Duration // 0: DefaultIdleTimeout
+	MinBackoff     time.Duration // 0: DefaultMinBackoff
+	MaxBackoff     time.Duration // 0: DefaultMaxBackoff
+	Logger         *slog.Logger  // redials and losses of the connection; nil: discard
 }
 
-// Client is a connection to an L1 node; it is safe for concurrent use.
+// Client is the connection to the L1 nodes of Config.Addrs; it is safe for concurrent use. It
+// redials in the background whenever the connection goes (see conn.go): calls made meanwhile
+// fail at once with ErrDisconnected, and event streams (Events) resume where they stopped.
 type Client struct {
-	rpc     *quicrpc.Client
+	cfg     Config
+	rpcCfg  quicrpc.ClientConfig
 	chainID uint64
+	log     *slog.Logger
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when the redial loop has returned
+
+	mu      sync.Mutex
+	rpc     *quicrpc.Client // nil while disconnected
+	idx     int             // endpoint of rpc, or dialled next
+	lastErr error           // why the client is disconnected
+	errAddr string          // the endpoint lastErr is about
+	up      chan struct{}   // closed when rpc is set
+	dialled bool            // a connection was made once: the next ones are reconnects
+	closed  bool
+
+	reconnects atomic.Uint64
 }
 
-// Dial connects to the node and checks that it holds the validator key.
-func Dial(ctx context.Context, cfg Config) (*Client, error) {
+// New returns a client that dials the nodes in the background from now until Close, and
+// redials whenever the connection goes; it fails only on a bad configuration.
+func New(cfg Config) (*Client, error) {
+	if cfg.Addr != "" {
+		cfg.Addrs = append([]string{cfg.Addr}, cfg.Addrs...)
+	}
+	if len(cfg.Addrs) == 0 {
+		return nil, errors.New("l1client: no L1 node address")
+	}
+	if cfg.Validator == nil {
+		return nil, errors.New("l1client: no validator key to pin the node's replies to")
+	}
 	if cfg.Key == nil {
 		k, err := pqkey.GenerateKey(rand.Reader)
 		if err != nil {
@@ -50,19 +90,64 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		cfg.Key = k
 	}
-	if cfg.MaxMessageSize <= 0 {
-		cfg.MaxMessageSize = DefaultMaxMessageSize
+	setDefault(&cfg.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&cfg.MinBackoff, DefaultMinBackoff)
+	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	rpc, err := quicrpc.Dial(ctx, cfg.Addr, quicrpc.ClientConfig{Key: cfg.Key, ChainID: cfg.ChainID,
-		ValidatorPublicKey: cfg.Validator, MaxMessageSize: cfg.MaxMessageSize})
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Client{cfg: cfg, chainID: cfg.ChainID, log: cfg.Logger, cancel: cancel, done: make(chan struct{}),
+		lastErr: errNotDialled, errAddr: cfg.Addrs[0], up: make(chan struct{}),
+		rpcCfg: quicrpc.ClientConfig{Key: cfg.Key, ChainID: cfg.ChainID, ValidatorPublicKey: cfg.Validator,
+			MaxMessageSize: cfg.MaxMessageSize, IdleTimeout: cfg.IdleTimeout}}
+	go c.redial(ctx)
+	return c, nil
+}
+
+// Dial returns a connected client: New, then WaitConnected(ctx). The client keeps redialling
+// after a loss of the connection, like New's.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{rpc: rpc, chainID: cfg.ChainID}, nil
+	if err := c.WaitConnected(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
-// Close closes the connection; calls and subscriptions in flight fail.
-func (c *Client) Close() error { return c.rpc.Close() }
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// Close stops redialling and closes the connection; calls and event streams in flight fail.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	rpc := c.rpc
+	if rpc == nil {
+		close(c.up) // wakes the waiters, who find the client closed
+	}
+	c.rpc = nil
+	c.lastErr = quicrpc.ErrClosed
+	c.mu.Unlock()
+	c.cancel()
+	<-c.done
+	if rpc != nil {
+		return rpc.Close()
+	}
+	return nil
+}
 
 // ChainID is the L1 chain ID the connection is bound to.
 func (c *Client) ChainID() uint64 { return c.chainID }
@@ -102,9 +187,13 @@ func (c *Client) call(ctx context.Context, method string, arg any, out any) erro
 }
 
 func (c *Client) callRaw(ctx context.Context, method string, payload []byte, out any) error {
-	reply, err := c.rpc.Call(ctx, method, payload)
+	rpc, err := c.conn()
 	if err != nil {
-		return remoteError(method, err)
+		return fmt.Errorf("l1client: %s: %w", method, err)
+	}
+	reply, err := rpc.Call(ctx, method, payload)
+	if err != nil {
+		return remoteError(method, c.failed(rpc, err))
 	}
 	if out == nil {
 		return nil
@@ -241,61 +330,4 @@ func (c *Client) Block(ctx context.Context, height uint64) (*chain.SealedBlock, 
 func (c *Client) Receipts(ctx context.Context, height uint64) ([]chain.Receipt, error) {
 	var r []chain.Receipt
 	return r, c.call(ctx, node.MethodReceipts, height, &r)
-}
-
-// Events is a subscription to the node's event log.
-type Events struct {
-	sub     *quicrpc.Subscription
-	pending []chain.Event
-}
-
-// Events subscribes to the event log from the first event of fromHeight: the stored events, then
-// each block's as it commits. Every block's events end with its chain.EventBlock, so a consumer
-// that has handled the block event of height h resumes, after a reconnect, from h+1. ctx bounds
-// the subscription.
-func (c *Client) Events(ctx context.Context, fromHeight uint64) (*Events, error) {
-	b, err := rlp.EncodeToBytes(&node.EventsRequest{FromHeight: fromHeight})
-	if err != nil {
-		return nil, err
-	}
-	sub, err := c.rpc.Subscribe(ctx, node.MethodEvents, b)
-	if err != nil {
-		return nil, remoteError(node.MethodEvents, err)
-	}
-	return &Events{sub: sub}, nil
-}
-
-// Next returns the next event. It returns io.EOF when the node ended the subscription,
-// quicrpc.ErrClosed after Close and ctx's error when ctx ended.
-func (e *Events) Next() (chain.Event, error) {
-	for len(e.pending) == 0 {
-		b, err := e.sub.Next()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return chain.Event{}, io.EOF
-			}
-			return chain.Event{}, remoteError(node.MethodEvents, err)
-		}
-		evs, err := decodeEvents(b)
-		if err != nil {
-			e.sub.Close()
-			return chain.Event{}, err
-		}
-		e.pending = evs
-	}
-	ev := e.pending[0]
-	e.pending = e.pending[1:]
-	return ev, nil
-}
-
-// Close ends the subscription.
-func (e *Events) Close() { e.sub.Close() }
-
-// decodeEvents decodes one message of an event subscription: the events of one or more blocks.
-func decodeEvents(b []byte) ([]chain.Event, error) {
-	var evs []chain.Event
-	if err := rlp.DecodeBytes(b, &evs); err != nil {
-		return nil, fmt.Errorf("l1client: %s: event message: %w: %v", node.MethodEvents, quicrpc.ErrMalformed, err)
-	}
-	return evs, nil
 }

@@ -250,9 +250,12 @@ func TestBadPayloads(t *testing.T) {
 			}
 		})
 	}
-	// The node keeps serving the same connection.
+	// The node keeps serving the same connection: its refusals are no reason to redial.
 	if _, err := c.SubmitTx(ctx, transfer(t, 0, 1)); err != nil {
 		t.Fatal(err)
+	}
+	if !c.Connected() || c.Reconnects() != 0 {
+		t.Fatalf("after the node's refusals: connected %v, %d reconnects", c.Connected(), c.Reconnects())
 	}
 	if s, err := c.Status(ctx); err != nil || s.MempoolTxs != 1 {
 		t.Fatalf("status %+v %v", s, err)
@@ -265,7 +268,7 @@ func rawCall(ctx context.Context, c *l1client.Client, method string, payload []b
 }
 
 func rawSubscribe(ctx context.Context, c *l1client.Client, payload []byte) error {
-	sub, err := l1client.SubscribeRaw(ctx, c, node.MethodEvents, payload)
+	sub, err := l1client.SubscribeRaw(ctx, c, payload)
 	if err != nil {
 		return err
 	}

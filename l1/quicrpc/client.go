@@ -94,6 +94,18 @@ func (c *Client) Close() error {
 	return c.conn.CloseWithError(connCodeOK, "")
 }
 
+// Done is closed when the connection is gone: closed by either side, idle for longer than the
+// idle timeout, or reset by a restarted server (see ServerConfig.ValidatorKey).
+func (c *Client) Done() <-chan struct{} { return c.conn.Context().Done() }
+
+// Err is why the connection is gone (nil while it is up).
+func (c *Client) Err() error {
+	if c.conn.Context().Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrClosed, context.Cause(c.conn.Context()))
+}
+
 // Call sends a signed request and returns the payload of the validator's verified response.
 func (c *Client) Call(ctx context.Context, method string, payload []byte) ([]byte, error) {
 	st, stop, err := c.openStream(ctx)

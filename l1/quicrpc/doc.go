@@ -64,4 +64,11 @@
 // replay protection holds for the server's whole lifetime with memory bounded by the live
 // connections, and no eviction can reopen a window. Parsed sender keys are kept in a bounded
 // server-wide LRU so each request does not re-expand the ML-DSA matrix.
+//
+// # Restarts
+//
+// The server's QUIC stateless reset key is derived from the validator key, so a server restarted
+// on the same address answers a request on a connection of its previous run with a stateless
+// reset (RFC 9000 §10.3) and the client's connection ends at once (Client.Done, Client.Err)
+// instead of at the idle timeout; l1client redials on it.
 package quicrpc

@@ -25,7 +25,9 @@ type Deposit struct {
 // kept in the sequencer's own database).
 type DepositSource interface {
 	// Deposits returns up to max queue entries starting at queue index from, in queue order,
-	// as far as they are known now (possibly none). Entries never change once returned.
+	// as far as they are known now (possibly none). Entries never change once returned. It is
+	// called while building a block, so it must not wait on a network: pqsequencer puts
+	// settlement.NativeDeposits behind a feed that fetches ahead in the background.
 	Deposits(ctx context.Context, from uint64, max int) ([]Deposit, error)
 }
 

@@ -217,13 +217,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		defer e.wg.Done()
 		t := time.NewTicker(e.cfg.PollInterval)
 		defer t.Stop()
+		var fails stepFailures
 		for {
 			err := e.Step(ctx)
 			if errors.Is(err, ErrHalted) {
 				return // logged once, by halt
 			}
-			if err != nil && ctx.Err() == nil {
-				e.log.Warn("settlement step", "err", err)
+			if ctx.Err() == nil {
+				fails.report(e.log, err, e.cfg.Now())
 			}
 			select {
 			case <-ctx.Done():
@@ -311,3 +312,28 @@ func (e *Engine) Step(ctx context.Context) error {
 var _ sequencer.SettlementStatus = (*Engine)(nil)
 
 func compress(data []byte) ([]byte, error) { return chain.CompressBatch(data) }
+
+// stepFailureLogEvery is how often a step failing again and again (L1 down) is logged.
+const stepFailureLogEvery = 30 * time.Second
+
+// stepFailures keeps a failing step from logging at every poll: the first failure is logged, then
+// one line per stepFailureLogEvery with the count, and one line when a step succeeds again.
+type stepFailures struct {
+	n      int
+	logged time.Time
+}
+
+func (f *stepFailures) report(log *slog.Logger, err error, now time.Time) {
+	if err == nil {
+		if f.n > 0 {
+			log.Info("settlement step succeeds again", "failed_steps", f.n)
+		}
+		*f = stepFailures{}
+		return
+	}
+	f.n++
+	if f.n == 1 || now.Sub(f.logged) >= stepFailureLogEvery {
+		log.Warn("settlement step failed", "err", err, "failed_in_a_row", f.n)
+		f.logged = now
+	}
+}

@@ -69,18 +69,11 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	ch := startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
-		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", chKey), "-rollup", "1",
-		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
+	ch := startChallenger(t, bin, dir, l1Addr, valPub, chKey)
 	ch.Line(t, "watching rollup ")
 
 	keys := depositKeys(t, cl, user)
-	for i := range 2 {
-		proctest.WaitFor(t, fmt.Sprintf("L2 account %d from its L1 deposit", i), proctest.Timeout, func() bool {
-			var a sequencer.RPCAccount
-			return rc.Call(&a, "rollup_getAccount", i) == nil && a.Exists && a.Balance == 1000
-		})
-	}
+	waitDeposited(t, rc)
 
 	tx := l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 25}
 	if err := l2.SignTx(keys[0], e2eL2Chain, &tx); err != nil {
@@ -208,6 +201,25 @@ func depositKeys(t *testing.T, cl *l1client.Client, user *pqkey.PrivateKey) []*l
 		}
 	}
 	return keys
+}
+
+// waitDeposited waits for the two deposits of depositKeys on L2: accounts 0 and 1 holding 1000.
+func waitDeposited(t *testing.T, rc *rpc.Client) {
+	t.Helper()
+	for i := range 2 {
+		proctest.WaitFor(t, fmt.Sprintf("L2 account %d from its L1 deposit", i), proctest.Timeout, func() bool {
+			var a sequencer.RPCAccount
+			return rc.Call(&a, "rollup_getAccount", i) == nil && a.Exists && a.Balance == 1000
+		})
+	}
+}
+
+// startChallenger starts pqchallenger on rollup 1 of the L1 at l1Addr, with its datadir in dir.
+func startChallenger(t *testing.T, bin, dir, l1Addr, valPub string, key *pqkey.PrivateKey) *daemon {
+	t.Helper()
+	return startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
+		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", key), "-rollup", "1",
+		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
 }
 
 // isMethodNotFound reports a JSON-RPC "method not found" (-32601).

@@ -56,18 +56,11 @@ func TestL1RestartEveryDaemonRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	ch := startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
-		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", chKey), "-rollup", "1",
-		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
+	ch := startChallenger(t, bin, dir, l1Addr, valPub, chKey)
 	ch.Line(t, "watching rollup ")
 
 	keys := depositKeys(t, cl, user)
-	for i := range 2 {
-		proctest.WaitFor(t, fmt.Sprintf("L2 account %d from its L1 deposit", i), proctest.Timeout, func() bool {
-			var a sequencer.RPCAccount
-			return rc.Call(&a, "rollup_getAccount", i) == nil && a.Exists && a.Balance == 1000
-		})
-	}
+	waitDeposited(t, rc)
 	load := startTransfers(t, rc, keys)
 
 	for round := 1; round <= l1Restarts; round++ {
@@ -171,9 +164,7 @@ func TestDaemonsWaitForL1(t *testing.T) {
 	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
 		"-validator-pubkey-file", valPub, "-sequencer-key-file", proctest.SeedFile(t, dir, "sequencer.key", seqKey),
 		"-rollup", "1", "-mode", "optimistic", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
-	ch := startDaemon(t, filepath.Join(bin, "pqchallenger"), nil, "-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain),
-		"-validator-pubkey-file", valPub, "-key-file", proctest.SeedFile(t, dir, "challenger.key", chKey), "-rollup", "1",
-		"-datadir", filepath.Join(dir, "ch"), "-metrics", "127.0.0.1:0")
+	ch := startChallenger(t, bin, dir, l1Addr, valPub, chKey)
 	for _, d := range []*daemon{seq, ch} {
 		proctest.WaitFor(t, d.Name()+" saying it waits for L1", proctest.Timeout, func() bool {
 			return strings.Contains(d.Stderr(), `msg="waiting for the L1 node"`) && strings.Contains(d.Stderr(), "endpoint="+l1Addr)

@@ -539,6 +539,10 @@ func TestSoundness(t *testing.T) {
 				// The same w0 with amount + 2^64 borrowed from the to field.
 				s.To, s.Amount = uint32(dave-1), new(big.Int).Add(big.NewInt(990), two64)
 			}}},
+		// A refund is proven by no circuit (docs/protocol.md §8.7): one forced into a witness,
+		// consuming the deposit entry its valid twin places, must not prove.
+		{"a refund (type 4) in a proof", mutation{last: deposit(fresh, sc.erin, 5)},
+			mutation{last: l2.Tx{Type: l2.TxRefund, Amount: 5, PubKey: sc.erin.Public(), Address: [20]byte{7}}}},
 		{"deposit with a to field", mutation{last: deposit(fresh, sc.erin, 5)}, mutation{last: deposit(fresh, sc.erin, 5),
 			witness: func(c *BatchCircuit, s *Slot) {
 				s.To = uint32(3)

@@ -254,7 +254,7 @@ func (e *Engine) Stop() error {
 	}
 	e.wg.Wait()
 	var f *pebbleguard.Fault
-	if err := e.guard.Err(); errors.As(err, &f) && f.Background {
+	if err := e.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("settlement: store left open: %w", err)
 	}
 	return e.db.Close()

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -35,7 +36,13 @@ var ErrFault = errors.New("storage fault")
 type Fault struct {
 	Detail     string
 	Background bool // raised by a pebble background goroutine, not by a write call
+	Panicked   bool // a plain panic(err) inside a write (pebble v1.1.5's failed WAL rotation)
 }
+
+// Wedged reports whether pebble may still hold its locks (a parked background goroutine, or a
+// panic that unwound through them): Close could wait for ever, so the owner leaves the store open
+// and the process exits.
+func (f *Fault) Wedged() bool { return f.Background || f.Panicked }
 
 func (f *Fault) Error() string { return "storage fault: " + f.Detail }
 
@@ -80,17 +87,22 @@ func (g *Guard) Errorf(format string, args ...any) {
 // Do recover it) or parks a background goroutine for good.
 func (g *Guard) Fatalf(format string, args ...any) {
 	f := &Fault{Detail: fmt.Sprintf(format, args...), Background: !strings.HasPrefix(format, commitPrefix)}
-	first := g.record(f)
-	if first {
-		g.log.Error("storage fault: refusing further writes", "detail", f.Detail, "background", f.Background)
-		if g.onFatal != nil {
-			g.onFatal(f)
-		}
-	}
+	g.raise(f)
 	if !f.Background {
 		panic(f)
 	}
 	select {} // a background goroutine of a database that can no longer write: park it
+}
+
+// raise records f and, if it is the first fault, logs and reports it.
+func (g *Guard) raise(f *Fault) {
+	if !g.record(f) {
+		return
+	}
+	g.log.Error("storage fault: refusing further writes", "detail", f.Detail, "background", f.Background, "panicked", f.Panicked)
+	if g.onFatal != nil {
+		g.onFatal(f)
+	}
 }
 
 // record keeps the first fault and reports whether f is it.
@@ -121,19 +133,30 @@ func (g *Guard) Commit(b *pebble.Batch, o *pebble.WriteOptions) error {
 }
 
 // Do runs fn, which writes to the database (Set, Delete, Apply, Commit), and returns a fatal
-// commit error raised inside it as a *Fault. After any fault it refuses without running fn.
+// commit error raised inside it as a *Fault. pebble v1.1.5 also raises a failed WAL rotation as a
+// plain panic of the I/O error: Do returns that as a Panicked fault too. A runtime error (a bug)
+// and any non-error panic are raised again, never hidden. After any fault Do refuses without
+// running fn.
 func (g *Guard) Do(fn func() error) (err error) {
 	if err := g.Err(); err != nil {
 		return err
 	}
 	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(*Fault)
-			if !ok {
-				panic(r)
-			}
-			err = f
+		r := recover()
+		if r == nil {
+			return
 		}
+		if f, ok := r.(*Fault); ok {
+			err = f
+			return
+		}
+		perr, ok := r.(error)
+		if _, bug := r.(runtime.Error); !ok || bug {
+			panic(r)
+		}
+		f := &Fault{Detail: "pebble panicked: " + perr.Error(), Panicked: true}
+		g.raise(f)
+		err = g.Err()
 	}()
 	return fn()
 }

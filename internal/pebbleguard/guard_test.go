@@ -81,3 +81,28 @@ func TestStorageFaultsGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestStorageFaultsGuardPanic: pebble's plain panic(err) on a failed WAL rotation is a wedged
+// fault, reported once; a runtime error inside a write is a bug and is raised again.
+func TestStorageFaultsGuardPanic(t *testing.T) {
+	var reported atomic.Int32
+	g := pebbleguard.New(nil, func(error) { reported.Add(1) })
+	rotation := errors.New("open /data/000007.log: permission denied")
+	err := g.Do(func() error { panic(rotation) })
+	var f *pebbleguard.Fault
+	if !errors.As(err, &f) || !f.Wedged() || !strings.Contains(err.Error(), "permission denied") || reported.Load() != 1 {
+		t.Fatalf("Do after panic(err): %v (reported %d), want a wedged fault naming the cause, reported once", err, reported.Load())
+	}
+	g2 := pebbleguard.New(nil, nil)
+	defer func() {
+		if r := recover(); r == nil {
+			t.Fatal("a nil dereference inside Do was hidden")
+		}
+		if g2.Err() != nil {
+			t.Fatalf("a bug was recorded as a storage fault: %v", g2.Err())
+		}
+	}()
+	var m map[string]int
+	err = g2.Do(func() error { m["x"]++; return nil })
+	t.Fatalf("Do returned %v instead of raising the bug", err)
+}

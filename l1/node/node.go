@@ -230,7 +230,7 @@ func (n *Node) Stop() error {
 	n.mu.Unlock()
 	n.inflight.Wait()
 	var f *pebbleguard.Fault
-	if err := n.guard.Err(); errors.As(err, &f) && f.Background {
+	if err := n.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("node: store left open: %w", err)
 	}
 	return errors.Join(n.chain.Close(), n.db.Close())

@@ -39,9 +39,6 @@ type store struct {
 	onFault func(error) // called once, with the first fault; must not block
 }
 
-// errStorageFault is a storage fault that pebbleguard did not see: pebble's plain panic.
-var errStorageFault = errors.New("storage fault")
-
 // storeFault is the first storage fault. wedged: pebble was left holding its locks (a failed
 // WAL rotation, a parked background goroutine), so the database cannot even be closed.
 type storeFault struct {
@@ -60,7 +57,7 @@ func openStore(dir string, fs vfs.FS, log *slog.Logger, onFault func(error)) (*s
 	s := &store{dir: dir, fs: fs, onFault: onFault}
 	s.guard = pebbleguard.New(log.With("component", "pebble"), func(err error) {
 		var f *pebbleguard.Fault
-		s.setFault(err, errors.As(err, &f) && f.Background)
+		s.setFault(err, errors.As(err, &f) && f.Wedged())
 	})
 	db, err := pebble.Open(fs.PathJoin(dir, "db"), &pebble.Options{FS: fs, Logger: s.guard})
 	if err != nil {
@@ -81,21 +78,13 @@ func (s *store) write(fn func() error) error {
 	return s.guarded(fn)
 }
 
-func (s *store) guarded(fn func() error) (err error) {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
-		perr, ok := r.(error)
-		if !ok {
-			panic(r) // not pebble's I/O panic: a bug, which must not be hidden
-		}
-		err = s.setFault(fmt.Errorf("%w: pebble: %w", errStorageFault, perr), true)
-	}()
-	err = s.guard.Do(fn)
+// guarded runs fn through the guard, which also turns pebble's plain panic on a failed WAL
+// rotation into a wedged fault (reported through the guard's callback, setFault).
+func (s *store) guarded(fn func() error) error {
+	err := s.guard.Do(fn)
 	if errors.Is(err, pebbleguard.ErrFault) {
-		return s.setFault(err, false)
+		var f *pebbleguard.Fault
+		return s.setFault(err, errors.As(err, &f) && f.Wedged())
 	}
 	return err
 }

@@ -236,6 +236,13 @@ func (c *Challenger) Stop() error {
 		err = c.run.exec.close()
 		c.run.exec = nil
 	}
+	var f *pebbleguard.Fault
+	if ferr := c.guard.Err(); errors.As(ferr, &f) && f.Wedged() {
+		// pebble may hold its locks (a parked background goroutine, a failed WAL rotation):
+		// Close could wait for ever, and the process is about to exit anyway.
+		c.db = nil
+		return errors.Join(err, fmt.Errorf("challenger: store left open: %w", ferr))
+	}
 	err = errors.Join(err, c.db.Close())
 	c.db = nil
 	return err

@@ -98,7 +98,10 @@ func Serve(addr string, reg *prometheus.Registry, ready func(context.Context) er
 		}
 		io.WriteString(w, "ready\n")
 	})
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: ln.Addr(), done: make(chan struct{})}
+	// Scrapes are small GETs: a client that holds a connection open without finishing a request,
+	// or without reading the answer, is cut off rather than holding a descriptor.
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}, addr: ln.Addr(), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

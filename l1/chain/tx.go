@@ -6,6 +6,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -27,9 +28,8 @@ const (
 	// carries a few Merkle witnesses of at most 32 siblings).
 	MaxProofSize = 64 << 10
 	// MaxFraudProofSize bounds the proof of a Challenge, checked before any batch data is read:
-	// the judge's own bound (fraud.MaxProofSize; the largest proof, a step at tree depth 32, is
-	// 3,193 bytes).
-	MaxFraudProofSize = 4096
+	// the judge's own bound (the largest proof, a step at tree depth 32, is 3,193 bytes).
+	MaxFraudProofSize = fraud.MaxProofSize
 )
 
 // TxType names an L1 transaction type; each has its own signature context.

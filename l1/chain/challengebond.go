@@ -23,20 +23,26 @@ func forfeit(rollupID, batch, bond uint64, err error) error {
 }
 
 // forfeitBond runs after a failed transaction of from has been rolled back: if err is a rejected
-// challenge, it burns the challenger's bond and records EventChallengeRejected (the transaction's
-// only event). The challenge took the bond before the judge ran, so from can pay it.
+// challenge, it burns the challenger's bond and records EventChallengeRejected (Amount: what was
+// burned; the transaction's only event). The challenge took the bond before the judge ran, so
+// from can pay it; should anything charged between the rollback and this (a fee) leave less,
+// the balance is burned whole rather than the chain halted.
 func (x *executor) forfeitBond(from common.Address, err error) error {
 	var f *bondForfeit
 	if !errors.As(err, &f) {
 		return nil
 	}
-	if err := x.debit(from, f.bond); err != nil {
-		return fatal(fmt.Errorf("%w: burning a rejected challenge's bond: %w", ErrCorruptStore, err))
+	acct, aerr := x.account(from)
+	if aerr != nil {
+		return aerr
 	}
-	if err := x.burnBond(f.bond); err != nil {
+	burned := min(f.bond, acct.Balance)
+	acct.Balance -= burned
+	x.setAccount(from, &acct)
+	if err := x.burnBond(burned); err != nil {
 		return err
 	}
-	x.emit(Event{Kind: EventChallengeRejected, RollupID: f.rollupID, Number: f.batch, Amount: f.bond, Address: from})
+	x.emit(Event{Kind: EventChallengeRejected, RollupID: f.rollupID, Number: f.batch, Amount: burned, Address: from})
 	return nil
 }
 

@@ -1,11 +1,13 @@
 package chain
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -141,4 +143,50 @@ func TestFeesAndBondsChallengeBond(t *testing.T) {
 		t.Fatalf("upheld event %v, rollup %+v", upheld, ro)
 	}
 	h.checkSupply(poor.Address())
+}
+
+// TestChallengeBondConfigEncoding: ChallengeBond is optional in the RLP, so a config without a
+// bond encodes as before the field existed (stored rollups and state roots do not change), and
+// such an encoding decodes with bond 0; a bond round-trips.
+func TestChallengeBondConfigEncoding(t *testing.T) {
+	type legacyConfig struct { // RollupConfig before ChallengeBond
+		L2ChainID             uint64
+		VKHash                [32]byte
+		TreeDepth             uint8
+		BatchSize             uint64
+		SequencerBond         uint64
+		ChallengeWindow       uint64
+		ForcedInclusionWindow uint64
+		ExodusTimeout         uint64
+		Governor              GovernorConfig
+		Sequencers            []common.Address
+		Guardians             [][]byte
+		GuardianThreshold     uint64
+	}
+	old := legacyConfig{L2ChainID: 7, VKHash: [32]byte{1}, TreeDepth: 4, BatchSize: 16, SequencerBond: 1000, ChallengeWindow: 5,
+		ForcedInclusionWindow: 10, ExodusTimeout: 50, Sequencers: []common.Address{{9}}, GuardianThreshold: 0}
+	oldEnc, err := rlp.EncodeToBytes(&old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := RollupConfig{L2ChainID: 7, VKHash: [32]byte{1}, TreeDepth: 4, BatchSize: 16, SequencerBond: 1000, ChallengeWindow: 5,
+		ForcedInclusionWindow: 10, ExodusTimeout: 50, Sequencers: []common.Address{{9}}}
+	enc, err := rlp.EncodeToBytes(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(enc, oldEnc) {
+		t.Fatalf("a config without a bond encodes as %x, before the field %x", enc, oldEnc)
+	}
+	var dec RollupConfig
+	if err := rlp.DecodeBytes(oldEnc, &dec); err != nil || dec.ChallengeBond != 0 || dec.SequencerBond != 1000 {
+		t.Fatalf("old encoding decodes as %+v, %v", dec, err)
+	}
+	cfg.ChallengeBond = 12345
+	if enc, err = rlp.EncodeToBytes(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := rlp.DecodeBytes(enc, &dec); err != nil || dec.ChallengeBond != 12345 {
+		t.Fatalf("bond round trip: %+v, %v", dec, err)
+	}
 }

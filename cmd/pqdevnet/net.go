@@ -34,6 +34,9 @@ const (
 
 	fundsL1       = 1_000_000_000 // each funded L1 account at genesis
 	sequencerBond = 10_000
+	// challengeBond is posted with each fraud proof: returned with the reward when upheld,
+	// burned when the judge rejects the proof (docs/settlement.md).
+	challengeBond = 5_000
 	// marker is the file that says a directory is a devnet's, so that --dir is never a
 	// directory pqdevnet did not make.
 	marker = "PQDEVNET"
@@ -243,7 +246,7 @@ func (n *network) writeGenesis() error {
 		"alloc": []alloc{{n.sequencer.Address(), fundsL1}, {n.challenger.Address(), fundsL1}, {n.alice, fundsL1}},
 		"rollups": []map[string]any{{
 			"l2ChainId": l2ChainID, "vkHash": common.Hash(n.vkID), "treeDepth": n.params.Depth, "batchSize": n.params.BatchSize,
-			"sequencerBond": sequencerBond, "challengeWindow": n.o.challengeWindow,
+			"sequencerBond": sequencerBond, "challengeBond": challengeBond, "challengeWindow": n.o.challengeWindow,
 			// Deposits must be in a batch within 2 minutes; the rollup freezes only after a
 			// day without a final batch (a devnet left idle posts no batches).
 			"forcedInclusionWindow": uint64(2*time.Minute/n.o.blockInterval) + 1,

@@ -12,7 +12,7 @@ func FuzzParseGenesis(f *testing.F) {
 	f.Add([]byte(`{"timestamp": 5, "alloc": [{"address": "0x0000000000000000000000000000000000000001", "balance": 7}],
 		"rollups": [{"l2ChainId": 9, "vkHash": "0x0100000000000000000000000000000000000000000000000000000000000000", "treeDepth": 8,
 		"batchSize": 4, "challengeWindow": 2, "exodusTimeout": 100, "governor": {"WindowBlocks": 10, "EWMAShift": 4},
-		"sequencers": ["0x0000000000000000000000000000000000000002"], "guardians": ["0x0102"], "guardianThreshold": 1}]}`))
+		"sequencers": ["0x0000000000000000000000000000000000000002"], "guardians": ["0x0102"], "guardianThreshold": 1, "challengeBond": 5}]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"alloc": null} {}`))
 	f.Add([]byte(`{"rollups": [{"treeDepth": 256}]}`))

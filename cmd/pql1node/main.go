@@ -235,6 +235,7 @@ type rollupJSON struct {
 	Sequencers            []common.Address     `json:"sequencers"`
 	Guardians             []hexutil.Bytes      `json:"guardians"`
 	GuardianThreshold     uint64               `json:"guardianThreshold"`
+	ChallengeBond         uint64               `json:"challengeBond"` // absent: 0, no bond
 }
 
 // parseGenesis decodes a -genesis file strictly: one JSON object, no unknown fields, nothing
@@ -285,7 +286,8 @@ func genesis(c config, key *pqkey.PrivateKey) (chain.Genesis, []chain.RollupConf
 	for _, r := range f.Rollups {
 		cfg := chain.RollupConfig{L2ChainID: r.L2ChainID, VKHash: r.VKHash, TreeDepth: r.TreeDepth, BatchSize: r.BatchSize,
 			SequencerBond: r.SequencerBond, ChallengeWindow: r.ChallengeWindow, ForcedInclusionWindow: r.ForcedInclusionWindow,
-			ExodusTimeout: r.ExodusTimeout, Governor: r.Governor, Sequencers: r.Sequencers, GuardianThreshold: r.GuardianThreshold}
+			ExodusTimeout: r.ExodusTimeout, Governor: r.Governor, Sequencers: r.Sequencers, GuardianThreshold: r.GuardianThreshold,
+			ChallengeBond: r.ChallengeBond}
 		for _, k := range r.Guardians {
 			cfg.Guardians = append(cfg.Guardians, k)
 		}

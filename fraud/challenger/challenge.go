@@ -53,6 +53,9 @@ func (c *Challenger) sign(ctx context.Context, id batchID, proof []byte) (*chall
 	if err != nil {
 		return nil, fmt.Errorf("challenger: reading the challenger's L1 account: %w", err)
 	}
+	if err := c.checkBond(acct.Balance, len(c.run.txs)); err != nil {
+		return nil, err // L1 would refuse the challenge before its judge ran
+	}
 	nonce := acct.Nonce
 	if n := len(c.run.txs); n > 0 && c.run.txs[n-1].Nonce >= nonce {
 		nonce = c.run.txs[n-1].Nonce + 1

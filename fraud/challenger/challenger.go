@@ -115,6 +115,10 @@ type Status struct {
 	Challenges    int        // challenges sent (first sends; a restart counts again)
 	Upheld        int        // challenges of ours L1 upheld
 	Rewards       uint64     // L1 units received for them
+	BondReturned  uint64     // challenge bond returned with them (L1 units)
+	BondsLost     int        // challenges of ours L1's judge rejected: each burned its bond
+	BondBurned    uint64     // L1 units of bond burned with them
+	BondShort     uint64     // how far the L1 balance was from the challenge bond at the last read (0: it covers it)
 	Checked       int        // optimistic batches re-executed
 	LastProof     fraud.Kind // kind of the last fraud proof sent
 	LastStep      uint64     // and its step
@@ -144,6 +148,7 @@ type Challenger struct {
 	guard     *pebbleguard.Guard
 	depth     int
 	l2ChainID uint64
+	bond      uint64 // the rollup's challenge bond (chain.RollupConfig.ChallengeBond)
 
 	run runState // owned by the follow loop: no lock
 
@@ -167,6 +172,8 @@ type runState struct {
 	storedTxs int    // len(txs) at the last write
 	upheld    int    // our challenges upheld in the block being handled
 	rewards   uint64 // and their rewards
+	lost      int    // our challenges rejected in the block being handled
+	burned    uint64 // and their bonds
 }
 
 // batchID identifies a batch: its number and its submission height.
@@ -210,7 +217,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 		cfg.Executor = ExecutorCore
 	}
 	c := &Challenger{cfg: cfg, log: cfg.Logger, depth: int(r.Config.TreeDepth), l2ChainID: r.Config.L2ChainID,
-		done: make(chan struct{})}
+		bond: r.Config.ChallengeBond, done: make(chan struct{})}
 	c.guard = pebbleguard.New(cfg.Logger, func(err error) { c.setStatus(func(s *Status) { s.Fault = err }) })
 	if c.db, err = pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: c.guard}); err != nil {
 		return nil, fmt.Errorf("challenger: opening store %s: %w", cfg.Dir, err)
@@ -219,6 +226,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	if err := c.restore(); err != nil {
 		return nil, errors.Join(err, c.db.Close())
 	}
+	c.watchBond(ctx)
 	return c, nil
 }
 
@@ -263,6 +271,8 @@ func (c *Challenger) Ready() error {
 	switch {
 	case st.Fault != nil:
 		return fmt.Errorf("challenger halted: %w", st.Fault)
+	case st.BondShort > 0:
+		return fmt.Errorf("challenger cannot pay the challenge bond: L1 balance short by %d", st.BondShort)
 	case st.Stuck():
 		return fmt.Errorf("challenger stuck: %d failures in a row, last: %s", st.Failures, st.LastError)
 	}

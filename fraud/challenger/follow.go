@@ -165,14 +165,20 @@ func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
 			return err
 		}
 		if err = c.save(evs[len(evs)-1].Height+1, false); err == nil {
-			up, rewards := c.run.upheld, c.run.rewards
-			c.run.upheld, c.run.rewards = 0, 0
-			c.setStatus(func(s *Status) { s.Upheld += up; s.Rewards += rewards })
+			up, rewards, lost, burned := c.run.upheld, c.run.rewards, c.run.lost, c.run.burned
+			c.run.upheld, c.run.rewards, c.run.lost, c.run.burned = 0, 0, 0, 0
+			c.setStatus(func(s *Status) {
+				s.Upheld, s.Rewards, s.BondReturned = s.Upheld+up, s.Rewards+rewards, s.BondReturned+uint64(up)*c.bond
+				s.BondsLost, s.BondBurned = s.BondsLost+lost, s.BondBurned+burned
+			})
 			if err = c.killed(KillAfterCursorWrite); err != nil {
 				return err
 			}
 			if err = c.afterBlock(ctx); err == nil {
 				err = c.reopenIfDirty()
+			}
+			if err == nil {
+				c.watchBond(ctx)
 			}
 		}
 	}
@@ -206,6 +212,8 @@ func (c *Challenger) handleBlock(ctx context.Context, evs []chain.Event) error {
 			err = c.finalized(ctx, ev)
 		case chain.EventChallengeUpheld:
 			err = c.upheld(ev)
+		case chain.EventChallengeRejected:
+			c.rejected(ev)
 		}
 		if err != nil {
 			return err

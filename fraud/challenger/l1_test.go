@@ -71,6 +71,12 @@ func newWorld(t testing.TB, l2Signers int) *world {
 // newWorldJudged is newWorld whose L1 node judges fraud proofs with judge.
 func newWorldJudged(t testing.TB, l2Signers int, judge chain.FraudJudge) *world {
 	t.Helper()
+	return newWorldWith(t, l2Signers, judge, 0)
+}
+
+// newWorldWith is newWorldJudged whose rollup asks challengers for challengeBond.
+func newWorldWith(t testing.TB, l2Signers int, judge chain.FraudJudge, challengeBond uint64) *world {
+	t.Helper()
 	w := &world{t: t, ctx: context.Background(), seqKey: l1Key(1), user: l1Key(2), nonces: map[common.Address]uint64{},
 		indexOf: map[l2.PublicKey]uint32{}}
 	val := l1Key(0)
@@ -86,7 +92,7 @@ func newWorldJudged(t testing.TB, l2Signers int, judge chain.FraudJudge) *world 
 	w.node = n
 	w.send(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, TreeDepth: depth, BatchSize: batchSize,
 		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: forced, ExodusTimeout: 1 << 20,
-		Sequencers: []common.Address{w.seqKey.Address()}})
+		Sequencers: []common.Address{w.seqKey.Address()}, ChallengeBond: challengeBond})
 	w.blockOK()
 	if w.state, err = l2.NewState(depth); err != nil {
 		t.Fatal(err)

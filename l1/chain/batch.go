@@ -288,8 +288,8 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	if p.Batch <= r.FinalNumber || p.Batch > r.HeadNumber {
 		return fmt.Errorf("%w: batch %d (finalized through %d, head %d)", ErrNotPending, p.Batch, r.FinalNumber, r.HeadNumber)
 	}
-	if len(p.Proof) > MaxProofSize {
-		return fmt.Errorf("%w: proof of %d bytes", ErrTxMalformed, len(p.Proof))
+	if len(p.Proof) > MaxFraudProofSize {
+		return fmt.Errorf("%w: fraud proof of %d bytes, at most %d", ErrTxMalformed, len(p.Proof), MaxFraudProofSize)
 	}
 	var b BatchRecord
 	if ok, err := x.load(keyBatch(r.ID, p.Batch), &b); err != nil {
@@ -302,6 +302,11 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	}
 	if x.c.cfg.Judge == nil {
 		return ErrNoJudge
+	}
+	// The bond is taken before the judge runs: a challenger who cannot pay it costs no judge time.
+	bond := r.Config.ChallengeBond
+	if err := x.debit(from, bond); err != nil {
+		return fmt.Errorf("challenge bond: %w", err)
 	}
 	frame, _, err := x.o.get(keyBatchData(r.ID, p.Batch))
 	if err != nil {
@@ -318,10 +323,13 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	proven, err := x.c.cfg.Judge.Judge(&FraudCase{L2ChainID: r.Config.L2ChainID, TreeDepth: int(r.Config.TreeDepth),
 		Commitment: c, Data: data, Proof: p.Proof})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrFraudNotProven, err)
+		return forfeit(r.ID, p.Batch, bond, fmt.Errorf("%w: %w", ErrFraudNotProven, err))
 	}
 	if !proven {
-		return fmt.Errorf("%w: batch %d", ErrFraudNotProven, p.Batch)
+		return forfeit(r.ID, p.Batch, bond, fmt.Errorf("%w: batch %d", ErrFraudNotProven, p.Batch))
+	}
+	if err := x.credit(from, bond); err != nil {
+		return err
 	}
 	// Revert the batch and every later one, newest first. The fraudulent batch's bond is
 	// slashed; later batches only built on it, so their bonds are returned.

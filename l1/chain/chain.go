@@ -114,13 +114,14 @@ const (
 	EventDepositRefunded
 	EventPaused
 	EventUnpaused
+	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
 )
 
 var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
 	EventBatchSubmitted: "batch_submitted", EventBatchFinalized: "batch_finalized", EventBatchReverted: "batch_reverted",
 	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
 	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
-	EventUnpaused: "unpaused"}
+	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

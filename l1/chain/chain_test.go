@@ -198,7 +198,7 @@ func TestDeposit(t *testing.T) {
 
 // setupFunded registers a rollup and puts one funded L2 account at index 1 through a validity
 // batch: the common start of the batch tests.
-func setupFunded(t *testing.T, h *harness, cfg RollupConfig) (*l2Side, *l2.PrivateKey) {
+func setupFunded(t testing.TB, h *harness, cfg RollupConfig) (*l2Side, *l2.PrivateKey) {
 	t.Helper()
 	seq, user := h.users[0], h.users[1]
 	s := h.register(seq, cfg)

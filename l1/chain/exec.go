@@ -140,7 +140,10 @@ func (x *executor) applyTx(raw []byte) error {
 			return err
 		}
 		x.setAccount(tx.Sender, &acct) // the nonce stays consumed
-		x.o.commitTx()
+		if ferr := x.forfeitBond(tx.Sender, err); ferr != nil {
+			return ferr
+		}
+		x.commitTx()
 		return err
 	}
 	x.commitTx()

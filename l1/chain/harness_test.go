@@ -255,7 +255,7 @@ func depositPayload(id uint64, pk l2.PublicKey, amount uint64) *Deposit {
 
 // batch executes txs on the L2 side and returns the submission; the L2 side advances (call
 // rewind to undo, as after a rejected submission).
-func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*SubmitBatch, l2.BatchResult) {
+func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*SubmitBatch, l2.BatchResult) {
 	t.Helper()
 	prev := s.state.Root()
 	before := s.dq
@@ -301,7 +301,7 @@ func (s *l2Side) batch(t *testing.T, h *harness, mode uint8, txs []l2.Tx) (*Subm
 }
 
 // depositTx is the L2 deposit of queue entry j into account index.
-func (s *l2Side) depositTx(t *testing.T, h *harness, j uint64, index uint32) l2.Tx {
+func (s *l2Side) depositTx(t testing.TB, h *harness, j uint64, index uint32) l2.Tx {
 	t.Helper()
 	d, err := h.c.Deposit(s.id, j)
 	if err != nil {
@@ -312,7 +312,7 @@ func (s *l2Side) depositTx(t *testing.T, h *harness, j uint64, index uint32) l2.
 	return l2.Tx{Type: l2.TxDeposit, From: index, Amount: d.Amount, PubKey: l2.PublicKey{X: x, Y: y}}
 }
 
-func withdrawTx(t *testing.T, k *l2.PrivateKey, chainID uint64, from uint32, nonce, amount uint64, to common.Address) l2.Tx {
+func withdrawTx(t testing.TB, k *l2.PrivateKey, chainID uint64, from uint32, nonce, amount uint64, to common.Address) l2.Tx {
 	t.Helper()
 	tx := l2.Tx{Type: l2.TxWithdraw, From: from, Amount: amount, Nonce: nonce, Address: to}
 	if err := l2.SignTx(k, chainID, &tx); err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -26,6 +27,9 @@ const (
 	// MaxProofSize bounds a validity or fraud proof (a Groth16 proof is 256 bytes; a fraud proof
 	// carries a few Merkle witnesses of at most 32 siblings).
 	MaxProofSize = 64 << 10
+	// MaxFraudProofSize bounds the proof of a Challenge, checked before any batch data is read:
+	// the judge's own bound (the largest proof, a step at tree depth 32, is 3,193 bytes).
+	MaxFraudProofSize = fraud.MaxProofSize
 )
 
 // TxType names an L1 transaction type; each has its own signature context.
@@ -202,6 +206,10 @@ type RollupConfig struct {
 	Sequencers            []common.Address
 	Guardians             [][]byte // ML-DSA-65 public keys
 	GuardianThreshold     uint64
+	// ChallengeBond is what a challenger posts with each fraud proof (0: none): returned with the
+	// reward when the proof is upheld, burned when the judge rejects it. Optional in the RLP so
+	// that configs encoded before it decode to 0.
+	ChallengeBond uint64 `rlp:"optional"`
 }
 
 // Deposit escrows Amount and appends (pk, amount) to the rollup's deposit queue.

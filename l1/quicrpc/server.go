@@ -27,8 +27,16 @@ const (
 	DefaultRequestsPerSecond    = 1000    // per connection; one client at full speed does ~1000 signed calls/s on one core
 	DefaultRequestBurst         = 200
 	DefaultMaxConnections       = 1024
-	DefaultMaxSendersPerConn    = 16   // a connection normally carries one sender key; a relay a few
-	DefaultKeyCacheSize         = 1024 // ~38 KB per parsed ML-DSA-65 key: ~40 MB at most
+	DefaultReservedConnections  = 256 // a quarter of the slots held only by keys with stake or balance
+	DefaultMaxConnsPerAddr      = 32  // one host: a few daemons and wallets, or a small NAT
+	DefaultMaxConnsPerKey       = 8   // l1client keeps one connection; a daemon restarting overlaps a few
+	DefaultMaxStreamsPerAddr    = 256 // concurrent calls+subscriptions of one host, over all its connections
+	DefaultHandshakesPerSecond  = 4   // per source address, token bucket: a redialing client needs < 1/s
+	DefaultHandshakeBurst       = 32  // = DefaultMaxConnsPerAddr: a host may open its share at once
+	DefaultMaxTrackedAddrs      = 1 << 16
+	DefaultFirstRequestTimeout  = 5 * time.Second // Dial sends its first signed request at once
+	DefaultMaxSendersPerConn    = 16              // a connection normally carries one sender key; a relay a few
+	DefaultKeyCacheSize         = 1024            // ~38 KB per parsed ML-DSA-65 key: ~40 MB at most
 	DefaultHandshakeTimeout     = 5 * time.Second
 	DefaultIdleTimeout          = 30 * time.Second
 	DefaultRequestTimeout       = 10 * time.Second
@@ -51,7 +59,19 @@ type ServerConfig struct {
 	RequestBurst         int
 	MaxConnections       int
 	MaxSendersPerConn    int // distinct sender keys one connection may use
-	KeyCacheSize         int // parsed sender keys kept server-wide
+
+	// Admission (admission.go). Priority says whether a key has stake or an L1 balance: only
+	// such keys may hold the ReservedConnections slots; nil: no key has priority.
+	ReservedConnections int
+	MaxConnsPerAddr     int // per source IP (IPv6: per /64), handshaking ones included
+	MaxConnsPerKey      int // per sender key of the connection's first request
+	MaxStreamsPerAddr   int // concurrent streams over all of a source address's connections
+	HandshakesPerSecond float64
+	HandshakeBurst      int
+	MaxTrackedAddrs     int // source addresses with state (counts, handshake bucket) at once
+	FirstRequestTimeout time.Duration
+	Priority            func(key common.Address) bool
+	KeyCacheSize        int // parsed sender keys kept server-wide
 
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
@@ -72,6 +92,15 @@ func (c *ServerConfig) setDefaults() {
 	setDefault(&c.MaxConnections, DefaultMaxConnections)
 	setDefault(&c.MaxSendersPerConn, DefaultMaxSendersPerConn)
 	setDefault(&c.KeyCacheSize, DefaultKeyCacheSize)
+	setDefault(&c.ReservedConnections, DefaultReservedConnections)
+	setDefault(&c.MaxConnsPerAddr, DefaultMaxConnsPerAddr)
+	setDefault(&c.MaxConnsPerKey, DefaultMaxConnsPerKey)
+	setDefault(&c.MaxStreamsPerAddr, DefaultMaxStreamsPerAddr)
+	setDefault(&c.HandshakesPerSecond, DefaultHandshakesPerSecond)
+	setDefault(&c.HandshakeBurst, DefaultHandshakeBurst)
+	setDefault(&c.MaxTrackedAddrs, DefaultMaxTrackedAddrs)
+	setDefault(&c.FirstRequestTimeout, DefaultFirstRequestTimeout)
+	c.ReservedConnections = min(c.ReservedConnections, c.MaxConnections)
 	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
@@ -113,6 +142,7 @@ type Server struct {
 	tlsConf *tls.Config
 	sign    signer
 	keys    *keyCache
+	adm     *admission
 	log     *slog.Logger
 
 	mu       sync.Mutex
@@ -143,7 +173,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		}
 		cfg.TLSCertificate = &cert
 	}
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		tlsConf:  serverTLSConfig(*cfg.TLSCertificate),
 		sign:     cfg.signer,
@@ -152,7 +182,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		handlers: make(map[string]Handler),
 		streams:  make(map[string]StreamHandler),
 		conns:    make(map[*quic.Conn]struct{}),
-	}, nil
+	}
+	s.adm = newAdmission(&s.cfg)
+	return s, nil
 }
 
 // Handle registers the handler of a call method. It panics on an empty, reserved or already
@@ -190,7 +222,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("quicrpc: listen: %w", err)
 	}
-	tr := &quic.Transport{Conn: udp, StatelessResetKey: s.resetKey()}
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: s.resetKey(), ConnContext: s.adm.connContext}
 	ln, err := tr.Listen(s.tlsConf, &quic.Config{
 		HandshakeIdleTimeout:  s.cfg.HandshakeTimeout,
 		MaxIdleTimeout:        s.cfg.IdleTimeout,
@@ -290,6 +322,7 @@ type peer struct {
 	conn    *quic.Conn
 	binding []byte
 	bucket  *tokenBucket
+	adm     peerAdmission
 
 	mu      sync.Mutex
 	senders map[[32]byte]*replayWindow
@@ -302,18 +335,26 @@ func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
+	p := &peer{conn: conn, adm: peerAdmission{addr: sourceAddr(conn.RemoteAddr())}}
+	defer s.adm.release(&p.adm)
+	// A connection that names no key soon is closed: until it does, it holds a slot that
+	// may be reserved.
+	firstRequest := time.AfterFunc(s.cfg.FirstRequestTimeout, func() {
+		if !p.adm.classified.Load() {
+			s.adm.refused[ReasonNoRequest].Add(1)
+			conn.CloseWithError(connCodeBusy, fmt.Sprintf("no signed request within %s", s.cfg.FirstRequestTimeout))
+		}
+	})
+	defer firstRequest.Stop()
 	binding, err := connBinding(conn)
 	if err != nil {
 		s.log.Warn("quicrpc: closing connection", "remote", conn.RemoteAddr(), "err", err)
 		conn.CloseWithError(connCodeNotPostQuantum, err.Error())
 		return
 	}
-	p := &peer{
-		conn:    conn,
-		binding: binding,
-		bucket:  newTokenBucket(s.cfg.RequestsPerSecond, s.cfg.RequestBurst),
-		senders: make(map[[32]byte]*replayWindow),
-	}
+	p.binding = binding
+	p.bucket = newTokenBucket(s.cfg.RequestsPerSecond, s.cfg.RequestBurst)
+	p.senders = make(map[[32]byte]*replayWindow)
 	for {
 		st, err := conn.AcceptStream(ctx)
 		if err != nil {
@@ -344,6 +385,12 @@ func (p *peer) acceptNonce(id [32]byte, nonce uint64, maxSenders int) error {
 
 func (s *Server) serveStream(ctx context.Context, p *peer, st *quic.Stream) {
 	defer s.wg.Done()
+	release, err := s.adm.acquireStream(p.adm.addr)
+	if err != nil {
+		s.reject(p, st, err)
+		return
+	}
+	defer release()
 	st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	req, hash, h, sh, err := s.readRequest(p, st)
 	if errors.Is(err, ErrReplay) {
@@ -430,6 +477,7 @@ func (s *Server) runStreamHandler(ctx context.Context, h StreamHandler, req *Req
 func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, Handler, StreamHandler, error) {
 	var none common.Hash
 	if !p.bucket.allow() {
+		s.adm.refused[ReasonRequestRate].Add(1)
 		return nil, none, nil, nil, fmt.Errorf("%w: over %.0f requests/s", ErrRateLimited, s.cfg.RequestsPerSecond)
 	}
 	frame, err := readFrame(st, s.cfg.MaxMessageSize)
@@ -475,6 +523,11 @@ func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, H
 	hash := requestHash(frame)
 	if err := p.acceptNonce(id, r.Nonce, s.cfg.MaxSendersPerConn); err != nil {
 		return nil, hash, nil, nil, err
+	}
+	if err := s.adm.classify(&p.adm, key.Address()); err != nil {
+		s.log.Debug("quicrpc: refusing connection", "remote", p.conn.RemoteAddr(), "err", err)
+		p.conn.CloseWithError(connCodeBusy, err.Error())
+		return nil, none, nil, nil, err
 	}
 	sender, _ := key.(*pqkey.PublicKey) // nil only under the benchmarks' Ed25519 baseline
 	return &Request{

@@ -25,7 +25,10 @@ import (
 //     long by keys for which Priority is true. A connection that sends no signed request within
 //     FirstRequestTimeout is closed, so unclassified connections hold slots only briefly.
 //
-// Refusals are counted by reason (Server.ConnRefusals, Server.StreamRefusals).
+// Refusals are counted by reason (Server.ConnRefusals, Server.StreamRefusals). A refusal before
+// the handshake is counted per Initial packet: quic-go keeps no state for a refused attempt, and a
+// client's X25519MLKEM768 ClientHello (its key share alone is 1,216 bytes) spans two Initial
+// packets, so one refused dial usually counts twice.
 
 // Reasons a connection or a stream is refused, as the metrics label them.
 const (

@@ -238,6 +238,14 @@ func (a *admission) counts(reasons []string) map[string]uint64 {
 	return m
 }
 
+// Conns returns the connections open or handshaking, and those of them whose key has no
+// priority.
+func (s *Server) Conns() (open, general int) {
+	s.adm.mu.Lock()
+	defer s.adm.mu.Unlock()
+	return s.adm.open, s.adm.general
+}
+
 // ConnRefusals counts the connections refused since start, by reason (the Reason constants of
 // connections).
 func (s *Server) ConnRefusals() map[string]uint64 { return s.adm.counts(connReasons) }

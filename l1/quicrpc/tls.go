@@ -76,7 +76,8 @@ func connBinding(c *quic.Conn) ([]byte, error) {
 	return b, nil
 }
 
-// handshakeError names a failed handshake for what it almost always is here: a peer that does
+// handshakeError names a failed handshake: refused by the server's admission limits before it
+// started (CONNECTION_REFUSED), or what a crypto failure almost always is here, a peer that does
 // not offer X25519MLKEM768 (crypto/tls answers that with a handshake_failure alert).
 func handshakeError(err error) error {
 	var te *quic.TransportError

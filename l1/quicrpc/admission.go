@@ -44,8 +44,9 @@ const (
 )
 
 const (
-	addrSweepInterval = time.Second // the address table is swept at most this often when full
-	ipv6PrefixBits    = 64          // IPv6 sources are counted per /64: one host owns a whole one
+	addrSweepInterval  = time.Second      // the address table is swept at most this often when full
+	refusalLogInterval = 30 * time.Second // refusals of one reason are logged at most this often
+	ipv6PrefixBits     = 64               // IPv6 sources are counted per /64: one host owns a whole one
 )
 
 var connReasons = []string{ReasonServerFull, ReasonPerAddr, ReasonHandshakeRate, ReasonAddrTable,
@@ -65,6 +66,10 @@ type admission struct {
 	lastSweep time.Time
 
 	refused map[string]*atomic.Uint64 // fixed keys: connReasons and streamReasons
+
+	logMu     sync.Mutex
+	lastLog   map[string]time.Time // per reason: when a refusal was last logged
+	sinceLast map[string]uint64    // per reason: refusals not logged since
 }
 
 // addrState is what one source address holds.
@@ -84,7 +89,7 @@ type peerAdmission struct {
 
 func newAdmission(cfg *ServerConfig) *admission {
 	a := &admission{cfg: cfg, byAddr: make(map[netip.Addr]*addrState), byKey: make(map[common.Address]int),
-		refused: make(map[string]*atomic.Uint64)}
+		refused: make(map[string]*atomic.Uint64), lastLog: make(map[string]time.Time), sinceLast: make(map[string]uint64)}
 	for _, r := range append(append([]string{}, connReasons...), streamReasons...) {
 		a.refused[r] = new(atomic.Uint64)
 	}
@@ -112,9 +117,23 @@ func sourceAddr(addr net.Addr) netip.Addr {
 	return ip
 }
 
-func (a *admission) refuse(reason string) error {
-	a.refused[reason].Add(1)
+func (a *admission) refuse(reason string, src netip.Addr) error {
+	a.count(reason, src)
 	return fmt.Errorf("%w: %s", ErrRefused, reason)
+}
+
+// count counts a refusal and logs it, at most once per refusalLogInterval for each reason
+// (with how many went unlogged): a flood must not flood the log too.
+func (a *admission) count(reason string, src netip.Addr) {
+	a.refused[reason].Add(1)
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	a.sinceLast[reason]++
+	if now := time.Now(); now.Sub(a.lastLog[reason]) >= refusalLogInterval {
+		a.cfg.Logger.Warn("quicrpc: refusing connections", "reason", reason, "source", src,
+			"refused_since_last_log", a.sinceLast[reason], "total", a.refused[reason].Load())
+		a.lastLog[reason], a.sinceLast[reason] = now, 0
+	}
 }
 
 // connContext is the transport's ConnContext: it admits a connection attempt before its
@@ -125,7 +144,7 @@ func (a *admission) connContext(ctx context.Context, info *quic.ClientInfo) (con
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.open >= a.cfg.MaxConnections {
-		return nil, a.refuse(ReasonServerFull)
+		return nil, a.refuse(ReasonServerFull, src)
 	}
 	st := a.byAddr[src]
 	if st == nil {
@@ -133,16 +152,16 @@ func (a *admission) connContext(ctx context.Context, info *quic.ClientInfo) (con
 			a.sweep(now)
 		}
 		if len(a.byAddr) >= a.cfg.MaxTrackedAddrs {
-			return nil, a.refuse(ReasonAddrTable)
+			return nil, a.refuse(ReasonAddrTable, src)
 		}
 		st = &addrState{handshakes: newTokenBucket(a.cfg.HandshakesPerSecond, a.cfg.HandshakeBurst)}
 		a.byAddr[src] = st
 	}
 	if st.conns >= a.cfg.MaxConnsPerAddr {
-		return nil, a.refuse(ReasonPerAddr)
+		return nil, a.refuse(ReasonPerAddr, src)
 	}
 	if !st.handshakes.allow() {
-		return nil, a.refuse(ReasonHandshakeRate)
+		return nil, a.refuse(ReasonHandshakeRate, src)
 	}
 	st.conns++
 	a.open++
@@ -179,11 +198,11 @@ func (a *admission) classify(p *peerAdmission, key common.Address) error {
 		return nil
 	}
 	if a.byKey[key] >= a.cfg.MaxConnsPerKey {
-		a.refused[ReasonPerKey].Add(1)
+		a.count(ReasonPerKey, p.addr)
 		return fmt.Errorf("%s: %d connections of key %s already open", ReasonPerKey, a.byKey[key], key)
 	}
 	if general := a.cfg.MaxConnections - a.cfg.ReservedConnections; !prio && a.general >= general {
-		a.refused[ReasonReserved].Add(1)
+		a.count(ReasonReserved, p.addr)
 		return fmt.Errorf("%s: the %d slots for keys without stake or L1 balance are taken", ReasonReserved, general)
 	}
 	p.key, p.priority = key, prio
@@ -219,7 +238,7 @@ func (a *admission) acquireStream(src netip.Addr) (func(), error) {
 		return nil, fmt.Errorf("%w: connection closing", ErrClosed)
 	}
 	if st.streams >= a.cfg.MaxStreamsPerAddr {
-		a.refused[ReasonStreamsPerAddr].Add(1)
+		a.count(ReasonStreamsPerAddr, src)
 		return nil, fmt.Errorf("%w: %d concurrent streams from %s", ErrRateLimited, st.streams, src)
 	}
 	st.streams++

@@ -1,11 +1,14 @@
 package quicrpc
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +19,11 @@ import (
 // the per-address, per-key and reserved-slot caps against a real node.
 
 func TestAdmissionHandshakeRate(t *testing.T) {
+	var log syncBuffer
 	srv, _ := startServer(t, func(c *ServerConfig) {
 		c.HandshakeBurst = 3
 		c.HandshakesPerSecond = 0.001 // no refill within the test
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
 	})
 	for range 3 {
 		c := dial(t, srv, aliceKey)
@@ -33,6 +38,28 @@ func TestAdmissionHandshakeRate(t *testing.T) {
 	if got := srv.ConnRefusals(); got[ReasonHandshakeRate] == 0 || got[ReasonHandshakeRate] > 2 {
 		t.Fatalf("refusals %v, want 1 or 2 %s", got, ReasonHandshakeRate)
 	}
+	// Logged once (at most once per refusalLogInterval per reason), with the reason and source.
+	if l := log.String(); strings.Count(l, "refusing connections") != 1 || !strings.Contains(l, "reason=handshake_rate source=127.0.0.1") {
+		t.Fatalf("log %q: want one refusal line naming handshake_rate and 127.0.0.1", l)
+	}
+}
+
+// syncBuffer is a bytes.Buffer the server's goroutines may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // A connection that completes the handshake and never sends a request is closed with the reason.

@@ -341,7 +341,7 @@ func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
 	// may be reserved.
 	firstRequest := time.AfterFunc(s.cfg.FirstRequestTimeout, func() {
 		if !p.adm.classified.Load() {
-			s.adm.refused[ReasonNoRequest].Add(1)
+			s.adm.count(ReasonNoRequest, p.adm.addr)
 			conn.CloseWithError(connCodeBusy, fmt.Sprintf("no signed request within %s", s.cfg.FirstRequestTimeout))
 		}
 	})
@@ -477,7 +477,7 @@ func (s *Server) runStreamHandler(ctx context.Context, h StreamHandler, req *Req
 func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, Handler, StreamHandler, error) {
 	var none common.Hash
 	if !p.bucket.allow() {
-		s.adm.refused[ReasonRequestRate].Add(1)
+		s.adm.count(ReasonRequestRate, p.adm.addr)
 		return nil, none, nil, nil, fmt.Errorf("%w: over %.0f requests/s", ErrRateLimited, s.cfg.RequestsPerSecond)
 	}
 	frame, err := readFrame(st, s.cfg.MaxMessageSize)

@@ -62,10 +62,10 @@ func DialFrom(ctx context.Context, t testing.TB, local, addr string, cfg ClientC
 		t.Fatal(err)
 	}
 	tr := &quic.Transport{Conn: udp}
-	t.Cleanup(func() {
+	closeAll := func() {
 		tr.Close()
 		udp.Close()
-	})
+	}
 	cfg.dial = func(ctx context.Context, addr string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
 		ua, err := net.ResolveUDPAddr("udp", addr)
 		if err != nil {
@@ -73,5 +73,11 @@ func DialFrom(ctx context.Context, t testing.TB, local, addr string, cfg ClientC
 		}
 		return tr.Dial(ctx, ua, tc, qc)
 	}
-	return Dial(ctx, addr, cfg)
+	c, err := Dial(ctx, addr, cfg)
+	if err != nil {
+		closeAll() // a flood of refused dials holds no sockets
+		return nil, err
+	}
+	t.Cleanup(closeAll)
+	return c, nil
 }

@@ -141,3 +141,32 @@ func TestL1ConnectionFlood(t *testing.T) {
 		t.Errorf("refusals %v: want at least 4 %s (one per refused dial from 127.0.0.3)", got, quicrpc.ReasonPerAddr)
 	}
 }
+
+// TestL1ConnectionFloodDefaults is the attack of issue 13 against the default limits: one source
+// address dials 1,100 times (it used to fill the node's 1,024 slots). It holds exactly
+// DefaultMaxConnsPerAddr connections, every further dial is refused before the handshake, and a
+// wallet with a fresh, unfunded key (the general pool is far from full) reads a balance.
+func TestL1ConnectionFloodDefaults(t *testing.T) {
+	const attempts = 1100
+	tg := startTarget(t) // default limits; its legitimate client and two attacker connections come from 127.0.0.1
+	held, err := flood(t, tg.addr, "127.0.0.6", attempts, floodKey)
+	if len(held) != quicrpc.DefaultMaxConnsPerAddr || !errors.Is(err, quicrpc.ErrRefused) {
+		t.Fatalf("held %d connections then got %v; want %d then %v", len(held), err, quicrpc.DefaultMaxConnsPerAddr, quicrpc.ErrRefused)
+	}
+	refused := 1
+	for range attempts - len(held) - 1 {
+		if _, err := flood(t, tg.addr, "127.0.0.6", 1, floodKey); !errors.Is(err, quicrpc.ErrRefused) {
+			t.Fatalf("dial %d over the cap: %v, want %v", len(held)+refused+1, err, quicrpc.ErrRefused)
+		}
+		refused++
+	}
+	wc, err := l1client.Dial(ctxT(t), l1client.Config{Addr: tg.addr, ChainID: nodeChainID, Validator: nodeValidator.Public()})
+	if err != nil {
+		t.Fatalf("unfunded wallet after %d refused dials: %v", refused, err)
+	}
+	defer wc.Close()
+	if acct, err := wc.Account(ctxT(t), carol.Address()); err != nil || acct.Balance != carolBalance {
+		t.Fatalf("carol's balance after the flood: %+v, %v; want %d", acct, err, carolBalance)
+	}
+	tg.stillServes(t)
+}

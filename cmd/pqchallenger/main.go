@@ -83,7 +83,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	defer ms.Stop()
 	// While no L1 node is reachable the start waits, logging what for; the client redials.
-	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator, Key: key,
 		Logger: log.With("component", "l1client")})
 	if err != nil {
 		return fmt.Errorf("-l1 %s: %w", c.l1, err)

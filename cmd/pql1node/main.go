@@ -38,7 +38,6 @@ import (
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
-	"github.com/pqbridge/pqbridge/l1/quicrpc"
 	"github.com/pqbridge/pqbridge/prover"
 )
 
@@ -55,6 +54,7 @@ type config struct {
 	dev           string
 	blockInterval time.Duration
 	verifyingKeys string
+	transport     transportFlags
 	obs           obs.Flags
 }
 
@@ -83,6 +83,7 @@ func main() {
 	fs.StringVar(&c.dev, "dev", "", fmt.Sprintf("comma-separated addresses funded with %d each at genesis (development; instead of -genesis)", uint64(devBalance)))
 	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
 	fs.StringVar(&c.verifyingKeys, "verifying-keys", "", "comma-separated Groth16 verifying-key files (prover verifying.key) for validity batches; a rollup's vk hash must name one of them")
+	c.transport.register(fs)
 	c.obs.Register(fs)
 	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error { return run(ctx, c, log) })
 }
@@ -118,13 +119,18 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		n.Stop()
 		return err
 	}
-	srv, err := n.Serve(ctx, quicrpc.ServerConfig{ListenAddr: c.listen, Logger: log})
+	scfg, err := c.transport.serverConfig(c.listen, n, log)
+	if err != nil {
+		n.Stop()
+		return err
+	}
+	srv, err := n.Serve(ctx, scfg)
 	if err != nil {
 		n.Stop()
 		return err
 	}
 	mctx, mcancel := context.WithCancel(ctx)
-	m := newMetrics(ms.Registry, n, log)
+	m := newMetrics(ms.Registry, n, srv, log)
 	followed := make(chan struct{})
 	go func() {
 		defer close(followed)

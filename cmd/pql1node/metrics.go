@@ -10,6 +10,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
 // maxBlockEvents bounds the events read for one block: more than a block's transactions can
@@ -20,14 +21,15 @@ const maxBlockEvents = 1 << 16
 // and state read from the node on every scrape.
 type metrics struct {
 	n        *node.Node
+	srv      *quicrpc.Server
 	log      *slog.Logger
 	blockTxs prometheus.Histogram
 	txs      *prometheus.CounterVec
 	events   *prometheus.CounterVec
 }
 
-func newMetrics(reg *prometheus.Registry, n *node.Node, log *slog.Logger) *metrics {
-	m := &metrics{n: n, log: log,
+func newMetrics(reg *prometheus.Registry, n *node.Node, srv *quicrpc.Server, log *slog.Logger) *metrics {
+	m := &metrics{n: n, srv: srv, log: log,
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pql1node_block_txs",
 			Help: "Transactions per block.", Buckets: []float64{0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000}}),
 		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pql1node_txs_total",
@@ -97,8 +99,19 @@ func (m *metrics) count(h uint64) error {
 	return nil
 }
 
-// collect reads the head, the mempool and every rollup's state.
+// collect reads the transport's counts, the head, the mempool and every rollup's state.
 func (m *metrics) collect(e *obs.Emitter) {
+	for reason, v := range m.srv.ConnRefusals() {
+		e.Counter("pql1node_conn_refused_total", "QUIC connection attempts refused by reason (quicrpc admission; before the handshake counted per Initial packet).",
+			float64(v), "reason", reason)
+	}
+	for reason, v := range m.srv.StreamRefusals() {
+		e.Counter("pql1node_stream_refused_total", "Calls and subscriptions refused by reason (per-address stream cap, per-connection request rate).",
+			float64(v), "reason", reason)
+	}
+	open, general := m.srv.Conns()
+	e.Gauge("pql1node_conns", "QUIC connections open or handshaking.", float64(open))
+	e.Gauge("pql1node_conns_general", "Connections of keys without stake or L1 balance (the unreserved pool).", float64(general))
 	st, err := m.n.Status()
 	if err != nil {
 		return

@@ -51,7 +51,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator, Key: key,
 		Logger: c.seq.Logger.With("component", "l1client")})
 	if err != nil {
 		return nil, fmt.Errorf("-l1 %s: %w", c.l1, err)

@@ -171,12 +171,15 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.HandleStream(MethodEvents, n.handleEvents)
 }
 
-// Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's); the caller
-// stops it, before stopping the node.
+// Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil
+// Priority is n.Priority(DefaultPriorityMinBalance)); the caller stops it, before stopping the node.
 func (n *Node) Serve(ctx context.Context, cfg quicrpc.ServerConfig) (*quicrpc.Server, error) {
 	cfg.ChainID = n.chain.ChainID()
 	if cfg.ValidatorKey == nil {
 		cfg.ValidatorKey = n.cfg.Key
+	}
+	if cfg.Priority == nil {
+		cfg.Priority = n.Priority(DefaultPriorityMinBalance)
 	}
 	srv, err := quicrpc.NewServer(cfg)
 	if err != nil {

@@ -2,6 +2,7 @@ package quicrpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ type ClientConfig struct {
 	signer    signer
 	validator verifier
 	scheme    *scheme
+	dial      func(context.Context, string, *tls.Config, *quic.Config) (*quic.Conn, error) // nil: quic.DialAddr
 }
 
 // Client is one QUIC connection to a validator. It is safe for concurrent use; each call and
@@ -66,7 +68,10 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 		}
 		cfg.validator = cfg.ValidatorPublicKey
 	}
-	conn, err := quic.DialAddr(ctx, addr, clientTLSConfig(), &quic.Config{
+	if cfg.dial == nil {
+		cfg.dial = quic.DialAddr
+	}
+	conn, err := cfg.dial(ctx, addr, clientTLSConfig(), &quic.Config{
 		HandshakeIdleTimeout:  cfg.HandshakeTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,
 		KeepAlivePeriod:       cfg.KeepAlivePeriod,

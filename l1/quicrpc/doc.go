@@ -65,6 +65,17 @@
 // connections, and no eviction can reopen a window. Parsed sender keys are kept in a bounded
 // server-wide LRU so each request does not re-expand the ML-DSA matrix.
 //
+// # Admission
+//
+// A connection is admitted in two steps (admission.go, docs/l1.md §6): before its handshake, by
+// the server's connection limit, a per-source-address cap (IPv6 per /64) and a per-address
+// handshake token bucket, refused with QUIC CONNECTION_REFUSED at no cryptographic cost; then at
+// its first verified request, whose sender key names it, by a per-key cap and a share of slots
+// reserved for keys the ServerConfig.Priority callback favours (stake or L1 balance), refused by
+// closing the connection with the reason. A connection that sends no signed request soon is
+// closed. Concurrent streams are capped per connection and per source address. Refusals are
+// counted by reason (Server.ConnRefusals, Server.StreamRefusals); Dial returns ErrRefused.
+//
 // # Restarts
 //
 // The server's QUIC stateless reset key is derived from the validator key, so a server restarted

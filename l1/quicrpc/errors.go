@@ -21,6 +21,11 @@ var (
 	ErrMalformed       = errors.New("quicrpc: malformed message")
 	ErrTimeout         = errors.New("quicrpc: request timed out")
 	ErrClosed          = errors.New("quicrpc: closed")
+	// ErrRefused: the server refused the connection under its admission limits (admission.go):
+	// before the handshake (server full, per-address cap, handshake rate; the reason is only in
+	// the server's metrics) or at the first request (per-key cap, slots reserved for funded keys;
+	// the reason is in the message).
+	ErrRefused = errors.New("quicrpc: connection refused by the server's limits")
 )
 
 // Stream reset codes: how the server rejects a request before it has authenticated the sender
@@ -85,6 +90,9 @@ func streamError(err error) error {
 	var ae *quic.ApplicationError
 	if errors.As(err, &ae) && ae.Remote && ae.ErrorCode == connCodeNotPostQuantum {
 		return fmt.Errorf("%w: %v", ErrNotPostQuantum, err)
+	}
+	if errors.As(err, &ae) && ae.Remote && ae.ErrorCode == connCodeBusy {
+		return fmt.Errorf("%w: %s", ErrRefused, ae.ErrorMessage)
 	}
 	return err
 }

@@ -3,7 +3,10 @@ package quicrpc
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"testing"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -49,3 +52,32 @@ func DialClassical(ctx context.Context, addr string, curves []tls.CurveID) error
 
 // HandshakeError is handshakeError: how Dial names a refused handshake.
 func HandshakeError(err error) error { return handshakeError(err) }
+
+// DialFrom is Dial from a UDP socket bound to the local IP, so a test on loopback can be many
+// source addresses (Linux routes all of 127/8 to lo). The socket closes at the test's end.
+func DialFrom(ctx context.Context, t testing.TB, local, addr string, cfg ClientConfig) (*Client, error) {
+	t.Helper()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(local)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &quic.Transport{Conn: udp}
+	closeAll := func() {
+		tr.Close()
+		udp.Close()
+	}
+	cfg.dial = func(ctx context.Context, addr string, tc *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+		ua, err := net.ResolveUDPAddr("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return tr.Dial(ctx, ua, tc, qc)
+	}
+	c, err := Dial(ctx, addr, cfg)
+	if err != nil {
+		closeAll() // a flood of refused dials holds no sockets
+		return nil, err
+	}
+	t.Cleanup(closeAll)
+	return c, nil
+}

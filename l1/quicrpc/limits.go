@@ -33,6 +33,13 @@ func (b *tokenBucket) allow() bool {
 	return true
 }
 
+// full reports whether the bucket has refilled to its burst: it then decides like a new one.
+func (b *tokenBucket) full() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.tokens+time.Since(b.last).Seconds()*b.rate >= b.burst
+}
+
 // replayWindowSize is how far out of order a sender's requests on one connection may arrive:
 // above the number of streams a client keeps in flight (MaxConcurrentStreams, default 64) so that
 // concurrent calls never reject each other.

@@ -20,74 +20,9 @@ import (
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
-// Defaults of ServerConfig and ClientConfig; each has the reason it is that size.
-const (
-	DefaultMaxMessageSize       = 4 << 20 // a batch's compressed data plus envelope; far above a settlement message
-	DefaultMaxConcurrentStreams = 64      // per connection; below replayWindowSize so concurrent calls never look replayed
-	DefaultRequestsPerSecond    = 1000    // per connection; one client at full speed does ~1000 signed calls/s on one core
-	DefaultRequestBurst         = 200
-	DefaultMaxConnections       = 1024
-	DefaultMaxSendersPerConn    = 16   // a connection normally carries one sender key; a relay a few
-	DefaultKeyCacheSize         = 1024 // ~38 KB per parsed ML-DSA-65 key: ~40 MB at most
-	DefaultHandshakeTimeout     = 5 * time.Second
-	DefaultIdleTimeout          = 30 * time.Second
-	DefaultRequestTimeout       = 10 * time.Second
-)
-
 // helloMethod is answered by every server with an empty signed response: Dial calls it so the
 // validator proves its key over the new connection before the client sends anything else.
 const helloMethod = "quicrpc.hello"
-
-// ServerConfig configures a Server. Zero limits and timeouts take the defaults above.
-type ServerConfig struct {
-	ListenAddr     string            // UDP host:port; port 0 picks a free one (see Server.Addr)
-	ValidatorKey   *pqkey.PrivateKey // signs every response and event
-	ChainID        uint64            // requests for any other chain are rejected
-	TLSCertificate *tls.Certificate  // nil: a fresh self-signed one (the certificate is not the identity)
-
-	MaxMessageSize       int     // largest request frame, checked before reading it
-	MaxConcurrentStreams int     // per connection (QUIC stream credit): calls plus subscriptions
-	RequestsPerSecond    float64 // per connection, token bucket
-	RequestBurst         int
-	MaxConnections       int
-	MaxSendersPerConn    int // distinct sender keys one connection may use
-	KeyCacheSize         int // parsed sender keys kept server-wide
-
-	HandshakeTimeout time.Duration
-	IdleTimeout      time.Duration
-	RequestTimeout   time.Duration // reading a request, running its handler, writing each message
-
-	Logger *slog.Logger // nil: discard
-
-	// The benchmarks replace the ML-DSA-65 envelope signatures with an Ed25519 baseline.
-	signer signer
-	scheme *scheme
-}
-
-func (c *ServerConfig) setDefaults() {
-	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
-	setDefault(&c.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
-	setDefault(&c.RequestsPerSecond, DefaultRequestsPerSecond)
-	setDefault(&c.RequestBurst, DefaultRequestBurst)
-	setDefault(&c.MaxConnections, DefaultMaxConnections)
-	setDefault(&c.MaxSendersPerConn, DefaultMaxSendersPerConn)
-	setDefault(&c.KeyCacheSize, DefaultKeyCacheSize)
-	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.RequestTimeout, DefaultRequestTimeout)
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.scheme == nil {
-		c.scheme = mldsa65
-	}
-}
-
-func setDefault[T int | float64 | time.Duration](v *T, def T) {
-	if *v <= 0 {
-		*v = def
-	}
-}
 
 // Request is a request whose envelope has been verified: signature, chain, binding, nonce.
 type Request struct {
@@ -113,6 +48,7 @@ type Server struct {
 	tlsConf *tls.Config
 	sign    signer
 	keys    *keyCache
+	adm     *admission
 	log     *slog.Logger
 
 	mu       sync.Mutex
@@ -143,7 +79,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		}
 		cfg.TLSCertificate = &cert
 	}
-	return &Server{
+	s := &Server{
 		cfg:      cfg,
 		tlsConf:  serverTLSConfig(*cfg.TLSCertificate),
 		sign:     cfg.signer,
@@ -152,7 +88,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		handlers: make(map[string]Handler),
 		streams:  make(map[string]StreamHandler),
 		conns:    make(map[*quic.Conn]struct{}),
-	}, nil
+	}
+	s.adm = newAdmission(&s.cfg)
+	return s, nil
 }
 
 // Handle registers the handler of a call method. It panics on an empty, reserved or already
@@ -190,7 +128,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("quicrpc: listen: %w", err)
 	}
-	tr := &quic.Transport{Conn: udp, StatelessResetKey: s.resetKey()}
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: s.resetKey(), ConnContext: s.adm.connContext}
 	ln, err := tr.Listen(s.tlsConf, &quic.Config{
 		HandshakeIdleTimeout:  s.cfg.HandshakeTimeout,
 		MaxIdleTimeout:        s.cfg.IdleTimeout,
@@ -290,6 +228,7 @@ type peer struct {
 	conn    *quic.Conn
 	binding []byte
 	bucket  *tokenBucket
+	adm     peerAdmission
 
 	mu      sync.Mutex
 	senders map[[32]byte]*replayWindow
@@ -302,18 +241,26 @@ func (s *Server) serveConn(ctx context.Context, conn *quic.Conn) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}()
+	p := &peer{conn: conn, adm: peerAdmission{addr: sourceAddr(conn.RemoteAddr())}}
+	defer s.adm.release(&p.adm)
+	// A connection that names no key soon is closed: until it does, it holds a slot that
+	// may be reserved.
+	firstRequest := time.AfterFunc(s.cfg.FirstRequestTimeout, func() {
+		if !p.adm.classified.Load() {
+			s.adm.count(ReasonNoRequest, p.adm.addr)
+			conn.CloseWithError(connCodeBusy, fmt.Sprintf("no signed request within %s", s.cfg.FirstRequestTimeout))
+		}
+	})
+	defer firstRequest.Stop()
 	binding, err := connBinding(conn)
 	if err != nil {
 		s.log.Warn("quicrpc: closing connection", "remote", conn.RemoteAddr(), "err", err)
 		conn.CloseWithError(connCodeNotPostQuantum, err.Error())
 		return
 	}
-	p := &peer{
-		conn:    conn,
-		binding: binding,
-		bucket:  newTokenBucket(s.cfg.RequestsPerSecond, s.cfg.RequestBurst),
-		senders: make(map[[32]byte]*replayWindow),
-	}
+	p.binding = binding
+	p.bucket = newTokenBucket(s.cfg.RequestsPerSecond, s.cfg.RequestBurst)
+	p.senders = make(map[[32]byte]*replayWindow)
 	for {
 		st, err := conn.AcceptStream(ctx)
 		if err != nil {
@@ -344,6 +291,12 @@ func (p *peer) acceptNonce(id [32]byte, nonce uint64, maxSenders int) error {
 
 func (s *Server) serveStream(ctx context.Context, p *peer, st *quic.Stream) {
 	defer s.wg.Done()
+	release, err := s.adm.acquireStream(p.adm.addr)
+	if err != nil {
+		s.reject(p, st, err)
+		return
+	}
+	defer release()
 	st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	req, hash, h, sh, err := s.readRequest(p, st)
 	if errors.Is(err, ErrReplay) {
@@ -430,6 +383,7 @@ func (s *Server) runStreamHandler(ctx context.Context, h StreamHandler, req *Req
 func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, Handler, StreamHandler, error) {
 	var none common.Hash
 	if !p.bucket.allow() {
+		s.adm.count(ReasonRequestRate, p.adm.addr)
 		return nil, none, nil, nil, fmt.Errorf("%w: over %.0f requests/s", ErrRateLimited, s.cfg.RequestsPerSecond)
 	}
 	frame, err := readFrame(st, s.cfg.MaxMessageSize)
@@ -475,6 +429,11 @@ func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, H
 	hash := requestHash(frame)
 	if err := p.acceptNonce(id, r.Nonce, s.cfg.MaxSendersPerConn); err != nil {
 		return nil, hash, nil, nil, err
+	}
+	if err := s.adm.classify(&p.adm, key.Address()); err != nil {
+		s.log.Debug("quicrpc: refusing connection", "remote", p.conn.RemoteAddr(), "err", err)
+		p.conn.CloseWithError(connCodeBusy, err.Error())
+		return nil, none, nil, nil, err
 	}
 	sender, _ := key.(*pqkey.PublicKey) // nil only under the benchmarks' Ed25519 baseline
 	return &Request{

@@ -76,10 +76,14 @@ func connBinding(c *quic.Conn) ([]byte, error) {
 	return b, nil
 }
 
-// handshakeError names a failed handshake for what it almost always is here: a peer that does
+// handshakeError names a failed handshake: refused by the server's admission limits before it
+// started (CONNECTION_REFUSED), or what a crypto failure almost always is here, a peer that does
 // not offer X25519MLKEM768 (crypto/tls answers that with a handshake_failure alert).
 func handshakeError(err error) error {
 	var te *quic.TransportError
+	if errors.As(err, &te) && te.Remote && te.ErrorCode == quic.ConnectionRefused {
+		return fmt.Errorf("%w before the handshake (server full, per-address connection cap or handshake rate; retry later): %v", ErrRefused, err)
+	}
 	if errors.As(err, &te) && te.ErrorCode.IsCryptoError() {
 		if errors.Is(err, ErrNotPostQuantum) || uint8(te.ErrorCode-0x100) == alertHandshakeFailure {
 			return fmt.Errorf("%w: %v", ErrNotPostQuantum, err)

@@ -129,7 +129,7 @@ func wantsAnswer(msg []byte) bool {
 // Write sends one answer (or subscription notification) as one text message.
 func (w *wsConn) Write(p []byte) (int, error) {
 	if err := w.c.WriteMessage(websocket.TextMessage, bytes.TrimSuffix(p, []byte{'\n'})); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		if (errors.Is(err, context.DeadlineExceeded) || isTimeout(err)) && !w.closed() {
 			w.g.refuse("ws_not_reading")
 			w.g.log.Info("JSON-RPC: WebSocket client not reading its answers, disconnected", "remote", w.ip, "timeout", w.g.cfg.WSWriteTimeout)
 		}
@@ -156,6 +156,15 @@ func (w *wsConn) SetWriteDeadline(t time.Time) error {
 		t = limit
 	}
 	return w.c.SetWriteDeadline(t)
+}
+
+func (w *wsConn) closed() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (w *wsConn) Close() error {

@@ -1,19 +1,18 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"strings"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/internal/rpcguard"
 )
 
 // rpcFlags are the JSON-RPC server's limits (rpcguard.Config; docs/sequencer.md, "JSON-RPC
 // limits"). The defaults bound one client; the library's zero values do not cap per IP.
 type rpcFlags struct {
-	tokenFile string
+	tokenFile       string
+	proverTokenFile string // the prover API's token (-prover-token-file)
 }
 
 func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
@@ -33,6 +32,7 @@ func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
 	fs.DurationVar(&c.WSWriteTimeout, "rpc-ws-write-timeout", rpcguard.DefaultWSWriteTimeout, "a WebSocket client that does not take an answer within this is disconnected")
 	fs.StringVar(&c.TLSCert, "rpc-tls-cert", "", "PEM certificate: serve JSON-RPC over HTTPS and WSS (with -rpc-tls-key)")
 	fs.StringVar(&c.TLSKey, "rpc-tls-key", "", "PEM private key of -rpc-tls-cert")
+	fs.StringVar(&r.proverTokenFile, "prover-token-file", "", "file (mode 0600) holding the bearer token of the -prover API (its -token-file); empty: none")
 	fs.StringVar(&r.tokenFile, "rpc-admin-token-file", "", "file (mode 0600) holding the bearer token the devnet_ namespace needs (Authorization: Bearer TOKEN); empty: no token")
 }
 
@@ -41,19 +41,10 @@ func (r *rpcFlags) load(c *rpcguard.Config) error {
 	if r.tokenFile == "" {
 		return nil
 	}
-	fi, err := os.Stat(r.tokenFile)
+	tok, err := keystore.ReadTokenFile(r.tokenFile)
 	if err != nil {
 		return fmt.Errorf("-rpc-admin-token-file: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("-rpc-admin-token-file %s has mode %v: want 0600", r.tokenFile, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(r.tokenFile)
-	if err != nil {
-		return fmt.Errorf("-rpc-admin-token-file: %w", err)
-	}
-	if c.AdminToken = strings.TrimSpace(string(b)); len(c.AdminToken) < 16 {
-		return errors.New("-rpc-admin-token-file: the token must have at least 16 characters")
-	}
+	c.AdminToken = tok
 	return nil
 }

@@ -18,7 +18,7 @@ type rpcFlags struct {
 func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
 	fs.IntVar(&c.MaxConns, "rpc-max-conns", rpcguard.DefaultMaxConns, "JSON-RPC connections open at once, all clients; one more is closed at accept")
 	fs.IntVar(&c.MaxConnsPerIP, "rpc-max-conns-per-ip", 32, "JSON-RPC connections open at once from one IP address")
-	fs.Float64Var(&c.Rate, "rpc-rate", 2000, "JSON-RPC requests (HTTP requests, WebSocket messages) per second from one IP address: HTTP beyond it gets 429, WebSocket is read slower; 0: no limit")
+	fs.Float64Var(&c.Rate, "rpc-rate", 5000, "JSON-RPC requests (HTTP requests, WebSocket messages) per second from one IP address: HTTP beyond it gets 429, WebSocket is read slower; 0: no limit")
 	fs.IntVar(&c.Burst, "rpc-burst", 0, "burst of -rpc-rate (0: twice the rate)")
 	fs.IntVar(&c.BodyBytes, "rpc-body-limit", rpcguard.DefaultBodyBytes, "largest HTTP request body, bytes")
 	fs.Int64Var(&c.WSMessageBytes, "rpc-ws-message-limit", rpcguard.DefaultWSMessageBytes, "largest WebSocket message, bytes; a larger one closes the connection")

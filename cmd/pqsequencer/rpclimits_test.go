@@ -233,6 +233,7 @@ func holdSlowConns(t *testing.T, addr string, n int) ([]net.Conn, int) {
 		mu     sync.Mutex
 		conns  []net.Conn
 		failed atomic.Int64
+		first  atomic.Value // the first dial error, for the log
 		next   atomic.Int64
 		wg     sync.WaitGroup
 	)
@@ -244,6 +245,7 @@ func holdSlowConns(t *testing.T, addr string, n int) ([]net.Conn, int) {
 				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 				if err != nil {
 					failed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
 					continue
 				}
 				if err := c.SetWriteDeadline(time.Now().Add(time.Second)); err == nil {
@@ -256,6 +258,9 @@ func holdSlowConns(t *testing.T, addr string, n int) ([]net.Conn, int) {
 		}()
 	}
 	wg.Wait()
+	if e := first.Load(); e != nil {
+		t.Logf("first failed dial: %v (the server resets a connection over its caps, sometimes before the dial completes)", e)
+	}
 	return conns, int(failed.Load())
 }
 

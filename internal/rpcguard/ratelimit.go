@@ -61,9 +61,9 @@ func (l *ipLimiter) allow(ip string) bool {
 	return l == nil || l.get(ip).Allow()
 }
 
-// wait takes a token for ip, waiting for one (a WebSocket reader slowed down, not refused).
-// It reports whether it had to wait.
-func (l *ipLimiter) wait(ctx context.Context, ip string) (bool, error) {
+// wait takes a token for ip, waiting for one until done is closed (a WebSocket reader slowed
+// down, not refused). It reports whether it had to wait.
+func (l *ipLimiter) wait(done <-chan struct{}, ip string) (bool, error) {
 	if l == nil {
 		return false, nil
 	}
@@ -71,5 +71,14 @@ func (l *ipLimiter) wait(ctx context.Context, ip string) (bool, error) {
 	if lim.Allow() {
 		return false, nil
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	return true, lim.Wait(ctx)
 }

@@ -256,3 +256,44 @@ func waitRefusals(t *testing.T, g *Server, reason string, want uint64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestWSBackpressure: over its rate a WebSocket client is read later, not refused; a client
+// that does not read its answers stops being read and is dropped once an answer waits longer
+// than WSWriteTimeout.
+func TestWSBackpressure(t *testing.T) {
+	g, addr := start(t, Config{Rate: 50, Burst: 1, WSPending: 2, WSWriteTimeout: 300 * time.Millisecond})
+	c, err := rpc.Dial("ws://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		var out string
+		if err := c.Call(&out, "test_echo", "x"); err != nil || out != "x" {
+			t.Fatalf("call %d: %q %v", i, out, err)
+		}
+	}
+	c.Close()
+	waitRefusals(t, g, "rate_ws_delayed", 1)
+
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	defer ws.Close()
+	msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"test_echo","params":["` + strings.Repeat("a", 256<<10) + `"]}`)
+	sent := 0
+	for ; sent < 2000; sent++ { // 500 MB of answers if nothing stopped it
+		if err := ws.SetWriteDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+			break
+		}
+	}
+	t.Logf("%d messages of 256 KiB sent before the server stopped reading and dropped the client", sent)
+	if sent == 2000 {
+		t.Fatal("the server read every message of a client that never reads")
+	}
+	waitRefusals(t, g, "ws_not_reading", 1)
+}

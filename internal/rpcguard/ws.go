@@ -75,16 +75,7 @@ func (w *wsConn) next() error {
 			return io.EOF
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-w.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	waited, err := w.g.limit.wait(ctx, w.ip)
-	cancel()
+	waited, err := w.g.limit.wait(w.done, w.ip)
 	if waited {
 		w.g.refuse("rate_ws_delayed")
 	}

@@ -30,6 +30,7 @@ func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
 	fs.DurationVar(&c.WriteTimeout, "rpc-write-timeout", rpcguard.DefaultWriteTimeout, "time to write an HTTP answer")
 	fs.DurationVar(&c.IdleTimeout, "rpc-idle-timeout", rpcguard.DefaultIdleTimeout, "an idle keep-alive HTTP connection is closed after this")
 	fs.DurationVar(&c.WSWriteTimeout, "rpc-ws-write-timeout", rpcguard.DefaultWSWriteTimeout, "a WebSocket client that does not take an answer within this is disconnected")
+	fs.DurationVar(&c.WSPingInterval, "rpc-ws-ping-interval", rpcguard.DefaultWSPingInterval, "WebSocket connections are pinged this often; one silent (no message, no pong) for two intervals plus -rpc-ws-write-timeout is closed")
 	fs.StringVar(&c.TLSCert, "rpc-tls-cert", "", "PEM certificate: serve JSON-RPC over HTTPS and WSS (with -rpc-tls-key)")
 	fs.StringVar(&c.TLSKey, "rpc-tls-key", "", "PEM private key of -rpc-tls-cert")
 	fs.StringVar(&r.proverTokenFile, "prover-token-file", "", "file (mode 0600) holding the bearer token of the -prover API (its -token-file); empty: none")

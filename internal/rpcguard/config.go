@@ -24,6 +24,7 @@ const (
 	DefaultWriteTimeout       = 30 * time.Second
 	DefaultIdleTimeout        = 120 * time.Second
 	DefaultWSWriteTimeout     = 10 * time.Second
+	DefaultWSPingInterval     = 30 * time.Second
 )
 
 // Config bounds what one client can hold. Zero values take the defaults in brackets.
@@ -46,6 +47,10 @@ type Config struct {
 	// WSWriteTimeout: a WebSocket answer the client has not taken within it closes the connection
 	// [DefaultWSWriteTimeout].
 	WSWriteTimeout time.Duration
+	// WSPingInterval: a WebSocket connection is pinged this often, and one from which nothing
+	// (a message, a pong) came for two intervals plus WSWriteTimeout is closed: a dead or idle
+	// peer does not keep its slot [DefaultWSPingInterval].
+	WSPingInterval time.Duration
 
 	// AdminToken, if set, is the bearer token (Authorization: Bearer <token>) a request needs to
 	// reach the namespaces registered with RegisterAdmin; without it they are "method not found".
@@ -79,6 +84,7 @@ func (c *Config) defaults() error {
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.WSWriteTimeout, DefaultWSWriteTimeout)
+	setDefault(&c.WSPingInterval, DefaultWSPingInterval)
 	return nil
 }
 

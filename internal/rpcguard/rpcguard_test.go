@@ -297,3 +297,31 @@ func TestWSBackpressure(t *testing.T) {
 	}
 	waitRefusals(t, g, "ws_not_reading", 1)
 }
+
+// TestWSSilentPeer: a WebSocket peer that sends nothing and answers no ping is dropped; one that
+// answers pings (go-ethereum's client) stays connected past that bound.
+func TestWSSilentPeer(t *testing.T) {
+	g, addr := start(t, Config{WSPingInterval: 100 * time.Millisecond, WSWriteTimeout: 200 * time.Millisecond})
+	live, err := rpc.Dial("ws://" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	var out string
+	if err := live.Call(&out, "test_echo", "a"); err != nil {
+		t.Fatal(err)
+	}
+	silent, resp, err := websocket.DefaultDialer.Dial("ws://"+addr, nil) // never reads: no pongs
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	defer silent.Close()
+	waitRefusals(t, g, "ws_silent_peer", 1)
+	if err := live.Call(&out, "test_echo", "b"); err != nil || out != "b" {
+		t.Fatalf("a client answering pings, after a silent one was dropped: %q %v", out, err)
+	}
+	if n := g.Refusals()["ws_silent_peer"]; n != 1 {
+		t.Fatalf("ws_silent_peer %d, want 1", n)
+	}
+}

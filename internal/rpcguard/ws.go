@@ -29,7 +29,32 @@ func (g *Server) serveWS(w http.ResponseWriter, r *http.Request, srv *rpc.Server
 	}
 	conn.SetReadLimit(g.cfg.WSMessageBytes)
 	wc := &wsConn{c: conn, g: g, ip: hostOf(r.RemoteAddr), room: make(chan struct{}, 1), done: make(chan struct{})}
+	conn.SetPongHandler(func(string) error { return wc.heard() })
+	go wc.ping()
 	srv.ServeCodec(rpc.NewCodec(wc), 0)
+}
+
+// ping pings the peer every WSPingInterval until the connection closes; its pongs, read with
+// the messages, keep the read deadline (heard) ahead.
+func (w *wsConn) ping() {
+	t := time.NewTicker(w.g.cfg.WSPingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.done:
+			return
+		case <-t.C:
+			if err := w.c.WriteControl(websocket.PingMessage, nil, time.Now().Add(w.g.cfg.WSWriteTimeout)); err != nil {
+				w.g.log.Debug("JSON-RPC: WebSocket ping failed", "err", err, "remote", w.ip)
+			}
+		}
+	}
+}
+
+// heard moves the read deadline: the peer must send a message or a pong within two ping
+// intervals and the write timeout.
+func (w *wsConn) heard() error {
+	return w.c.SetReadDeadline(time.Now().Add(2*w.g.cfg.WSPingInterval + w.g.cfg.WSWriteTimeout))
 }
 
 // wsConn is a WebSocket connection as the byte stream rpc.NewCodec reads and writes: one
@@ -82,8 +107,15 @@ func (w *wsConn) next() error {
 	if err != nil {
 		return err
 	}
+	if err := w.heard(); err != nil {
+		return err
+	}
 	_, msg, err := w.c.ReadMessage()
 	if err != nil {
+		if isTimeout(err) && !w.closed() {
+			w.g.refuse("ws_silent_peer")
+			w.g.log.Debug("JSON-RPC: WebSocket peer silent (no message, no pong), disconnected", "remote", w.ip)
+		}
 		if errors.Is(err, websocket.ErrReadLimit) {
 			w.g.refuse("ws_message_size")
 			w.g.log.Info("JSON-RPC: WebSocket message over the size limit, disconnected", "remote", w.ip, "limit", w.g.cfg.WSMessageBytes)

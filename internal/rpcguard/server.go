@@ -101,7 +101,7 @@ func (g *Server) TLS() bool { return g.http.TLSConfig != nil }
 
 // Refusals returns the requests and connections refused (or, for rate_ws_delayed, slowed down)
 // since New, by reason: conns_total, conns_per_ip, rate, rate_ws_delayed, body_size, auth,
-// ws_message_size, ws_bad_message, ws_not_reading.
+// ws_message_size, ws_bad_message, ws_not_reading, ws_silent_peer.
 func (g *Server) Refusals() map[string]uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -16,9 +16,9 @@ const (
 	DefaultMaxConns           = 1024
 	DefaultBodyBytes          = 1 << 20
 	DefaultWSMessageBytes     = 1 << 20
-	DefaultWSPending          = 32
+	DefaultWSPending          = 64
 	DefaultBatchItems         = 100
-	DefaultBatchResponseBytes = 2 << 20
+	DefaultBatchResponseBytes = 1 << 20
 	DefaultReadHeaderTimeout  = 5 * time.Second
 	DefaultReadTimeout        = 30 * time.Second
 	DefaultWriteTimeout       = 30 * time.Second

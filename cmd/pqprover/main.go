@@ -39,6 +39,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/cliconf"
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
@@ -57,6 +58,7 @@ type config struct {
 	outDir       string
 	watch        time.Duration
 	listen       string
+	tokenFile    string
 	proveTimeout time.Duration
 	verbose      bool
 	obs          obs.Flags
@@ -83,7 +85,8 @@ func main() {
 	fs.BoolVar(&c.devSetup, "dev-setup", false, "make dev keys if the key directory has none (devnet only)")
 	fs.IntVar(&c.workers, "workers", 1, "proofs made at once")
 	fs.IntVar(&c.queue, "queue", 16, "jobs waiting for a worker; with -listen, more jobs than -workers + -queue are refused as busy")
-	fs.StringVar(&c.listen, "listen", "", "serve the prover API over HTTP on this address (e.g. 127.0.0.1:8646; port 0 picks one)")
+	fs.StringVar(&c.listen, "listen", "", "serve the prover API over HTTP on this address (e.g. 127.0.0.1:8646; port 0 picks one; no host, as in :8646, is loopback: name 0.0.0.0 for every interface)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "with -listen: file (mode 0600) holding the bearer token every API request needs (Authorization: Bearer TOKEN); empty: none")
 	fs.DurationVar(&c.proveTimeout, "prove-timeout", proverapi.DefaultProveTimeout, "with -listen: the longest one request may take, queue wait included")
 	fs.StringVar(&c.jobsDir, "jobs", "", "directory of *.job.json files (default: jobs on standard input)")
 	fs.StringVar(&c.outDir, "out", "", "directory for results (with -jobs)")
@@ -108,6 +111,8 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return errors.New("-jobs needs -out")
 	case c.listen != "" && c.jobsDir != "":
 		return errors.New("-listen and -jobs exclude each other")
+	case c.tokenFile != "" && c.listen == "":
+		return errors.New("-token-file needs -listen: it guards the prover API")
 	case c.workers < 1 || c.queue < 1:
 		return fmt.Errorf("-workers %d and -queue %d must be at least 1", c.workers, c.queue)
 	}
@@ -181,8 +186,15 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 
 // serveAPI serves the prover API until ctx ends, then lets the proofs under way finish.
 func serveAPI(ctx context.Context, c config, keys *prover.Keys, p proverapi.Prover, ready *obs.Ready, log *slog.Logger) error {
+	var token string
+	if c.tokenFile != "" {
+		var err error
+		if token, err = keystore.ReadTokenFile(c.tokenFile); err != nil {
+			return fmt.Errorf("-token-file: %w", err)
+		}
+	}
 	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: c.workers + c.queue,
-		ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Logger: log})
+		ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Token: token, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,14 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	c.seq.Deposits = feed
 	l1 := &settlementL1{client: cl, deposits: feed, key: key, policy: policy}
 	if c.proverURL != "" {
-		if l1.prover, l1.proverInfo, err = connectProver(ctx, c.proverURL, rc, c.batchSize); err != nil {
+		token := ""
+		if c.rpc.proverTokenFile != "" {
+			if token, err = keystore.ReadTokenFile(c.rpc.proverTokenFile); err != nil {
+				cl.Close()
+				return nil, fmt.Errorf("-prover-token-file: %w", err)
+			}
+		}
+		if l1.prover, l1.proverInfo, err = connectProver(ctx, c.proverURL, token, rc, c.batchSize); err != nil {
 			cl.Close()
 			return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
 		}
@@ -99,11 +106,11 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	return l1, nil
 }
 
-// connectProver asks the prover at url what it proves and refuses a prover whose proofs the
+// connectProver asks the prover at url (with its bearer token, if not empty) what it proves and refuses a prover whose proofs the
 // rollup could not use: another tree depth, fewer slots than the batches cut, or a verifying
 // key other than the rollup's (L1 would reject every proof).
-func connectProver(ctx context.Context, url string, rc *chain.RollupConfig, batchSize int) (*proverapi.Client, *proverapi.Info, error) {
-	pc, err := proverapi.NewClient(proverapi.ClientConfig{URL: url})
+func connectProver(ctx context.Context, url, token string, rc *chain.RollupConfig, batchSize int) (*proverapi.Client, *proverapi.Info, error) {
+	pc, err := proverapi.NewClient(proverapi.ClientConfig{URL: url, Token: token})
 	if err != nil {
 		return nil, nil, fmt.Errorf("-prover: %w", err)
 	}

@@ -13,7 +13,12 @@
 // -challenge-wait. At start the prover's parameters and verifying key must be the rollup's on L1.
 //
 // -devnet adds the devnet_ JSON-RPC namespace (devnet_injectFault, devnet_setPolicy) and
-// allows fault injection in the settlement engine: devnets only (docs/sequencer.md).
+// allows fault injection in the settlement engine: devnets only (docs/sequencer.md); with
+// -rpc-admin-token-file only requests bearing that token reach it.
+//
+// The JSON-RPC server bounds every client (internal/rpcguard, the -rpc-* flags): HTTP timeouts,
+// connection caps in total and per IP, a per-IP request rate, body, WebSocket message and batch
+// limits, a bound on WebSocket requests not yet answered; -rpc-tls-cert/-rpc-tls-key serve TLS.
 //
 // Options come from flags, PQBRIDGE_<FLAG> variables or a -config file (cmd/internal/cliconf);
 // -metrics serves Prometheus metrics, /healthz and /readyz (cmd/internal/obs).
@@ -56,6 +61,7 @@ type config struct {
 	challengeWait    time.Duration
 	proverURL        string
 	devnet           bool
+	rpc              rpcFlags
 
 	set map[string]bool // flags given on the command line, by the environment or the -config file
 }
@@ -103,6 +109,7 @@ func main() {
 	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
 	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
+	c.rpc.register(fs, &cfg.RPC)
 	c.obs.Register(fs)
 	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error {
 		fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
@@ -128,6 +135,9 @@ func run(ctx context.Context, c config) error {
 
 	if c.devnet && c.seq.ListenAddr == "" {
 		return errors.New("-devnet needs -listen: its controls are JSON-RPC methods")
+	}
+	if err := c.rpc.load(&c.seq.RPC); err != nil {
+		return err
 	}
 	var l1 *settlementL1
 	if c.l1 != "" {
@@ -185,7 +195,8 @@ func run(ctx context.Context, c config) error {
 			}
 			return errors.Join(err, s.Stop())
 		}
-		log.Warn("devnet controls on: devnet_injectFault can corrupt batches posted to L1 (devnets only)")
+		log.Warn("devnet controls on: devnet_injectFault can corrupt batches posted to L1 (devnets only)",
+			"token_required", c.seq.RPC.AdminToken != "")
 	}
 	var cl *l1client.Client
 	if l1 != nil {

@@ -70,6 +70,11 @@ func (m *metrics) collect(e *obs.Emitter) {
 	for reason, n := range st.Rejected {
 		e.Counter("pqsequencer_txs_rejected_total", "Transactions refused since start, by reason (the JSON-RPC error's).", float64(n), "reason", reason)
 	}
+	conns, refused := m.s.RPCStats()
+	e.Gauge("pqsequencer_rpc_connections", "JSON-RPC connections open now (HTTP and WebSocket).", float64(conns))
+	for reason, n := range refused {
+		e.Counter("pqsequencer_rpc_refused_total", "JSON-RPC connections and requests refused since start, by reason (docs/sequencer.md, JSON-RPC limits); rate_ws_delayed counts WebSocket messages read late, not refused.", float64(n), "reason", reason)
+	}
 	if m.l1 != nil {
 		obs.L1Connection(e, "pqsequencer", m.l1)
 	}

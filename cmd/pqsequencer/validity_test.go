@@ -214,7 +214,7 @@ func TestConnectProverRefuses(t *testing.T) {
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	good := chain.RollupConfig{TreeDepth: uint8(vp.Depth), BatchSize: uint64(vp.BatchSize), VKHash: vkID}
-	if _, info, err := connectProver(context.Background(), ts.URL, &good, vp.BatchSize); err != nil || info.Params != vp {
+	if _, info, err := connectProver(context.Background(), ts.URL, "", &good, vp.BatchSize); err != nil || info.Params != vp {
 		t.Fatalf("matching prover: %v, %v", info, err)
 	}
 	otherKey := good
@@ -234,7 +234,7 @@ func TestConnectProverRefuses(t *testing.T) {
 		{"not a URL", good, 1, "127.0.0.1:1", "want http://HOST:PORT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, err := connectProver(context.Background(), tc.url, &tc.rc, tc.batchSize); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, _, err := connectProver(context.Background(), tc.url, "", &tc.rc, tc.batchSize); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})

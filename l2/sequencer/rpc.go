@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/pqbridge/pqbridge/l2/rollupapi"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
+	"github.com/pqbridge/pqbridge/internal/rpcguard"
 	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
 // API is the rollup_ JSON-RPC namespace (go-ethereum rpc: method Foo is rollup_foo).
@@ -22,49 +22,53 @@ type API struct{ s *Sequencer }
 // NewAPI returns the rollup_ namespace of s, for embedding in another rpc.Server.
 func NewAPI(s *Sequencer) *API { return &API{s: s} }
 
-// rpcServer is the JSON-RPC server of Config.ListenAddr.
+// rpcServer is the JSON-RPC server of Config.ListenAddr, within Config.RPC's limits.
 type rpcServer struct {
-	http *http.Server
-	rpc  *rpc.Server
-	addr net.Addr
+	guard *rpcguard.Server
+	addr  net.Addr
 }
 
 func (s *Sequencer) serve() error {
 	srv := &s.srv
-	srv.rpc = rpc.NewServer()
-	if err := srv.rpc.RegisterName("rollup", NewAPI(s)); err != nil {
+	g, err := rpcguard.New(s.cfg.RPC, s.log.With("component", "rpc"))
+	if err != nil {
+		return fmt.Errorf("sequencer: JSON-RPC: %w", err)
+	}
+	if err := g.Register("rollup", NewAPI(s)); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("sequencer: listen: %w", err)
 	}
-	srv.addr = ln.Addr()
-	ws := srv.rpc.WebsocketHandler([]string{"*"})
-	srv.http = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			ws.ServeHTTP(w, r)
-			return
-		}
-		srv.rpc.ServeHTTP(w, r)
-	})}
+	srv.guard, srv.addr = g, ln.Addr()
 	go func() {
-		if err := srv.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := g.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("JSON-RPC server stopped", "err", err, "addr", srv.addr.String())
 		}
 	}()
 	return nil
 }
 
-// RegisterAPI adds a JSON-RPC namespace to the running server (go-ethereum rpc: method Foo of
-// service is namespace_foo), for services built after the sequencer starts, such as the
-// devnet controls of cmd/pqsequencer, which act on a settlement engine that reads the
-// sequencer's blocks. It needs Start with a ListenAddr.
+// RegisterAPI adds an admin JSON-RPC namespace to the running server (go-ethereum rpc: method
+// Foo of service is namespace_foo), served only to requests bearing Config.RPC.AdminToken when
+// one is set, for services built after the sequencer starts, such as the devnet controls of
+// cmd/pqsequencer, which act on a settlement engine that reads the sequencer's blocks. It needs
+// Start with a ListenAddr.
 func (s *Sequencer) RegisterAPI(namespace string, service any) error {
-	if s.srv.rpc == nil {
+	if s.srv.guard == nil {
 		return errors.New("sequencer: no JSON-RPC server (not started, or no ListenAddr)")
 	}
-	return s.srv.rpc.RegisterName(namespace, service)
+	return s.srv.guard.RegisterAdmin(namespace, service)
+}
+
+// RPCStats are the JSON-RPC server's connections open now and its refusals since start by reason
+// (rpcguard.Server.Refusals); zero without a ListenAddr.
+func (s *Sequencer) RPCStats() (conns int, refusals map[string]uint64) {
+	if s.srv.guard == nil {
+		return 0, nil
+	}
+	return s.srv.guard.Conns(), s.srv.guard.Refusals()
 }
 
 // SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or

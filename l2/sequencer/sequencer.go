@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/pqbridge/pqbridge/internal/rpcguard"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -44,7 +45,10 @@ type Config struct {
 	Dev bool
 	// ListenAddr serves JSON-RPC over HTTP and WebSocket (same port) if not empty.
 	ListenAddr string
-	Logger     *slog.Logger
+	// RPC bounds what a JSON-RPC client can hold: timeouts, connections, rates, sizes, TLS and
+	// the admin token (rpcguard.Config; zero: its defaults, no per-IP caps or rates).
+	RPC    rpcguard.Config
+	Logger *slog.Logger
 	// FS holds the data dir: pebble and the snapshot files (nil: the disk). Tests put a
 	// fault-injecting one here (internal/storefault).
 	FS vfs.FS
@@ -201,13 +205,13 @@ func (s *Sequencer) Stop() error {
 func (s *Sequencer) shutdown() error {
 	s.run.closing.Store(true)
 	var errs []error
-	if s.srv.http != nil {
+	if s.srv.guard != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := s.srv.http.Shutdown(ctx); err != nil { // requests still open are cut: not a failure to stop
+		if err := s.srv.guard.HTTP().Shutdown(ctx); err != nil { // requests still open are cut: not a failure to stop
 			s.log.Warn("JSON-RPC server: requests still open at shutdown", "err", err)
 		}
 		cancel()
-		s.srv.rpc.Stop()
+		s.srv.guard.Stop()
 	}
 	s.run.inflight.Wait()
 	if s.run.started {

@@ -116,6 +116,7 @@ const (
 	CodeFailed      = "failed"       // 500: proving failed otherwise
 	CodeNotFound    = "not_found"    // 404: no such path
 	CodeMethod      = "bad_method"   // 405: GET /v1/prove, POST /v1/info
+	CodeAuth        = "unauthorized" // 401: the server has a token and the request did not bear it
 )
 
 // errorJSON is the body of every error reply.

@@ -39,6 +39,8 @@ type ClientConfig struct {
 	// failed or timed out is not retried: the caller (the settlement engine) decides.
 	Retries      int
 	RetryBackoff time.Duration
+	// Token is the server's bearer token (ServerConfig.Token), sent with every request if set.
+	Token string
 }
 
 // Client is the prover API's Go client. It checks every result: the job's ID, the job's
@@ -164,6 +166,9 @@ func (c *Client) Prove(ctx context.Context, job *prover.Job) (*prover.Result, er
 
 // do sends req and returns the body of a 200 reply, or an *Error for an API error.
 func (c *Client) do(req *http.Request, limit int64) ([]byte, error) {
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
 		return nil, err

@@ -115,7 +115,10 @@ func startServer(t *testing.T, cfg proverapi.ServerConfig, workers, queue int) (
 		t.Cleanup(svc.Stop)
 		cfg.Prover = svc
 	}
-	cfg.Keys, cfg.ListenAddr = k, "127.0.0.1:0"
+	cfg.Keys = k
+	if cfg.ListenAddr == "" {
+		cfg.ListenAddr = "127.0.0.1:0"
+	}
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = workers + queue
 	}

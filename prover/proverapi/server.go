@@ -34,8 +34,14 @@ type ServerConfig struct {
 	// behind a full queue.
 	MaxInFlight  int
 	ProveTimeout time.Duration // [DefaultProveTimeout]
-	ListenAddr   string        // Start listens here; port 0 picks one
-	Logger       *slog.Logger
+	// ListenAddr is where Start listens; port 0 picks one. Without a host (":8646", or empty) it
+	// is loopback: another interface must be named (0.0.0.0:8646 for all of them).
+	ListenAddr string
+	// Token, if set, is the bearer token (Authorization: Bearer <token>) every request needs;
+	// others get 401 unauthorized. A prover reachable from other hosts should have one: a proof
+	// costs seconds of every core.
+	Token  string
+	Logger *slog.Logger
 }
 
 // Server serves the prover API: New, Start, Stop (or Handler, for a server of one's own).
@@ -89,6 +95,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		writeError(w, http.StatusNotFound, CodeNotFound, fmt.Sprintf("no %s %s: the API is GET %s and POST %s", r.Method, r.URL.Path, PathInfo, PathProve))
 	})
 	s.handler = mux
+	if cfg.Token != "" {
+		s.handler = s.authorized(mux)
+	}
 	return s, nil
 }
 
@@ -97,11 +106,15 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on ListenAddr and serves until Stop.
 func (s *Server) Start(context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.ListenAddr)
+	addr := LoopbackDefault(s.cfg.ListenAddr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("proverapi: listen: %w", err)
 	}
 	s.addr = ln.Addr()
+	if tcp, ok := s.addr.(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && s.cfg.Token == "" {
+		s.log.Warn("prover API reachable beyond this host without a token: anyone who reaches it can make it prove", "addr", s.addr.String())
+	}
 	// No write timeout: a reply is written only once its proof is done, bounded by ProveTimeout.
 	s.srv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	go func() {

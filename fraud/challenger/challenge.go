@@ -140,7 +140,10 @@ func (c *Challenger) resign(ctx context.Context, tx *challengeTx) error {
 
 // send puts tx in the L1 mempool (again).
 func (c *Challenger) send(ctx context.Context, tx *challengeTx) error {
-	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, node.ErrKnownTx) {
+	// Known: it is in the mempool already; nonce too low: a block took the nonce (the outcome
+	// check sees whether it was this transaction).
+	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, node.ErrKnownTx) &&
+		!errors.Is(err, node.ErrNonceTooLow) {
 		return fmt.Errorf("challenger: sending the challenge of batch %d (nonce %d): %w", tx.Batch, tx.Nonce, err)
 	}
 	if tx.sent || !tx.Live {

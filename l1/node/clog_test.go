@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
@@ -223,5 +224,26 @@ func TestL1MempoolClog(t *testing.T) {
 	r, err = n2.ProduceBlock(context.Background())
 	if err != nil || len(r.Receipts) != 0 {
 		t.Fatalf("block after restart: %+v %v", r, err)
+	}
+}
+
+// TestStatusReplyCarriesFees: l1_status carries the chain's fees, and a reply without the
+// optional fields (an older node) still decodes, with zero fees.
+func TestStatusReplyCarriesFees(t *testing.T) {
+	b, err := rlp.EncodeToBytes(&StatusReply{ChainID: 1, Height: 2, Fees: clogFees})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got StatusReply
+	if err := rlp.DecodeBytes(b, &got); err != nil || got.Fees != clogFees || got.Height != 2 {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+	old, err := rlp.EncodeToBytes([]any{uint64(1), uint64(2), common.Hash{}, common.Hash{}, uint64(0), uint64(0), uint64(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = StatusReply{}
+	if err := rlp.DecodeBytes(old, &got); err != nil || !got.Fees.IsZero() || got.Height != 2 {
+		t.Fatalf("decoded an old reply as %+v, %v", got, err)
 	}
 }

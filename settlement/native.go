@@ -110,12 +110,38 @@ func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error)
 	if err != nil {
 		return TxRef{}, err
 	}
+	fee, err := t.cost(ctx, st.Fees, raw, p, acct.Balance)
+	if err != nil {
+		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
+	}
 	hash, err := t.l1.SubmitTx(ctx, raw)
 	if err != nil && !errors.Is(err, node.ErrKnownTx) {
 		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
 	}
 	t.next = nonce + 1
-	return TxRef{Hash: hash, Nonce: nonce, Height: st.Height}, nil
+	return TxRef{Hash: hash, Nonce: nonce, Height: st.Height, Fee: fee}, nil
+}
+
+// cost is the L1 fee of the signed submission raw of p; it fails before sending if balance
+// cannot pay it and, for an optimistic batch, the rollup's bond (the node would refuse it or the
+// block fail it).
+func (t *NativeTarget) cost(ctx context.Context, fees chain.Fees, raw []byte, p *chain.SubmitBatch, balance uint64) (uint64, error) {
+	fee, err := fees.Fee(len(raw), len(p.Data)+32*len(p.Trace))
+	if err != nil {
+		return 0, err
+	}
+	var bond uint64
+	if p.Mode == chain.ModeOptimistic {
+		r, err := t.l1.Rollup(ctx, t.rollupID)
+		if err != nil {
+			return 0, err
+		}
+		bond = r.Config.SequencerBond
+	}
+	if fee > balance || bond > balance-fee {
+		return 0, fmt.Errorf("the sequencer's L1 balance %d cannot pay the fee %d plus the bond %d", balance, fee, bond)
+	}
+	return fee, nil
 }
 
 // Outcome implements Target: the transaction is done once the account's nonce passed it (every

@@ -103,7 +103,7 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	if e.cfg.Prover != nil {
 		e.advanceProverState(r.Number, b.Data)
 	}
-	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount)
+	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount, "l1_fee", ref.Fee)
 	return &nr, e.put(&nr)
 }
 

@@ -53,6 +53,7 @@ type TxRef struct {
 	Hash   [32]byte
 	Nonce  uint64
 	Height uint64 // the target's height when it was sent
+	Fee    uint64 // the L1 fee it pays (0 where the target charges none)
 }
 
 // Outcome of a sent submission.

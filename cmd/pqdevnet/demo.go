@@ -262,6 +262,10 @@ func (d *demo) optimisticBatch(ctx context.Context) (string, error) {
 
 // withdrawal: bob withdraws to alice's L1 address; alice claims it once its batch is final.
 func (d *demo) withdrawal(ctx context.Context) (string, error) {
+	start, err := d.n.l1.Status(ctx)
+	if err != nil {
+		return "", err
+	}
 	before, err := d.n.l1.Account(ctx, d.n.alice)
 	if err != nil {
 		return "", err
@@ -312,8 +316,13 @@ func (d *demo) withdrawal(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if after.Balance != before.Balance+withdrawAlice {
-		return "", fmt.Errorf("alice's L1 balance went from %d to %d, want +%d", before.Balance, after.Balance, withdrawAlice)
+	fee, err := d.n.feesPaid(ctx, d.n.alice, start.Height)
+	if err != nil {
+		return "", err
+	}
+	if after.Balance+fee != before.Balance+withdrawAlice {
+		return "", fmt.Errorf("alice's L1 balance went from %d to %d, want +%d less the claim's fee %d", before.Balance,
+			after.Balance, withdrawAlice, fee)
 	}
 	if _, err := d.n.wallet(ctx, d.u, "balance", "alice", "--l1"); err != nil {
 		return "", err
@@ -440,8 +449,13 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if reward := chAfter.Balance - chBefore.Balance; reward != sequencerBond/2 {
-		return "", fmt.Errorf("the challenger's L1 balance went from %d to %d, want +%d (half the bond)", chBefore.Balance, chAfter.Balance, sequencerBond/2)
+	fee, err := n.feesPaid(ctx, n.challenger.Address(), st.Height)
+	if err != nil {
+		return "", err
+	}
+	if chAfter.Balance+fee != chBefore.Balance+sequencerBond/2 {
+		return "", fmt.Errorf("the challenger's L1 balance went from %d to %d, want +%d (half the bond) less the challenge fee %d",
+			chBefore.Balance, chAfter.Balance, sequencerBond/2, fee)
 	}
 	d.u.note("sequencer's L1 balance %d → %d (bond %d slashed: half to the challenger, half burned)", seqBefore.Balance, seqAfter.Balance, sequencerBond)
 	if err := d.expectL2(ctx, map[string]uint64{"bob": depositBob - 5000 + 300 - 700 - withdrawAlice - fraudTransfer,

@@ -37,6 +37,9 @@ const (
 	// challengeBond is posted with each fraud proof: returned with the reward when upheld,
 	// burned when the judge rejects the proof (docs/settlement.md).
 	challengeBond = 5_000
+	// The devnet's L1 fees (docs/l1.md §5.1): a transfer (≈5.3 KB signed) costs ≈6,300, a
+	// batch of a few KiB ≈10,000 more than its bytes.
+	feeBase, feePerByte, feeBatchPerKiB = 1_000, 1, 100
 	// marker is the file that says a directory is a devnet's, so that --dir is never a
 	// directory pqdevnet did not make.
 	marker = "PQDEVNET"
@@ -235,15 +238,18 @@ func (n *network) makeOperatorKeys() error {
 	return os.WriteFile(filepath.Join(n.keysDir, "validator.pub"), []byte(hex.EncodeToString(n.validator.Public().Bytes())+"\n"), 0o644)
 }
 
-// writeGenesis writes the L1 genesis: the operators and alice funded, one rollup registered
-// with the devnet circuit's verifying key.
+// writeGenesis writes the L1 genesis: fees on, the operators (the validator too: it pays for
+// the rollup's registration) and alice funded, one rollup registered with the devnet
+// circuit's verifying key.
 func (n *network) writeGenesis() error {
 	type alloc struct {
 		Address common.Address `json:"address"`
 		Balance uint64         `json:"balance"`
 	}
 	g := map[string]any{
-		"alloc": []alloc{{n.sequencer.Address(), fundsL1}, {n.challenger.Address(), fundsL1}, {n.alice, fundsL1}},
+		"alloc": []alloc{{n.validator.Public().Address(), fundsL1}, {n.sequencer.Address(), fundsL1},
+			{n.challenger.Address(), fundsL1}, {n.alice, fundsL1}},
+		"fees": map[string]uint64{"base": feeBase, "perByte": feePerByte, "batchPerKiB": feeBatchPerKiB},
 		"rollups": []map[string]any{{
 			"l2ChainId": l2ChainID, "vkHash": common.Hash(n.vkID), "treeDepth": n.params.Depth, "batchSize": n.params.BatchSize,
 			"sequencerBond": sequencerBond, "challengeBond": challengeBond, "challengeWindow": n.o.challengeWindow,

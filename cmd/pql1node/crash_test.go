@@ -62,6 +62,17 @@ func (s *sender) run(ctx context.Context, t *testing.T, c *l1client.Client, to c
 			s.pending = raw
 		}
 		h, err := c.SubmitTx(ctx, s.pending)
+		switch {
+		case errors.Is(err, node.ErrNonceTooLow): // included since the restart, never acknowledged
+			s.nonce, s.pending = s.nonce+1, nil
+			continue
+		case errors.Is(err, node.ErrSenderCap): // back off until a block takes some
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Millisecond):
+			}
+			continue
+		}
 		if err != nil && !errors.Is(err, node.ErrKnownTx) {
 			var re *l1client.RemoteError
 			if errors.As(err, &re) && !errors.Is(err, node.ErrStopped) {
@@ -186,6 +197,10 @@ func (s *sender) settle(ctx context.Context, t *testing.T, c *l1client.Client) {
 		return
 	}
 	h, err := c.SubmitTx(ctx, s.pending)
+	if errors.Is(err, node.ErrNonceTooLow) { // the restarted node included it from its log meanwhile
+		s.nonce, s.pending = s.nonce+1, nil
+		return
+	}
 	if err != nil && !errors.Is(err, node.ErrKnownTx) {
 		t.Fatal(err)
 	}

@@ -225,6 +225,12 @@ type genesisFile struct {
 		Address common.Address `json:"address"`
 		Balance uint64         `json:"balance"`
 	} `json:"alloc"`
+	// Fees are the chain's transaction fees (docs/l1.md §5.1); absent: none.
+	Fees struct {
+		Base        uint64 `json:"base"`
+		PerByte     uint64 `json:"perByte"`
+		BatchPerKiB uint64 `json:"batchPerKiB"`
+	} `json:"fees"`
 	Rollups []rollupJSON `json:"rollups"`
 }
 
@@ -285,6 +291,7 @@ func genesis(c config, key *pqkey.PrivateKey) (chain.Genesis, []chain.RollupConf
 		return g, nil, fmt.Errorf("genesis %s: %w", c.genesisFile, err)
 	}
 	g.Timestamp = f.Timestamp
+	g.Fees = chain.Fees{Base: f.Fees.Base, PerByte: f.Fees.PerByte, BatchPerKiB: f.Fees.BatchPerKiB}
 	for _, a := range f.Alloc {
 		g.Alloc = append(g.Alloc, chain.Alloc{Address: a.Address, Balance: a.Balance})
 	}

@@ -68,6 +68,7 @@ func TestGenesisFile(t *testing.T) {
 	k := testKey(0)
 	path := filepath.Join(t.TempDir(), "genesis.json")
 	json := `{"timestamp": 5, "alloc": [{"address": "0x0000000000000000000000000000000000000001", "balance": 7}],
+		"fees": {"base": 10, "perByte": 2, "batchPerKiB": 30},
 		"rollups": [{"l2ChainId": 9, "treeDepth": 8, "batchSize": 4, "challengeWindow": 2, "exodusTimeout": 100}]}`
 	if err := os.WriteFile(path, []byte(json), 0o644); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,8 @@ func TestGenesisFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.ChainID != 3 || g.Timestamp != 5 || len(g.Alloc) != 1 || g.Alloc[0].Balance != 7 || len(rollups) != 1 || rollups[0].L2ChainID != 9 {
+	if g.ChainID != 3 || g.Timestamp != 5 || len(g.Alloc) != 1 || g.Alloc[0].Balance != 7 || len(rollups) != 1 || rollups[0].L2ChainID != 9 ||
+		g.Fees != (chain.Fees{Base: 10, PerByte: 2, BatchPerKiB: 30}) {
 		t.Fatalf("genesis %+v rollups %+v", g, rollups)
 	}
 	if err := os.WriteFile(path, []byte(json+` {"timestamp": 6}`), 0o644); err != nil {

@@ -121,8 +121,14 @@ func (m *metrics) collect(e *obs.Emitter) {
 	e.Gauge("pql1node_rollups", "Registered rollups.", float64(st.RollupCount))
 	if g, err := m.n.Chain().Global(); err == nil {
 		e.Gauge("pql1node_bonded", "Sequencer bonds locked in pending batches.", float64(g.Bonded))
-		e.Counter("pql1node_burned_total", "Bond burned by upheld challenges, ever.", float64(g.Burned))
+		e.Counter("pql1node_burned_total", "Burned, ever: transaction fees and the slashed half of bonds.", float64(g.Burned))
 	}
+	ms := m.n.MempoolStats()
+	for reason, count := range ms.Refused {
+		e.Counter("pql1node_mempool_refused_total", "Transactions the mempool refused since start, by reason (nonce_too_low, nonce_too_high, nonce_taken, sender_cap, no_balance, cannot_pay, full, known, too_large, invalid).",
+			float64(count), "reason", reason)
+	}
+	e.Counter("pql1node_mempool_evicted_total", "Transactions evicted from the mempool for better ones since start.", float64(ms.Evicted))
 	for id := uint64(1); id <= st.RollupCount; id++ {
 		r, err := m.n.Rollup(id)
 		if err != nil {

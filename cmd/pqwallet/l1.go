@@ -70,6 +70,7 @@ type l1Result struct {
 	TxHash  common.Hash    `json:"txHash"`
 	From    common.Address `json:"from"`
 	Nonce   uint64         `json:"nonce"`
+	Fee     uint64         `json:"fee"`              // the L1 fee it pays (burned)
 	Height  uint64         `json:"height,omitempty"` // the L1 block that included it, with --wait
 	Details map[string]any `json:"details"`
 }
@@ -91,16 +92,37 @@ func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.Priva
 	if err != nil {
 		return nil, err
 	}
+	fee, err := l1Cost(raw, a.cfg.l1ChainID, st.Fees, acct.Balance)
+	if err != nil {
+		return nil, fmt.Errorf("%s from %s: %w", t, from.Hex(), err)
+	}
 	hash, err := c.SubmitTx(ctx, raw)
 	if err != nil {
 		return nil, fmt.Errorf("the L1 node rejected the %s: %w", t, err)
 	}
-	res := &l1Result{Type: t.String(), TxHash: hash, From: from, Nonce: acct.Nonce}
+	res := &l1Result{Type: t.String(), TxHash: hash, From: from, Nonce: acct.Nonce, Fee: fee}
 	if !wait {
 		return res, nil
 	}
 	res.Height, err = waitL1Receipt(ctx, c, hash, st.Height+1)
 	return res, err
+}
+
+// l1Cost is the fee of the signed transaction raw under the chain's fees; it fails, before
+// anything is sent, if balance cannot pay the fee and the value the transaction moves.
+func l1Cost(raw []byte, chainID uint64, fees chain.Fees, balance uint64) (uint64, error) {
+	tx, err := chain.DecodeTx(raw, chainID)
+	if err != nil {
+		return 0, err
+	}
+	fee, err := fees.TxFee(tx)
+	if err != nil {
+		return 0, err
+	}
+	if v := tx.Value(); fee > balance || v > balance-fee {
+		return 0, fmt.Errorf("the L1 balance %d cannot pay the fee %d plus %d", balance, fee, v)
+	}
+	return fee, nil
 }
 
 // waitL1Receipt scans the receipts of every new block from height on until one holds hash. It
@@ -168,7 +190,7 @@ func (a *app) sendL1(ctx context.Context, c *l1client.Client, key *pqkey.Private
 	res.Details = tx.details
 	if perr := a.print(res, func(p *printer) {
 		p.line("%s", tx.summary)
-		p.line("L1 tx %s from %s (nonce %d)", res.TxHash.Hex(), res.From.Hex(), res.Nonce)
+		p.line("L1 tx %s from %s (nonce %d, fee %d)", res.TxHash.Hex(), res.From.Hex(), res.Nonce, res.Fee)
 		if res.Height != 0 {
 			p.line("included in L1 block %d", res.Height)
 		} else {

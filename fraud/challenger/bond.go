@@ -14,13 +14,13 @@ import (
 var ErrBondUnpaid = errors.New("challenger: L1 balance below the challenge bond")
 
 // checkBond records in Status.BondShort how far balance is from paying the bond of pending
-// challenges in flight plus one more, and returns ErrBondUnpaid if it is.
-func (c *Challenger) checkBond(balance uint64, pending int) error {
+// challenges in flight plus one more; it returns what those bonds need, and ErrBondUnpaid if balance is short.
+func (c *Challenger) checkBond(balance uint64, pending int) (uint64, error) {
 	need, ok := c.recordBond(balance, pending)
 	if ok {
-		return nil
+		return need, nil
 	}
-	return fmt.Errorf("%w: %s has %d, %d challenge(s) need %d (bond %d of rollup %d)", ErrBondUnpaid,
+	return need, fmt.Errorf("%w: %s has %d, %d challenge(s) need %d (bond %d of rollup %d)", ErrBondUnpaid,
 		c.cfg.Key.Address(), balance, pending+1, need, c.bond, c.cfg.RollupID)
 }
 

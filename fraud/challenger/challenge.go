@@ -53,7 +53,8 @@ func (c *Challenger) sign(ctx context.Context, id batchID, proof []byte) (*chall
 	if err != nil {
 		return nil, fmt.Errorf("challenger: reading the challenger's L1 account: %w", err)
 	}
-	if err := c.checkBond(acct.Balance, len(c.run.txs)); err != nil {
+	bonds, err := c.checkBond(acct.Balance, len(c.run.txs))
+	if err != nil {
 		return nil, err // L1 would refuse the challenge before its judge ran
 	}
 	nonce := acct.Nonce
@@ -65,7 +66,28 @@ func (c *Challenger) sign(ctx context.Context, id batchID, proof []byte) (*chall
 	if err != nil {
 		return nil, fmt.Errorf("challenger: signing the challenge of batch %d: %w", id.Number, err)
 	}
+	if err := c.canPay(ctx, raw, acct.Balance-bonds); err != nil { // the bonds come first
+		return nil, fmt.Errorf("challenger: the challenge of batch %d: %w", id.Number, err)
+	}
 	return &challengeTx{Nonce: nonce, Batch: id.Number, SubmittedAt: id.SubmittedAt, Live: true, Proof: proof, Raw: raw}, nil
+}
+
+// canPay checks that balance, what the challenger holds beyond the bonds of its challenges in
+// flight and this one, pays the L1 fee of the signed challenge raw (docs/l1.md §5.1): an
+// unfunded challenger learns it here, not from a refused submission.
+func (c *Challenger) canPay(ctx context.Context, raw []byte, balance uint64) error {
+	st, err := c.cfg.Source.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the L1 fees: %w", err)
+	}
+	fee, err := st.Fees.Fee(len(raw), 0)
+	if err != nil {
+		return err
+	}
+	if fee > balance {
+		return fmt.Errorf("the challenger's L1 balance %d cannot pay the fee %d", balance, fee)
+	}
+	return nil
 }
 
 // afterBlock runs once the block's write is done: it forgets the challenge transactions whose
@@ -143,7 +165,11 @@ func (c *Challenger) resign(ctx context.Context, tx *challengeTx) error {
 
 // send puts tx in the L1 mempool (again).
 func (c *Challenger) send(ctx context.Context, tx *challengeTx) error {
-	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, node.ErrKnownTx) {
+	// Known: it is in the mempool already. Nonce too low or taken: a block took the nonce, or
+	// another transaction of the key waits on it; afterBlock signs the challenge again on the
+	// next nonce once a block has used this one without reverting the batch.
+	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, node.ErrKnownTx) &&
+		!errors.Is(err, node.ErrNonceTooLow) && !errors.Is(err, node.ErrNonceTaken) {
 		return fmt.Errorf("challenger: sending the challenge of batch %d (nonce %d): %w", tx.Batch, tx.Nonce, err)
 	}
 	if tx.sent || !tx.Live {

@@ -290,7 +290,7 @@ func TestChallengerRestartAtEveryPoint(t *testing.T) {
 
 // TestChallengeSignedAgainWhenItsNonceIsTaken: another transaction of the challenger's key (an
 // L1 transfer its operator sent) reaches the mempool first on the nonce the challenge was signed
-// with, so the challenge is included behind it and fails. The challenger sees its nonce used with
+// with, so the mempool refuses the challenge (nonce taken). The challenger sees its nonce used with
 // the batch still pending, signs the challenge again on the next nonce, and L1 upholds it inside
 // the window.
 func TestChallengeSignedAgainWhenItsNonceIsTaken(t *testing.T) {
@@ -313,6 +313,6 @@ func TestChallengeSignedAgainWhenItsNonceIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st := ch.Status(); acct.Nonce != 2 || st.Challenges != 2 || st.Upheld != 1 {
-		t.Fatalf("L1 nonce %d (want 2: the transfer and the upheld challenge; the one behind them failed), status %+v", acct.Nonce, st)
+		t.Fatalf("L1 nonce %d (want 2: the transfer and the upheld challenge; the first was refused), status %+v", acct.Nonce, st)
 	}
 }

@@ -40,12 +40,13 @@ type Alloc struct {
 }
 
 // Genesis fixes the chain: its ID, the validator whose key signs block headers, the initial
-// balances and time.
+// balances and time, and the transaction fees.
 type Genesis struct {
 	ChainID   uint64
 	Validator []byte // ML-DSA-65 public key
 	Timestamp uint64
 	Alloc     []Alloc
+	Fees      Fees // zero: no fees
 }
 
 // Config configures a Chain.
@@ -165,6 +166,7 @@ type Chain struct {
 	db        *pebble.DB
 	cfg       Config
 	validator *pqkey.PublicKey
+	fees      Fees // as stored at genesis
 
 	mu   sync.RWMutex
 	head head
@@ -191,13 +193,16 @@ func Open(db *pebble.DB, cfg Config) (*Chain, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: genesis validator: %w", err)
 	}
-	c := &Chain{db: db, cfg: cfg, validator: v}
+	c := &Chain{db: db, cfg: cfg, validator: v, fees: cfg.Genesis.Fees}
 	b, ok, err := dbGet(db, []byte(keyHead))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return c, c.writeGenesis()
+	}
+	if err := c.loadFees(); err != nil {
+		return nil, err
 	}
 	if err := rlp.DecodeBytes(b, &c.head); err != nil {
 		return nil, fmt.Errorf("%w: head: %v", ErrCorruptStore, err)
@@ -225,6 +230,27 @@ func Open(db *pebble.DB, cfg Config) (*Chain, error) {
 	return c, nil
 }
 
+// loadFees reads the fees the store's genesis fixed, which must be the configured genesis's.
+func (c *Chain) loadFees() error {
+	c.fees = Fees{}
+	b, ok, err := dbGet(c.db, []byte(keyFees()))
+	if err != nil {
+		return err
+	}
+	if ok {
+		if err := decodeEntry(keyFees(), b, &c.fees); err != nil {
+			return err
+		}
+	}
+	if c.fees != c.cfg.Genesis.Fees {
+		return fmt.Errorf("chain: the store's genesis has fees %+v, the configured genesis %+v", c.fees, c.cfg.Genesis.Fees)
+	}
+	return nil
+}
+
+// Fees are the chain's transaction fees (fixed at genesis).
+func (c *Chain) Fees() Fees { return c.fees }
+
 func (c *Chain) genesisHeader(root common.Hash) Header {
 	return Header{ChainID: c.cfg.Genesis.ChainID, Timestamp: c.cfg.Genesis.Timestamp,
 		Proposer: c.validator.Address(), StateRoot: root}
@@ -242,6 +268,9 @@ func (c *Chain) writeGenesis() error {
 		}
 		acct.Balance += a.Balance
 		o.putRLP(keyAccount(a.Address), &acct)
+	}
+	if !c.fees.IsZero() { // absent for a chain without fees: its genesis root is unchanged
+		o.putRLP(keyFees(), &c.fees)
 	}
 	o.commitTx()
 	var lt ltHash
@@ -342,6 +371,9 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 		p.Errs = append(p.Errs, err)
 	}
 	if err := x.checkEscrow(); err != nil {
+		return nil, err
+	}
+	if err := x.checkSupply(); err != nil {
 		return nil, err
 	}
 	if err := x.o.updateLtHash(&lt); err != nil {

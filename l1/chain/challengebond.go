@@ -2,7 +2,6 @@ package chain
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -39,27 +38,9 @@ func (x *executor) forfeitBond(from common.Address, err error) error {
 	burned := min(f.bond, acct.Balance)
 	acct.Balance -= burned
 	x.setAccount(from, &acct)
-	if err := x.burnBond(burned); err != nil {
+	if err := x.burn(burned); err != nil {
 		return err
 	}
 	x.emit(Event{Kind: EventChallengeRejected, RollupID: f.rollupID, Number: f.batch, Amount: burned, Address: from})
-	return nil
-}
-
-// burnBond adds amount, already debited from an account, to the chain's burned total
-// (Global.Burned), so that supply stays audited.
-func (x *executor) burnBond(amount uint64) error {
-	if amount == 0 {
-		return nil
-	}
-	g, err := x.global()
-	if err != nil {
-		return err
-	}
-	if g.Burned > ^uint64(0)-amount {
-		return fatal(fmt.Errorf("%w: burned total", ErrOverflow))
-	}
-	g.Burned += amount
-	x.o.putRLP(keyGlobal(), &g)
 	return nil
 }

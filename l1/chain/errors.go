@@ -50,6 +50,7 @@ var (
 	ErrBadBlock           = errors.New("bad block")
 	ErrStateRootMismatch  = errors.New("state root mismatch")
 	ErrEscrowInvariant    = errors.New("FATAL: escrow invariant violated")
+	ErrSupplyInvariant    = errors.New("FATAL: supply invariant violated")
 	ErrCorruptStore       = errors.New("corrupt store")
 	ErrNotFound           = errors.New("not found")
 	ErrBadHeaderSignature = errors.New("bad block header signature")

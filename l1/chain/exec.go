@@ -116,8 +116,9 @@ func (x *executor) rollupCount() (uint64, error) {
 }
 
 // applyTx applies one raw transaction. Envelope errors (size, encoding, type, chain, signature,
-// nonce) leave the state untouched; any later error rolls the transaction back but consumes
-// its nonce, so the same signed transaction can never be replayed.
+// nonce) and a balance that cannot pay the fee leave the state untouched; any later error
+// rolls the transaction back but consumes its nonce and its fee, so the same signed
+// transaction can never be replayed and a failing one still pays for its block space.
 func (x *executor) applyTx(raw []byte) error {
 	tx, err := DecodeTx(raw, x.c.ChainID())
 	if err != nil {
@@ -132,14 +133,19 @@ func (x *executor) applyTx(raw []byte) error {
 	if tx.Nonce != acct.Nonce {
 		return fmt.Errorf("%w: %s has nonce %d, transaction %d", ErrBadNonce, tx.Sender, acct.Nonce, tx.Nonce)
 	}
+	if err := x.chargeFee(tx, &acct); err != nil {
+		x.discardTx()
+		return err
+	}
 	acct.Nonce++
 	x.setAccount(tx.Sender, &acct)
+	x.o.commitTx() // the nonce and the fee stand whatever the transaction does
 	if err := x.dispatch(tx); err != nil {
 		x.discardTx()
 		if errors.Is(err, errFatal) {
 			return err
 		}
-		x.setAccount(tx.Sender, &acct) // the nonce stays consumed
+		// The nonce and the fee are committed; a rejected challenge also loses its bond.
 		if ferr := x.forfeitBond(tx.Sender, err); ferr != nil {
 			return ferr
 		}

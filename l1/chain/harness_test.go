@@ -58,6 +58,7 @@ type harness struct {
 	verifier  *fakeVerifier
 	judge     FraudJudge
 	blocks    []*SealedBlock
+	fees      Fees // the genesis fees (zero unless a test sets them before open)
 }
 
 const userFunds = 1_000_000
@@ -90,7 +91,7 @@ func openMem(t testing.TB) *pebble.DB {
 }
 
 func (h *harness) genesis() Genesis {
-	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000}
+	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000, Fees: h.fees}
 	for _, u := range h.users {
 		g.Alloc = append(g.Alloc, Alloc{Address: u.Address(), Balance: userFunds})
 	}

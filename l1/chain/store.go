@@ -147,10 +147,19 @@ func (o *overlay) getRLP(key string, v any) (bool, error) {
 	if err != nil || !ok {
 		return ok, err
 	}
-	if err := rlp.DecodeBytes(b, v); err != nil {
-		return false, fmt.Errorf("%w: %q: %v", ErrCorruptStore, key, err)
+	if err := decodeEntry(key, b, v); err != nil {
+		return false, err
 	}
 	return true, nil
+}
+
+// decodeEntry decodes the stored value b of key into v; a value that does not decode is a
+// corrupt store.
+func decodeEntry(key string, b []byte, v any) error {
+	if err := rlp.DecodeBytes(b, v); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrCorruptStore, key, err)
+	}
+	return nil
 }
 
 func (o *overlay) putRLP(key string, v any) {
@@ -226,3 +235,4 @@ func keyBlock(h uint64) string             { return u64key(prefixBlock, h) }
 func keyReceipts(h uint64) string          { return u64key(prefixReceipt, h) }
 func keyEvent(h uint64, i uint64) string   { return u64key(prefixEvent, h, i) }
 func keyGlobal() string                    { return prefixState + "global" }
+func keyFees() string                      { return prefixState + "fees" }

@@ -85,6 +85,7 @@ type DecodedTx struct {
 	Tx
 	Hash    common.Hash
 	Sender  common.Address
+	Size    int // bytes of the raw transaction, which its fee is charged on
 	payload any
 }
 
@@ -133,7 +134,7 @@ func DecodeTx(raw []byte, chainID uint64) (*DecodedTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DecodedTx{Tx: tx, Hash: crypto.Keccak256Hash(raw), Sender: pk.Address(), payload: payload}, nil
+	return &DecodedTx{Tx: tx, Hash: crypto.Keccak256Hash(raw), Sender: pk.Address(), Size: len(raw), payload: payload}, nil
 }
 
 func decodePayload(t TxType, b []byte) (any, error) {

@@ -314,7 +314,8 @@ func (c *Client) Status(ctx context.Context) (node.Status, error) {
 		return node.Status{}, err
 	}
 	return node.Status{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash, StateRoot: s.StateRoot,
-		Timestamp: s.Timestamp, MempoolTxs: int(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted}, nil
+		Timestamp: s.Timestamp, MempoolTxs: int(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted,
+		Fees: s.Fees}, nil
 }
 
 // Block returns the sealed block at height (0 is the unsigned genesis header).

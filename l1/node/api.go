@@ -60,6 +60,12 @@ var apiErrors = []struct {
 	{"bad_signature", chain.ErrBadSignature},
 	{"mempool_full", ErrMempoolFull},
 	{"known_tx", ErrKnownTx},
+	{"nonce_too_low", ErrNonceTooLow},
+	{"nonce_too_high", ErrNonceTooHigh},
+	{"nonce_taken", ErrNonceTaken},
+	{"sender_cap", ErrSenderCap},
+	{"no_balance", ErrNoBalance},
+	{"cannot_pay", ErrCannotPay},
 	{"stopped", ErrStopped},
 	{"halted", ErrHalted},
 	{"bad_request", ErrBadRequest},
@@ -129,7 +135,8 @@ type StatusReply struct {
 	Timestamp   uint64
 	MempoolTxs  uint64
 	RollupCount uint64
-	Halted      string `rlp:"optional"` // why the node halted; empty while it works
+	Halted      string     `rlp:"optional"` // why the node halted; empty while it works
+	Fees        chain.Fees `rlp:"optional"` // the chain's transaction fees
 }
 
 // EventsRequest starts an event subscription at the first event of FromHeight.
@@ -235,7 +242,8 @@ func (n *Node) handleStatus(_ context.Context, req *quicrpc.Request) ([]byte, er
 		return nil, apiError(err)
 	}
 	return rlp.EncodeToBytes(&StatusReply{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash,
-		StateRoot: s.StateRoot, Timestamp: s.Timestamp, MempoolTxs: uint64(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted})
+		StateRoot: s.StateRoot, Timestamp: s.Timestamp, MempoolTxs: uint64(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted,
+		Fees: s.Fees})
 }
 
 // handleEvents sends the stored events from the requested height, then each new block's as it

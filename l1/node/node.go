@@ -61,18 +61,14 @@ type Config struct {
 	MaxMempoolBytes int
 	MaxBlockTxs     int
 	MaxBlockBytes   int
+	// MaxSenderPending and MaxNonceGap are the per-sender limits of the mempool policy
+	// (DefaultMaxSenderPending, DefaultMaxNonceGap).
+	MaxSenderPending int
+	MaxNonceGap      int
 	// Now is the block producer's clock, read only to stamp headers; time.Now if nil.
 	Now func() time.Time
 	// Logger gets the store's errors (nil: discarded).
 	Logger *slog.Logger
-}
-
-type poolTx struct {
-	seq    uint64
-	raw    []byte
-	hash   common.Hash
-	sender common.Address
-	nonce  uint64
 }
 
 // Node is a single-validator L1 node.
@@ -84,15 +80,20 @@ type Node struct {
 
 	produceMu sync.Mutex // one block at a time
 
-	mu        sync.Mutex
-	pool      []*poolTx // FIFO
-	known     map[common.Hash]bool
-	poolBytes int
-	reserved  int            // submissions between reservation and their synced log write
-	inflight  sync.WaitGroup // those submissions, which Stop waits for
-	nextSeq   uint64
-	notify    chan struct{} // closed and replaced at every committed block
-	stopped   bool
+	mu   sync.Mutex
+	pool []*poolTx // FIFO of the logged transactions
+	// The policy's accounting covers the logged transactions and those reserved, between
+	// admission and their synced log write (policy.go).
+	senders                  map[common.Address]*senderTxs
+	known                    map[common.Hash]bool
+	poolTxs, poolBytes       int
+	generalTxs, generalBytes int // of them, not rollup operations
+	refused                  map[string]uint64
+	evicted                  uint64
+	inflight                 sync.WaitGroup // reserved submissions, which Stop waits for
+	nextSeq                  uint64
+	notify                   chan struct{} // closed and replaced at every committed block
+	stopped                  bool
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,13 +113,16 @@ func New(cfg Config) (*Node, error) {
 	setDefault(&cfg.MaxMempoolBytes, DefaultMaxMempoolBytes)
 	setDefault(&cfg.MaxBlockTxs, DefaultMaxBlockTxs)
 	setDefault(&cfg.MaxBlockBytes, DefaultMaxBlockBytes)
+	setDefault(&cfg.MaxSenderPending, DefaultMaxSenderPending)
+	setDefault(&cfg.MaxNonceGap, DefaultMaxNonceGap)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, known: map[common.Hash]bool{}, notify: make(chan struct{}), failed: make(chan struct{})}
+	n := &Node{cfg: cfg, known: map[common.Hash]bool{}, senders: map[common.Address]*senderTxs{},
+		refused: map[string]uint64{}, notify: make(chan struct{}), failed: make(chan struct{})}
 	// A fault in a background write (a flush's MANIFEST update) halts the node too.
 	n.guard = pebbleguard.New(cfg.Logger.With("store", "l1"), func(err error) { n.halt(fmt.Errorf("%w: %w", ErrStorage, err)) })
 	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: n.guard})
@@ -128,6 +132,9 @@ func New(cfg Config) (*Node, error) {
 	n.db = db
 	if n.chain, err = chain.Open(db, chain.Config{Genesis: cfg.Genesis, Verifier: cfg.Verifier, Judge: cfg.Judge, Guard: n.guard}); err != nil {
 		return nil, errors.Join(err, db.Close())
+	}
+	if n.chain.Fees().IsZero() {
+		cfg.Logger.Warn("the chain charges no transaction fees: block space is free to spam (docs/security.md)")
 	}
 	if err := n.loadWAL(); err != nil {
 		return nil, errors.Join(err, n.chain.Close(), db.Close())
@@ -253,7 +260,7 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 	if fatal != nil {
 		return nil, fatal
 	}
-	picked, err := n.selectTxs()
+	picked, stale, err := n.selectTxs()
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +277,7 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 		return nil, err
 	}
 	err = n.chain.Commit(p, sig, func(b *pebble.Batch) error {
-		for _, tx := range picked {
+		for _, tx := range append(stale, picked...) {
 			if err := b.Delete(walKey(tx.seq), nil); err != nil {
 				return err
 			}
@@ -281,15 +288,19 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 		return nil, n.storeErr(fmt.Sprintf("sealing block %d", p.Header.Height), err)
 	}
 	n.mu.Lock()
-	included := make(map[common.Hash]bool, len(picked))
+	gone := make(map[*poolTx]bool, len(picked)+len(stale))
+	for _, tx := range append(stale, picked...) {
+		gone[tx] = true
+		n.unaccount(tx)
+	}
 	for _, tx := range picked {
-		included[tx.hash] = true
-		delete(n.known, tx.hash)
-		n.poolBytes -= len(tx.raw)
+		if s := n.senders[tx.sender]; s != nil {
+			s.confirmed = max(s.confirmed, tx.nonce+1)
+		}
 	}
 	kept := n.pool[:0]
 	for _, tx := range n.pool {
-		if !included[tx.hash] {
+		if !gone[tx] {
 			kept = append(kept, tx)
 		}
 	}
@@ -311,6 +322,7 @@ type Status struct {
 	MempoolTxs  int
 	RollupCount uint64
 	Halted      string // why the node halted (Err); empty while it works
+	Fees        chain.Fees
 }
 
 // Status returns the head and mempool size.
@@ -324,7 +336,7 @@ func (n *Node) Status() (Status, error) {
 	size, fatal := len(n.pool), n.fatal
 	n.mu.Unlock()
 	st := Status{ChainID: n.chain.ChainID(), Height: h, BlockHash: hash, StateRoot: root, Timestamp: ts,
-		MempoolTxs: size, RollupCount: count}
+		MempoolTxs: size, RollupCount: count, Fees: n.chain.Fees()}
 	if fatal != nil {
 		st.Halted = fatal.Error()
 	}

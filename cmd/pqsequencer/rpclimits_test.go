@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -8,12 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,17 +25,25 @@ import (
 )
 
 const (
-	rssLimitKB   = 600 << 10 // the gate: the sequencer stays under 600 MB
-	slowConnsMax = 20_000
+	rssLimitKB = 600 << 10 // the gate: the sequencer stays under 600 MB
+	// slowConnsTotal slow connections are held by two processes, this test and a child of it, so
+	// that each stays well inside a 20,000 file-descriptor limit.
+	slowConnsTotal = 20_000
+	// slowConnsEnv, "ADDR N", makes the test binary the child that holds N slow connections to
+	// ADDR until its standard input closes.
+	slowConnsEnv = "PQBRIDGE_TEST_SLOW_CONNS"
 )
 
 // TestSequencerRPCLimits attacks a pqsequencer process (default -rpc-* limits, a short
 // WebSocket write timeout) as issue 13 did on main: a 10,000-call HTTP batch, one 30 MB
 // WebSocket message of rollup_getAccount(i, true) calls, a WebSocket client that sends batches
-// of proofs and never reads, and 20,000 slow HTTP connections (fewer if the file-descriptor limit
-// is lower). The child's peak RSS stays under 600 MB, each refusal is counted under its reason,
+// of proofs and never reads, and 20,000 slow HTTP connections (half from a child process). The child's peak RSS stays under 600 MB, each refusal is counted under its reason,
 // a fresh client is served during the connection flood, and the admin namespace needs its token.
 func TestSequencerRPCLimits(t *testing.T) {
+	if v := os.Getenv(slowConnsEnv); v != "" {
+		slowConnsChild(t, v)
+		return
+	}
 	dir := t.TempDir()
 	bin := proctest.Build(t, "pqsequencer")
 	token := "rpc-limits-test-admin-token"
@@ -118,16 +127,20 @@ func TestSequencerRPCLimits(t *testing.T) {
 	})
 
 	t.Run("slow connections", func(t *testing.T) {
-		n := slowConns(t)
-		conns, failed := holdSlowConns(t, addr, n)
+		childHeld, childFailed := startSlowConnsChild(t, addr, slowConnsTotal/2)
+		mine, failed := holdSlowConns(t, addr, slowConnsTotal-slowConnsTotal/2)
 		defer func() {
-			for _, c := range conns {
+			for _, c := range mine {
 				if err := c.Close(); err != nil {
 					t.Error(err)
 				}
 			}
 		}()
-		t.Logf("%d slow connections from 127.0.0.1 opened, %d dials failed", len(conns), failed)
+		held := len(mine) + childHeld
+		t.Logf("%d slow connections from 127.0.0.1 opened (%d by a child process), %d dials failed", held, childHeld, failed+childFailed)
+		if held+failed+childFailed != slowConnsTotal {
+			t.Fatalf("%d held + %d failed dials, want %d attempts", held, failed+childFailed, slowConnsTotal)
+		}
 		// A fresh client from another address is served while they are held.
 		fresh := freshClient(t, addr, "127.0.0.2")
 		defer fresh.Close()
@@ -143,8 +156,8 @@ func TestSequencerRPCLimits(t *testing.T) {
 		open, _ := metricValue(metrics, "pqsequencer_rpc_connections")
 		perIP, _ := metricValue(metrics, `pqsequencer_rpc_refused_total{reason="conns_per_ip"}`)
 		t.Logf("sequencer: %d fds, %v connections open, %v refused per IP", len(fds), open, perIP)
-		if len(fds) > 400 || open > 40 || int(perIP) < len(conns)-40 {
-			t.Fatalf("%d fds, %v connections open, %v refused as over the per-IP cap, of %d", len(fds), open, perIP, len(conns))
+		if len(fds) > 400 || open > 40 || int(perIP) < held-40 {
+			t.Fatalf("%d fds, %v connections open, %v refused as over the per-IP cap, of %d", len(fds), open, perIP, held)
 		}
 		// The held ones time out (-rpc-read-header-timeout 2s): the slots come back.
 		proctest.WaitFor(t, "slow connections closed by the server", 20*time.Second, func() bool {
@@ -213,18 +226,76 @@ func checkRSS(t *testing.T, pid int) {
 	}
 }
 
-// slowConns is 20,000, or what the file-descriptor limit leaves room for.
-func slowConns(t *testing.T) int {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+// startSlowConnsChild runs this test binary as a child holding n slow connections to addr, and
+// returns once it holds them: how many it opened and how many dials failed. The child lets go
+// when the test ends (its standard input closes).
+func startSlowConnsChild(t *testing.T, addr string, n int) (held, failed int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestSequencerRPCLimits$", "-test.count", "1", "-test.timeout", "5m")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", slowConnsEnv, addr, n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	n := min(slowConnsMax, int(lim.Cur)-500)
-	if n < 2000 {
-		t.Fatalf("file-descriptor limit %d leaves room for %d connections", lim.Cur, n)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("file-descriptor limit %d: %d slow connections", lim.Cur, n)
-	return n
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stdin.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("slow-connection child: %v", err)
+		}
+	})
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "holding ") {
+				line <- sc.Text()
+			}
+		}
+		close(line)
+	}()
+	select {
+	case l, ok := <-line:
+		if !ok {
+			t.Fatal("the slow-connection child ended without holding its connections")
+		}
+		if _, err := fmt.Sscanf(l, "holding %d failed %d", &held, &failed); err != nil {
+			t.Fatalf("slow-connection child said %q: %v", l, err)
+		}
+		return held, failed
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the slow-connection child did not open its connections within 2 minutes")
+	}
+	return 0, 0
+}
+
+// slowConnsChild is the child of startSlowConnsChild: it holds the connections its environment
+// names, says how many, and lets go when its standard input closes.
+func slowConnsChild(t *testing.T, spec string) {
+	var addr string
+	var n int
+	if _, err := fmt.Sscanf(spec, "%s %d", &addr, &n); err != nil {
+		t.Fatalf("%s=%q: %v", slowConnsEnv, spec, err)
+	}
+	conns, failed := holdSlowConns(t, addr, n)
+	fmt.Printf("holding %d failed %d\n", len(conns), failed)
+	if _, err := io.Copy(io.Discard, os.Stdin); err != nil {
+		t.Error(err)
+	}
+	for _, c := range conns {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // holdSlowConns opens n connections to addr that each send half a request header and stop.

@@ -137,7 +137,8 @@ type Engine struct {
 	recs   []*record // recs[n-1] is batch n; a published record is replaced, never changed
 	halted error
 
-	policy atomic.Uint32 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
+	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
+	lag    atomic.Pointer[sequencer.Lag] // published by each step (lag.go)
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -305,7 +306,9 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err := e.ingest(); err != nil {
 		return err
 	}
-	return e.post(ctx)
+	err = e.post(ctx)
+	e.publishLag(h)
+	return err
 }
 
 // The engine is the settlement status rollup_getStatus reports.

@@ -300,15 +300,14 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("settlement: target head: %w", err)
 	}
+	defer e.publishLag(h) // also after a failed reconcile, cut or post: the lag admission reads
 	if err := e.reconcile(ctx, h); err != nil {
 		return err
 	}
 	if err := e.ingest(); err != nil {
 		return err
 	}
-	err = e.post(ctx)
-	e.publishLag(h)
-	return err
+	return e.post(ctx)
 }
 
 // The engine is the settlement status rollup_getStatus reports.

@@ -14,6 +14,7 @@ type pendingTx struct {
 	// blockEnd is the block's post root when this is the block's last transaction: a batch
 	// ending here must have it as its new root.
 	blockEnd *[32]byte
+	deposit  bool // it consumes an L1 deposit (a deposit or a refund)
 }
 
 // restore loads the batch records and re-executes their (honest) data to rebuild the L2 state.
@@ -70,7 +71,8 @@ func (e *Engine) ingest() error {
 			e.since = e.cfg.Now()
 		}
 		for k := e.next.Offset; k < n; k++ {
-			p := pendingTx{pos: Position{b.Header.Number, k}, raw: b.Data[k*l2.TxSize : (k+1)*l2.TxSize]}
+			raw := b.Data[k*l2.TxSize : (k+1)*l2.TxSize]
+			p := pendingTx{pos: Position{b.Header.Number, k}, raw: raw, deposit: isDeposit(raw)}
 			if k == n-1 {
 				root := b.Header.PostRoot
 				p.blockEnd = &root
@@ -82,7 +84,7 @@ func (e *Engine) ingest() error {
 			return err
 		}
 	}
-	if len(e.pending) > 0 && e.cfg.Now().Sub(e.since) >= e.cfg.MaxBatchAge {
+	if len(e.pending) > 0 && (e.cfg.Now().Sub(e.since) >= e.cfg.MaxBatchAge || e.depositPending()) {
 		return e.cut(len(e.pending))
 	}
 	return nil

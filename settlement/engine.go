@@ -137,7 +137,8 @@ type Engine struct {
 	recs   []*record // recs[n-1] is batch n; a published record is replaced, never changed
 	halted error
 
-	policy atomic.Uint32 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
+	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
+	lag    atomic.Pointer[sequencer.Lag] // published by each step (lag.go)
 
 	kick   chan struct{}
 	cancel context.CancelFunc
@@ -299,6 +300,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("settlement: target head: %w", err)
 	}
+	defer e.publishLag(h) // also after a failed reconcile, cut or post: the lag admission reads
 	if err := e.reconcile(ctx, h); err != nil {
 		return err
 	}

@@ -59,7 +59,14 @@ func (t *NativeTarget) Head(ctx context.Context) (TargetHead, error) {
 	if err != nil {
 		return TargetHead{}, err
 	}
-	return TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber}, nil
+	h := TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber}
+	if r.QueueLen > r.HeadConsumed {
+		if h.DepositDeadline, err = t.depositDeadline(ctx, r.HeadConsumed, r.Config.ForcedInclusionWindow); err != nil {
+			return TargetHead{}, err
+		}
+		h.HasDeposit = true
+	}
+	return h, nil
 }
 
 // Batch implements Target.

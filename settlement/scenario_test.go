@@ -90,6 +90,11 @@ type worldOpts struct {
 	executor string // the challenger's (challenger.Config.Executor)
 	// target wraps the engine's target (nil: the native target as it is).
 	target func(settlement.Target) settlement.Target
+	forced uint64 // the forced-inclusion window (0: forced)
+	// l1RequestsPerSecond is the QUIC server's per-connection rate (0: quicrpc's default).
+	l1RequestsPerSecond float64
+	// backpressure, if not nil, bounds the sequencer's admission by the engine's lag.
+	backpressure *sequencer.BackpressureConfig
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -114,16 +119,23 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	var l1 settlement.NativeL1 = n.Local()
 	src := challenger.NodeSource(n)
 	if overQUIC {
-		w.l1c = dialNode(t, n, val)
+		w.l1c = dialNode(t, n, val, o.l1RequestsPerSecond)
 		l1, src = w.l1c, challenger.ClientSource(w.l1c)
 	}
+	if o.forced == 0 {
+		o.forced = forced
+	}
 	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, VKHash: o.vkHash, TreeDepth: uint8(o.depth), BatchSize: uint64(o.batchSize),
-		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: forced, ExodusTimeout: 1000,
+		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: o.forced, ExodusTimeout: 1000,
 		Sequencers: []common.Address{w.seqKey.Address()}})
 	w.rollup = 1
 
-	w.seq, err = sequencer.New(sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
-		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}})
+	scfg := sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}}
+	if o.backpressure != nil {
+		scfg.Backpressure = *o.backpressure
+	}
+	w.seq, err = sequencer.New(scfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +162,9 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	w.engCfg = cfg
 	t.Cleanup(func() { w.eng.Stop() })
 	w.seq.SetSettlement(w.eng)
+	if o.backpressure != nil {
+		w.seq.SetLagSource(w.eng)
+	}
 	w.ch, err = challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: w.chKey, L1ChainID: l1ChainID, RollupID: 1,
 		Executor: o.executor})
 	if err != nil {
@@ -159,10 +174,12 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	return w
 }
 
-// dialNode serves n's API on loopback QUIC and returns a client of it.
-func dialNode(t *testing.T, n *node.Node, validator *pqkey.PrivateKey) *l1client.Client {
+// dialNode serves n's API on loopback QUIC (rps requests per second per connection; 0: the
+// default) and returns a client of it.
+func dialNode(t *testing.T, n *node.Node, validator *pqkey.PrivateKey, rps float64) *l1client.Client {
 	t.Helper()
-	srv, err := n.Serve(context.Background(), quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0"})
+	srv, err := n.Serve(context.Background(), quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0", RequestsPerSecond: rps,
+		RequestBurst: int(rps)})
 	if err != nil {
 		t.Fatal(err)
 	}

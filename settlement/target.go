@@ -40,6 +40,11 @@ type TargetHead struct {
 	HeadNumber  uint64 // last accepted batch (pending or final)
 	HeadRoot    fr.Element
 	FinalNumber uint64
+	// DepositDeadline is the height at which the target refuses a batch that leaves its oldest
+	// deposit not consumed by an accepted batch unconsumed (valid when HasDeposit; a target
+	// without a deposit queue leaves both zero).
+	DepositDeadline uint64
+	HasDeposit      bool
 }
 
 // PostedBatch is a batch as the target stores it.

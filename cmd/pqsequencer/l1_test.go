@@ -131,6 +131,14 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 		!strings.Contains(metrics, `pqsequencer_txs_rejected_total{reason="bad_nonce"}`) {
 		t.Errorf("the refused transaction is not counted:\n%s", grepLines(metrics, "pqsequencer_txs_rejected"))
 	}
+	if v, ok := metricValue(metrics, "pqsequencer_admission_throttled_total"); !ok || v != 0 { // far under the default bounds
+		t.Errorf("pqsequencer_admission_throttled_total = %v (exported: %v), want 0", v, ok)
+	}
+	for _, series := range []string{`pqsequencer_settlement_lag_txs{stage="posted"}`, `pqsequencer_settlement_lag_txs{stage="final"}`} {
+		if _, ok := metricValue(metrics, series); !ok {
+			t.Errorf("%s not exported:\n%s", series, grepLines(metrics, "pqsequencer_settlement_lag"))
+		}
+	}
 	if v, _ := metricValue(metrics, `pqsequencer_batch_lag_blocks{stage="final"}`); v > 2 {
 		t.Logf("final lag %v blocks (blocks after the transfer's may be unbatched)", v)
 	}

@@ -108,6 +108,9 @@ func main() {
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
 	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
 	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
+	fs.Uint64Var(&cfg.Backpressure.MaxSettlementLag, "max-settlement-lag", sequencer.DefaultMaxSettlementLag, "with -l1: refuse new transactions (error overloaded, -32024) while more than this many acknowledged transactions are not yet in a batch posted to L1")
+	fs.Uint64Var(&cfg.Backpressure.MinDepositSlack, "min-deposit-slack", sequencer.DefaultMinDepositSlack, "with -l1: refuse new transactions (overloaded) while L1's oldest unconsumed deposit is this many L1 blocks or fewer from its forced-inclusion deadline")
+	fs.DurationVar(&cfg.Backpressure.RetryAfter, "overload-retry-after", sequencer.DefaultRetryAfter, "the retry hint (data.retry_after_ms) of an overloaded refusal")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.rpc.register(fs, &cfg.RPC)
 	c.obs.Register(fs)
@@ -186,6 +189,7 @@ func run(ctx context.Context, c config) error {
 			return errors.Join(err, s.Stop())
 		}
 		s.SetSettlement(eng)
+		s.SetLagSource(eng)
 	}
 	if c.devnet {
 		// Registered before the address is printed: a script that read it finds the namespace.

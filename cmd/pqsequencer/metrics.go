@@ -70,6 +70,16 @@ func (m *metrics) collect(e *obs.Emitter) {
 	for reason, n := range st.Rejected {
 		e.Counter("pqsequencer_txs_rejected_total", "Transactions refused since start, by reason (the JSON-RPC error's).", float64(n), "reason", reason)
 	}
+	bp := m.s.Backpressure()
+	e.Counter("pqsequencer_admission_throttled_total", "Transactions refused as overloaded (-32024) because settlement lags (docs/sequencer.md, Backpressure).", float64(bp.Throttled))
+	e.Gauge("pqsequencer_settlement_lag_txs", "Acknowledged transactions not yet in a batch posted to L1 (stage posted, mempool included) or not yet final (stage final).",
+		float64(bp.Pending), "stage", "posted")
+	e.Gauge("pqsequencer_settlement_lag_txs", "Acknowledged transactions not yet in a batch posted to L1 (stage posted, mempool included) or not yet final (stage final).",
+		float64(bp.Lag.Unfinal+uint64(st.Mempool)), "stage", "final")
+	if bp.Lag.HasDeposit {
+		e.Gauge("pqsequencer_deposit_deadline_slack_blocks", "L1 blocks left before the oldest unconsumed L1 deposit's forced-inclusion deadline (absent without one).",
+			float64(int64(bp.Lag.DepositDeadline)-int64(bp.Lag.L1Height)))
+	}
 	conns, refused := m.s.RPCStats()
 	e.Gauge("pqsequencer_rpc_connections", "JSON-RPC connections open now (HTTP and WebSocket).", float64(conns))
 	for reason, n := range refused {

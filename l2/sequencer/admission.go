@@ -67,6 +67,9 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 	if done, ok := s.known(hash); ok {
 		return hash, done(ctx)
 	}
+	if e := s.overloaded(); e != nil {
+		return hash, e
+	}
 	size := uint64(1) << s.cfg.Depth
 	if uint64(tx.From) >= size || (tx.Type == l2.TxTransfer && uint64(tx.To) >= size) {
 		return hash, errStatus(l2.StatusIndexOutOfRange, "index %d (from) or %d (to) >= 2^%d", tx.From, tx.To, s.cfg.Depth)

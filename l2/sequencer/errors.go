@@ -3,6 +3,8 @@ package sequencer
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -20,6 +22,7 @@ const (
 	CodeNonceTaken   = -32020 // a different pending tx has the same (sender, nonce): no replacement
 	CodeNonceTooHigh = -32021 // too far ahead of the account's nonce
 	CodeMempoolFull  = -32023
+	// CodeOverloaded (-32024, backpressure.go): settlement lags; retry after data.retry_after_ms.
 	// Service.
 	CodeUnavailable = -32030 // stopping, or a fatal error stopped block production
 	CodeDurability  = -32031 // the write-ahead log could not be synced: not acknowledged
@@ -35,11 +38,20 @@ type Error struct {
 	Code   int
 	Reason string // a short name: a docs §7.1 status, a §5.3 error, or a policy name above
 	Detail string
+	// RetryAfter is when a refusal that is no fault of the transaction (overloaded) may be
+	// retried: the data's "retry_after_ms" (0: not given).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string  { return e.Reason + ": " + e.Detail }
 func (e *Error) ErrorCode() int { return e.Code }
-func (e *Error) ErrorData() any { return map[string]string{"reason": e.Reason, "detail": e.Detail} }
+func (e *Error) ErrorData() any {
+	d := map[string]string{"reason": e.Reason, "detail": e.Detail}
+	if e.RetryAfter > 0 {
+		d["retry_after_ms"] = strconv.FormatInt(e.RetryAfter.Milliseconds(), 10)
+	}
+	return d
+}
 func (e *Error) Is(t error) bool { // errors.Is(err, &Error{Code: c}) matches by code
 	var o *Error
 	return errors.As(t, &o) && o.Code == e.Code

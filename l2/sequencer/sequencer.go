@@ -52,6 +52,8 @@ type Config struct {
 	// FS holds the data dir: pebble and the snapshot files (nil: the disk). Tests put a
 	// fault-injecting one here (internal/storefault).
 	FS vfs.FS
+	// Backpressure bounds admission ahead of settlement (SetLagSource; backpressure.go).
+	Backpressure BackpressureConfig
 }
 
 func (c *Config) defaults() error {
@@ -81,6 +83,7 @@ func (c *Config) defaults() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	c.Mempool.defaults()
+	c.Backpressure.defaults()
 	return nil
 }
 
@@ -105,6 +108,8 @@ type Sequencer struct {
 	stats  counters
 
 	settlement atomic.Pointer[settlementBox] // SetSettlement
+	lag        atomic.Pointer[lagBox]        // SetLagSource
+	throttled  atomic.Uint64                 // overloaded refusals
 	run        lifecycle
 	srv        rpcServer
 }

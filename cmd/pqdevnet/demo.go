@@ -483,7 +483,7 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("the challenger's L1 balance went from %d to %d, want +%d (half the stake) less the challenge fee %d",
 			chBefore.Balance, chAfter.Balance, sequencerBond/2, fee)
 	}
-	d.u.note("sequencer's L1 balance %d → %d (stake %d slashed once: half to the challenger, half burned; the repost staked again)", seqBefore.Balance, seqAfter.Balance, sequencerBond)
+	d.u.note("sequencer's L1 balance %d → %d (stake %d slashed once: half to the challenger, half burned)", seqBefore.Balance, seqAfter.Balance, sequencerBond)
 	if err := d.expectL2(ctx, map[string]uint64{"bob": depositBob - 5000 + 300 - 700 - withdrawAlice - fraudTransfer,
 		"carol": depositCarol + 5000 - 300 + 700 + fraudTransfer}); err != nil {
 		return "", err

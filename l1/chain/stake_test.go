@@ -210,3 +210,44 @@ func TestOptimisticBatchOfMaxTxs(t *testing.T) {
 	}
 	h.checkSupply()
 }
+
+// TestStakeOneStakerAtATime: while one sequencer's stake backs pending batches, another
+// sequencer of the set is refused an optimistic batch (naming the staker) but may post a
+// validity batch; once nothing is pending the stake is returned and the other may stake.
+func TestStakeOneStakerAtATime(t *testing.T) {
+	h := newHarness(t, 3)
+	seq, other := h.users[0], h.users[2]
+	cfg := testConfig(h, seq, 7, nil, 0)
+	cfg.Sequencers = append(cfg.Sequencers, other.Address())
+	s, _ := setupFunded(t, h, cfg)
+	p, _ := s.batch(t, h, ModeOptimistic, []l2.Tx{{}})
+	h.mustOK(h.tx(seq, TxSubmitBatch, p))
+	if r := h.rollup(s.id); r.Stake != cfg.SequencerBond || r.Staker != seq.Address() {
+		t.Fatalf("stake %d of %s", r.Stake, r.Staker)
+	}
+	before := s.snapshot()
+	p, _ = s.batch(t, h, ModeOptimistic, []l2.Tx{{}})
+	h.mustFail(h.tx(other, TxSubmitBatch, p), ErrNotSequencer)
+	s = before
+	p, _ = s.batch(t, h, ModeValidity, []l2.Tx{{}})
+	h.mustOK(h.tx(other, TxSubmitBatch, p))
+	for i := 0; h.rollup(s.id).FinalNumber < 3; i++ {
+		if i > int(cfg.ChallengeWindow)+1 {
+			t.Fatal("batches 2 and 3 not final after the window")
+		}
+		h.mustOK()
+	}
+	if r := h.rollup(s.id); r.Stake != 0 {
+		t.Fatalf("stake %d of %s with nothing pending", r.Stake, r.Staker)
+	}
+	otherBal := h.balance(other.Address())
+	p, _ = s.batch(t, h, ModeOptimistic, []l2.Tx{{}})
+	res := h.mustOK(h.tx(other, TxSubmitBatch, p))
+	if r := h.rollup(s.id); r.Stake != cfg.SequencerBond || r.Staker != other.Address() {
+		t.Fatalf("stake %d of %s, want the other sequencer's", r.Stake, r.Staker)
+	}
+	if paid := otherBal - h.balance(other.Address()); paid < cfg.SequencerBond {
+		t.Fatalf("the new staker paid %d (events %+v), want the stake %d and the fee", paid, res.Events, cfg.SequencerBond)
+	}
+	h.checkSupply()
+}

@@ -11,10 +11,10 @@ import (
 )
 
 // TestBlockSettlementBatches: three deposits in one L1 block make one L2 block; batches of 2
-// split it into batches 1 and 2. BlockSettlement, and rollup_getStatus through it, name both
+// (optimistic batches cut at 2 too: MaxOptimisticTxs) split it into batches 1 and 2. BlockSettlement, and rollup_getStatus through it, name both
 // once they are committed and again once final, and no batch while a block is soft.
 func TestBlockSettlementBatches(t *testing.T) {
-	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic}, worldOpts{depth: depth, batchSize: 2})
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 2}, worldOpts{depth: depth, batchSize: 2})
 	api := sequencer.NewAPI(w.seq)
 	for i := range 3 {
 		k, err := l2.GenerateKey(constReader(byte(0x40 + i)))

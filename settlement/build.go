@@ -90,10 +90,10 @@ func (e *Engine) ingest() error {
 	return nil
 }
 
-// cutFull cuts full batches while pending holds one.
+// cutFull cuts full batches (of cutSize) while pending holds one.
 func (e *Engine) cutFull() error {
-	for len(e.pending) >= e.cfg.MaxBatchTxs {
-		if err := e.cut(e.cfg.MaxBatchTxs); err != nil {
+	for n := e.cutSize(); len(e.pending) >= n; n = e.cutSize() {
+		if err := e.cut(n); err != nil {
 			return err
 		}
 	}

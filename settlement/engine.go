@@ -26,8 +26,10 @@ type BlockSource interface {
 
 // Defaults of Config fields left zero.
 const (
-	DefaultMaxBatchAge   = 2 * time.Second
-	DefaultMaxInFlight   = 16 // batches posted and not final; bounds bonds locked at once
+	DefaultMaxBatchAge = 2 * time.Second
+	// DefaultMaxInFlight caps the batches posted and not final, for memory and L1 state: the
+	// rollup's one sequencer stake backs them all, so bonds no longer bound them (docs/settlement.md).
+	DefaultMaxInFlight   = 1024
 	DefaultProofDeadline = 30 * time.Second
 	DefaultPollInterval  = 200 * time.Millisecond
 )
@@ -41,8 +43,11 @@ type Config struct {
 	Blocks  BlockSource
 	Target  Target
 	// MaxBatchTxs cuts a batch at this many transactions: the rollup's batch size on L1
-	// (≤ l2.MaxBatchTxs).
+	// (≤ l2.MaxBatchTxs), the most a validity batch holds.
 	MaxBatchTxs int
+	// MaxOptimisticTxs cuts a batch at this many transactions under PolicyOptimistic (0:
+	// l2.MaxBatchTxs, the most L1 takes in an optimistic batch; at least MaxBatchTxs).
+	MaxOptimisticTxs int
 	// MaxBatchAge cuts a batch when its oldest transaction has waited this long.
 	MaxBatchAge   time.Duration
 	MaxInFlight   int
@@ -184,6 +189,12 @@ func (cfg *Config) check() error {
 	}
 	if cfg.MaxBatchTxs <= 0 || cfg.MaxBatchTxs > l2.MaxBatchTxs {
 		return fmt.Errorf("settlement: MaxBatchTxs %d outside [1, %d]", cfg.MaxBatchTxs, l2.MaxBatchTxs)
+	}
+	if cfg.MaxOptimisticTxs == 0 {
+		cfg.MaxOptimisticTxs = l2.MaxBatchTxs
+	}
+	if cfg.MaxOptimisticTxs < cfg.MaxBatchTxs || cfg.MaxOptimisticTxs > l2.MaxBatchTxs {
+		return fmt.Errorf("settlement: MaxOptimisticTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxOptimisticTxs, cfg.MaxBatchTxs, l2.MaxBatchTxs)
 	}
 	if cfg.Policy == PolicyValidity && cfg.Prover == nil {
 		return errors.New("settlement: PolicyValidity needs a Prover")

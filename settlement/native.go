@@ -130,8 +130,8 @@ func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error)
 }
 
 // cost is the L1 fee of the signed submission raw of p; it fails before sending if balance
-// cannot pay it and, for an optimistic batch, the rollup's bond (the node would refuse it or the
-// block fail it).
+// cannot pay it and, for an optimistic batch on a rollup whose stake is not locked by this
+// sequencer, the stake the batch locks (the node would refuse it or the block fail it).
 func (t *NativeTarget) cost(ctx context.Context, fees chain.Fees, raw []byte, p *chain.SubmitBatch, balance uint64) (uint64, error) {
 	fee, err := fees.Fee(len(raw), len(p.Data)+32*len(p.Trace))
 	if err != nil {
@@ -143,10 +143,12 @@ func (t *NativeTarget) cost(ctx context.Context, fees chain.Fees, raw []byte, p 
 		if err != nil {
 			return 0, err
 		}
-		bond = r.Config.SequencerBond
+		if r.Stake == 0 || r.Staker != t.key.Address() {
+			bond = r.Config.SequencerBond
+		}
 	}
 	if fee > balance || bond > balance-fee {
-		return 0, fmt.Errorf("the sequencer's L1 balance %d cannot pay the fee %d plus the bond %d", balance, fee, bond)
+		return 0, fmt.Errorf("the sequencer's L1 balance %d cannot pay the fee %d plus the stake %d", balance, fee, bond)
 	}
 	return fee, nil
 }

@@ -47,6 +47,17 @@ func (e *Engine) SetPolicy(p ModePolicy) error {
 	return nil
 }
 
+// cutSize is the size at which a batch is cut: MaxOptimisticTxs (up to 4,096, what L1 takes in
+// an optimistic batch) under PolicyOptimistic, else the rollup's batch size MaxBatchTxs so that
+// the batch can be proven. A batch cut larger than the circuit before a switch to
+// PolicyValidity is not provable (prover.ErrNotProvable) and goes out optimistically.
+func (e *Engine) cutSize() int {
+	if e.Policy() == PolicyOptimistic {
+		return e.cfg.MaxOptimisticTxs
+	}
+	return e.cfg.MaxBatchTxs
+}
+
 // Policy is the current mode policy.
 func (e *Engine) Policy() ModePolicy { return ModePolicy(e.policy.Load()) }
 

@@ -232,7 +232,8 @@ var txHash = regexp.MustCompile(`(?m)^tx (0x[0-9a-fA-F]{64})$`)
 
 // optimisticBatch switches the sequencer to optimistic posting for one batch.
 func (d *demo) optimisticBatch(ctx context.Context) (string, error) {
-	d.u.note("Without a proof, a batch is posted with the sequencer's bond and becomes final once its challenge")
+	d.u.note("Without a proof, a batch is posted on the sequencer's stake (locked once, backing every pending")
+	d.u.note("batch) and becomes final once its challenge")
 	d.u.note("window passes without a successful fraud proof. The devnet API switches the sequencer's policy:")
 	r0, err := d.rollup(ctx)
 	if err != nil {
@@ -249,15 +250,40 @@ func (d *demo) optimisticBatch(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	d.u.note("batch %d posted optimistically at L1 height %d with a bond of %d; it may finalize at height %d",
-		rec.Number, rec.SubmittedAt, rec.Bond, rec.FinalizeAt)
+	r1, err := d.rollup(ctx)
+	if err != nil {
+		return "", err
+	}
+	if r1.FinalNumber < rec.Number && r1.Stake != sequencerBond {
+		return "", fmt.Errorf("batch %d is pending but the rollup's stake is %d, want %d", rec.Number, r1.Stake, sequencerBond)
+	}
+	d.u.note("batch %d posted optimistically at L1 height %d on the sequencer's stake of %d; it may finalize at height %d",
+		rec.Number, rec.SubmittedAt, sequencerBond, rec.FinalizeAt)
 	if err := d.waitFinal(ctx, rec); err != nil {
 		return "", err
 	}
 	if _, err := d.n.wallet(ctx, d.u, "status", "batch", fmt.Sprint(rec.Number)); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("batch %d final after a %d-block window, bond returned", rec.Number, d.n.o.challengeWindow), nil
+	return d.stakeOutcome(ctx, rec)
+}
+
+// stakeOutcome reports batch rec final and checks the stake's state: returned when no batch is
+// pending, else still locked for the pending ones.
+func (d *demo) stakeOutcome(ctx context.Context, rec *chain.BatchRecord) (string, error) {
+	r, err := d.rollup(ctx)
+	if err != nil {
+		return "", err
+	}
+	done := fmt.Sprintf("batch %d final after a %d-block window", rec.Number, d.n.o.challengeWindow)
+	switch {
+	case r.FinalNumber == r.HeadNumber && r.Stake != 0:
+		return "", fmt.Errorf("no batch is pending but the rollup's stake %d is still locked", r.Stake)
+	case r.FinalNumber == r.HeadNumber:
+		return done + ", stake returned (no batch pending)", nil
+	default:
+		return fmt.Sprintf("%s, stake kept for pending batches %d-%d", done, r.FinalNumber+1, r.HeadNumber), nil
+	}
 }
 
 // withdrawal: bob withdraws to alice's L1 address; alice claims it once its batch is final.
@@ -454,10 +480,10 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if chAfter.Balance+fee != chBefore.Balance+sequencerBond/2 {
-		return "", fmt.Errorf("the challenger's L1 balance went from %d to %d, want +%d (half the bond) less the challenge fee %d",
+		return "", fmt.Errorf("the challenger's L1 balance went from %d to %d, want +%d (half the stake) less the challenge fee %d",
 			chBefore.Balance, chAfter.Balance, sequencerBond/2, fee)
 	}
-	d.u.note("sequencer's L1 balance %d → %d (bond %d slashed: half to the challenger, half burned)", seqBefore.Balance, seqAfter.Balance, sequencerBond)
+	d.u.note("sequencer's L1 balance %d → %d (stake %d slashed once: half to the challenger, half burned)", seqBefore.Balance, seqAfter.Balance, sequencerBond)
 	if err := d.expectL2(ctx, map[string]uint64{"bob": depositBob - 5000 + 300 - 700 - withdrawAlice - fraudTransfer,
 		"carol": depositCarol + 5000 - 300 + 700 + fraudTransfer}); err != nil {
 		return "", err

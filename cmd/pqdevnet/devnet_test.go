@@ -50,6 +50,11 @@ func TestDevnetDemo(t *testing.T) {
 			t.Errorf("summary lacks a passed step %d", i)
 		}
 	}
+	if m := regexp.MustCompile(`✓ 4\. [^\n]*`).FindString(text); !strings.Contains(m, "stake") {
+		t.Errorf("step 4 does not report the sequencer's stake: %q", m)
+	} else {
+		t.Logf("%s", m)
+	}
 	m := regexp.MustCompile(`First batch final on L1 ([0-9.]+) s after the daemons were up`).FindStringSubmatch(text)
 	if m == nil {
 		t.Errorf("no first-batch figure in the output")

@@ -120,7 +120,7 @@ func (m *metrics) collect(e *obs.Emitter) {
 	e.Gauge("pql1node_mempool_txs", "Transactions waiting in the mempool.", float64(st.MempoolTxs))
 	e.Gauge("pql1node_rollups", "Registered rollups.", float64(st.RollupCount))
 	if g, err := m.n.Chain().Global(); err == nil {
-		e.Gauge("pql1node_bonded", "Sequencer bonds locked in pending batches.", float64(g.Bonded))
+		e.Gauge("pql1node_bonded", "Sequencer stakes locked, each backing its rollup's pending optimistic batches (and per-batch bonds of records stored before the stake).", float64(g.Bonded))
 		e.Counter("pql1node_burned_total", "Burned, ever: transaction fees and the slashed half of bonds.", float64(g.Burned))
 	}
 	ms := m.n.MempoolStats()

@@ -56,6 +56,7 @@ type config struct {
 	rollupID         uint64
 	key              keystore.DaemonKey
 	batchSize        int
+	optimisticBatch  int
 	batchInterval    time.Duration
 	mode             string
 	challengeWait    time.Duration
@@ -103,7 +104,8 @@ func main() {
 	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
 	c.key.Register(fs, "sequencer-key-file", "the sequencer's")
-	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum)")
+	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum of a validity batch)")
+	fs.IntVar(&c.optimisticBatch, "optimistic-batch-size", 0, "in mode optimistic, cut a batch at this many transactions (with -l1; 0: 4096, the most L1 takes in an optimistic batch; at least -batch-size)")
 	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
 	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
@@ -180,7 +182,7 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
-			MaxBatchTxs: c.batchSize, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
+			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
 			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)

@@ -128,8 +128,11 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if uint64(len(txs)) != p.TxCount {
 		return fmt.Errorf("%w: data holds %d transactions, commitment %d", ErrTxCount, len(txs), p.TxCount)
 	}
-	if p.TxCount > r.Config.BatchSize {
-		return fmt.Errorf("%w: %d transactions, the rollup's batch size is %d", ErrTxCount, p.TxCount, r.Config.BatchSize)
+	if p.Mode == ModeValidity && p.TxCount > r.Config.BatchSize {
+		return fmt.Errorf("%w: validity batch of %d transactions, the rollup's batch size is %d", ErrTxCount, p.TxCount, r.Config.BatchSize)
+	}
+	if p.TxCount > l2.MaxBatchTxs {
+		return fmt.Errorf("%w: optimistic batch of %d transactions, at most %d", ErrTxCount, p.TxCount, l2.MaxBatchTxs)
 	}
 	dh, err := l2.DataHash(data)
 	if err != nil {
@@ -158,10 +161,9 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 		if trace, err = checkTrace(p.Trace, &c); err != nil {
 			return err
 		}
-		if err := x.lockBond(from, r.Config.SequencerBond); err != nil {
+		if err := x.stake(r, from); err != nil {
 			return err
 		}
-		rec.Bond = r.Config.SequencerBond
 		if r.Config.ChallengeWindow > math.MaxUint64-x.height {
 			return fmt.Errorf("%w: challenge window", ErrOverflow)
 		}
@@ -331,8 +333,13 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	if err := x.credit(from, bond); err != nil {
 		return err
 	}
-	// Revert the batch and every later one, newest first. The fraudulent batch's bond is
-	// slashed; later batches only built on it, so their bonds are returned.
+	// The rollup's stake backs every pending batch: slashed once, half to the challenger.
+	reward, err := x.slashStake(r, from)
+	if err != nil {
+		return err
+	}
+	// Revert the batch and every later one, newest first. A per-batch bond of a record stored
+	// before the rollup stake is slashed for the fraudulent batch and returned for later ones.
 	for n := r.HeadNumber; n >= p.Batch; n-- {
 		var later BatchRecord
 		if ok, err := x.load(keyBatch(r.ID, n), &later); err != nil {
@@ -345,7 +352,7 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 			if err := x.releaseBond(from, later.Bond, half, later.Bond-half); err != nil {
 				return err
 			}
-			x.emit(Event{Kind: EventChallengeUpheld, RollupID: r.ID, Number: n, Amount: half, Address: from})
+			x.emit(Event{Kind: EventChallengeUpheld, RollupID: r.ID, Number: n, Amount: reward + half, Address: from})
 		} else if later.Bond > 0 {
 			if err := x.releaseBond(later.Submitter, later.Bond, later.Bond, 0); err != nil {
 				return err

@@ -245,7 +245,7 @@ func (x *executor) finalize(r *Rollup) error {
 		r.FinalNumber, r.FinalRoot, r.FinalConsumed, r.FinalHeight = b.Number, b.NewRoot, b.ConsumedAfter, x.height
 		x.emit(Event{Kind: EventBatchFinalized, RollupID: r.ID, Number: b.Number, Root: b.NewRoot})
 	}
-	return nil
+	return x.releaseStake(r)
 }
 
 // releaseBond unlocks bond: paid goes to to, burned leaves the supply.

@@ -38,6 +38,12 @@ type Rollup struct {
 
 	Gov          GovernorState
 	DelayedCount uint64 // delayed withdrawals ever queued (their ids)
+
+	// Stake is the sequencer stake locked by Staker (docs/l1.md §5): one stake backs every
+	// pending optimistic batch; it is slashed once by an upheld fraud proof and released when
+	// no batch is pending. Optional in the RLP so that rollups stored before it decode to 0.
+	Staker common.Address `rlp:"optional"`
+	Stake  uint64         `rlp:"optional"`
 }
 
 // DepositEntry is entry j of a deposit queue.
@@ -62,7 +68,7 @@ type BatchRecord struct {
 	TraceRoot      [32]byte
 	TxCount        uint64
 	Submitter      common.Address
-	Bond           uint64
+	Bond           uint64 // a per-batch bond of records stored before the rollup stake (now 0)
 	SubmittedAt    uint64
 	FinalizeAt     uint64 // the first height at which it may finalize (after its predecessors)
 	ConsumedBefore uint64

@@ -198,8 +198,8 @@ type RollupConfig struct {
 	L2ChainID             uint64
 	VKHash                [32]byte
 	TreeDepth             uint8
-	BatchSize             uint64 // at most this many L2 transactions per batch (≤ l2.MaxBatchTxs)
-	SequencerBond         uint64 // locked per optimistic batch
+	BatchSize             uint64 // at most this many L2 transactions per validity batch (≤ l2.MaxBatchTxs)
+	SequencerBond         uint64 // the sequencer stake backing every pending optimistic batch
 	ChallengeWindow       uint64 // blocks
 	ForcedInclusionWindow uint64 // blocks
 	ExodusTimeout         uint64 // blocks without a finalized batch before the rollup freezes

@@ -40,7 +40,8 @@ func TestOverloadNeverHaltsFinality(t *testing.T) {
 	// The lag admission allows drains in half the window; refusals start at half the window.
 	bp := &sequencer.BackpressureConfig{MaxSettlementLag: uint64(perBlock * overloadForced / 2), MinDepositSlack: overloadForced / 2,
 		RetryAfter: 50 * time.Millisecond}
-	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxInFlight: overloadInFlight},
+	// Optimistic batches of B (not the protocol's 4,096): settlement's rate is then the one above.
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxInFlight: overloadInFlight, MaxOptimisticTxs: batchSize},
 		worldOpts{depth: depth, batchSize: batchSize, overQUIC: true, forced: overloadForced, backpressure: bp,
 			l1RequestsPerSecond: 100_000}) // one connection for the sequencer, the engine and the challenger
 	w.deposit(overloadSenders, 100_000)

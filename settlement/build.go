@@ -53,7 +53,7 @@ func (e *Engine) execute(data []byte, c *l2.Commitment) error {
 // ingest reads the sequencer's new blocks into the pending transactions and cuts batches. A
 // block's transactions enter pending and the position moves past the block together, so a cut
 // that fails leaves them pending once: the next step cuts them without reading the block again.
-func (e *Engine) ingest() error {
+func (e *Engine) ingest(h TargetHead) error {
 	if err := e.cutFull(); err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (e *Engine) ingest() error {
 			return err
 		}
 	}
-	if len(e.pending) > 0 && (e.cfg.Now().Sub(e.since) >= e.cfg.MaxBatchAge || e.depositPending()) {
+	if len(e.pending) > 0 && (e.cfg.Now().Sub(e.since) >= e.cfg.MaxBatchAge || e.depositDue(h)) {
 		return e.cut(len(e.pending))
 	}
 	return nil

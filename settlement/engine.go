@@ -315,7 +315,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err := e.reconcile(ctx, h); err != nil {
 		return err
 	}
-	if err := e.ingest(); err != nil {
+	if err := e.ingest(h); err != nil {
 		return err
 	}
 	return e.post(ctx)

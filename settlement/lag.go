@@ -43,16 +43,26 @@ func (e *Engine) publishLag(h TargetHead) {
 	e.lag.Store(&l)
 }
 
-// depositPending reports whether a pending transaction consumes an L1 deposit: it is cut into
-// a batch at once, without waiting MaxBatchAge, so that L1's forced-inclusion clock of the
-// deposit runs only while the batch waits to be posted (docs/settlement.md, Backpressure).
-func (e *Engine) depositPending() bool {
+// depositDue reports whether a pending transaction consumes an L1 deposit while the target's
+// oldest deposit has spent half its forced-inclusion window (or the target does not say): the
+// batch is then cut at once, without waiting MaxBatchAge, so that the deposit's clock runs out
+// only if posting itself stalls (docs/settlement.md, Backpressure). Earlier, deposits wait for
+// the batch like any transaction: cutting every deposit at once would make a batch per deposit.
+func (e *Engine) depositDue(h TargetHead) bool {
+	pending := false
 	for i := range e.pending {
 		if e.pending[i].deposit {
-			return true
+			pending = true
+			break
 		}
 	}
-	return false
+	if !pending {
+		return false
+	}
+	if !h.HasDeposit || h.DepositWindow == 0 {
+		return true // the target's head predates the deposit or has no window: do not wait
+	}
+	return h.DepositDeadline <= h.Height+h.DepositWindow/2
 }
 
 // isDeposit reports whether raw (a 160-byte record the sequencer wrote) consumes a deposit: the

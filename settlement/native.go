@@ -61,6 +61,7 @@ func (t *NativeTarget) Head(ctx context.Context) (TargetHead, error) {
 	}
 	h := TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber}
 	if r.QueueLen > r.HeadConsumed {
+		h.DepositWindow = r.Config.ForcedInclusionWindow
 		if h.DepositDeadline, err = t.depositDeadline(ctx, r.HeadConsumed, r.Config.ForcedInclusionWindow); err != nil {
 			return TargetHead{}, err
 		}

@@ -45,6 +45,8 @@ type TargetHead struct {
 	// without a deposit queue leaves both zero).
 	DepositDeadline uint64
 	HasDeposit      bool
+	// DepositWindow is the target's forced-inclusion window (blocks) behind DepositDeadline.
+	DepositWindow uint64
 }
 
 // PostedBatch is a batch as the target stores it.

@@ -62,7 +62,7 @@ func TestWalletClaimByTx(t *testing.T) {
 	// Batches of exactly 2: the deposit and the withdraw, whatever the blocks they land in.
 	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(claimL1Chain),
 		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
-		"--batch-size", "2", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
+		"--batch-size", "2", "--optimistic-batch-size", "2", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
 		"--listen", "127.0.0.1:0")
 	w.configure(l1Addr, claimL1Chain, valPub, seq.Addr(t), claimL2Chain)
 

@@ -63,7 +63,7 @@ func TestWalletExodus(t *testing.T) {
 	// stays in no batch.
 	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(exodusL1Chain),
 		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
-		"--batch-size", "3", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
+		"--batch-size", "3", "--optimistic-batch-size", "3", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
 		"--listen", "127.0.0.1:0")
 	w.configure(l1Addr, exodusL1Chain, valPub, seq.Addr(t), exodusL2Chain)
 

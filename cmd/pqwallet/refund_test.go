@@ -45,7 +45,7 @@ func TestWalletDepositRefund(t *testing.T) {
 	proctest.WaitFor(t, "the genesis rollup registered on L1", proctest.Timeout, func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
 	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(claimL1Chain),
 		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
-		"--batch-size", "2", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
+		"--batch-size", "2", "--optimistic-batch-size", "2", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
 		"--listen", "127.0.0.1:0")
 	w.configure(l1Addr, claimL1Chain, valPub, seq.Addr(t), claimL2Chain)
 

@@ -55,16 +55,8 @@ type Lag struct {
 // LagSource reports the settlement lag (*settlement.Engine). Lag must not block.
 type LagSource interface{ Lag() Lag }
 
-type lagBox struct{ s LagSource }
-
 // SetLagSource attaches what admission reads the settlement lag from (nil: no backpressure).
-func (s *Sequencer) SetLagSource(src LagSource) {
-	if src == nil {
-		s.lag.Store(nil)
-		return
-	}
-	s.lag.Store(&lagBox{src})
-}
+func (s *Sequencer) SetLagSource(src LagSource) { s.lag.set(src) }
 
 // Backpressure is the lag admission last looked at, in transactions including the mempool, and
 // the refusals so far.
@@ -77,8 +69,8 @@ type Backpressure struct {
 // Backpressure reports the settlement lag as admission sees it.
 func (s *Sequencer) Backpressure() Backpressure {
 	var b Backpressure
-	if box := s.lag.Load(); box != nil {
-		b.Lag = box.s.Lag()
+	if src, ok := s.lag.get(); ok {
+		b.Lag = src.Lag()
 	}
 	b.Pending = b.Lag.Unposted + uint64(s.txs.len())
 	b.Throttled = s.throttled.Load()
@@ -88,11 +80,11 @@ func (s *Sequencer) Backpressure() Backpressure {
 // overloaded is admission's backpressure check: a CodeOverloaded error while settlement lags.
 func (s *Sequencer) overloaded() *Error {
 	c := &s.cfg.Backpressure
-	box := s.lag.Load()
-	if c.Off || box == nil {
+	src, ok := s.lag.get()
+	if c.Off || !ok {
 		return nil
 	}
-	l := box.s.Lag()
+	l := src.Lag()
 	var e *Error
 	if pending := l.Unposted + uint64(s.txs.len()); pending > c.MaxSettlementLag {
 		e = newError(CodeOverloaded, "overloaded", "settlement lags: %d transactions not yet posted to L1 (limit %d); retry in %s",

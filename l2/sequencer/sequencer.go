@@ -107,9 +107,9 @@ type Sequencer struct {
 	health *health
 	stats  counters
 
-	settlement atomic.Pointer[settlementBox] // SetSettlement
-	lag        atomic.Pointer[lagBox]        // SetLagSource
-	throttled  atomic.Uint64                 // overloaded refusals
+	settlement attached[SettlementStatus] // SetSettlement
+	lag        attached[LagSource]        // SetLagSource
+	throttled  atomic.Uint64              // overloaded refusals
 	run        lifecycle
 	srv        rpcServer
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/l1client"
 )
 
 const (
@@ -53,17 +51,9 @@ func TestWalletClaimByTx(t *testing.T) {
 	}
 	start := time.Now()
 	l1Addr := startL1(t, bin, data, claimL1Chain, valKey, string(genesis), "100ms")
-	cl, err := l1client.Dial(ctx, l1client.Config{Addr: l1Addr, ChainID: claimL1Chain, Validator: validator.Public()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	proctest.WaitFor(t, "the genesis rollup registered on L1", proctest.Timeout, func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
+	dialRollupL1(t, ctx, l1Addr, claimL1Chain, validator)
 	// Batches of exactly 2: the deposit and the withdraw, whatever the blocks they land in.
-	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(claimL1Chain),
-		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
-		"--batch-size", "2", "--optimistic-batch-size", "2", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
-		"--listen", "127.0.0.1:0")
+	seq := startOptimisticSequencer(t, bin, data, l1Addr, claimL1Chain, valPub, seqKeyFile, 2)
 	w.configure(l1Addr, claimL1Chain, valPub, seq.Addr(t), claimL2Chain)
 
 	// Flags: one form or the other, checked before anything is read.

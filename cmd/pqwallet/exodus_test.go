@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/l1client"
 )
 
 const (
@@ -53,18 +51,10 @@ func TestWalletExodus(t *testing.T) {
 	// The exodus clock starts with the L1 node's first block, which registers the rollup.
 	start := time.Now()
 	l1Addr := startL1(t, bin, data, exodusL1Chain, valKey, string(genesis), "100ms")
-	cl, err := l1client.Dial(ctx, l1client.Config{Addr: l1Addr, ChainID: exodusL1Chain, Validator: validator.Public()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	proctest.WaitFor(t, "the genesis rollup registered on L1", proctest.Timeout, func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
+	cl := dialRollupL1(t, ctx, l1Addr, exodusL1Chain, validator)
 	// Batches of exactly 3 transactions: the age cut is beyond the test, so the second transfer
 	// stays in no batch.
-	seq := proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(exodusL1Chain),
-		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
-		"--batch-size", "3", "--optimistic-batch-size", "3", "--batch-interval", "10m", "--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"),
-		"--listen", "127.0.0.1:0")
+	seq := startOptimisticSequencer(t, bin, data, l1Addr, exodusL1Chain, valPub, seqKeyFile, 3)
 	w.configure(l1Addr, exodusL1Chain, valPub, seq.Addr(t), exodusL2Chain)
 
 	var dep l1Result

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -146,4 +147,31 @@ func newSeedFile(t *testing.T, dir, name string) (*pqkey.PrivateKey, string) {
 	rand.Read(seed[:])
 	k := pqkey.NewKeyFromSeed(seed)
 	return k, proctest.SeedFile(t, dir, name, k)
+}
+
+// dialRollupL1 dials the L1 node at l1Addr (closed when the test ends) and waits for its genesis
+// rollup to be registered.
+func dialRollupL1(t *testing.T, ctx context.Context, l1Addr string, chainID uint64, validator *pqkey.PrivateKey) *l1client.Client {
+	t.Helper()
+	cl, err := l1client.Dial(ctx, l1client.Config{Addr: l1Addr, ChainID: chainID, Validator: validator.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cl.Close(); err != nil {
+			t.Errorf("l1 client close: %v", err)
+		}
+	})
+	proctest.WaitFor(t, "the genesis rollup registered on L1", proctest.Timeout, func() bool { _, err := cl.Rollup(ctx, 1); return err == nil })
+	return cl
+}
+
+// startOptimisticSequencer starts pqsequencer on rollup 1 of the L1 at l1Addr, cutting
+// optimistic batches of exactly batch transactions (the age cut, 10 minutes, is beyond the tests).
+func startOptimisticSequencer(t *testing.T, bin, data, l1Addr string, l1Chain uint64, valPub, seqKeyFile string, batch int) *proctest.Daemon {
+	t.Helper()
+	return proctest.Start(t, filepath.Join(bin, "pqsequencer"), nil, "--l1", l1Addr, "--l1-chain-id", fmt.Sprint(l1Chain),
+		"--validator-pubkey-file", valPub, "--sequencer-key-file", seqKeyFile, "--mode", "optimistic",
+		"--batch-size", fmt.Sprint(batch), "--optimistic-batch-size", fmt.Sprint(batch), "--batch-interval", "10m",
+		"--block-interval", "20ms", "--datadir", filepath.Join(data, "seq"), "--listen", "127.0.0.1:0")
 }

@@ -31,8 +31,8 @@ func historyCheckpoints(b *testing.B) []int {
 	n := defaultBatches
 	if v := os.Getenv(envBatches); v != "" {
 		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 10 {
-			b.Fatalf("%s=%q: want a batch count of at least 10", envBatches, v)
+		if n, err = strconv.Atoi(v); err != nil || n < 10*historyAccounts {
+			b.Fatalf("%s=%q: want a batch count of at least %d", envBatches, v, 10*historyAccounts)
 		}
 	}
 	return []int{n / 10, n / 2, n}
@@ -94,38 +94,39 @@ func newHistoryRollup(b *testing.B) *benchRollup {
 		window: historyWindow, seqInterval: 5 * time.Millisecond, batchAge: time.Nanosecond, maxInFlight: historyInFlight})
 }
 
-// grow sends transfers in chunks and settles them (an engine step, then an L1 block, until the
-// chunk is final) until the last checkpoint's count of batches is final, calling at(n) as the
-// final batches reach each checkpoint n (the deposits' batches count).
+// grow sends transfers in chunks and settles each (an engine step, then an L1 block, until the
+// chunk is final) until the last checkpoint's count of batches is final; it calls at(n) once
+// exactly n batches are final and nothing else is built (the deposits' batches count). Chunks end
+// at the checkpoints.
 func (r *benchRollup) grow(b *testing.B, points []int, at func(n int)) {
 	b.Helper()
-	sent, next := 0, 0
-	for next < len(points) {
-		raws := r.signTransfers(b, sent, historyChunk)
-		for i, raw := range raws {
-			if _, err := r.seq.SendTransaction(context.Background(), raw); err != nil {
-				b.Fatalf("transfer %d: %v", sent+i, err)
+	sent := 0
+	for _, point := range points {
+		for final := historyAccounts + sent; final < point; final = historyAccounts + sent {
+			n := min(historyChunk, point-final)
+			for i, raw := range r.signTransfers(b, sent, n) {
+				if _, err := r.seq.SendTransaction(context.Background(), raw); err != nil {
+					b.Fatalf("transfer %d: %v", sent+i, err)
+				}
 			}
+			sent += n
+			r.settleAll(b, historyAccounts+sent) // every transaction is a batch
 		}
-		sent += len(raws)
-		want := uint64(historyAccounts + sent) // every transaction is a batch
-		for steps := 0; ; steps++ {
-			if steps > 2000 {
-				b.Fatalf("%d transfers sent, not final after %d steps: %+v", sent, steps, r.eng.Lag())
-			}
-			if err := r.eng.Step(r.ctx); err != nil {
-				b.Fatal(err)
-			}
-			r.produce(b)
-			final := finalBatches(r.eng)
-			for next < len(points) && final >= points[next] {
-				at(points[next])
-				next++
-			}
-			if uint64(final) >= want || next == len(points) {
-				break
-			}
+		at(point)
+	}
+}
+
+// settleAll steps the engine and produces L1 blocks until want batches are final.
+func (r *benchRollup) settleAll(b *testing.B, want int) {
+	b.Helper()
+	for steps := 0; finalBatches(r.eng) < want; steps++ {
+		if steps > 2000 {
+			b.Fatalf("%d batches final of %d after %d steps: %+v", finalBatches(r.eng), want, steps, r.eng.Lag())
 		}
+		if err := r.eng.Step(r.ctx); err != nil {
+			b.Fatal(err)
+		}
+		r.produce(b)
 	}
 }
 

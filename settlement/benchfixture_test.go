@@ -222,17 +222,32 @@ func (r *benchRollup) signTransfers(b *testing.B, first, n int) [][]byte {
 	return out
 }
 
-// settledCounts sums the transactions of the engine's batches that are posted (or further) and
-// final.
-func settledCounts(eng *settlement.Engine) (posted, final uint64, batches int) {
-	st := eng.Status()
-	for _, s := range st {
-		if s.State >= settlement.StatePosted {
-			posted += s.TxCount
-		}
-		if s.State == settlement.StateFinalized {
-			final += s.TxCount
-		}
+// l1Counts reads the rollup's progress from the L1 node's own state: the transactions of the
+// batches L1 accepted (HeadNumber) and of those final on it (FinalNumber), from its batch records.
+// It counts what L1 says, not what the engine holds (which may prune its final records).
+type l1Counts struct {
+	node *node.Node
+	cum  []uint64 // cum[n]: transactions of batches 1..n accepted so far (cum[0] = 0)
+}
+
+func (c *l1Counts) read(b *testing.B) (posted, final uint64, finalBatches uint64) {
+	b.Helper()
+	r, err := c.node.Rollup(1)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return posted, final, len(st)
+	if len(c.cum) == 0 {
+		c.cum = []uint64{0}
+	}
+	if uint64(len(c.cum)-1) > r.HeadNumber {
+		c.cum = c.cum[:r.HeadNumber+1] // reverted batches (none in the benchmarks)
+	}
+	for n := uint64(len(c.cum)); n <= r.HeadNumber; n++ {
+		rec, err := c.node.Batch(1, n)
+		if err != nil {
+			b.Fatalf("L1 batch %d: %v", n, err)
+		}
+		c.cum = append(c.cum, c.cum[n-1]+rec.TxCount)
+	}
+	return c.cum[r.HeadNumber], c.cum[r.FinalNumber], r.FinalNumber
 }

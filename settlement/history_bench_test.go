@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pqbridge/pqbridge/l2"
-	"github.com/pqbridge/pqbridge/settlement"
 )
 
 // Parameters of the engine history benchmarks (BenchmarkEngineMemoryFinalBatches,
@@ -116,27 +115,24 @@ func (r *benchRollup) grow(b *testing.B, points []int, at func(n int)) {
 	}
 }
 
-// settleAll steps the engine and produces L1 blocks until want batches are final.
+// settleAll steps the engine and produces L1 blocks until want batches are final on L1 and the
+// engine has seen it (nothing unfinal in its lag).
 func (r *benchRollup) settleAll(b *testing.B, want int) {
 	b.Helper()
-	for steps := 0; finalBatches(r.eng) < want; steps++ {
+	final := func() int {
+		rl, err := r.node.Rollup(1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return int(rl.FinalNumber)
+	}
+	for steps := 0; final() < want || r.eng.Lag().Unfinal > 0; steps++ {
 		if steps > 2000 {
-			b.Fatalf("%d batches final of %d after %d steps: %+v", finalBatches(r.eng), want, steps, r.eng.Lag())
+			b.Fatalf("%d batches final of %d after %d steps: %+v", final(), want, steps, r.eng.Lag())
 		}
 		if err := r.eng.Step(r.ctx); err != nil {
 			b.Fatal(err)
 		}
 		r.produce(b)
 	}
-}
-
-// finalBatches counts the engine's final batches.
-func finalBatches(eng *settlement.Engine) int {
-	n := 0
-	for _, s := range eng.Status() {
-		if s.State == settlement.StateFinalized {
-			n++
-		}
-	}
-	return n
 }

@@ -58,11 +58,12 @@ func BenchmarkSettledThroughput(b *testing.B) {
 		l1Interval: tputL1Interval, engineEvery: 20 * time.Millisecond, seqInterval: 20 * time.Millisecond,
 		batchAge: 250 * time.Millisecond, overQUIC: true})
 	// The deposits' batches settle before the timed part: the counts below start from them.
+	counts := &l1Counts{node: r.node}
 	proctest.WaitFor(b, "the deposits' batches to be final", 2*time.Minute, func() bool {
-		_, f, _ := settledCounts(r.eng)
+		_, f, _ := counts.read(b)
 		return f >= tputAccounts
 	})
-	basePosted, baseFinal, _ := settledCounts(r.eng)
+	basePosted, baseFinal, _ := counts.read(b)
 
 	var series []tputSample
 	var admittedSpan, settledSpan time.Duration
@@ -73,7 +74,7 @@ func BenchmarkSettledThroughput(b *testing.B) {
 		raws := r.signTransfers(b, sent, txs)
 		b.StartTimer()
 		sent += txs
-		a, s := r.sendAndSettle(b, raws, uint64(sent), baseFinal, basePosted, &series)
+		a, s := r.sendAndSettle(b, counts, raws, uint64(sent), baseFinal, basePosted, &series)
 		admittedSpan += a
 		settledSpan += s
 	}
@@ -83,7 +84,7 @@ func BenchmarkSettledThroughput(b *testing.B) {
 	b.ReportMetric(admitted, "admitted-tx/s")
 	b.ReportMetric(settled, "settled-tx/s")
 	b.ReportMetric(settled/admitted, "settled/admitted")
-	_, _, batches := settledCounts(r.eng)
+	_, _, batches := counts.read(b)
 	b.ReportMetric(float64(batches), "batches")
 	if path := os.Getenv(envSettleSeries); path != "" {
 		if err := writeSeries(path, series); err != nil {
@@ -102,7 +103,7 @@ type tputSample struct {
 // sendAndSettle sends raws from tputSenders goroutines and waits until want transfers (the
 // run's total) are final; it returns the time from the first send to the last acknowledgement
 // and to the last transfer final, and appends its samples to series.
-func (r *benchRollup) sendAndSettle(b *testing.B, raws [][]byte, want, baseFinal, basePosted uint64, series *[]tputSample) (time.Duration, time.Duration) {
+func (r *benchRollup) sendAndSettle(b *testing.B, counts *l1Counts, raws [][]byte, want, baseFinal, basePosted uint64, series *[]tputSample) (time.Duration, time.Duration) {
 	offset := float64(0)
 	var admittedBefore uint64
 	if n := len(*series); n > 0 {
@@ -137,7 +138,7 @@ func (r *benchRollup) sendAndSettle(b *testing.B, raws [][]byte, want, baseFinal
 	tick := time.NewTicker(tputEvery)
 	defer tick.Stop()
 	for {
-		posted, final, _ := settledCounts(r.eng)
+		posted, final, _ := counts.read(b)
 		*series = append(*series, tputSample{at: offset + time.Since(start).Seconds(), admitted: admittedBefore + admitted.Load(),
 			posted: posted - basePosted, final: final - baseFinal})
 		if final-baseFinal >= want {

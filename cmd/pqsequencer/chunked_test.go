@@ -15,6 +15,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
@@ -35,6 +36,7 @@ func TestChunkedValidityBatch(t *testing.T) {
 	bin := daemonBins(t)
 	<-keysDone
 	keysDir, vkID, _ := proverKeys(t)
+	t.Logf("build and dev setup of %v: %v", vp, time.Since(start).Round(time.Millisecond))
 
 	dir := t.TempDir()
 	validator, seqKey, user := e2eKey(0), e2eKey(1), e2eKey(2)
@@ -69,6 +71,9 @@ func TestChunkedValidityBatch(t *testing.T) {
 	defer rc.Close()
 	keys := depositKeys(t, cl, user)
 	waitDeposited(t, rc)
+	// The deposits' batch final first: every proof from now on is of the transfers.
+	proctest.WaitFor(t, "the deposits final on L1", proctest.Timeout, func() bool { return finalTxs(t, cl) >= 2 })
+	t.Logf("deposits final %v after the start", time.Since(start).Round(time.Millisecond))
 
 	// 4×B transfers of 10 from account 0 to account 1, sent at once.
 	n := chunkedTxs(vp)
@@ -109,23 +114,8 @@ func TestChunkedValidityBatch(t *testing.T) {
 		var st sequencer.RPCStatus
 		return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
 	})
-	r, err := cl.Rollup(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var txs uint64
-	for b := uint64(1); b <= r.FinalNumber; b++ {
-		rec, err := cl.Batch(context.Background(), 1, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Mode != chain.ModeValidity {
-			t.Fatalf("batch %d posted in mode %d under -mode validity", b, rec.Mode)
-		}
-		txs += rec.TxCount
-	}
-	if txs < uint64(n+2) { // the two deposits and the transfers
-		t.Fatalf("%d transactions in the %d final batches, want at least %d", txs, r.FinalNumber, n+2)
+	if txs := finalTxs(t, cl); txs != uint64(n+2) { // the two deposits and the transfers
+		t.Fatalf("%d transactions in the final batches, want %d", txs, n+2)
 	}
 	for i, want := range []uint64{1000 - 10*uint64(n), 1000 + 10*uint64(n)} {
 		var a sequencer.RPCAccount
@@ -159,6 +149,28 @@ func TestChunkedValidityBatch(t *testing.T) {
 	if t.Failed() {
 		t.Logf("pool metrics:\n%s", grepLines(m, "pqsequencer_prover"))
 	}
-	t.Logf("%d validity batches final, %v after the start", r.FinalNumber, time.Since(start).Round(time.Millisecond))
+	t.Logf("every batch final in validity mode %v after the start", time.Since(start).Round(time.Millisecond))
 	stopAll(t, seq, provers[survivor], l1)
+}
+
+// finalTxs counts the transactions in the final batches of rollup 1, every one of which must
+// be a validity batch.
+func finalTxs(t *testing.T, cl *l1client.Client) uint64 {
+	t.Helper()
+	r, err := cl.Rollup(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txs uint64
+	for b := uint64(1); b <= r.FinalNumber; b++ {
+		rec, err := cl.Batch(context.Background(), 1, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Mode != chain.ModeValidity {
+			t.Fatalf("batch %d posted in mode %d under -mode validity", b, rec.Mode)
+		}
+		txs += rec.TxCount
+	}
+	return txs
 }

@@ -1,31 +1,28 @@
 package l2
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
 // DataHash is the batch data hash of docs §8.5: H over the 5·n words of the batch, in order.
 // data must pass every structural check of docs §5.3.
 func DataHash(data []byte) (fr.Element, error) {
-	n, err := checkBatchSize(data)
+	txs, err := DecodeBatch(data)
 	if err != nil {
 		return fr.Element{}, err
 	}
+	return TxsDataHash(txs), nil
+}
+
+// TxsDataHash is the data hash of docs §8.5 of decoded transactions: H over their 5·n words.
+func TxsDataHash(txs []Tx) fr.Element {
 	var h fr.Element
-	for i := range n {
-		rec := data[i*TxSize : (i+1)*TxSize]
-		if _, err := DecodeTx(rec); err != nil {
-			return fr.Element{}, fmt.Errorf("record %d: %w", i, err)
-		}
-		for j := 0; j < 5; j++ {
-			var w fr.Element
-			w.SetBytes(rec[32*j : 32*j+32]) // canonical: checked by DecodeTx
+	for k := range txs {
+		for _, w := range txs[k].Words() {
 			h = Compress(h, w)
 		}
 	}
-	return h, nil
+	return h
 }
 
 // DepositHash is the entry of one deposit in the L1 deposit queue (docs §8.4):

@@ -28,7 +28,10 @@ func chunkedTxs(p prover.Params) int { return 4 * p.BatchSize }
 // -mode validity -prover URL1,URL2 as separate processes, sends 4×B transfers, and kills one
 // prover with SIGKILL while it proves a job of them: the job is retried on the other prover
 // (the pool's retry metric counts it, the killed prover's failure too), L1 accepts every batch
-// as a validity batch, they become final, and the balances are those of the transfers.
+// as a validity batch, they become final, and the balances are those of the transfers. Then,
+// on a second rollup of the same L1 node, a batch of 4×B transactions proven as 4 chunk proofs
+// by the surviving prover is refused with two proofs swapped or reordered and accepted in order
+// (checkChunkSwapRefused).
 func TestChunkedValidityBatch(t *testing.T) {
 	vp, start := validityParams(), time.Now()
 	keysDone := make(chan struct{})
@@ -39,13 +42,17 @@ func TestChunkedValidityBatch(t *testing.T) {
 	t.Logf("build and dev setup of %v: %v", vp, time.Since(start).Round(time.Millisecond))
 
 	dir := t.TempDir()
-	validator, seqKey, user := e2eKey(0), e2eKey(1), e2eKey(2)
+	validator, seqKey, user, swapSeq := e2eKey(0), e2eKey(1), e2eKey(2), e2eKey(3)
 	valPub := proctest.WriteFile(t, dir, "validator.pub", hex.EncodeToString(validator.Public().Bytes()))
-	genesis, err := json.Marshal(map[string]any{
-		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30}},
-		"rollups": []map[string]any{{"l2ChainId": e2eL2Chain, "vkHash": common.Hash(vkID), "treeDepth": vp.Depth,
+	rollup := func(l2Chain uint64, seq common.Address) map[string]any {
+		return map[string]any{"l2ChainId": l2Chain, "vkHash": common.Hash(vkID), "treeDepth": vp.Depth,
 			"batchSize": vp.BatchSize, "sequencerBond": 1000, "challengeWindow": 2, "forcedInclusionWindow": 100,
-			"exodusTimeout": 1000, "sequencers": []common.Address{seqKey.Address()}}},
+			"exodusTimeout": 1000, "sequencers": []common.Address{seq}}
+	}
+	genesis, err := json.Marshal(map[string]any{
+		"alloc": []map[string]any{{"address": seqKey.Address(), "balance": 1 << 30}, {"address": user.Address(), "balance": 1 << 30},
+			{"address": swapSeq.Address(), "balance": 1 << 30}},
+		"rollups": []map[string]any{rollup(e2eL2Chain, seqKey.Address()), rollup(swapL2Chain, swapSeq.Address())},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +157,11 @@ func TestChunkedValidityBatch(t *testing.T) {
 		t.Logf("pool metrics:\n%s", grepLines(m, "pqsequencer_prover"))
 	}
 	t.Logf("every batch final in validity mode %v after the start", time.Since(start).Round(time.Millisecond))
+
+	// Chunk proofs swapped or reordered are refused: a batch of rollup 2, sequenced by the test
+	// and proven by the surviving prover (the user's L1 nonces 0 and 1 went to depositKeys).
+	checkChunkSwapRefused(t, cl, user, swapSeq, 2, vp, urls[survivor])
+	t.Logf("swapped chunk proofs refused, in order accepted, %v after the start", time.Since(start).Round(time.Millisecond))
 	stopAll(t, seq, provers[survivor], l1)
 }
 

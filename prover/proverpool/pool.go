@@ -36,6 +36,10 @@ func DefaultJobTimeout(p prover.Params) time.Duration {
 	return time.Minute + time.Duration(p.BatchSize*p.Depth)*200*time.Millisecond
 }
 
+// clientProveTimeout is the clients' own bound of a proof, never the one reached: the pool's
+// JobTimeout (a context) bounds each attempt.
+const clientProveTimeout = 24 * time.Hour
+
 // Endpoint is one prover of the pool.
 type Endpoint struct {
 	URL   string // the prover API's base URL, e.g. http://127.0.0.1:8646
@@ -106,9 +110,10 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	p := &Pool{cfg: cfg, log: cfg.Logger, changed: make(chan struct{})}
 	seen := map[string]bool{}
 	for i, e := range cfg.Endpoints {
-		// The pool retries on other provers: the client itself never retries a job, and its
-		// bound is the pool's per-job timeout (set below once the parameters are known).
-		c, err := proverapi.NewClient(proverapi.ClientConfig{URL: e.URL, Token: e.Token, HTTP: cfg.HTTP, Retries: -1})
+		// The pool retries on other provers: the client itself never retries a job, and the
+		// pool's per-job timeout bounds each attempt.
+		c, err := proverapi.NewClient(proverapi.ClientConfig{URL: e.URL, Token: e.Token, HTTP: cfg.HTTP, Retries: -1,
+			ProveTimeout: clientProveTimeout})
 		if err != nil {
 			return nil, err
 		}

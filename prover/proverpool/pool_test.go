@@ -180,8 +180,13 @@ func TestTimeoutRetried(t *testing.T) {
 	keys := provertest.Keys(t, provertest.Params())
 	hang := hangingProver{took: make(chan string, 4)}
 	a, b := startEndpoint(t, keys, hang), startEndpoint(t, keys, nil)
-	p := newPool(t, proverpool.Config{JobTimeout: 2 * time.Second}, a, b)
 	job := provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	// A per-job timeout well above what b takes for this job here (a proof under -race is slow).
+	t0 := time.Now()
+	if _, err := newPool(t, proverpool.Config{}, b).Prove(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, proverpool.Config{JobTimeout: 3*time.Since(t0) + time.Second}, a, b)
 	res, err := p.Prove(context.Background(), job)
 	if err != nil || res.ID != job.ID {
 		t.Fatalf("job after a timeout: %v", err)

@@ -43,7 +43,7 @@ func AssignChunks(p Params, b *Batch, t *BatchTrace, c *l2.Commitment) ([]*Assig
 		if err != nil {
 			return nil, fmt.Errorf("batch %d chunk %d: %w", c.BatchNumber, k, err)
 		}
-		if a.Commitment != chunks[k] {
+		if a.Commitment != chunks[k] || (len(chunks) == 1 && a.Commitment != *c) {
 			return nil, fmt.Errorf("%w: batch %d chunk %d: the assignment's commitment is not the chunk's", ErrNotProvable, c.BatchNumber, k)
 		}
 		out[k] = a

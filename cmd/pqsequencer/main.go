@@ -59,6 +59,7 @@ type config struct {
 	key              keystore.DaemonKey
 	batchSize        int
 	optimisticBatch  int
+	validityBatch    int
 	batchInterval    time.Duration
 	mode             string
 	challengeWait    time.Duration
@@ -106,7 +107,8 @@ func main() {
 	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
 	c.key.Register(fs, "sequencer-key-file", "the sequencer's")
-	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum of a validity batch)")
+	fs.IntVar(&c.batchSize, "batch-size", 0, "the least batch cut (with -l1; 0: the rollup's batch size on L1, the circuit's B, the size of one validity proof's chunk)")
+	fs.IntVar(&c.validityBatch, "validity-batch-size", 0, "in modes auto and validity, cut a batch at this many transactions, proven in chunks of the rollup's batch size (with -l1; 0: min(-optimistic-batch-size, 64 × -batch-size))")
 	fs.IntVar(&c.optimisticBatch, "optimistic-batch-size", 0, "in mode optimistic, cut a batch at this many transactions (with -l1; 0: 4096, the most L1 takes in an optimistic batch; at least -batch-size)")
 	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
@@ -185,7 +187,7 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
-			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
+			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
 			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)

@@ -101,17 +101,21 @@ func TestChunkedValidityBatch(t *testing.T) {
 		}
 	}
 
-	// Kill whichever prover is seen proving first, mid-chunk.
+	// Kill whichever prover is seen proving first, mid-chunk. A chunk's proof takes a fraction
+	// of a second at these parameters: the provers are polled every few milliseconds, not at
+	// WaitFor's slowing pace.
 	killed := -1
-	proctest.WaitFor(t, "a prover proving a chunk of the transfers' batch", proctest.Timeout, func() bool {
+	for deadline := time.Now().Add(proctest.Timeout); killed < 0; time.Sleep(3 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prover seen proving a chunk of the transfers' batch within %v", proctest.Timeout)
+		}
 		for i, p := range provers {
 			if v, ok := metricValue(p.get(t, "/metrics"), `pqprover_jobs{state="proving"}`); ok && v > 0 {
 				killed = i
-				return true
+				break
 			}
 		}
-		return false
-	})
+	}
 	if err := provers[killed].Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,12 @@ type endpoint struct {
 
 func startEndpoint(t *testing.T, keys *prover.Keys, p proverapi.Prover) *endpoint {
 	t.Helper()
+	return startEndpointAt(t, keys, p, "127.0.0.1:0")
+}
+
+// startEndpointAt starts the endpoint on addr (a restarted prover: the same address).
+func startEndpointAt(t *testing.T, keys *prover.Keys, p proverapi.Prover, addr string) *endpoint {
+	t.Helper()
 	if p == nil {
 		svc, err := prover.New(prover.Config{Keys: keys, Workers: 1, QueueSize: 4})
 		if err != nil {
@@ -38,7 +44,7 @@ func startEndpoint(t *testing.T, keys *prover.Keys, p proverapi.Prover) *endpoin
 		t.Cleanup(svc.Stop)
 		p = svc
 	}
-	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: 5, Workers: 1, ListenAddr: "127.0.0.1:0"})
+	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: 5, Workers: 1, ListenAddr: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +218,35 @@ func TestTimeoutRetried(t *testing.T) {
 	p2 := newPool(t, proverpool.Config{}, a)
 	if _, err := p2.Prove(ctx, job); !errors.Is(err, context.DeadlineExceeded) || p2.Stats().Retries != 0 {
 		t.Fatalf("cancelled job: %v, stats %+v", err, p2.Stats())
+	}
+}
+
+// TestProverBack: the only prover of a pool dies; a job finds it down and waits for its probe;
+// the prover restarted on its address is probed up, and the job is proven there.
+func TestProverBack(t *testing.T) {
+	keys := provertest.Keys(t, provertest.Params())
+	a := startEndpoint(t, keys, nil)
+	p := newPool(t, proverpool.Config{DownMin: 500 * time.Millisecond}, a)
+	a.kill()
+	job := provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Prove(context.Background(), job)
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for proverStats(t, p, a.url).JobsFailed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never failed on the dead prover")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	startEndpointAt(t, keys, nil, strings.TrimPrefix(a.url, "http://"))
+	if err := <-done; err != nil {
+		t.Fatalf("job after the prover's restart: %v", err)
+	}
+	if s := proverStats(t, p, a.url); !s.Up || s.JobsSucceeded != 1 || s.JobsFailed != 1 || s.LastError != "" {
+		t.Fatalf("restarted prover: %+v", s)
 	}
 }
 

@@ -318,4 +318,15 @@ func TestRefusals(t *testing.T) {
 	if _, err := p.Prove(context.Background(), job); !errors.Is(err, prover.ErrNotProvable) || !strings.Contains(err.Error(), "the prover pool proves") {
 		t.Fatalf("job of other parameters: %v", err)
 	}
+	// A job whose witness does not prove its commitment: the prover's 422 not_provable is the
+	// job's fault, returned at once, and the prover stays up.
+	bad := *provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	bad.Commitment.TxCount++
+	_, err := p.Prove(context.Background(), &bad)
+	if !errors.Is(err, prover.ErrNotProvable) || !strings.Contains(err.Error(), "as it would be by any prover") {
+		t.Fatalf("job not provable: %v", err)
+	}
+	if st := p.Stats(); st.Retries != 0 || !st.Provers[0].Up || st.Provers[0].JobsFailed != 1 {
+		t.Fatalf("after a job not provable: %+v", st)
+	}
 }

@@ -70,3 +70,46 @@ func (c *Commitment) Hash() fr.Element {
 	return HashMD(TagCommit, chainID, number, c.PrevRoot, c.NewRoot, c.DepositsBefore,
 		c.DepositsAfter, c.WithdrawalRoot, c.DataHash, c.TraceRoot, count)
 }
+
+// AppliedBatch is a batch whose transactions all applied (status ok), with its trace: what a
+// commitment is computed from without executing (settlement takes the trace from the
+// executor that built the blocks).
+type AppliedBatch struct {
+	ChainID, Number uint64
+	PrevRoot        fr.Element // the root before the batch
+	DepositsBefore  fr.Element // dq_before (docs §8.4)
+	Data            []byte     // canonical batch data (docs §5.3)
+	Trace           []fr.Element
+}
+
+// Commitment computes the batch commitment of docs §8.6 from b: the new root is the last trace
+// entry, the trace root list_root(trace), the withdrawal root list_root of the withdrawal
+// leaves (H(address, amount) for each withdraw and refund, 0 otherwise: every transaction
+// applied), the deposit chain extended by each deposit and refund, and the data hash.
+func (b *AppliedBatch) Commitment() (Commitment, error) {
+	txs, err := DecodeBatch(b.Data)
+	if err != nil {
+		return Commitment{}, err
+	}
+	if len(txs) == 0 || len(txs) != len(b.Trace) {
+		return Commitment{}, fmt.Errorf("l2: batch %d: %d transactions, %d trace entries", b.Number, len(txs), len(b.Trace))
+	}
+	dh, err := DataHash(b.Data)
+	if err != nil {
+		return Commitment{}, err
+	}
+	dq := b.DepositsBefore
+	wleaves := make([]fr.Element, len(txs))
+	for i := range txs {
+		tx := &txs[i]
+		if tx.Type.ConsumesDeposit() {
+			dq = NextDepositChain(dq, DepositHash(tx.PubKey, tx.Amount))
+		}
+		if tx.Type.PaysOut() {
+			wleaves[i] = WithdrawalLeaf(tx.Address, tx.Amount)
+		}
+	}
+	return Commitment{ChainID: b.ChainID, BatchNumber: b.Number, PrevRoot: b.PrevRoot, NewRoot: b.Trace[len(b.Trace)-1],
+		DepositsBefore: b.DepositsBefore, DepositsAfter: dq, WithdrawalRoot: ListRoot(wleaves), DataHash: dh,
+		TraceRoot: ListRoot(b.Trace), TxCount: uint64(len(txs))}, nil
+}

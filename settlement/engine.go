@@ -22,6 +22,10 @@ import (
 type BlockSource interface {
 	Head() sequencer.Header
 	Block(n uint64) (*sequencer.Block, error)
+	// ReferenceState is the Go reference state at the end of block n (0: genesis), from the
+	// sequencer's snapshots and the blocks after the newest one at or below n; replayed counts
+	// the blocks it executed. For the cross-check, the Prover and fault injection only.
+	ReferenceState(n uint64) (st *l2.State, replayed uint64, err error)
 }
 
 // Defaults of Config fields left zero.
@@ -55,6 +59,13 @@ type Config struct {
 	Prover        Prover     // nil: optimistic only (PolicyValidity then fails)
 	ProofDeadline time.Duration
 	PollInterval  time.Duration // Start's loop: also woken by Kick
+	// NoCrossCheck turns off the asynchronous cross-check: the Go reference re-executing each
+	// built batch behind the hot path (one CPU at ≈300 µs per transaction while it keeps up; it
+	// skips batches rather than hold up cutting), fatal on a disagreement (ErrCrossCheck).
+	NoCrossCheck bool
+	// CrossCheckQueue is how many built batches the cross-check holds before it skips
+	// (0: DefaultCrossCheckQueue).
+	CrossCheckQueue int
 	// Fault corrupts one posted batch; refused unless AllowFaultInjection (tests, devnets),
 	// which also allows InjectFault.
 	Fault               *Fault
@@ -127,7 +138,6 @@ type Engine struct {
 	// touch. It is held across L1 calls and proving; Status, BlockSettlement and Err never
 	// take it.
 	stepMu  sync.Mutex
-	state   *l2.State // at the last built batch's new root (nil: rebuild it from the records)
 	pre     *l2.State // the Prover's: at the start of batch preNext (nil: not built yet)
 	preNext uint64
 	genesis fr.Element
@@ -145,9 +155,11 @@ type Engine struct {
 	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
 	lag    atomic.Pointer[sequencer.Lag] // published by each step (lag.go)
 
-	kick   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	check     *crossCheck // nil: Config.NoCrossCheck
+	checkStop context.CancelFunc
+	kick      chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New opens the engine's store and restores its batches and L2 state.
@@ -155,21 +167,27 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	st, err := l2.NewState(cfg.Depth)
-	if err != nil {
-		return nil, err
+	if cfg.Depth < l2.MinTreeDepth || cfg.Depth > l2.MaxTreeDepth {
+		return nil, fmt.Errorf("settlement: depth %d outside [%d, %d]", cfg.Depth, l2.MinTreeDepth, l2.MaxTreeDepth)
 	}
 	guard := pebbleguard.New(cfg.Logger.With("store", "settlement"), nil)
 	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: guard})
 	if err != nil {
 		return nil, fmt.Errorf("settlement: opening store %s: %w", cfg.Dir, err)
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, db: db, guard: guard, state: st, genesis: st.Root(), next: Position{Block: 1},
+	e := &Engine{cfg: cfg, log: cfg.Logger, db: db, guard: guard, genesis: l2.EmptySubtree(cfg.Depth), next: Position{Block: 1},
 		kick: make(chan struct{}, 1)}
 	if err := e.restore(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	e.policy.Store(uint32(cfg.Policy))
+	if !cfg.NoCrossCheck {
+		var ctx context.Context
+		ctx, e.checkStop = context.WithCancel(context.Background())
+		e.check = newCrossCheck(cfg.Blocks, cfg.ChainID, cfg.CrossCheckQueue, cfg.Logger.With("component", "cross-check"),
+			func(err error) { e.halt(err) })
+		e.check.run(ctx)
+	}
 	if f := cfg.Fault; f != nil && f.Kind != FaultNone && f.Batch > 0 {
 		// Armed unless posted before a restart: a fault corrupts one posting only.
 		if n := f.Batch; n > uint64(len(e.recs)) || !e.recs[n-1].FaultPosted {
@@ -207,6 +225,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.ProofDeadline <= 0 {
 		cfg.ProofDeadline = DefaultProofDeadline
+	}
+	if cfg.CrossCheckQueue <= 0 {
+		cfg.CrossCheckQueue = DefaultCrossCheckQueue
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
@@ -265,6 +286,10 @@ func (e *Engine) Stop() error {
 		e.cancel()
 	}
 	e.wg.Wait()
+	if e.check != nil {
+		e.checkStop()
+		e.check.wg.Wait()
+	}
 	var f *pebbleguard.Fault
 	if err := e.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("settlement: store left open: %w", err)

@@ -95,6 +95,8 @@ type worldOpts struct {
 	l1RequestsPerSecond float64
 	// backpressure, if not nil, bounds the sequencer's admission by the engine's lag.
 	backpressure *sequencer.BackpressureConfig
+	// blocks, if not nil, wraps the sequencer as the engine reads it (fault injection).
+	blocks func(settlement.BlockSource) settlement.BlockSource
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -148,6 +150,9 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 		cfg.FS = vfs.NewMem()
 	}
 	cfg.ChainID, cfg.Depth, cfg.Blocks = l2ChainID, o.depth, w.seq
+	if o.blocks != nil {
+		cfg.Blocks = o.blocks(w.seq)
+	}
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
 	if o.target != nil {
 		cfg.Target = o.target(cfg.Target)

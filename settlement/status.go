@@ -48,3 +48,12 @@ func (e *Engine) BlockSettlement(n uint64) sequencer.BlockSettlement {
 	}
 	return out
 }
+
+// CrossCheck is the asynchronous cross-check's progress (On false: Config.NoCrossCheck). It
+// never waits for a step or a check.
+func (e *Engine) CrossCheck() CrossCheckStatus {
+	if e.check == nil {
+		return CrossCheckStatus{}
+	}
+	return e.check.status()
+}

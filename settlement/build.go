@@ -18,17 +18,18 @@ type pendingTx struct {
 	deposit  bool // it consumes an L1 deposit (a deposit or a refund)
 }
 
-// restore loads the batch records and the stream position after the last: nothing is executed
-// (a batch's trace is in its record).
+// restore loads the final summary and the records of the batches not final, and the stream
+// position after the last batch: nothing is executed (a batch's trace is in its record), and
+// nothing of the final batches but their summary is read.
 func (e *Engine) restore() error {
-	recs, err := loadRecords(e.db)
-	if err != nil {
+	if err := e.loadState(); err != nil {
 		return err
 	}
-	for _, r := range recs {
-		e.next = Position{Block: r.EndBlock, Offset: r.EndOffset}
+	e.next = e.last.End()
+	if n := len(e.recs); n > 0 {
+		e.next = Position{Block: e.recs[n-1].EndBlock, Offset: e.recs[n-1].EndOffset}
 	}
-	e.recs = recs
+	e.publish(nil)
 	return nil
 }
 
@@ -110,6 +111,9 @@ func (e *Engine) cut(k int) error {
 		return e.halt(err)
 	}
 	endPos := Position{txs[k-1].pos.Block, txs[k-1].pos.Offset + 1}
+	if txs[k-1].blockEnd != nil {
+		endPos = Position{Block: endPos.Block + 1} // the block is wholly in batches: End.Block-1 is the last
+	}
 	if err := e.put(newRecord(b, txs[0].pos, endPos)); err != nil {
 		return err
 	}
@@ -150,18 +154,18 @@ func (e *Engine) build(number uint64, data []byte, trace []fr.Element) (*built, 
 }
 
 // nextNumber is the number of the next batch to build.
-func (e *Engine) nextNumber() uint64 { return uint64(len(e.recs)) + 1 }
+func (e *Engine) nextNumber() uint64 { return e.last.Number + uint64(len(e.recs)) + 1 }
 
-// lastBuilt returns the new root and deposit chain after the last built batch (the genesis
-// root and 0 before the first).
+// lastBuilt returns the new root and deposit chain after the last built batch (the last final
+// one's when none is pending; the genesis root and 0 before the first).
 func (e *Engine) lastBuilt() (root, dq fr.Element, err error) {
-	if len(e.recs) == 0 {
-		return e.genesis, dq, nil
+	rw, dw := e.last.Root, e.last.DepositsAfter
+	if n := len(e.recs); n > 0 {
+		rw, dw = e.recs[n-1].Commitment.NewRoot, e.recs[n-1].Commitment.DepositsAfter
 	}
-	c := &e.recs[len(e.recs)-1].Commitment
-	if root, err = element(c.NewRoot); err != nil {
+	if root, err = element(rw); err != nil {
 		return root, dq, err
 	}
-	dq, err = element(c.DepositsAfter)
+	dq, err = element(dw)
 	return root, dq, err
 }

@@ -140,26 +140,34 @@ func (c *crossCheck) check(j *checkJob) error {
 	return nil
 }
 
-// stateAt is the Go reference state at stream position p: the sequencer's state at the end of
-// block p.Block-1, then p.Offset transactions of block p.Block.
+// stateAt is the Go reference state at stream position p (referenceStateAt).
 func (c *crossCheck) stateAt(p Position) (*l2.State, error) {
-	st, replayed, err := c.src.ReferenceState(p.Block - 1)
-	c.log.Info("cross-check state rebuilt from the sequencer's snapshot", "block", p.Block-1, "replayed_blocks", replayed, "err", err)
+	st, executed, err := referenceStateAt(c.src, c.chainID, p)
+	c.txs.Add(executed)
+	c.log.Info("cross-check state rebuilt from the sequencer's snapshot", "block", p.Block, "offset", p.Offset, "executed_txs", executed, "err", err)
+	return st, err
+}
+
+// referenceStateAt is the Go reference state at stream position p: the sequencer's state at the
+// end of block p.Block-1 (BlockSource.ReferenceState: its newest snapshot at or below, then the
+// blocks after it), then p.Offset transactions of block p.Block. executed counts the
+// transactions it executed beyond the snapshot.
+func referenceStateAt(src BlockSource, chainID uint64, p Position) (st *l2.State, executed uint64, err error) {
+	st, replayed, err := src.ReferenceState(p.Block - 1)
 	if err != nil || p.Offset == 0 {
-		return st, err
+		return st, replayed, err
 	}
-	b, err := c.src.Block(p.Block)
+	b, err := src.Block(p.Block)
 	if err != nil {
-		return nil, err
+		return nil, replayed, err
 	}
 	if b == nil || uint64(len(b.Data)) < p.Offset*l2.TxSize {
-		return nil, fmt.Errorf("settlement: L2 block %d: no transaction %d", p.Block, p.Offset)
+		return nil, replayed, fmt.Errorf("settlement: L2 block %d: no transaction %d", p.Block, p.Offset)
 	}
 	txs, err := l2.DecodeBatch(b.Data[:p.Offset*l2.TxSize])
 	if err != nil {
-		return nil, err
+		return nil, replayed, err
 	}
-	st.ApplyBatch(txs, l2.ApplyOptions{ChainID: c.chainID})
-	c.txs.Add(uint64(len(txs)))
-	return st, nil
+	st.ApplyBatch(txs, l2.ApplyOptions{ChainID: chainID})
+	return st, replayed + uint64(len(txs)), nil
 }

@@ -24,7 +24,7 @@ type BlockSource interface {
 	Block(n uint64) (*sequencer.Block, error)
 	// ReferenceState is the Go reference state at the end of block n (0: genesis), from the
 	// sequencer's snapshots and the blocks after the newest one at or below n; replayed counts
-	// the blocks it executed. For the cross-check, the Prover and fault injection only.
+	// the transactions it executed. For the cross-check, the Prover and fault injection only.
 	ReferenceState(n uint64) (st *l2.State, replayed uint64, err error)
 }
 
@@ -146,10 +146,14 @@ type Engine struct {
 	since   time.Time
 	fault   *Fault // armed, not posted yet (nil: none)
 
-	// mu guards the published records and the halt; held for memory operations only. A step
-	// reads recs without it (it is their only writer) and publishes under it.
-	mu     sync.Mutex
-	recs   []*record // recs[n-1] is batch n; a published record is replaced, never changed
+	// The working set of records, the step's only: the summary of the final batches (their
+	// records pruned) and the records of the batches not final, recs[i] being batch
+	// last.Number+1+i. Each change is published as an immutable view (status.go).
+	last FinalSummary
+	recs []*record
+	view atomic.Pointer[view]
+
+	mu     sync.Mutex // guards halted
 	halted error
 
 	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step

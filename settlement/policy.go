@@ -86,7 +86,7 @@ func (e *Engine) InjectFault(f Fault) (uint64, error) {
 	if p := e.fault; p != nil {
 		return 0, fmt.Errorf("settlement: a fault (%s) is already armed for batch %d", p.Kind.Name(), p.Batch)
 	}
-	f.Batch = uint64(len(e.recs)) + 1
+	f.Batch = e.nextNumber()
 	for _, r := range e.recs {
 		if State(r.State) == StateBuilt {
 			f.Batch = r.Number

@@ -11,7 +11,10 @@ import (
 
 // post sends the batches that are due, in order.
 func (e *Engine) post(ctx context.Context) error {
-	prevRoot := e.genesis
+	prevRoot, err := element(e.last.Root)
+	if err != nil {
+		return err
+	}
 	inFlight := 0
 	for _, r := range e.recs {
 		if st := State(r.State); st != StateBuilt {
@@ -165,19 +168,20 @@ func (e *Engine) advanceProverState(n uint64, data []byte) {
 	e.preNext = n + 1
 }
 
-// stateBefore rebuilds the L2 state at the start of batch n from the records (fault
-// injection, the Prover, a build that failed).
+// stateBefore is the L2 state at the start of batch n (not final), for fault injection and the
+// Prover: the sequencer's reference state at the batch's start (its snapshots and the blocks
+// after the newest one; docs/settlement.md, Restart), never a replay of the engine's records.
 func (e *Engine) stateBefore(n uint64) (*l2.State, error) {
-	st, err := l2.NewState(e.cfg.Depth)
+	r := e.rec(n)
+	if r == nil {
+		return nil, fmt.Errorf("settlement: batch %d is not pending", n)
+	}
+	st, _, err := referenceStateAt(e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range e.recs[:n-1] {
-		txs, err := l2.DecodeBatch(r.Data)
-		if err != nil {
-			return nil, err
-		}
-		st.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
+	if root, want := st.Root(), r.Commitment.PrevRoot; root.Bytes() != want {
+		return nil, fmt.Errorf("settlement: the sequencer's state at the start of batch %d is not at its previous root", n)
 	}
 	return st, nil
 }

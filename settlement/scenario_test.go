@@ -94,7 +94,8 @@ type worldOpts struct {
 	// l1RequestsPerSecond is the QUIC server's per-connection rate (0: quicrpc's default).
 	l1RequestsPerSecond float64
 	// backpressure, if not nil, bounds the sequencer's admission by the engine's lag.
-	backpressure *sequencer.BackpressureConfig
+	backpressure  *sequencer.BackpressureConfig
+	snapshotEvery uint64 // the sequencer's snapshot interval (0: its default)
 	// blocks, if not nil, wraps the sequencer as the engine reads it (fault injection).
 	blocks func(settlement.BlockSource) settlement.BlockSource
 }
@@ -133,7 +134,8 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	w.rollup = 1
 
 	scfg := sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
-		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}}
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1},
+		SnapshotEvery: o.snapshotEvery}
 	if o.backpressure != nil {
 		scfg.Backpressure = *o.backpressure
 	}

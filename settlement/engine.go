@@ -134,9 +134,10 @@ type Engine struct {
 	db    *pebble.DB
 	guard *pebbleguard.Guard
 
-	// stepMu serialises Step and InjectFault and guards the working set below, which only they
-	// touch. It is held across L1 calls and proving; Status, BlockSettlement and Err never
-	// take it.
+	// stepMu serialises Step and guards the working set below, which only a step touches. It
+	// is held across L1 calls and proving, so nothing else takes it: Status, BlockSettlement,
+	// Lag, LastFinal, CrossCheck and Err read published snapshots, SetPolicy an atomic, and
+	// InjectFault the fault slot under faultMu (held for memory operations only).
 	stepMu  sync.Mutex
 	pre     *l2.State // the Prover's: at the start of batch preNext (nil: not built yet)
 	preNext uint64
@@ -144,7 +145,10 @@ type Engine struct {
 	pending []pendingTx
 	next    Position // next transaction of the stream to read into pending
 	since   time.Time
+
+	faultMu sync.Mutex
 	fault   *Fault // armed, not posted yet (nil: none)
+	posting uint64 // the batch a step is posting (proving, sending) now (0: none)
 
 	// The working set of records, the step's only: the summary of the final batches (their
 	// records pruned) and the records of the batches not final, recs[i] being batch

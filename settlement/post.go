@@ -71,7 +71,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	} else if !errors.Is(err, ErrNotPosted) {
 		return nil, err
 	}
-	f := e.fault
+	f := e.startPosting(r.Number)
+	defer e.endPosting()
 	faulty := f != nil && f.Batch == r.Number
 	if faulty {
 		pre, err := e.stateBefore(r.Number)
@@ -81,7 +82,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 		switch err := corrupt(f, b, pre, sub); {
 		case errors.Is(err, errFaultNotApplicable):
 			// Dropped: a fault that cannot corrupt this batch must not hold up settlement.
-			faulty, e.fault = false, nil
+			faulty = false
+			e.disarm()
 			nr.LastError = fmt.Sprintf("fault %s dropped: %v", f.Kind.Name(), err)
 			e.log.Warn("fault not applicable: batch posted honestly", "batch", r.Number, "fault", f.Kind.Name(), "err", err)
 		case err != nil:
@@ -98,7 +100,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 		return nil, err
 	}
 	if faulty {
-		nr.FaultPosted, e.fault = true, nil
+		nr.FaultPosted = true
+		e.disarm()
 		e.log.Warn("FAULT INJECTED", "batch", r.Number, "fault", f.Kind.String())
 	}
 	nr.State, nr.Mode, nr.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
@@ -108,6 +111,28 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	}
 	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount, "l1_fee", ref.Fee)
 	return &nr, e.put(&nr)
+}
+
+// startPosting marks batch n as being posted (InjectFault then arms a later one) and returns
+// the armed fault.
+func (e *Engine) startPosting(n uint64) *Fault {
+	e.faultMu.Lock()
+	defer e.faultMu.Unlock()
+	e.posting = n
+	return e.fault
+}
+
+func (e *Engine) endPosting() {
+	e.faultMu.Lock()
+	e.posting = 0
+	e.faultMu.Unlock()
+}
+
+// disarm drops the armed fault: posted, or not applicable.
+func (e *Engine) disarm() {
+	e.faultMu.Lock()
+	e.fault = nil
+	e.faultMu.Unlock()
 }
 
 // prove asks the Prover for batch r's proof and makes sub a validity submission when it comes

@@ -18,6 +18,7 @@ import (
 	"github.com/pqbridge/pqbridge/fraud/challenger"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
@@ -134,7 +135,7 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	w.rollup = 1
 
 	scfg := sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
-		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1},
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: l1source.Deposits{L1: l1, RollupID: 1},
 		SnapshotEvery: o.snapshotEvery}
 	if o.backpressure != nil {
 		scfg.Backpressure = *o.backpressure

@@ -3,7 +3,7 @@
 // stop it gracefully (in-flight acknowledgements finish, a snapshot of the head is written).
 //
 // With -l1 it is the rollup's sequencer on the native L1: deposits come from the rollup's L1
-// queue (settlement.NativeDeposits over l1/l1client) and a settlement engine (package
+// queue (l1source.Deposits over l1/l1client) and a settlement engine (package
 // settlement, its records in -datadir/settlement) posts batches signed with the sequencer's L1
 // key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
 // Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.

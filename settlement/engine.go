@@ -123,9 +123,10 @@ var (
 
 // Engine is the settlement engine: New, Start, Stop; or Step driven by the caller.
 //
-// Its only durable state is the batch records; the L2 state at the last built batch, the
-// pending transactions and the stream position follow from them (New rebuilds them), and a
-// step changes them in memory only once the record that implies them is stored. A record that
+// Its only durable state is the records of the batches not final and the summary of the final
+// ones; the pending transactions and the stream position follow from them (New rebuilds them
+// without executing), and a step changes them in memory only once the record that implies them
+// is stored. A record that
 // cannot be stored halts the engine (Err, ErrHalted wrapping ErrStore): it never goes on from a
 // memory the store does not hold.
 type Engine struct {

@@ -123,7 +123,7 @@ func (m *metrics) collect(e *obs.Emitter) {
 	if m.eng.Err() != nil {
 		halted = 1
 	}
-	e.Gauge("pqsequencer_settlement_halted", "1 when the settlement engine has halted (a storage fault, or blocks it cannot re-execute): /readyz says why.", halted)
+	e.Gauge("pqsequencer_settlement_halted", "1 when the settlement engine has halted (a storage fault, a block it cannot build a batch from, or a cross-check disagreement): /readyz says why.", halted)
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
 		float64(head.Number-min(head.Number, posted)), "stage", "posted")
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",

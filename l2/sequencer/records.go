@@ -93,7 +93,7 @@ type Block struct {
 	// Trace is the post root of each transaction of Data, 32 bytes each (docs/protocol.md
 	// §8.2), as the executor computed it when the block was built: settlement commits to it
 	// without executing the block again. nil for a block stored before traces were kept
-	// (settlement refuses such a block: docs/sequencer.md, Storage).
+	// (settlement refuses such a block: docs/sequencer.md, "Trace").
 	Trace []byte
 }
 

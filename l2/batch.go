@@ -9,23 +9,22 @@ import (
 // DataHash is the batch data hash of docs §8.5: H over the 5·n words of the batch, in order.
 // data must pass every structural check of docs §5.3.
 func DataHash(data []byte) (fr.Element, error) {
-	n, err := checkBatchSize(data)
+	txs, err := DecodeBatch(data)
 	if err != nil {
 		return fr.Element{}, err
 	}
+	return TxsDataHash(txs), nil
+}
+
+// TxsDataHash is the data hash of docs §8.5 of decoded transactions: H over their 5·n words.
+func TxsDataHash(txs []Tx) fr.Element {
 	var h fr.Element
-	for i := range n {
-		rec := data[i*TxSize : (i+1)*TxSize]
-		if _, err := DecodeTx(rec); err != nil {
-			return fr.Element{}, fmt.Errorf("record %d: %w", i, err)
-		}
-		for j := 0; j < 5; j++ {
-			var w fr.Element
-			w.SetBytes(rec[32*j : 32*j+32]) // canonical: checked by DecodeTx
+	for k := range txs {
+		for _, w := range txs[k].Words() {
 			h = Compress(h, w)
 		}
 	}
-	return h, nil
+	return h
 }
 
 // DepositHash is the entry of one deposit in the L1 deposit queue (docs §8.4):
@@ -84,8 +83,8 @@ type AppliedBatch struct {
 
 // Commitment computes the batch commitment of docs §8.6 from b: the new root is the last trace
 // entry, the trace root list_root(trace), the withdrawal root list_root of the withdrawal
-// leaves (H(address, amount) for each withdraw and refund, 0 otherwise: every transaction
-// applied), the deposit chain extended by each deposit and refund, and the data hash.
+// leaves (WithdrawalLeaves: every transaction applied), the deposit chain extended by each
+// deposit and refund, and the data hash.
 func (b *AppliedBatch) Commitment() (Commitment, error) {
 	txs, err := DecodeBatch(b.Data)
 	if err != nil {
@@ -94,22 +93,20 @@ func (b *AppliedBatch) Commitment() (Commitment, error) {
 	if len(txs) == 0 || len(txs) != len(b.Trace) {
 		return Commitment{}, fmt.Errorf("l2: batch %d: %d transactions, %d trace entries", b.Number, len(txs), len(b.Trace))
 	}
-	dh, err := DataHash(b.Data)
-	if err != nil {
-		return Commitment{}, err
-	}
-	dq := b.DepositsBefore
-	wleaves := make([]fr.Element, len(txs))
-	for i := range txs {
-		tx := &txs[i]
-		if tx.Type.ConsumesDeposit() {
-			dq = NextDepositChain(dq, DepositHash(tx.PubKey, tx.Amount))
-		}
-		if tx.Type.PaysOut() {
-			wleaves[i] = WithdrawalLeaf(tx.Address, tx.Amount)
+	return appliedCommitment(b.ChainID, b.Number, b.PrevRoot, b.DepositsBefore, txs, b.Trace), nil
+}
+
+// appliedCommitment is the §8.6 commitment of txs (at least one, every one with status ok)
+// applied on prev with the given trace and dq_before: the one computation of a commitment from
+// a trace, for a batch (AppliedBatch) and for each chunk of one (ChunkCommitments).
+func appliedCommitment(chainID, number uint64, prev, dqBefore fr.Element, txs []Tx, trace []fr.Element) Commitment {
+	dq := dqBefore
+	for k := range txs {
+		if txs[k].Type.ConsumesDeposit() {
+			dq = NextDepositChain(dq, DepositHash(txs[k].PubKey, txs[k].Amount))
 		}
 	}
-	return Commitment{ChainID: b.ChainID, BatchNumber: b.Number, PrevRoot: b.PrevRoot, NewRoot: b.Trace[len(b.Trace)-1],
-		DepositsBefore: b.DepositsBefore, DepositsAfter: dq, WithdrawalRoot: ListRoot(wleaves), DataHash: dh,
-		TraceRoot: ListRoot(b.Trace), TxCount: uint64(len(txs))}, nil
+	return Commitment{ChainID: chainID, BatchNumber: number, PrevRoot: prev, NewRoot: trace[len(trace)-1],
+		DepositsBefore: dqBefore, DepositsAfter: dq, WithdrawalRoot: ListRoot(WithdrawalLeaves(txs)), DataHash: TxsDataHash(txs),
+		TraceRoot: ListRoot(trace), TxCount: uint64(len(txs))}
 }

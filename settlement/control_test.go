@@ -20,6 +20,8 @@ func (noProof) Prove(context.Context, *l2.Commitment, []byte, *l2.State) ([]byte
 	return nil, errors.New("no proof here")
 }
 
+func (noProof) ChunkSize() int { return 1 }
+
 // TestInjectFault: a fault injected at run time corrupts the next batch the engine posts — a
 // built batch waiting for its proof, not a later one — which goes out optimistically and is
 // proven fraudulent by the challenger; a second fault waits for the first to be posted; a

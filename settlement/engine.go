@@ -46,12 +46,16 @@ type Config struct {
 	Depth   int    // the L2 state tree depth
 	Blocks  BlockSource
 	Target  Target
-	// MaxBatchTxs cuts a batch at this many transactions: the rollup's batch size on L1
-	// (≤ l2.MaxBatchTxs), the most a validity batch holds.
+	// MaxBatchTxs is the rollup's batch size on L1, the circuit's B (≤ l2.MaxBatchTxs), or
+	// less: the least of the cut sizes.
 	MaxBatchTxs int
 	// MaxOptimisticTxs cuts a batch at this many transactions under PolicyOptimistic (0:
 	// l2.MaxBatchTxs, the most L1 takes in an optimistic batch; at least MaxBatchTxs).
 	MaxOptimisticTxs int
+	// MaxValidityTxs cuts a batch at this many transactions under PolicyAuto and PolicyValidity
+	// (0: min(MaxOptimisticTxs, l2.MaxChunks·MaxBatchTxs); in [MaxBatchTxs, that]): a batch of
+	// more than B is proven in ⌈n/B⌉ chunks (docs/protocol.md §8.8).
+	MaxValidityTxs int
 	// MaxBatchAge cuts a batch when its oldest transaction has waited this long.
 	MaxBatchAge   time.Duration
 	MaxInFlight   int
@@ -222,6 +226,11 @@ func (cfg *Config) check() error {
 	}
 	if cfg.MaxOptimisticTxs < cfg.MaxBatchTxs || cfg.MaxOptimisticTxs > l2.MaxBatchTxs {
 		return fmt.Errorf("settlement: MaxOptimisticTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxOptimisticTxs, cfg.MaxBatchTxs, l2.MaxBatchTxs)
+	}
+	if most := min(cfg.MaxOptimisticTxs, l2.MaxChunks*cfg.MaxBatchTxs); cfg.MaxValidityTxs == 0 {
+		cfg.MaxValidityTxs = most
+	} else if cfg.MaxValidityTxs < cfg.MaxBatchTxs || cfg.MaxValidityTxs > most {
+		return fmt.Errorf("settlement: MaxValidityTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxValidityTxs, cfg.MaxBatchTxs, most)
 	}
 	if cfg.Policy == PolicyValidity && cfg.Prover == nil {
 		return errors.New("settlement: PolicyValidity needs a Prover")

@@ -48,14 +48,15 @@ func (e *Engine) SetPolicy(p ModePolicy) error {
 }
 
 // cutSize is the size at which a batch is cut: MaxOptimisticTxs (up to 4,096, what L1 takes in
-// an optimistic batch) under PolicyOptimistic, else the rollup's batch size MaxBatchTxs so that
-// the batch can be proven. A batch cut larger than the circuit before a switch to
-// PolicyValidity is not provable (prover.ErrNotProvable) and goes out optimistically.
+// an optimistic batch) under PolicyOptimistic, else MaxValidityTxs (up to l2.MaxChunks chunks of
+// the circuit's B, docs/protocol.md §8.8). A batch cut above l2.MaxChunks·B under
+// PolicyOptimistic before a switch to PolicyValidity is not provable (prover.ErrNotProvable) and
+// goes out optimistically.
 func (e *Engine) cutSize() int {
 	if e.Policy() == PolicyOptimistic {
 		return e.cfg.MaxOptimisticTxs
 	}
-	return e.cfg.MaxBatchTxs
+	return e.cfg.MaxValidityTxs
 }
 
 // Policy is the current mode policy.

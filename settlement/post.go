@@ -155,7 +155,10 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 	}
 	switch {
 	case err == nil:
-		sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
+		sub.Mode, sub.Proof = ModeValidity, proof
+		if sub.Commitment.TxCount <= uint64(e.cfg.Prover.ChunkSize()) {
+			sub.Trace = nil // one proof: only a batch proven in chunks carries its trace
+		}
 	case policy == PolicyValidity && !neverProvable(err):
 		e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
 		return true

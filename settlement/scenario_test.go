@@ -585,6 +585,8 @@ func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, p
 	return p.real.Prove(ctx, c, data, pre)
 }
 
+func (p evenBatches) ChunkSize() int { return p.real.ChunkSize() }
+
 // mixedParams are the circuit parameters of TestFraudScenariosMixed: tiny, so that the dev
 // setup and each proof take well under a second (the smallest the protocol allows under -short,
 // for -race).

@@ -14,6 +14,7 @@ import (
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
@@ -83,7 +84,7 @@ func newBenchRollup(b *testing.B, o benchOpts) *benchRollup {
 	r.seq, err = sequencer.New(sequencer.Config{DataDir: b.TempDir(), ChainID: l2ChainID, Depth: o.depth, BlockInterval: o.seqInterval,
 		MaxBlockTxs: l2.MaxBatchTxs, SnapshotEvery: 1 << 30, CapacityHint: uint64(o.accounts),
 		Mempool:  sequencer.MempoolConfig{MaxTxs: 1 << 20, MaxPerSender: 1 << 20},
-		Deposits: settlement.NativeDeposits{L1: r.l1, RollupID: 1}})
+		Deposits: l1source.Deposits{L1: r.l1, RollupID: 1}})
 	if err != nil {
 		b.Fatal(err)
 	}

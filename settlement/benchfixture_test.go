@@ -53,6 +53,7 @@ type benchOpts struct {
 	batchAge                time.Duration
 	overQUIC                bool
 	maxInFlight             int
+	noCrossCheck            bool // settlement.Config.NoCrossCheck
 }
 
 // newBenchRollup starts the fixture and funds o.accounts L2 accounts through L1 deposits; it
@@ -95,7 +96,8 @@ func newBenchRollup(b *testing.B, o benchOpts) *benchRollup {
 
 	r.engCfg = settlement.Config{Dir: b.TempDir(), ChainID: l2ChainID, Depth: o.depth, Blocks: r.seq,
 		Target: settlement.NewNativeTarget(r.l1, seqKey, 1), MaxBatchTxs: o.batchSize, MaxOptimisticTxs: o.optimisticTxs,
-		MaxBatchAge: o.batchAge, MaxInFlight: o.maxInFlight, Policy: settlement.PolicyOptimistic, PollInterval: o.engineEvery}
+		MaxBatchAge: o.batchAge, MaxInFlight: o.maxInFlight, Policy: settlement.PolicyOptimistic, PollInterval: o.engineEvery,
+		NoCrossCheck: o.noCrossCheck}
 	r.openEngine(b)
 	b.Cleanup(func() { r.eng.Stop() })
 

@@ -31,6 +31,9 @@ const (
 const (
 	envSettleTxs    = "PQBRIDGE_BENCH_SETTLE_TXS"    // transfers per iteration
 	envSettleSeries = "PQBRIDGE_BENCH_SETTLE_SERIES" // path of the time series CSV
+	// envNoCrossCheck=1 turns the engine's asynchronous Go reference cross-check off
+	// (settlement.Config.NoCrossCheck), to see what it costs.
+	envNoCrossCheck = "PQBRIDGE_BENCH_NO_CROSSCHECK"
 )
 
 // BenchmarkSettledThroughput: a sequencer executing with the Zig core (depth 24, 1,024 accounts
@@ -44,7 +47,8 @@ const (
 // admitted-tx/s is the transfers over the time from the first send to the last
 // acknowledgement; settled-tx/s the same transfers over the time from the first send until the
 // last is final on L1; settled/admitted their ratio. PQBRIDGE_BENCH_SETTLE_SERIES names a CSV
-// written with the cumulative admitted, posted and final counts every 250 ms.
+// written with the cumulative admitted, posted and final counts every 250 ms;
+// PQBRIDGE_BENCH_NO_CROSSCHECK=1 runs the engine without its Go reference cross-check.
 func BenchmarkSettledThroughput(b *testing.B) {
 	txs := defaultTxs
 	if v := os.Getenv(envSettleTxs); v != "" {
@@ -56,7 +60,7 @@ func BenchmarkSettledThroughput(b *testing.B) {
 	}
 	r := newBenchRollup(b, benchOpts{depth: l2.DefaultTreeDepth, batchSize: tputCircuit, accounts: tputAccounts, window: tputWindow,
 		l1Interval: tputL1Interval, engineEvery: 20 * time.Millisecond, seqInterval: 20 * time.Millisecond,
-		batchAge: 250 * time.Millisecond, overQUIC: true})
+		batchAge: 250 * time.Millisecond, overQUIC: true, noCrossCheck: os.Getenv(envNoCrossCheck) == "1"})
 	// The deposits' batches settle before the timed part: the counts below start from them.
 	counts := &l1Counts{node: r.node}
 	proctest.WaitFor(b, "the deposits' batches to be final", 2*time.Minute, func() bool {

@@ -64,7 +64,7 @@ func settleFigure(s *suite) figure {
 			"backpressure; admitted = transfers ÷ time to the last acknowledgement, settled = the same transfers ÷ time " +
 			"until the last is final on L1, both from the first send (ratio = settled ÷ admitted; the goal is ≥ 0.9). " +
 			"The plot is the run's time series. The engine history benchmarks make batches of one transfer, settle them " +
-			"on an in-process L1 node, and report the Go heap and the batch records held once 10%, 50% and 100% of " +
+			"on an in-process L1 node, and report the Go heap and the batches the engine's Status lists once 10%, 50% and 100% of " +
 			"the history is final (an engine that prunes final records stays flat), and the time a restarted engine " +
 			"takes to be ready at those points (the goal is ≤ 1 s at 10,000 batches).",
 		plots: []string{"settled_throughput.png", "engine_history.png"},
@@ -89,7 +89,7 @@ func settleFigure(s *suite) figure {
 		f.rows = append(f.rows,
 			row{label: fmt.Sprintf("Go heap, %d final batches", n), value: m(historyStep, "EngineMemoryFinalBatches", fmt.Sprintf("heap-MB-at-%d", n)),
 				baseline: heapBase, baseLabel: heapLabel},
-			row{label: fmt.Sprintf("batch records held, %d final batches", n), value: m(historyStep, "EngineMemoryFinalBatches", fmt.Sprintf("records-at-%d", n))},
+			row{label: fmt.Sprintf("batches Status lists, %d final batches", n), value: m(historyStep, "EngineMemoryFinalBatches", fmt.Sprintf("records-at-%d", n))},
 			row{label: fmt.Sprintf("restart to ready, %d batches of history", n), value: m(historyStep, "EngineRestart", fmt.Sprintf("s-to-ready-at-%d", n)),
 				baseline: restartBase, baseLabel: restartLabel, key: n == s.engineBatches[len(s.engineBatches)-1]},
 			row{label: fmt.Sprintf("first step after the restart, %d batches", n), value: m(historyStep, "EngineRestart", fmt.Sprintf("s-first-step-at-%d", n))})
@@ -114,7 +114,7 @@ func settlePlots(r *report, dir string) map[string]func() ([]*plot.Plot, error) 
 		"engine_history.png": func() ([]*plot.Plot, error) {
 			p1, err1 := linePlot(r, "Engine memory over final batches", "final batches", "MB / thousands of records", false, false,
 				series{"Go heap (MB)", xs, at("EngineMemoryFinalBatches", "heap-MB-at-"), same},
-				series{"batch records held (thousands)", xs, at("EngineMemoryFinalBatches", "records-at-"),
+				series{"batches Status lists (thousands)", xs, at("EngineMemoryFinalBatches", "records-at-"),
 					func(v float64, _ string) float64 { return v / 1000 }})
 			p2, err2 := linePlot(r, "Engine restart to ready", "batches of history", "seconds", false, false,
 				series{"restart to ready", xs, at("EngineRestart", "s-to-ready-at-"), same})

@@ -57,7 +57,7 @@ func TestSettleSection(t *testing.T) {
 	for _, want := range []string{
 		"| settled throughput | 1092 tx/s | 2054 tx/s (admitted) | **0.53×** |",
 		"| Go heap, 1000 final batches | 5.20 MB | 2.59 MB (at 100) | **0.50×** |",
-		"| batch records held, 500 final batches | 500 records | — | — |",
+		"| batches Status lists, 500 final batches | 500 records | — | — |",
 		"| Go heap, 100 final batches | 2.59 MB | — | — |",
 		"| restart to ready, 1000 batches of history | 659 ms | 59.2 ms (at 100) | **0.09×** |",
 		"![Settlement keeps pace: settled vs admitted throughput, engine memory and restart](settled_throughput.png)",

@@ -37,8 +37,9 @@ func historyCheckpoints(b *testing.B) []int {
 	return []int{n / 10, n / 2, n}
 }
 
-// BenchmarkEngineMemoryFinalBatches reports the Go heap in use (after two GCs) and the batch
-// records the engine holds once 1,000, 5,000 and 10,000 batches are final (a tenth, half and
+// BenchmarkEngineMemoryFinalBatches reports the Go heap in use (after two GCs) and the batches
+// the engine's Status lists (records-at-N: its records, or a bounded list once they are pruned)
+// once 1,000, 5,000 and 10,000 batches are final (a tenth, half and
 // all of PQBRIDGE_BENCH_ENGINE_BATCHES), in a process holding the sequencer (Zig core, depth 24),
 // a real L1 node on disk and the engine (on disk; driven by Step, one L1 block per step).
 // Batches hold one transfer each. An engine that prunes final records keeps both flat; the heap

@@ -8,9 +8,10 @@
 // key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
 // Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.
 //
-// With -prover URL (a pqprover -listen, package prover/proverapi) the engine proves batches
-// for validity mode: -mode validity always, -mode auto when the proof comes within
-// -challenge-wait. At start the prover's parameters and verifying key must be the rollup's on L1.
+// With -prover URL[,URL...] (pqprover -listen, package prover/proverapi) the engine proves
+// batches for validity mode on a pool of those provers (prover/proverpool: a failed or slow
+// job is retried on another): -mode validity always, -mode auto when the proof comes within
+// -challenge-wait. At start every prover's parameters and verifying key must be the rollup's on L1.
 //
 // -devnet adds the devnet_ JSON-RPC namespace (devnet_injectFault, devnet_setPolicy) and
 // allows fault injection in the settlement engine: devnets only (docs/sequencer.md); with
@@ -42,6 +43,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -61,7 +63,7 @@ type config struct {
 	batchInterval    time.Duration
 	mode             string
 	challengeWait    time.Duration
-	proverURL        string
+	prover           proverFlags
 	devnet           bool
 	rpc              rpcFlags
 
@@ -111,7 +113,7 @@ func main() {
 	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
 	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
-	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
+	c.prover.register(fs)
 	fs.Uint64Var(&cfg.Backpressure.MaxSettlementLag, "max-settlement-lag", sequencer.DefaultMaxSettlementLag, "with -l1: refuse new transactions (error overloaded, -32024) while more than this many acknowledged transactions are not yet in a batch posted to L1")
 	fs.Uint64Var(&cfg.Backpressure.MinDepositSlack, "min-deposit-slack", sequencer.DefaultMinDepositSlack, "with -l1: refuse new transactions (overloaded) while L1's oldest unconsumed deposit is this many L1 blocks or fewer from its forced-inclusion deadline")
 	fs.DurationVar(&cfg.Backpressure.RetryAfter, "overload-retry-after", sequencer.DefaultRetryAfter, "the retry hint (data.retry_after_ms) of an overloaded refusal")
@@ -152,13 +154,14 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		defer l1.client.Close()
-	} else if c.proverURL != "" {
+	} else if c.prover.urls != "" {
 		return errors.New("-prover needs -l1: without L1 nothing is settled")
 	}
 	proofs := newProofMetrics(ms.Registry)
 	var prv settlement.Prover
 	if l1 != nil && l1.prover != nil {
-		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.proverInfo.Params, ChainID: c.seq.ChainID,
+		defer l1.prover.Close()
+		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.prover.Params(), ChainID: c.seq.ChainID,
 			Logger: log.With("component", "prover")}
 	}
 	s, err := sequencer.New(c.seq)
@@ -211,7 +214,11 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		cl = l1.client
 	}
-	m := newMetrics(ms.Registry, s, eng, cl)
+	var pool *proverpool.Pool
+	if l1 != nil {
+		pool = l1.prover
+	}
+	m := newMetrics(ms.Registry, s, eng, cl, pool)
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	followed := make(chan struct{})

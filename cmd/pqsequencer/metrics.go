@@ -11,6 +11,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -20,12 +21,13 @@ type metrics struct {
 	s         *sequencer.Sequencer
 	eng       *settlement.Engine // nil without -l1
 	l1        *l1client.Client   // nil without -l1
+	pool      *proverpool.Pool   // nil without -prover
 	buildTime prometheus.Histogram
 	blockTxs  prometheus.Histogram
 }
 
-func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client) *metrics {
-	m := &metrics{s: s, eng: eng, l1: l1,
+func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client, pool *proverpool.Pool) *metrics {
+	m := &metrics{s: s, eng: eng, l1: l1, pool: pool,
 		buildTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_build_seconds",
 			Help:    "Time to execute and store a block (deposits already fetched).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -87,6 +89,9 @@ func (m *metrics) collect(e *obs.Emitter) {
 	}
 	if m.l1 != nil {
 		obs.L1Connection(e, "pqsequencer", m.l1)
+	}
+	if m.pool != nil {
+		poolMetrics(e, m.pool)
 	}
 	if m.eng == nil {
 		return

@@ -58,17 +58,9 @@ func ChunkCommitments(c *Commitment, txs []Tx, trace []fr.Element, b int) ([]Com
 	prev, dq := c.PrevRoot, c.DepositsBefore
 	for lo := 0; lo < n; lo += b {
 		hi := min(n, lo+b)
-		ch := Commitment{ChainID: c.ChainID, BatchNumber: c.BatchNumber, PrevRoot: prev, NewRoot: trace[hi-1],
-			DepositsBefore: dq, WithdrawalRoot: ListRoot(wleaves[lo:hi]), DataHash: TxsDataHash(txs[lo:hi]),
-			TraceRoot: ListRoot(trace[lo:hi]), TxCount: uint64(hi - lo)}
-		for k := lo; k < hi; k++ {
-			if txs[k].Type.ConsumesDeposit() {
-				dq = NextDepositChain(dq, DepositHash(txs[k].PubKey, txs[k].Amount))
-			}
-		}
-		ch.DepositsAfter = dq
+		ch := appliedCommitment(c.ChainID, c.BatchNumber, prev, dq, txs[lo:hi], trace[lo:hi])
 		chunks = append(chunks, ch)
-		prev = ch.NewRoot
+		prev, dq = ch.NewRoot, ch.DepositsAfter
 	}
 	if !dq.Equal(&c.DepositsAfter) {
 		return nil, fmt.Errorf("l2: dq_after is not the deposit chain after the transactions' deposits")

@@ -9,6 +9,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
@@ -85,7 +86,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 		c.batchSize = int(rc.BatchSize)
 	}
 	c.seq.ChainID, c.seq.Depth = rc.L2ChainID, int(rc.TreeDepth)
-	feed := newDepositFeed(settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
+	feed := newDepositFeed(l1source.Deposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
 		c.seq.Logger.With("component", "deposits"))
 	c.seq.Deposits = feed
 	l1 := &settlementL1{client: cl, deposits: feed, key: key, policy: policy}

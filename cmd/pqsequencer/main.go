@@ -3,7 +3,7 @@
 // stop it gracefully (in-flight acknowledgements finish, a snapshot of the head is written).
 //
 // With -l1 it is the rollup's sequencer on the native L1: deposits come from the rollup's L1
-// queue (settlement.NativeDeposits over l1/l1client) and a settlement engine (package
+// queue (l1source.Deposits over l1/l1client) and a settlement engine (package
 // settlement, its records in -datadir/settlement) posts batches signed with the sequencer's L1
 // key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
 // Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.
@@ -65,6 +65,7 @@ type config struct {
 	challengeWait    time.Duration
 	prover           proverFlags
 	devnet           bool
+	crossCheck       bool
 	rpc              rpcFlags
 
 	set map[string]bool // flags given on the command line, by the environment or the -config file
@@ -117,6 +118,7 @@ func main() {
 	fs.Uint64Var(&cfg.Backpressure.MaxSettlementLag, "max-settlement-lag", sequencer.DefaultMaxSettlementLag, "with -l1: refuse new transactions (error overloaded, -32024) while more than this many acknowledged transactions are not yet in a batch posted to L1")
 	fs.Uint64Var(&cfg.Backpressure.MinDepositSlack, "min-deposit-slack", sequencer.DefaultMinDepositSlack, "with -l1: refuse new transactions (overloaded) while L1's oldest unconsumed deposit is this many L1 blocks or fewer from its forced-inclusion deadline")
 	fs.DurationVar(&cfg.Backpressure.RetryAfter, "overload-retry-after", sequencer.DefaultRetryAfter, "the retry hint (data.retry_after_ms) of an overloaded refusal")
+	fs.BoolVar(&c.crossCheck, "cross-check", true, "with -l1: re-execute every built batch with the Go reference behind the hot path and halt settlement on a disagreement with the sequencer's trace (one CPU at about 300 µs per transaction while it keeps up; beyond that it skips batches, counted in pqsequencer_settlement_crosscheck_skipped_total)")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.rpc.register(fs, &cfg.RPC)
 	c.obs.Register(fs)
@@ -189,7 +191,7 @@ func run(ctx context.Context, c config) error {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
 			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
-			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, Logger: log.With("component", "settlement")})
+			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultCrossCheckQueue is how many built batches the cross-check holds before it skips.
-const DefaultCrossCheckQueue = 64
+const DefaultCrossCheckQueue = 16
 
 // ErrCrossCheck: the Go reference re-executing a built batch does not give the trace the
 // sequencer's executor recorded. The engine halts: the batch may already be on L1, where a

@@ -47,7 +47,8 @@ func TestPruneRestartRevert(t *testing.T) {
 	if testing.Short() {
 		final = 120
 	}
-	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 1},
+	// A queue for every batch: the cross-check never skips, so that it checks them all.
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 1, CrossCheckQueue: final + 10},
 		worldOpts{depth: depth, batchSize: 1, snapshotEvery: 1})
 	w.deposit(2, 10_000)
 	for sent := 0; sent < final; {

@@ -72,6 +72,12 @@ func TestPruneRestartRevert(t *testing.T) {
 	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 1}), w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 0, Amount: 1}),
 		w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 1}))
 	w.settle()
+	// Status keeps the last 256 final batches in memory, then the pending ones.
+	listed := min(fin.Number, 256)
+	if sts := w.eng.Status(); uint64(len(sts)) != listed+3 || sts[0].Number != fin.Number-listed+1 ||
+		sts[listed-1].State != settlement.StateFinalized || sts[listed].Number != fin.Number+1 {
+		t.Fatalf("status of %d batches from %d, want the last %d final and 3 pending", len(sts), sts[0].Number, listed)
+	}
 	if err := w.eng.Stop(); err != nil {
 		t.Fatal(err)
 	}

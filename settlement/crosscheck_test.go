@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -80,10 +81,14 @@ type stalledReference struct {
 	once    sync.Once
 }
 
-func (s *stalledReference) ReferenceState(n uint64) (*l2.State, uint64, error) {
+func (s *stalledReference) ReferenceState(ctx context.Context, n uint64) (*l2.State, uint64, error) {
 	s.once.Do(func() { close(s.entered) })
-	<-s.release
-	return s.BlockSource.ReferenceState(n)
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
+	return s.BlockSource.ReferenceState(ctx, n)
 }
 
 // TestCrossCheckSkipsAhead: a cross-check that falls behind (its first state stalls) never holds

@@ -134,3 +134,25 @@ func TestChunkCommitmentsRefuses(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkChunkCommitments: what L1 derives for a chunked validity batch of 1,024 transfers in
+// 64 chunks of 16 (docs §8.8): the chunk data hashes, list roots and deposit chain, and the checks
+// of the batch's new root and withdrawal root. The trace is arbitrary: only its roots are read.
+func BenchmarkChunkCommitments(b *testing.B) {
+	const n, size = 1024, 16
+	txs := make([]l2.Tx, n)
+	trace := make([]fr.Element, n)
+	for k := range txs {
+		txs[k] = transfer(uint32(k), uint32(k+1), 1, 0)
+		trace[k] = elem(uint64(k) + 1)
+	}
+	c := l2.Commitment{ChainID: testChainID, BatchNumber: 1, NewRoot: trace[n-1], TxCount: n,
+		WithdrawalRoot: l2.ListRoot(l2.WithdrawalLeaves(txs))}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := l2.ChunkCommitments(&c, txs, trace, size); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/n, "µs/tx")
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +26,11 @@ import (
 func chunkedTxs(p prover.Params) int { return 4 * p.BatchSize }
 
 // TestChunkedValidityBatch starts pql1node, two pqprover -listen processes and pqsequencer
-// -mode validity -prover URL1,URL2 as separate processes, sends 4×B transfers, and kills one
-// prover with SIGKILL while it proves a job of them: the job is retried on the other prover
-// (the pool's retry metric counts it, the killed prover's failure too), L1 accepts every batch
-// as a validity batch, they become final, and the balances are those of the transfers. Then,
+// -mode validity -prover URL1,URL2 as separate processes, sends 4×B transfers, cut as one batch
+// proven as 4 chunk jobs sent at once to the pool, and kills one prover with SIGKILL while it
+// proves a chunk: the chunk is retried on the other prover (the pool's retry metric counts it,
+// the killed prover's failure too), L1 accepts the batch (and the deposits' before it) as a
+// validity batch, it becomes final, and the balances are those of the transfers. Then,
 // on a second rollup of the same L1 node, a batch of 4×B transactions proven as 4 chunk proofs
 // by the surviving prover is refused with two proofs swapped or reordered and accepted in order
 // (checkChunkSwapRefused).
@@ -69,7 +71,10 @@ func TestChunkedValidityBatch(t *testing.T) {
 	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), nil,
 		"-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain), "-validator-pubkey-file", valPub, "-rollup", "1",
 		"-sequencer-key-file", proctest.SeedFile(t, dir, "sequencer.key", seqKey),
-		"-prover", urls[0]+","+urls[1], "-mode", "validity", "-challenge-wait", "30s", "-batch-interval", "300ms",
+		// One batch of exactly 4×B transfers: cut by size, never by age (the deposits' batch is
+		// cut when half their forced-inclusion window is spent).
+		"-prover", urls[0]+","+urls[1], "-mode", "validity", "-challenge-wait", "30s", "-batch-interval", "1m",
+		"-validity-batch-size", fmt.Sprint(chunkedTxs(vp)),
 		"-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
 	rc, err := rpc.Dial("http://" + seq.Addr(t))
 	if err != nil {
@@ -79,7 +84,7 @@ func TestChunkedValidityBatch(t *testing.T) {
 	keys := depositKeys(t, cl, user)
 	waitDeposited(t, rc)
 	// The deposits' batch final first: every proof from now on is of the transfers.
-	proctest.WaitFor(t, "the deposits final on L1", proctest.Timeout, func() bool { return finalTxs(t, cl) >= 2 })
+	proctest.WaitFor(t, "the deposits final on L1", proctest.Timeout, func() bool { txs, _ := finalTxs(t, cl); return txs >= 2 })
 	t.Logf("deposits final %v after the start", time.Since(start).Round(time.Millisecond))
 
 	// 4×B transfers of 10 from account 0 to account 1, sent at once.
@@ -96,22 +101,26 @@ func TestChunkedValidityBatch(t *testing.T) {
 		}
 	}
 
-	// Kill whichever prover is seen proving first, mid-job.
+	// Kill whichever prover is seen proving first, mid-chunk. A chunk's proof takes a fraction
+	// of a second at these parameters: the provers are polled every few milliseconds, not at
+	// WaitFor's slowing pace.
 	killed := -1
-	proctest.WaitFor(t, "a prover proving a job of the transfers", proctest.Timeout, func() bool {
+	for deadline := time.Now().Add(proctest.Timeout); killed < 0; time.Sleep(3 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no prover seen proving a chunk of the transfers' batch within %v", proctest.Timeout)
+		}
 		for i, p := range provers {
 			if v, ok := metricValue(p.get(t, "/metrics"), `pqprover_jobs{state="proving"}`); ok && v > 0 {
 				killed = i
-				return true
+				break
 			}
 		}
-		return false
-	})
+	}
 	if err := provers[killed].Kill(); err != nil {
 		t.Fatal(err)
 	}
 	survivor := 1 - killed
-	t.Logf("killed prover %d (%s) mid-job, %v after the start", killed, urls[killed], time.Since(start).Round(time.Millisecond))
+	t.Logf("killed prover %d (%s) mid-chunk, %v after the start", killed, urls[killed], time.Since(start).Round(time.Millisecond))
 
 	var rcpt sequencer.RPCReceipt
 	proctest.WaitFor(t, "the last transfer in a block", proctest.Timeout, func() bool {
@@ -121,8 +130,9 @@ func TestChunkedValidityBatch(t *testing.T) {
 		var st sequencer.RPCStatus
 		return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
 	})
-	if txs := finalTxs(t, cl); txs != uint64(n+2) { // the two deposits and the transfers
-		t.Fatalf("%d transactions in the final batches, want %d", txs, n+2)
+	if txs, largest := finalTxs(t, cl); txs != uint64(n+2) || largest != uint64(n) {
+		t.Fatalf("%d transactions in the final batches, the largest of %d; want %d, and the transfers in one batch of %d (4 chunks)",
+			txs, largest, n+2, n)
 	}
 	for i, want := range []uint64{1000 - 10*uint64(n), 1000 + 10*uint64(n)} {
 		var a sequencer.RPCAccount
@@ -131,7 +141,7 @@ func TestChunkedValidityBatch(t *testing.T) {
 		}
 	}
 
-	// The pool retried the killed prover's job on the survivor, which proved it.
+	// The pool retried the killed prover's chunk on the survivor, which proved it.
 	m := seq.get(t, "/metrics")
 	series := func(name string, i int, labels string) string {
 		return fmt.Sprintf(`%s{%sprover="%s"}`, name, labels, urls[i])
@@ -153,6 +163,12 @@ func TestChunkedValidityBatch(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %s", c.series, v, ok, c.want)
 		}
 	}
+	// Its progress log names the chunk retried, the prover it left and why.
+	retried := grepLines(seq.Stderr(), "prover job retried")
+	if !strings.Contains(retried, "-chunk-") || !strings.Contains(retried, urls[killed]) {
+		t.Errorf("no log line of the chunk retried away from %s:\n%s", urls[killed], retried)
+	}
+	t.Logf("sequencer: %s", retried)
 	if t.Failed() {
 		t.Logf("pool metrics:\n%s", grepLines(m, "pqsequencer_prover"))
 	}
@@ -166,14 +182,13 @@ func TestChunkedValidityBatch(t *testing.T) {
 }
 
 // finalTxs counts the transactions in the final batches of rollup 1, every one of which must
-// be a validity batch.
-func finalTxs(t *testing.T, cl *l1client.Client) uint64 {
+// be a validity batch, and returns the largest batch's count too.
+func finalTxs(t *testing.T, cl *l1client.Client) (txs, largest uint64) {
 	t.Helper()
 	r, err := cl.Rollup(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var txs uint64
 	for b := uint64(1); b <= r.FinalNumber; b++ {
 		rec, err := cl.Batch(context.Background(), 1, b)
 		if err != nil {
@@ -182,7 +197,7 @@ func finalTxs(t *testing.T, cl *l1client.Client) uint64 {
 		if rec.Mode != chain.ModeValidity {
 			t.Fatalf("batch %d posted in mode %d under -mode validity", b, rec.Mode)
 		}
-		txs += rec.TxCount
+		txs, largest = txs+rec.TxCount, max(largest, rec.TxCount)
 	}
-	return txs
+	return txs, largest
 }

@@ -163,7 +163,8 @@ func run(ctx context.Context, c config) error {
 	var prv settlement.Prover
 	if l1 != nil && l1.prover != nil {
 		defer l1.prover.Close()
-		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.prover.Params(), ChainID: c.seq.ChainID}
+		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.prover.Params(), ChainID: c.seq.ChainID,
+			Logger: log.With("component", "prover")}
 	}
 	s, err := sequencer.New(c.seq)
 	if err != nil {

@@ -142,7 +142,7 @@ type proofMetrics struct {
 
 func newProofMetrics(reg *prometheus.Registry) *proofMetrics {
 	return &proofMetrics{proofs: obs.NewProofs(reg, "pqsequencer", []string{"ok", "failed"},
-		"Validity proofs asked of the prover, by outcome: ok (checked, posted in validity mode) or failed (error, refusal or deadline: the batch waits or goes optimistic).",
+		"Validity proofs asked of the prover (one per chunk of a batch proven in chunks), by outcome: ok (checked) or failed (error, refusal or deadline: the batch waits or goes optimistic).",
 		"Time from asking the prover for a proof to holding the checked proof (the prover's queue and the network included).")}
 }
 

@@ -139,3 +139,9 @@ type Error struct {
 func (e *Error) Error() string {
 	return fmt.Sprintf("prover API: %d %s: %s", e.Status, e.Code, e.Message)
 }
+
+// Is makes a not_provable reply match prover.ErrNotProvable (errors.Is), as the same refusal by
+// an in-process Service does: no prover would prove the job.
+func (e *Error) Is(target error) bool {
+	return target == prover.ErrNotProvable && e.Code == CodeNotProvable
+}

@@ -21,6 +21,7 @@ type member struct {
 	fails    int  // failures in a row (jobs and probes): the down time doubles with each
 	lastErr  error
 	probe    *time.Timer // the next probe while down
+	probeAt  time.Time   // when it is due
 
 	jobsStarted, jobsSucceeded, jobsFailed, jobsRetriedAway uint64
 	proofSeconds                                            float64
@@ -146,7 +147,22 @@ func (p *Pool) markDown(m *member, err error) {
 	if p.closed {
 		return
 	}
+	m.probeAt = time.Now().Add(down)
 	m.probe = time.AfterFunc(down, func() { p.probe(m) })
+}
+
+// nextProbe is when the first probe of a prover that is down is due, and the channel closed when
+// a prover comes up (or a slot frees) before.
+func (p *Pool) nextProbe() (time.Time, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var first time.Time
+	for _, m := range p.members {
+		if !m.up && (first.IsZero() || m.probeAt.Before(first)) {
+			first = m.probeAt
+		}
+	}
+	return first, p.changed
 }
 
 // probe asks a prover that is down what it proves: if it answers with the pool's parameters

@@ -56,7 +56,8 @@ type Config struct {
 	// [DefaultJobTimeout of the provers' parameters].
 	JobTimeout time.Duration
 	// Attempts bounds the provers one job is tried on, retries included [DefaultAttempts];
-	// a failed probe of a prover that was down counts as an attempt.
+	// finding every prover down counts as an attempt, after which the job waits for the
+	// first probe (a prover that comes up ends the wait).
 	Attempts int
 	// Backoff is the wait before the first retry, doubling for each next one (at most
 	// DownMax) [DefaultBackoff].
@@ -208,8 +209,13 @@ func (p *Pool) Prove(ctx context.Context, job *prover.Job) (*prover.Result, erro
 			if len(tried) == p.cfg.Attempts {
 				break
 			}
-			p.log.Warn("prover job waits: every prover is down", "job", job.ID, "attempt", len(tried), "backoff", wait)
-			if !p.sleep(ctx, &wait) {
+			// Wait for the first probe (and as long again for its answer): a prover that
+			// comes up ends the wait at once.
+			probeAt, changed := p.nextProbe()
+			d := max(wait, time.Until(probeAt)+p.cfg.DownMin)
+			p.log.Warn("prover job waits: every prover is down", "job", job.ID, "attempt", len(tried), "wait", d)
+			wait = min(2*wait, p.cfg.DownMax)
+			if !p.waitUp(ctx, d, changed) {
 				return nil, failed(job, tried, ctx.Err())
 			}
 			continue
@@ -245,6 +251,19 @@ func (p *Pool) Prove(ctx context.Context, job *prover.Job) (*prover.Result, erro
 		}
 	}
 	return nil, failed(job, tried, nil)
+}
+
+// waitUp waits d, or until changed is closed; it returns false if ctx ended first.
+func (p *Pool) waitUp(ctx context.Context, d time.Duration, changed <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-changed:
+	case <-t.C:
+	}
+	return true
 }
 
 // sleep waits *wait, then doubles it (at most DownMax); it returns false if ctx ended first.

@@ -27,6 +27,12 @@ type endpoint struct {
 
 func startEndpoint(t *testing.T, keys *prover.Keys, p proverapi.Prover) *endpoint {
 	t.Helper()
+	return startEndpointAt(t, keys, p, "127.0.0.1:0")
+}
+
+// startEndpointAt starts the endpoint on addr (a restarted prover: the same address).
+func startEndpointAt(t *testing.T, keys *prover.Keys, p proverapi.Prover, addr string) *endpoint {
+	t.Helper()
 	if p == nil {
 		svc, err := prover.New(prover.Config{Keys: keys, Workers: 1, QueueSize: 4})
 		if err != nil {
@@ -38,7 +44,7 @@ func startEndpoint(t *testing.T, keys *prover.Keys, p proverapi.Prover) *endpoin
 		t.Cleanup(svc.Stop)
 		p = svc
 	}
-	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: 5, Workers: 1, ListenAddr: "127.0.0.1:0"})
+	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: 5, Workers: 1, ListenAddr: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +186,13 @@ func TestTimeoutRetried(t *testing.T) {
 	keys := provertest.Keys(t, provertest.Params())
 	hang := hangingProver{took: make(chan string, 4)}
 	a, b := startEndpoint(t, keys, hang), startEndpoint(t, keys, nil)
-	p := newPool(t, proverpool.Config{JobTimeout: 2 * time.Second}, a, b)
 	job := provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	// A per-job timeout well above what b takes for this job here (a proof under -race is slow).
+	t0 := time.Now()
+	if _, err := newPool(t, proverpool.Config{}, b).Prove(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	p := newPool(t, proverpool.Config{JobTimeout: 3*time.Since(t0) + time.Second}, a, b)
 	res, err := p.Prove(context.Background(), job)
 	if err != nil || res.ID != job.ID {
 		t.Fatalf("job after a timeout: %v", err)
@@ -207,6 +218,35 @@ func TestTimeoutRetried(t *testing.T) {
 	p2 := newPool(t, proverpool.Config{}, a)
 	if _, err := p2.Prove(ctx, job); !errors.Is(err, context.DeadlineExceeded) || p2.Stats().Retries != 0 {
 		t.Fatalf("cancelled job: %v, stats %+v", err, p2.Stats())
+	}
+}
+
+// TestProverBack: the only prover of a pool dies; a job finds it down and waits for its probe;
+// the prover restarted on its address is probed up, and the job is proven there.
+func TestProverBack(t *testing.T) {
+	keys := provertest.Keys(t, provertest.Params())
+	a := startEndpoint(t, keys, nil)
+	p := newPool(t, proverpool.Config{DownMin: 500 * time.Millisecond}, a)
+	a.kill()
+	job := provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Prove(context.Background(), job)
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for proverStats(t, p, a.url).JobsFailed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the job never failed on the dead prover")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	startEndpointAt(t, keys, nil, strings.TrimPrefix(a.url, "http://"))
+	if err := <-done; err != nil {
+		t.Fatalf("job after the prover's restart: %v", err)
+	}
+	if s := proverStats(t, p, a.url); !s.Up || s.JobsSucceeded != 1 || s.JobsFailed != 1 || s.LastError != "" {
+		t.Fatalf("restarted prover: %+v", s)
 	}
 }
 
@@ -277,5 +317,16 @@ func TestRefusals(t *testing.T) {
 	job := provertest.Jobs(t, otherParams, chainID, 1)[0]
 	if _, err := p.Prove(context.Background(), job); !errors.Is(err, prover.ErrNotProvable) || !strings.Contains(err.Error(), "the prover pool proves") {
 		t.Fatalf("job of other parameters: %v", err)
+	}
+	// A job whose witness does not prove its commitment: the prover's 422 not_provable is the
+	// job's fault, returned at once, and the prover stays up.
+	bad := *provertest.Jobs(t, keys.Params, chainID, 1)[0]
+	bad.Commitment.TxCount++
+	_, err := p.Prove(context.Background(), &bad)
+	if !errors.Is(err, prover.ErrNotProvable) || !strings.Contains(err.Error(), "as it would be by any prover") {
+		t.Fatalf("job not provable: %v", err)
+	}
+	if st := p.Stats(); st.Retries != 0 || !st.Provers[0].Up || st.Provers[0].JobsFailed != 1 {
+		t.Fatalf("after a job not provable: %+v", st)
 	}
 }

@@ -156,6 +156,9 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	if o.blocks != nil {
 		cfg.Blocks = o.blocks(w.seq)
 	}
+	if cfg.Prover != nil && cfg.PreStates == nil {
+		cfg.PreStates = settlement.GoReferencePreStates{Blocks: cfg.Blocks, ChainID: l2ChainID}
+	}
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
 	if o.target != nil {
 		cfg.Target = o.target(cfg.Target)
@@ -578,7 +581,7 @@ func honestRun(t *testing.T, executor string) {
 // mixes both modes deterministically.
 type evenBatches struct{ real settlement.Prover }
 
-func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error) {
+func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre settlement.PreState) ([]byte, error) {
 	if c.BatchNumber%2 == 1 {
 		return nil, errors.New("odd batch: left to the optimistic path")
 	}

@@ -99,6 +99,9 @@ type worldOpts struct {
 	snapshotEvery uint64 // the sequencer's snapshot interval (0: its default)
 	// blocks, if not nil, wraps the sequencer as the engine reads it (fault injection).
 	blocks func(settlement.BlockSource) settlement.BlockSource
+	// preStates, if not nil, gives the Prover its states over the sequencer (nil: the Go
+	// reference's, settlement.GoReferencePreStates).
+	preStates func(*sequencer.Sequencer) settlement.PreStates
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -156,7 +159,9 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	if o.blocks != nil {
 		cfg.Blocks = o.blocks(w.seq)
 	}
-	if cfg.Prover != nil && cfg.PreStates == nil {
+	if o.preStates != nil {
+		cfg.PreStates = o.preStates(w.seq)
+	} else if cfg.Prover != nil && cfg.PreStates == nil {
 		cfg.PreStates = settlement.GoReferencePreStates{Blocks: cfg.Blocks, ChainID: l2ChainID}
 	}
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)

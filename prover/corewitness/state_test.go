@@ -7,6 +7,7 @@ import (
 	"github.com/pqbridge/pqbridge/ffi"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/l2test"
+	"github.com/pqbridge/pqbridge/prover"
 )
 
 // TestStateFollowsReference: a State executing random batches alternately with and without a
@@ -52,5 +53,45 @@ func TestStateFollowsReference(t *testing.T) {
 	}
 	if _, err := st.Root(); !errors.Is(err, ffi.ErrClosed) {
 		t.Fatalf("Root after Close: %v, want ErrClosed", err)
+	}
+}
+
+// BenchmarkWitness: the prover's witness of a batch of 256 random transactions at depth 24, in
+// the core (what the settlement engine's prover uses) and with the Go reference (what it used).
+func BenchmarkWitness(b *testing.B) {
+	const depth, n = 24, 256
+	for _, src := range []string{"core", "reference"} {
+		b.Run(src, func(b *testing.B) {
+			random := l2test.NewRandomBatches(3, depth)
+			c, err := ffi.New(depth, 1<<12)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			core := NewState(c)
+			ref, err := l2.NewState(depth)
+			if err != nil {
+				b.Fatal(err)
+			}
+			refSrc := &prover.ReferenceSource{State: ref}
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				txs, err := l2.DecodeBatch(random.Next(n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if src == "core" {
+					_, err = core.ApplyBatchWitness(txs)
+				} else {
+					_, err = refSrc.ApplyBatchWitness(txs)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/tx")
+		})
 	}
 }

@@ -139,6 +139,22 @@ func testWatchPausesOnFraud(t *testing.T, ctx context.Context, w *wallet, l1Addr
 	if reason := wt.onState(&broken, ""); !strings.Contains(reason, "escrow invariant broken") {
 		t.Fatalf("escrow %d of deposited %d paid %d: reason %q", broken.Escrow, broken.Deposited, broken.Paid, reason)
 	}
+	if reason := wt.onState(r, "FATAL: escrow invariant violated: rollup 1"); !strings.Contains(reason, "the L1 node halted") {
+		t.Fatalf("a node halted on an invariant: reason %q", reason)
+	}
+	queued := *r
+	queued.DelayedPending, queued.DelayedAmount = 3, 900
+	if reason := wt.onState(&queued, ""); reason != "" {
+		t.Fatalf("delay-queue not watched: reason %q", reason)
+	}
+	wt.on, wt.maxDelayed = append(wt.on, condDelayQueue), 2
+	if reason := wt.onState(&queued, ""); reason != "3 withdrawals wait in the delay queue of rollup 1 (900 in all), above --max-delayed 2" {
+		t.Fatalf("3 delayed, at most 2: reason %q", reason)
+	}
+	queued.DelayedPending = 2
+	if reason := wt.onState(&queued, ""); reason != "" {
+		t.Fatalf("2 delayed, at most 2: reason %q", reason)
+	}
 	reason := wt.onEvent(chain.Event{Kind: chain.EventChallengeUpheld, RollupID: 1, Number: 4, Height: 9})
 	if reason != "fraud proof upheld against batch 4 of rollup 1 at L1 height 9" {
 		t.Fatalf("upheld fraud: reason %q", reason)

@@ -111,7 +111,7 @@ func StopComet(n *nm.Node) error {
 
 // cometConfig is CometBFT's configuration of an L1 node: no RPC or gRPC server (clients use
 // l1/quicrpc), no peer exchange (the validators' addresses are configured), empty blocks made
-// (every height gets its certificate), goleveldb under Home.
+// (every height gets its certificate), no tx index, goleveldb under Home.
 func cometConfig(c CometConfig) (*cmtcfg.Config, error) {
 	if c.Home == "" || c.ListenAddr == "" {
 		return nil, errors.New("abci: CometBFT needs a home directory and a listen address")
@@ -143,6 +143,9 @@ func cometConfig(c CometConfig) (*cmtcfg.Config, error) {
 		cfg.Consensus.TimeoutPropose = c.TimeoutPropose
 	}
 	cfg.Instrumentation.Prometheus = false
+	// The chain keeps its own receipts and events; CometBFT's tx index would be a second copy,
+	// and its store is one CometBFT does not close on Stop.
+	cfg.TxIndex.Indexer = "null"
 	if err := cfg.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("abci: CometBFT config: %w", err)
 	}

@@ -1,9 +1,13 @@
 package abci
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/qc"
 )
@@ -131,6 +135,80 @@ func (tn *testNet) checkCertificates(pinned *qc.ValidatorSet, h uint64, minVotes
 			}
 			if height == h-2 && len(c.Votes) < minVotes {
 				tn.t.Fatalf("validator %d: certificate of height %d has %d votes, want at least %d", i, height, len(c.Votes), minVotes)
+			}
+		}
+	}
+}
+
+// TestValidatorsHaltAndResume: with two of four validators stopped no block commits (the two
+// left prevote at the next height and get no further) and no certificate appears; after they
+// restart, one of them on an empty L1 datadir that CometBFT's handshake replays every block
+// into, the chain resumes with identical blocks and certificates on all four.
+func TestValidatorsHaltAndResume(t *testing.T) {
+	tn := newTestNet(t, 4)
+	pinned, _, err := validatorSet(tn.vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.waitHeight(3, 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	sub, err := tn.nodes[0].cmt.EventBus().Subscribe(ctx, "halt-test", types.EventQueryVote, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{2, 3} {
+		if err := tn.stop(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stuck := tn.waitPrevotes(ctx, sub, tn.height(0)+1)
+	for _, i := range []int{0, 1} {
+		if h := tn.height(i); h != stuck-1 {
+			t.Fatalf("validator %d is at height %d with half the stake up; want %d", i, h, stuck-1)
+		}
+		if _, err := tn.nodes[i].app.Certificate(stuck - 2); err == nil {
+			t.Fatalf("validator %d holds a certificate of height %d, whose block was never decided", i, stuck-2)
+		}
+	}
+
+	if err := os.RemoveAll(filepath.Join(tn.nodes[2].dir, "l1")); err != nil {
+		t.Fatal(err)
+	}
+	tn.start(2) // CometBFT replays blocks 1..stuck-1 into the empty chain
+	tn.start(3)
+	tn.waitHeight(stuck+3, 40*time.Second)
+	h := tn.minHeight()
+	tn.checkAgreement(h)
+	tn.checkCertificates(pinned, h, 3)
+}
+
+// waitPrevotes reads vote events until validators 0 and 1 have both prevoted at a height of at
+// least from, and returns that height.
+func (tn *testNet) waitPrevotes(ctx context.Context, sub types.Subscription, from uint64) uint64 {
+	tn.t.Helper()
+	want := map[string]bool{}
+	for _, i := range []int{0, 1} {
+		want[string(tn.nodes[i].comet.ConsensusKey.PubKey().Address())] = true
+	}
+	seen := map[int64]map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			tn.t.Fatalf("validators 0 and 1 did not both prevote at a height from %d: %v", from, ctx.Err())
+		case <-sub.Canceled():
+			tn.t.Fatalf("vote subscription canceled: %v", sub.Err())
+		case m := <-sub.Out():
+			ev, ok := m.Data().(types.EventDataVote)
+			if !ok || ev.Vote.Type != types.PrevoteType || ev.Vote.Height < int64(from) || !want[string(ev.Vote.ValidatorAddress)] {
+				continue
+			}
+			if seen[ev.Vote.Height] == nil {
+				seen[ev.Vote.Height] = map[string]bool{}
+			}
+			seen[ev.Vote.Height][string(ev.Vote.ValidatorAddress)] = true
+			if len(seen[ev.Vote.Height]) == len(want) {
+				return uint64(ev.Vote.Height)
 			}
 		}
 	}

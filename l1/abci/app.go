@@ -18,6 +18,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	abcitypes "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
@@ -106,9 +107,6 @@ func validatorSet(vals []Validator) (*qc.ValidatorSet, map[string]common.Address
 		if len(v.ConsensusKey) != ed25519.PubKeySize {
 			return nil, nil, fmt.Errorf("abci: validator %d: consensus key of %d bytes, want %d", i, len(v.ConsensusKey), ed25519.PubKeySize)
 		}
-		if v.Power > 1<<60 { // CometBFT's MaxTotalVotingPower is 2^60/8
-			return nil, nil, fmt.Errorf("abci: validator %d: power %d too large", i, v.Power)
-		}
 		addr := string(ed25519.PubKey(v.ConsensusKey).Address())
 		if _, dup := member[addr]; dup {
 			return nil, nil, fmt.Errorf("abci: validator %d: consensus key listed twice", i)
@@ -119,6 +117,9 @@ func validatorSet(vals []Validator) (*qc.ValidatorSet, map[string]common.Address
 	set, err := qc.NewValidatorSet(qvals)
 	if err != nil {
 		return nil, nil, err
+	}
+	if set.TotalPower() > uint64(cmttypes.MaxTotalVotingPower) {
+		return nil, nil, fmt.Errorf("abci: total power %d above CometBFT's limit %d", set.TotalPower(), cmttypes.MaxTotalVotingPower)
 	}
 	return set, member, nil
 }

@@ -246,3 +246,34 @@ func TestCheckTxPolicy(t *testing.T) {
 		t.Fatal("recheck kept a transaction the node's mempool does not hold")
 	}
 }
+
+func TestGenesisRefusals(t *testing.T) {
+	k := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xc0})
+	ck := ed25519.GenPrivKeyFromSecret([]byte{0xc0}).PubKey().Bytes()
+	ck2 := ed25519.GenPrivKeyFromSecret([]byte{0xc1}).PubKey().Bytes()
+	k2 := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xc1})
+	cases := map[string][]Validator{
+		"no validators":       nil,
+		"short pq key":        {{PQKey: k.Public().Bytes()[:10], ConsensusKey: ck, Power: 1}},
+		"short consensus key": {{PQKey: k.Public().Bytes(), ConsensusKey: ck[:31], Power: 1}},
+		"zero power":          {{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 0}},
+		"consensus key twice": {{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 1}, {PQKey: k2.Public().Bytes(), ConsensusKey: ck, Power: 1}},
+		"pq key twice":        {{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 1}, {PQKey: k.Public().Bytes(), ConsensusKey: ck2, Power: 1}},
+		"power above int64":   {{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 1 << 63}},
+		"total above limit": {{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 1 << 59},
+			{PQKey: k2.Public().Bytes(), ConsensusKey: ck2, Power: 1 << 59}},
+	}
+	for name, vals := range cases {
+		if _, err := GenesisDoc(testChainID, 1_700_000_000_000, vals); err == nil {
+			t.Errorf("%s: genesis accepted", name)
+		}
+	}
+	doc, err := GenesisDoc(testChainID, 1_700_000_000_000, []Validator{{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.ChainID != CometChainID(testChainID) || len(doc.Validators) != 1 || doc.Validators[0].Power != 5 ||
+		doc.ConsensusParams.Feature.VoteExtensionsEnableHeight != 1 {
+		t.Fatalf("genesis %+v", doc)
+	}
+}

@@ -44,14 +44,14 @@ func NodeID(k ed25519.PrivKey) string { return string(p2p.PubKeyToID(k.PubKey())
 // GenesisDoc is CometBFT's genesis of an L1 chain: its chain ID and time, the validators'
 // Ed25519 keys and powers, and vote extensions (the ML-DSA votes) from height 1.
 func GenesisDoc(chainID uint64, timestampMillis uint64, vals []Validator) (*types.GenesisDoc, error) {
+	if _, _, err := validatorSet(vals); err != nil {
+		return nil, err
+	}
 	params := types.DefaultConsensusParams()
 	params.Feature.VoteExtensionsEnableHeight = 1
 	doc := &types.GenesisDoc{GenesisTime: time.UnixMilli(int64(timestampMillis)).UTC(), ChainID: CometChainID(chainID),
 		InitialHeight: 1, ConsensusParams: params}
 	for i, v := range vals {
-		if len(v.ConsensusKey) != ed25519.PubKeySize {
-			return nil, fmt.Errorf("abci: validator %d: consensus key of %d bytes", i, len(v.ConsensusKey))
-		}
 		pk := ed25519.PubKey(v.ConsensusKey)
 		doc.Validators = append(doc.Validators, types.GenesisValidator{Address: pk.Address(), PubKey: pk,
 			Power: int64(v.Power), Name: fmt.Sprintf("validator-%d", i)})

@@ -1,7 +1,7 @@
 // Package abci runs L1's settlement state machine (package l1/chain) as a CometBFT ABCI++
 // application: CometBFT orders the blocks, times out rounds and gossips votes; the chain
 // executes them (FinalizeBlock → Execute, Commit → Commit, app hash = the chain's state root);
-// the mempool admission is l1/node's policy (CheckTx). Besides CometBFT's Ed25519 votes, every
+// the mempool admission is l1/node's policy (CheckTx → node.Admit). Besides CometBFT's Ed25519 votes, every
 // validator signs each committed height with its ML-DSA-65 key in a vote extension, and the
 // next proposer puts the collected signatures into its block as a quorum certificate (package
 // l1/qc) that clients verify against the validator set they pinned. docs/l1.md, "Consensus
@@ -170,7 +170,7 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcity
 		}
 		return &abcitypes.CheckTxResponse{Code: CodeOK}, nil
 	}
-	if _, err := a.n.SubmitTx(req.Tx); err != nil && !errors.Is(err, node.ErrKnownTx) {
+	if _, err := a.n.Admit(req.Tx); err != nil && !errors.Is(err, node.ErrKnownTx) {
 		return &abcitypes.CheckTxResponse{Code: CodeRefused, Log: err.Error()}, nil
 	}
 	return &abcitypes.CheckTxResponse{Code: CodeOK}, nil

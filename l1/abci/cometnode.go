@@ -16,6 +16,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/tmhash"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/mempool"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -89,7 +90,7 @@ func StartComet(app *App, genesis *types.GenesisDoc, c CometConfig) (*nm.Node, e
 		logger = cmtlog.NewNopLogger()
 	}
 	n, err := nm.NewNode(context.Background(), cfg, pv, &p2p.NodeKey{PrivKey: c.NodeKey},
-		proxy.NewLocalClientCreator(app), genProvider, cmtcfg.DefaultDBProvider,
+		proxy.NewLocalClientCreator(app), genProvider, stopSafeDBProvider,
 		nm.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
 		return nil, fmt.Errorf("abci: creating the CometBFT node: %w", err)
@@ -98,6 +99,19 @@ func StartComet(app *App, genesis *types.GenesisDoc, c CometConfig) (*nm.Node, e
 		return nil, fmt.Errorf("abci: starting the CometBFT node: %w", err)
 	}
 	return n, nil
+}
+
+// Relay hands a transaction the L1 node admitted to the CometBFT node's mempool, which gossips
+// it to the proposers (node.SetRelay(Relay(n)); its CheckTx admits it with node.Admit). One
+// CometBFT already holds or has just seen is no error.
+func Relay(n *nm.Node) func(raw []byte) error {
+	return func(raw []byte) error {
+		_, err := n.Mempool().CheckTx(raw, "")
+		if errors.Is(err, mempool.ErrTxInCache) {
+			return nil
+		}
+		return err
+	}
 }
 
 // StopComet stops a CometBFT node and waits until it has.

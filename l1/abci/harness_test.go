@@ -3,8 +3,11 @@ package abci
 import (
 	"errors"
 	"fmt"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
 	"net"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +25,13 @@ const testChainID = 31
 // validatorNode is one validator of a test network: its L1 node, its application and its
 // embedded CometBFT node, on loopback.
 type validatorNode struct {
-	pq    *pqkey.PrivateKey
-	comet CometConfig
-	dir   string
-	n     *node.Node
-	app   *App
-	cmt   *nm.Node
+	pq       *pqkey.PrivateKey
+	comet    CometConfig
+	dir      string
+	restarts int
+	n        *node.Node
+	app      *App
+	cmt      *nm.Node
 }
 
 // testNet is a network of validators sharing a genesis.
@@ -74,13 +78,6 @@ func newTestNet(t *testing.T, size int) *testNet {
 			TimeoutCommit: 150 * time.Millisecond, TimeoutPropose: 600 * time.Millisecond}})
 		tn.vals = append(tn.vals, Validator{PQKey: pq.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
 	}
-	for i, v := range tn.nodes {
-		for j, w := range tn.nodes {
-			if i != j {
-				v.comet.Peers = append(v.comet.Peers, fmt.Sprintf("%s@127.0.0.1:%d", NodeID(w.comet.NodeKey), ports[j]))
-			}
-		}
-	}
 	tn.genesis = chain.Genesis{ChainID: testChainID, Validator: tn.nodes[0].pq.Public().Bytes(), Timestamp: 1_700_000_000_000,
 		Alloc: []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}}
 	var err error
@@ -91,6 +88,9 @@ func newTestNet(t *testing.T, size int) *testNet {
 		tn.start(i)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			tn.dumpLogs()
+		}
 		for i, v := range tn.nodes {
 			if v.cmt != nil {
 				if err := tn.stop(i); err != nil {
@@ -115,11 +115,40 @@ func (tn *testNet) start(i int) {
 	if err != nil {
 		t.Fatalf("validator %d: %v", i, errors.Join(err, n.Stop()))
 	}
-	cmt, err := StartComet(app, tn.doc, v.comet)
+	logFile, err := os.OpenFile(filepath.Join(v.dir, "comet.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := logFile.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	cc := v.comet
+	for j, w := range tn.nodes {
+		if j != i {
+			cc.Peers = append(cc.Peers, NodeID(w.comet.NodeKey)+"@"+strings.TrimPrefix(w.comet.ListenAddr, "tcp://"))
+		}
+	}
+	cc.Logger = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(logFile)), cmtlog.AllowInfo())
+	cmt, err := StartComet(app, tn.doc, cc)
 	if err != nil {
 		t.Fatalf("validator %d: %v", i, errors.Join(err, n.Stop()))
 	}
+	n.SetRelay(Relay(cmt))
 	v.n, v.app, v.cmt = n, app, cmt
+}
+
+// restart starts validator i again on its datadirs under a new p2p key. The key is new because
+// the test stops validators in process: a peer that redialled a stopping node can be left
+// connected to a socket that the stopped node accepted and never closed (a process exit would
+// close it), and it refuses the restarted node's connections under the same ID until its ping
+// times out (a minute).
+func (tn *testNet) restart(i int) {
+	v := tn.nodes[i]
+	v.restarts++
+	v.comet.NodeKey = ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("p2p-%d-%d", i, v.restarts)))
+	tn.start(i)
 }
 
 // stop stops validator i's CometBFT node, then its L1 node.
@@ -165,4 +194,17 @@ func (tn *testNet) transfer(nonce uint64, to common.Address, amount uint64) []by
 		tn.t.Fatal(err)
 	}
 	return raw
+}
+
+// dumpLogs prints the last lines of each validator's CometBFT log, for a failed test.
+func (tn *testNet) dumpLogs() {
+	for i, v := range tn.nodes {
+		b, err := os.ReadFile(filepath.Join(v.dir, "comet.log"))
+		if err != nil {
+			tn.t.Logf("validator %d: %v", i, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		tn.t.Logf("validator %d, last lines of comet.log:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
 }

@@ -26,7 +26,8 @@ func TestFourValidators(t *testing.T) {
 	tn.waitHeight(3, 40*time.Second)
 
 	to := common.HexToAddress("0x5151")
-	if _, err := tn.nodes[2].cmt.Mempool().CheckTx(tn.transfer(0, to, 500), ""); err != nil {
+	// Submitted as the QUIC API does (node.SubmitTx, relayed to CometBFT's mempool).
+	if _, err := tn.nodes[2].n.SubmitTx(tn.transfer(0, to, 500)); err != nil {
 		t.Fatal(err)
 	}
 	tn.waitBalance(to, 500, 30*time.Second)
@@ -40,7 +41,7 @@ func TestFourValidators(t *testing.T) {
 	}
 	h = tn.minHeight()
 	tn.waitHeight(h+5, 40*time.Second)
-	if _, err := tn.nodes[0].cmt.Mempool().CheckTx(tn.transfer(1, to, 250), ""); err != nil {
+	if _, err := tn.nodes[0].n.SubmitTx(tn.transfer(1, to, 250)); err != nil {
 		t.Fatal(err)
 	}
 	tn.waitBalance(to, 750, 30*time.Second)
@@ -175,8 +176,8 @@ func TestValidatorsHaltAndResume(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(tn.nodes[2].dir, "l1")); err != nil {
 		t.Fatal(err)
 	}
-	tn.start(2) // CometBFT replays blocks 1..stuck-1 into the empty chain
-	tn.start(3)
+	tn.restart(2) // CometBFT replays blocks 1..stuck-1 into the empty chain
+	tn.restart(3)
 	tn.waitHeight(stuck+3, 40*time.Second)
 	h := tn.minHeight()
 	tn.checkAgreement(h)

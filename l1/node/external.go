@@ -10,9 +10,17 @@ import (
 )
 
 // Under ExternalConsensus the consensus engine (package l1/abci) orders the blocks: it admits
-// transactions with SubmitTx (CheckTx), keeps them while Pooled says so (a recheck), executes
+// transactions with Admit (CheckTx), keeps them while Pooled says so (a recheck), executes
 // each decided block with the chain (Chain().Execute) and commits it with CommitExternal. The
 // mempool policy is this package's either way.
+
+// SetRelay makes SubmitTx hand every transaction it admits to relay: the consensus engine's
+// mempool, which gossips it and whose CheckTx admits it here with Admit.
+func (n *Node) SetRelay(relay func(raw []byte) error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.relay = relay
+}
 
 // Pooled reports whether a transaction is in the mempool (admitted, not yet in a block nor
 // evicted nor stale).

@@ -95,7 +95,8 @@ type Node struct {
 	evicted                  uint64
 	inflight                 sync.WaitGroup // reserved submissions, which Stop waits for
 	nextSeq                  uint64
-	notify                   chan struct{} // closed and replaced at every committed block
+	notify                   chan struct{}          // closed and replaced at every committed block
+	relay                    func(raw []byte) error // SetRelay
 	stopped                  bool
 
 	cancel context.CancelFunc

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/abci"
 	"github.com/pqbridge/pqbridge/l1/chain"
@@ -177,4 +179,51 @@ func waitSetHeight(ctx context.Context, t *testing.T, set []*setValidator, h uin
 		return low >= h
 	})
 	return low
+}
+
+func TestConsensusFlags(t *testing.T) {
+	dir := t.TempDir()
+	cv, err := loadConsensus(consensusFlags{engine: engineSingle}, false)
+	if err != nil || cv != nil {
+		t.Fatalf("single: %v %v", cv, err)
+	}
+	seed := proctest.SeedFile(t, dir, "consensus.key", testKey(7))
+	good := proctest.WriteFile(t, dir, "validators.json", fmt.Sprintf(`{"validators": [{"pqKey": "%s", "consensusKey": "0x%x", "power": 1}]}`,
+		hexutil.Encode(testKey(8).Public().Bytes()), make([]byte, 32)))
+	for name, tc := range map[string]struct {
+		f    consensusFlags
+		want string
+	}{
+		"unknown engine": {consensusFlags{engine: "raft"}, `-consensus "raft"`},
+		"no validators":  {consensusFlags{engine: engineCometBFT, keyFile: seed}, "needs -validators"},
+		"no key":         {consensusFlags{engine: engineCometBFT, validators: good}, "-consensus-key-file"},
+		"missing key":    {consensusFlags{engine: engineCometBFT, validators: good, keyFile: filepath.Join(dir, "none")}, "no such file"},
+		"empty set": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "empty.json", `{"validators": []}`)}, "lists no validator"},
+		"unknown field": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "extra.json", `{"validators": [], "stake": 1}`)}, "unknown field"},
+		"trailing data": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "trail.json", `{"validators": []} {}`)}, "data after"},
+	} {
+		if _, err := loadConsensus(tc.f, false); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+	cv, err = loadConsensus(consensusFlags{engine: engineCometBFT, validators: good, keyFile: seed}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, nk := consensusKeys(testKey(7).Seed())
+	if len(cv.vals) != 1 || !bytes.Equal(cv.consensus, ck) || !bytes.Equal(cv.nodeKey, nk) || bytes.Equal(ck, nk) {
+		t.Fatalf("loaded %d validators; keys from the seed %v %v, distinct %v",
+			len(cv.vals), bytes.Equal(cv.consensus, ck), bytes.Equal(cv.nodeKey, nk), !bytes.Equal(ck, nk))
+	}
+	// -init creates the consensus seed file once.
+	path := filepath.Join(dir, "new.consensus")
+	if _, err := loadConsensus(consensusFlags{engine: engineCometBFT, validators: good, keyFile: path}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keystore.ReadSeedFile(path); err != nil {
+		t.Fatalf("-init left no usable seed file: %v", err)
+	}
 }

@@ -155,11 +155,5 @@ func judgeWithdrawalRoot(c *Case) (bool, error) {
 // root differs is fraudulent either way: if every transaction succeeds its root is this one, and
 // if one fails the batch may not be on L1 at all (docs §11.3).
 func withdrawalRoot(txs []l2.Tx) fr.Element {
-	leaves := make([]fr.Element, len(txs))
-	for k := range txs {
-		if txs[k].Type.PaysOut() {
-			leaves[k] = l2.WithdrawalLeaf(txs[k].Address, txs[k].Amount)
-		}
-	}
-	return l2.ListRoot(leaves)
+	return l2.ListRoot(l2.WithdrawalLeaves(txs))
 }

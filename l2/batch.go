@@ -9,23 +9,22 @@ import (
 // DataHash is the batch data hash of docs §8.5: H over the 5·n words of the batch, in order.
 // data must pass every structural check of docs §5.3.
 func DataHash(data []byte) (fr.Element, error) {
-	n, err := checkBatchSize(data)
+	txs, err := DecodeBatch(data)
 	if err != nil {
 		return fr.Element{}, err
 	}
+	return TxsDataHash(txs), nil
+}
+
+// TxsDataHash is the data hash of docs §8.5 of decoded transactions: H over their 5·n words.
+func TxsDataHash(txs []Tx) fr.Element {
 	var h fr.Element
-	for i := range n {
-		rec := data[i*TxSize : (i+1)*TxSize]
-		if _, err := DecodeTx(rec); err != nil {
-			return fr.Element{}, fmt.Errorf("record %d: %w", i, err)
-		}
-		for j := 0; j < 5; j++ {
-			var w fr.Element
-			w.SetBytes(rec[32*j : 32*j+32]) // canonical: checked by DecodeTx
+	for k := range txs {
+		for _, w := range txs[k].Words() {
 			h = Compress(h, w)
 		}
 	}
-	return h, nil
+	return h
 }
 
 // DepositHash is the entry of one deposit in the L1 deposit queue (docs §8.4):
@@ -69,4 +68,45 @@ func (c *Commitment) Hash() fr.Element {
 	count.SetUint64(c.TxCount)
 	return HashMD(TagCommit, chainID, number, c.PrevRoot, c.NewRoot, c.DepositsBefore,
 		c.DepositsAfter, c.WithdrawalRoot, c.DataHash, c.TraceRoot, count)
+}
+
+// AppliedBatch is a batch whose transactions all applied (status ok), with its trace: what a
+// commitment is computed from without executing (settlement takes the trace from the
+// executor that built the blocks).
+type AppliedBatch struct {
+	ChainID, Number uint64
+	PrevRoot        fr.Element // the root before the batch
+	DepositsBefore  fr.Element // dq_before (docs §8.4)
+	Data            []byte     // canonical batch data (docs §5.3)
+	Trace           []fr.Element
+}
+
+// Commitment computes the batch commitment of docs §8.6 from b: the new root is the last trace
+// entry, the trace root list_root(trace), the withdrawal root list_root of the withdrawal
+// leaves (WithdrawalLeaves: every transaction applied), the deposit chain extended by each
+// deposit and refund, and the data hash.
+func (b *AppliedBatch) Commitment() (Commitment, error) {
+	txs, err := DecodeBatch(b.Data)
+	if err != nil {
+		return Commitment{}, err
+	}
+	if len(txs) == 0 || len(txs) != len(b.Trace) {
+		return Commitment{}, fmt.Errorf("l2: batch %d: %d transactions, %d trace entries", b.Number, len(txs), len(b.Trace))
+	}
+	return appliedCommitment(b.ChainID, b.Number, b.PrevRoot, b.DepositsBefore, txs, b.Trace), nil
+}
+
+// appliedCommitment is the §8.6 commitment of txs (at least one, every one with status ok)
+// applied on prev with the given trace and dq_before: the one computation of a commitment from
+// a trace, for a batch (AppliedBatch) and for each chunk of one (ChunkCommitments).
+func appliedCommitment(chainID, number uint64, prev, dqBefore fr.Element, txs []Tx, trace []fr.Element) Commitment {
+	dq := dqBefore
+	for k := range txs {
+		if txs[k].Type.ConsumesDeposit() {
+			dq = NextDepositChain(dq, DepositHash(txs[k].PubKey, txs[k].Amount))
+		}
+	}
+	return Commitment{ChainID: chainID, BatchNumber: number, PrevRoot: prev, NewRoot: trace[len(trace)-1],
+		DepositsBefore: dqBefore, DepositsAfter: dq, WithdrawalRoot: ListRoot(WithdrawalLeaves(txs)), DataHash: TxsDataHash(txs),
+		TraceRoot: ListRoot(trace), TxCount: uint64(len(txs))}
 }

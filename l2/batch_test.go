@@ -6,6 +6,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/l2test"
 )
 
 func TestDataHash(t *testing.T) {
@@ -59,5 +60,56 @@ func TestCommitmentHash(t *testing.T) {
 	c2.TxCount++
 	if a, b := c.Hash(), c2.Hash(); a.Equal(&b) {
 		t.Fatal("the tx count does not change the hash")
+	}
+}
+
+// TestAppliedBatchCommitment: the commitment computed from a batch's trace without executing it
+// is the one its execution gives.
+func TestAppliedBatchCommitment(t *testing.T) {
+	const depth = 4
+	gen := l2test.NewRandomBatches(3, depth)
+	filter, st := newState(t, depth), newState(t, depth)
+	var dq fr.Element
+	for b := range 10 {
+		txs, err := l2.DecodeBatch(gen.Next(40))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := filter.ApplyBatch(txs, l2.ApplyOptions{})
+		var ok []l2.Tx
+		for k := range txs {
+			if r.Statuses[k] == l2.StatusOK {
+				ok = append(ok, txs[k])
+			}
+		}
+		if len(ok) == 0 {
+			continue
+		}
+		prev := st.Root()
+		res := st.ApplyBatch(ok, l2.ApplyOptions{})
+		data := l2.EncodeBatch(ok)
+		ab := l2.AppliedBatch{ChainID: testChainID, Number: uint64(b + 1), PrevRoot: prev, DepositsBefore: dq, Data: data, Trace: res.PostRoots}
+		c, err := ab.Commitment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dh, err := l2.DataHash(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := dq
+		for i := range ok {
+			if ok[i].Type.ConsumesDeposit() {
+				want = l2.NextDepositChain(want, l2.DepositHash(ok[i].PubKey, ok[i].Amount))
+			}
+		}
+		if !c.NewRoot.Equal(&res.FinalRoot) || !c.TraceRoot.Equal(&res.TraceRoot) || !c.WithdrawalRoot.Equal(&res.WithdrawalRoot) ||
+			!c.DataHash.Equal(&dh) || !c.DepositsAfter.Equal(&want) || !c.PrevRoot.Equal(&prev) || c.TxCount != uint64(len(ok)) {
+			t.Fatalf("batch %d: commitment %+v differs from the execution's", b, c)
+		}
+		dq = c.DepositsAfter
+	}
+	if _, err := (&l2.AppliedBatch{Data: l2.EncodeBatch([]l2.Tx{{}}), Trace: nil}).Commitment(); err == nil {
+		t.Fatal("a batch without its trace was committed to")
 	}
 }

@@ -9,44 +9,27 @@ import (
 
 // pendingTx is a transaction of the stream read from its block and not in a batch yet.
 type pendingTx struct {
-	pos Position
-	raw []byte
+	pos  Position
+	raw  []byte
+	post [32]byte // its trace entry: the state root after it, as the sequencer's executor computed it
 	// blockEnd is the block's post root when this is the block's last transaction: a batch
 	// ending here must have it as its new root.
 	blockEnd *[32]byte
 	deposit  bool // it consumes an L1 deposit (a deposit or a refund)
 }
 
-// restore loads the batch records and re-executes their (honest) data to rebuild the L2 state.
+// restore loads the final summary and the records of the batches not final, and the stream
+// position after the last batch: nothing is executed (a batch's trace is in its record), and
+// nothing of the final batches but their summary is read.
 func (e *Engine) restore() error {
-	recs, err := loadRecords(e.db)
-	if err != nil {
+	if err := e.loadState(); err != nil {
 		return err
 	}
-	for _, r := range recs {
-		b, err := r.built()
-		if err != nil {
-			return err
-		}
-		if err := e.execute(b.Data, &b.Commitment); err != nil {
-			return fmt.Errorf("settlement: restoring batch %d: %w", r.Number, err)
-		}
-		e.next = Position{Block: r.EndBlock, Offset: r.EndOffset}
+	e.next = e.last.End()
+	if n := len(e.recs); n > 0 {
+		e.next = Position{Block: e.recs[n-1].EndBlock, Offset: e.recs[n-1].EndOffset}
 	}
-	e.recs = recs
-	return nil
-}
-
-// execute applies honest batch data to the engine's state and checks it gives c.
-func (e *Engine) execute(data []byte, c *l2.Commitment) error {
-	txs, err := l2.DecodeBatch(data)
-	if err != nil {
-		return err
-	}
-	res := e.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
-	if res.Rejected > 0 || !res.FinalRoot.Equal(&c.NewRoot) {
-		return fmt.Errorf("settlement: batch %d re-executes to another root", c.BatchNumber)
-	}
+	e.publish(nil)
 	return nil
 }
 
@@ -67,12 +50,16 @@ func (e *Engine) ingest(h TargetHead) error {
 			return fmt.Errorf("settlement: L2 block %d: the sequencer does not have it", e.next.Block)
 		}
 		n := uint64(len(b.Data) / l2.TxSize)
+		if uint64(len(b.Trace)) != 32*n {
+			// No retry fixes it: a block stored before the sequencer kept traces.
+			return e.halt(fmt.Errorf("L2 block %d has no trace (stored by an older sequencer): settle its batches with that release first", b.Header.Number))
+		}
 		if len(e.pending) == 0 && e.next.Offset < n {
 			e.since = e.cfg.Now()
 		}
 		for k := e.next.Offset; k < n; k++ {
 			raw := b.Data[k*l2.TxSize : (k+1)*l2.TxSize]
-			p := pendingTx{pos: Position{b.Header.Number, k}, raw: raw, deposit: isDeposit(raw)}
+			p := pendingTx{pos: Position{b.Header.Number, k}, raw: raw, post: b.PostRoot(int(k)), deposit: isDeposit(raw)}
 			if k == n-1 {
 				root := b.Header.PostRoot
 				p.blockEnd = &root
@@ -102,36 +89,40 @@ func (e *Engine) cutFull() error {
 
 // cut builds a batch of the first k pending transactions and stores its record; only then are
 // the transactions taken out of pending. Every failure halts the engine: the sequencer's blocks
-// do not re-execute as the sequencer says (a disagreement no retry fixes), or the record cannot
-// be stored. The L2 state the build moved past the batch is dropped with it.
+// do not give a batch (a disagreement no retry fixes), or the record cannot be stored.
 func (e *Engine) cut(k int) error {
 	txs := e.pending[:k]
 	data := make([]byte, 0, k*l2.TxSize)
-	for _, p := range txs {
+	trace := make([]fr.Element, k)
+	for i, p := range txs {
 		data = append(data, p.raw...)
-	}
-	number := uint64(len(e.recs)) + 1
-	if e.state == nil {
-		st, err := e.stateBefore(number)
-		if err != nil {
-			return e.halt(fmt.Errorf("rebuilding the L2 state before batch %d: %w", number, err))
+		if err := trace[i].SetBytesCanonical(p.post[:]); err != nil {
+			return e.halt(fmt.Errorf("L2 block %d transaction %d: trace entry: %w", p.pos.Block, p.pos.Offset, err))
 		}
-		e.state = st
 	}
-	b, err := e.build(number, data)
+	number := e.nextNumber()
+	b, err := e.build(number, data, trace)
 	if err == nil {
 		if end := txs[k-1].blockEnd; end != nil && b.Commitment.NewRoot.Bytes() != *end {
 			err = fmt.Errorf("batch %d ends at block %d but its root differs from the block's", number, txs[k-1].pos.Block)
 		}
 	}
 	if err != nil {
-		e.state = nil
 		return e.halt(err)
 	}
 	endPos := Position{txs[k-1].pos.Block, txs[k-1].pos.Offset + 1}
+	if txs[k-1].blockEnd != nil {
+		endPos = Position{Block: endPos.Block + 1} // the block is wholly in batches: End.Block-1 is the last
+	}
 	if err := e.put(newRecord(b, txs[0].pos, endPos)); err != nil {
-		e.state = nil
 		return err
+	}
+	if e.check != nil {
+		j := &checkJob{number: number, start: txs[0].pos, end: endPos, data: data, trace: trace, pos: make([]Position, k)}
+		for i := range txs {
+			j.pos[i] = txs[i].pos
+		}
+		e.check.offer(j)
 	}
 	e.pending = append(e.pending[:0:0], e.pending[k:]...)
 	e.since = e.cfg.Now()
@@ -146,36 +137,35 @@ type built struct {
 	Trace      []fr.Element
 }
 
-// build executes data on the engine's state (signatures were checked by the sequencer) and
-// returns the batch with its commitment (docs/protocol.md §8). The state has moved past the
-// batch even when it fails.
-func (e *Engine) build(number uint64, data []byte) (*built, error) {
-	txs, err := l2.DecodeBatch(data)
-	if err != nil {
-		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
-	}
-	dh, err := l2.DataHash(data)
+// build returns the batch of data with its commitment (docs/protocol.md §8), computed from the
+// sequencer's trace without executing: the previous root and deposit chain are the last built
+// batch's.
+func (e *Engine) build(number uint64, data []byte, trace []fr.Element) (*built, error) {
+	prev, dq, err := e.lastBuilt()
 	if err != nil {
 		return nil, err
 	}
-	prev := e.state.Root()
-	var dqBefore fr.Element // dq[0] = 0
-	if len(e.recs) > 0 {
-		if dqBefore, err = element(e.recs[len(e.recs)-1].Commitment.DepositsAfter); err != nil {
-			return nil, err
-		}
+	ab := l2.AppliedBatch{ChainID: e.cfg.ChainID, Number: number, PrevRoot: prev, DepositsBefore: dq, Data: data, Trace: trace}
+	c, err := ab.Commitment()
+	if err != nil {
+		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
 	}
-	dq := dqBefore
-	for i := range txs {
-		if txs[i].Type.ConsumesDeposit() {
-			dq = l2.NextDepositChain(dq, l2.DepositHash(txs[i].PubKey, txs[i].Amount))
-		}
+	return &built{Commitment: c, Data: data, Trace: trace}, nil
+}
+
+// nextNumber is the number of the next batch to build.
+func (e *Engine) nextNumber() uint64 { return e.last.Number + uint64(len(e.recs)) + 1 }
+
+// lastBuilt returns the new root and deposit chain after the last built batch (the last final
+// one's when none is pending; the genesis root and 0 before the first).
+func (e *Engine) lastBuilt() (root, dq fr.Element, err error) {
+	rw, dw := e.last.Root, e.last.DepositsAfter
+	if n := len(e.recs); n > 0 {
+		rw, dw = e.recs[n-1].Commitment.NewRoot, e.recs[n-1].Commitment.DepositsAfter
 	}
-	res := e.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
-	if res.Rejected > 0 {
-		return nil, fmt.Errorf("settlement: batch %d: %d transactions of the sequencer's blocks fail", number, res.Rejected)
+	if root, err = element(rw); err != nil {
+		return root, dq, err
 	}
-	return &built{Commitment: l2.Commitment{ChainID: e.cfg.ChainID, BatchNumber: number, PrevRoot: prev, NewRoot: res.FinalRoot,
-		DepositsBefore: dqBefore, DepositsAfter: dq, WithdrawalRoot: res.WithdrawalRoot, DataHash: dh,
-		TraceRoot: res.TraceRoot, TxCount: uint64(len(txs))}, Data: data, Trace: res.PostRoots}, nil
+	dq, err = element(dw)
+	return root, dq, err
 }

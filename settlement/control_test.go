@@ -20,6 +20,8 @@ func (noProof) Prove(context.Context, *l2.Commitment, []byte, *l2.State) ([]byte
 	return nil, errors.New("no proof here")
 }
 
+func (noProof) ChunkSize() int { return 1 }
+
 // TestInjectFault: a fault injected at run time corrupts the next batch the engine posts — a
 // built batch waiting for its proof, not a later one — which goes out optimistically and is
 // proven fraudulent by the challenger; a second fault waits for the first to be posted; a
@@ -158,5 +160,8 @@ type noBlocks struct{}
 
 func (noBlocks) Head() sequencer.Header                 { return sequencer.Header{} }
 func (noBlocks) Block(uint64) (*sequencer.Block, error) { return nil, errors.New("no blocks") }
+func (noBlocks) ReferenceState(uint64) (*l2.State, uint64, error) {
+	return nil, 0, errors.New("no blocks")
+}
 
 type noTarget struct{ settlement.Target }

@@ -22,6 +22,10 @@ import (
 type BlockSource interface {
 	Head() sequencer.Header
 	Block(n uint64) (*sequencer.Block, error)
+	// ReferenceState is the Go reference state at the end of block n (0: genesis), from the
+	// sequencer's snapshots and the blocks after the newest one at or below n; replayed counts
+	// the transactions it executed. For the cross-check, the Prover and fault injection only.
+	ReferenceState(n uint64) (st *l2.State, replayed uint64, err error)
 }
 
 // Defaults of Config fields left zero.
@@ -42,12 +46,16 @@ type Config struct {
 	Depth   int    // the L2 state tree depth
 	Blocks  BlockSource
 	Target  Target
-	// MaxBatchTxs cuts a batch at this many transactions: the rollup's batch size on L1
-	// (≤ l2.MaxBatchTxs), the most a validity batch holds.
+	// MaxBatchTxs is the rollup's batch size on L1, the circuit's B (≤ l2.MaxBatchTxs), or
+	// less: the least of the cut sizes.
 	MaxBatchTxs int
 	// MaxOptimisticTxs cuts a batch at this many transactions under PolicyOptimistic (0:
 	// l2.MaxBatchTxs, the most L1 takes in an optimistic batch; at least MaxBatchTxs).
 	MaxOptimisticTxs int
+	// MaxValidityTxs cuts a batch at this many transactions under PolicyAuto and PolicyValidity
+	// (0: min(MaxOptimisticTxs, l2.MaxChunks·MaxBatchTxs); in [MaxBatchTxs, that]): a batch of
+	// more than B is proven in ⌈n/B⌉ chunks (docs/protocol.md §8.8).
+	MaxValidityTxs int
 	// MaxBatchAge cuts a batch when its oldest transaction has waited this long.
 	MaxBatchAge   time.Duration
 	MaxInFlight   int
@@ -55,6 +63,13 @@ type Config struct {
 	Prover        Prover     // nil: optimistic only (PolicyValidity then fails)
 	ProofDeadline time.Duration
 	PollInterval  time.Duration // Start's loop: also woken by Kick
+	// NoCrossCheck turns off the asynchronous cross-check: the Go reference re-executing each
+	// built batch behind the hot path (one CPU at ≈300 µs per transaction while it keeps up; it
+	// skips batches rather than hold up cutting), fatal on a disagreement (ErrCrossCheck).
+	NoCrossCheck bool
+	// CrossCheckQueue is how many built batches the cross-check holds before it skips
+	// (0: DefaultCrossCheckQueue).
+	CrossCheckQueue int
 	// Fault corrupts one posted batch; refused unless AllowFaultInjection (tests, devnets),
 	// which also allows InjectFault.
 	Fault               *Fault
@@ -112,9 +127,10 @@ var (
 
 // Engine is the settlement engine: New, Start, Stop; or Step driven by the caller.
 //
-// Its only durable state is the batch records; the L2 state at the last built batch, the
-// pending transactions and the stream position follow from them (New rebuilds them), and a
-// step changes them in memory only once the record that implies them is stored. A record that
+// Its only durable state is the records of the batches not final and the summary of the final
+// ones; the pending transactions and the stream position follow from them (New rebuilds them
+// without executing), and a step changes them in memory only once the record that implies them
+// is stored. A record that
 // cannot be stored halts the engine (Err, ErrHalted wrapping ErrStore): it never goes on from a
 // memory the store does not hold.
 type Engine struct {
@@ -123,31 +139,40 @@ type Engine struct {
 	db    *pebble.DB
 	guard *pebbleguard.Guard
 
-	// stepMu serialises Step and InjectFault and guards the working set below, which only they
-	// touch. It is held across L1 calls and proving; Status, BlockSettlement and Err never
-	// take it.
+	// stepMu serialises Step and guards the working set below, which only a step touches. It
+	// is held across L1 calls and proving, so nothing else takes it: Status, BlockSettlement,
+	// Lag, LastFinal, CrossCheck and Err read published snapshots, SetPolicy an atomic, and
+	// InjectFault the fault slot under faultMu (held for memory operations only).
 	stepMu  sync.Mutex
-	state   *l2.State // at the last built batch's new root (nil: rebuild it from the records)
 	pre     *l2.State // the Prover's: at the start of batch preNext (nil: not built yet)
 	preNext uint64
 	genesis fr.Element
 	pending []pendingTx
 	next    Position // next transaction of the stream to read into pending
 	since   time.Time
-	fault   *Fault // armed, not posted yet (nil: none)
 
-	// mu guards the published records and the halt; held for memory operations only. A step
-	// reads recs without it (it is their only writer) and publishes under it.
-	mu     sync.Mutex
-	recs   []*record // recs[n-1] is batch n; a published record is replaced, never changed
+	faultMu sync.Mutex
+	fault   *Fault // armed, not posted yet (nil: none)
+	posting uint64 // the batch a step is posting (proving, sending) now (0: none)
+
+	// The working set of records, the step's only: the summary of the final batches (their
+	// records pruned) and the records of the batches not final, recs[i] being batch
+	// last.Number+1+i. Each change is published as an immutable view (status.go).
+	last FinalSummary
+	recs []*record
+	view atomic.Pointer[view]
+
+	mu     sync.Mutex // guards halted
 	halted error
 
 	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
 	lag    atomic.Pointer[sequencer.Lag] // published by each step (lag.go)
 
-	kick   chan struct{}
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	check     *crossCheck // nil: Config.NoCrossCheck
+	checkStop context.CancelFunc
+	kick      chan struct{}
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // New opens the engine's store and restores its batches and L2 state.
@@ -155,21 +180,27 @@ func New(cfg Config) (*Engine, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	st, err := l2.NewState(cfg.Depth)
-	if err != nil {
-		return nil, err
+	if cfg.Depth < l2.MinTreeDepth || cfg.Depth > l2.MaxTreeDepth {
+		return nil, fmt.Errorf("settlement: depth %d outside [%d, %d]", cfg.Depth, l2.MinTreeDepth, l2.MaxTreeDepth)
 	}
 	guard := pebbleguard.New(cfg.Logger.With("store", "settlement"), nil)
 	db, err := pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: guard})
 	if err != nil {
 		return nil, fmt.Errorf("settlement: opening store %s: %w", cfg.Dir, err)
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, db: db, guard: guard, state: st, genesis: st.Root(), next: Position{Block: 1},
+	e := &Engine{cfg: cfg, log: cfg.Logger, db: db, guard: guard, genesis: l2.EmptySubtree(cfg.Depth), next: Position{Block: 1},
 		kick: make(chan struct{}, 1)}
 	if err := e.restore(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	e.policy.Store(uint32(cfg.Policy))
+	if !cfg.NoCrossCheck {
+		var ctx context.Context
+		ctx, e.checkStop = context.WithCancel(context.Background())
+		e.check = newCrossCheck(cfg.Blocks, cfg.ChainID, cfg.CrossCheckQueue, cfg.Logger.With("component", "cross-check"),
+			func(err error) { e.halt(err) })
+		e.check.run(ctx)
+	}
 	if f := cfg.Fault; f != nil && f.Kind != FaultNone && f.Batch > 0 {
 		// Armed unless posted before a restart: a fault corrupts one posting only.
 		if n := f.Batch; n > uint64(len(e.recs)) || !e.recs[n-1].FaultPosted {
@@ -196,6 +227,11 @@ func (cfg *Config) check() error {
 	if cfg.MaxOptimisticTxs < cfg.MaxBatchTxs || cfg.MaxOptimisticTxs > l2.MaxBatchTxs {
 		return fmt.Errorf("settlement: MaxOptimisticTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxOptimisticTxs, cfg.MaxBatchTxs, l2.MaxBatchTxs)
 	}
+	if most := min(cfg.MaxOptimisticTxs, l2.MaxChunks*cfg.MaxBatchTxs); cfg.MaxValidityTxs == 0 {
+		cfg.MaxValidityTxs = most
+	} else if cfg.MaxValidityTxs < cfg.MaxBatchTxs || cfg.MaxValidityTxs > most {
+		return fmt.Errorf("settlement: MaxValidityTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxValidityTxs, cfg.MaxBatchTxs, most)
+	}
 	if cfg.Policy == PolicyValidity && cfg.Prover == nil {
 		return errors.New("settlement: PolicyValidity needs a Prover")
 	}
@@ -207,6 +243,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.ProofDeadline <= 0 {
 		cfg.ProofDeadline = DefaultProofDeadline
+	}
+	if cfg.CrossCheckQueue <= 0 {
+		cfg.CrossCheckQueue = DefaultCrossCheckQueue
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
@@ -265,6 +304,10 @@ func (e *Engine) Stop() error {
 		e.cancel()
 	}
 	e.wg.Wait()
+	if e.check != nil {
+		e.checkStop()
+		e.check.wg.Wait()
+	}
 	var f *pebbleguard.Fault
 	if err := e.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("settlement: store left open: %w", err)

@@ -11,8 +11,6 @@ import (
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
-	"github.com/pqbridge/pqbridge/l2"
-	"github.com/pqbridge/pqbridge/l2/sequencer"
 )
 
 // NativeL1 is the native L1 node as the adapters use it: *l1client.Client over QUIC, or
@@ -190,34 +188,4 @@ func element(b [32]byte) (fr.Element, error) {
 		return e, fmt.Errorf("settlement: non-canonical field element: %w", err)
 	}
 	return e, nil
-}
-
-// NativeDeposits is the deposit queue of a rollup on the native L1 (an *l1client.Client or
-// node.Node.Local()): the sequencer's DepositSource.
-type NativeDeposits struct {
-	L1       NativeL1
-	RollupID uint64
-}
-
-// Deposits implements sequencer.DepositSource.
-func (d NativeDeposits) Deposits(ctx context.Context, from uint64, max int) ([]sequencer.Deposit, error) {
-	var out []sequencer.Deposit
-	for j := from; len(out) < max; j++ {
-		e, err := d.L1.Deposit(ctx, d.RollupID, j)
-		if errors.Is(err, chain.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return out, err
-		}
-		var pk l2.PublicKey
-		if pk.X, err = element(e.PKX); err != nil {
-			return out, err
-		}
-		if pk.Y, err = element(e.PKY); err != nil {
-			return out, err
-		}
-		out = append(out, sequencer.Deposit{QueueIndex: j, PubKey: pk, Amount: e.Amount, Depositor: e.Depositor})
-	}
-	return out, nil
 }

@@ -48,14 +48,15 @@ func (e *Engine) SetPolicy(p ModePolicy) error {
 }
 
 // cutSize is the size at which a batch is cut: MaxOptimisticTxs (up to 4,096, what L1 takes in
-// an optimistic batch) under PolicyOptimistic, else the rollup's batch size MaxBatchTxs so that
-// the batch can be proven. A batch cut larger than the circuit before a switch to
-// PolicyValidity is not provable (prover.ErrNotProvable) and goes out optimistically.
+// an optimistic batch) under PolicyOptimistic, else MaxValidityTxs (up to l2.MaxChunks chunks of
+// the circuit's B, docs/protocol.md §8.8). A batch cut above l2.MaxChunks·B under
+// PolicyOptimistic before a switch to PolicyValidity is not provable (prover.ErrNotProvable) and
+// goes out optimistically.
 func (e *Engine) cutSize() int {
 	if e.Policy() == PolicyOptimistic {
 		return e.cfg.MaxOptimisticTxs
 	}
-	return e.cfg.MaxBatchTxs
+	return e.cfg.MaxValidityTxs
 }
 
 // Policy is the current mode policy.
@@ -68,7 +69,9 @@ var ErrFaultInjectionDisabled = errors.New("settlement: fault injection needs Al
 // is ignored) and returns that batch's number: a built batch waiting to be posted, or else the
 // next one to be cut. It is for devnets and tests: refused unless Config.AllowFaultInjection,
 // refused while another fault waits to be posted, and not persisted (a restart forgets it). It
-// waits for a step in progress, which may be proving a batch (bounded by ProofDeadline). Like
+// does not wait for a step in progress (which may be on L1 or proving): it reads the published
+// records, and a batch the step is posting at that moment is not chosen (if that posting fails,
+// the batch goes out again honestly and the fault takes the next one). Like
 // Config.Fault, the corruption goes into that batch's first posting only; it is posted
 // optimistically whatever the policy, and a fault the batch gives no hold to is dropped (Fault).
 func (e *Engine) InjectFault(f Fault) (uint64, error) {
@@ -81,14 +84,15 @@ func (e *Engine) InjectFault(f Fault) (uint64, error) {
 	case f.Kind == FaultAmountOverflow && f.Make == nil:
 		return 0, fmt.Errorf("settlement: %s (%s) needs Fault.Make, a signed transaction beyond its sender's balance", f.Kind.Name(), f.Kind)
 	}
-	e.stepMu.Lock()
-	defer e.stepMu.Unlock()
+	e.faultMu.Lock()
+	defer e.faultMu.Unlock()
 	if p := e.fault; p != nil {
 		return 0, fmt.Errorf("settlement: a fault (%s) is already armed for batch %d", p.Kind.Name(), p.Batch)
 	}
-	f.Batch = uint64(len(e.recs)) + 1
-	for _, r := range e.recs {
-		if State(r.State) == StateBuilt {
+	v := e.view.Load() // what the step published: every batch it built, each posting it stored
+	f.Batch = v.last.Number + uint64(len(v.recs)) + 1
+	for _, r := range v.recs {
+		if State(r.State) == StateBuilt && r.Number != e.posting {
 			f.Batch = r.Number
 			break
 		}

@@ -11,7 +11,10 @@ import (
 
 // post sends the batches that are due, in order.
 func (e *Engine) post(ctx context.Context) error {
-	prevRoot := e.genesis
+	prevRoot, err := element(e.last.Root)
+	if err != nil {
+		return err
+	}
 	inFlight := 0
 	for _, r := range e.recs {
 		if st := State(r.State); st != StateBuilt {
@@ -68,7 +71,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	} else if !errors.Is(err, ErrNotPosted) {
 		return nil, err
 	}
-	f := e.fault
+	f := e.startPosting(r.Number)
+	defer e.endPosting()
 	faulty := f != nil && f.Batch == r.Number
 	if faulty {
 		pre, err := e.stateBefore(r.Number)
@@ -78,7 +82,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 		switch err := corrupt(f, b, pre, sub); {
 		case errors.Is(err, errFaultNotApplicable):
 			// Dropped: a fault that cannot corrupt this batch must not hold up settlement.
-			faulty, e.fault = false, nil
+			faulty = false
+			e.disarm()
 			nr.LastError = fmt.Sprintf("fault %s dropped: %v", f.Kind.Name(), err)
 			e.log.Warn("fault not applicable: batch posted honestly", "batch", r.Number, "fault", f.Kind.Name(), "err", err)
 		case err != nil:
@@ -95,7 +100,8 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 		return nil, err
 	}
 	if faulty {
-		nr.FaultPosted, e.fault = true, nil
+		nr.FaultPosted = true
+		e.disarm()
 		e.log.Warn("FAULT INJECTED", "batch", r.Number, "fault", f.Kind.String())
 	}
 	nr.State, nr.Mode, nr.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
@@ -105,6 +111,28 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	}
 	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount, "l1_fee", ref.Fee)
 	return &nr, e.put(&nr)
+}
+
+// startPosting marks batch n as being posted (InjectFault then arms a later one) and returns
+// the armed fault.
+func (e *Engine) startPosting(n uint64) *Fault {
+	e.faultMu.Lock()
+	defer e.faultMu.Unlock()
+	e.posting = n
+	return e.fault
+}
+
+func (e *Engine) endPosting() {
+	e.faultMu.Lock()
+	e.posting = 0
+	e.faultMu.Unlock()
+}
+
+// disarm drops the armed fault: posted, or not applicable.
+func (e *Engine) disarm() {
+	e.faultMu.Lock()
+	e.fault = nil
+	e.faultMu.Unlock()
 }
 
 // prove asks the Prover for batch r's proof and makes sub a validity submission when it comes
@@ -127,7 +155,10 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 	}
 	switch {
 	case err == nil:
-		sub.Mode, sub.Proof, sub.Trace = ModeValidity, proof, nil
+		sub.Mode, sub.Proof = ModeValidity, proof
+		if sub.Commitment.TxCount <= uint64(e.cfg.Prover.ChunkSize()) {
+			sub.Trace = nil // one proof: only a batch proven in chunks carries its trace
+		}
 	case policy == PolicyValidity && !neverProvable(err):
 		e.log.Info("batch waits for its proof", "batch", r.Number, "err", err)
 		return true
@@ -165,19 +196,20 @@ func (e *Engine) advanceProverState(n uint64, data []byte) {
 	e.preNext = n + 1
 }
 
-// stateBefore rebuilds the L2 state at the start of batch n from the records (fault
-// injection, the Prover, a build that failed).
+// stateBefore is the L2 state at the start of batch n (not final), for fault injection and the
+// Prover: the sequencer's reference state at the batch's start (its snapshots and the blocks
+// after the newest one; docs/settlement.md, Restart), never a replay of the engine's records.
 func (e *Engine) stateBefore(n uint64) (*l2.State, error) {
-	st, err := l2.NewState(e.cfg.Depth)
+	r := e.rec(n)
+	if r == nil {
+		return nil, fmt.Errorf("settlement: batch %d is not pending", n)
+	}
+	st, _, err := referenceStateAt(e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range e.recs[:n-1] {
-		txs, err := l2.DecodeBatch(r.Data)
-		if err != nil {
-			return nil, err
-		}
-		st.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
+	if root, want := st.Root(), r.Commitment.PrevRoot; root.Bytes() != want {
+		return nil, fmt.Errorf("settlement: the sequencer's state at the start of batch %d is not at its previous root", n)
 	}
 	return st, nil
 }

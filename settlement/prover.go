@@ -4,33 +4,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
+	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/prover"
 )
 
 // JobProver proves batch jobs: an in-process *prover.Service, or a prover over the network
-// (*proverapi.Client, cmd/pqprover -listen).
+// (*proverapi.Client, cmd/pqprover -listen). It must take concurrent calls: the chunks of a
+// batch are sent at once.
 type JobProver interface {
 	Prove(ctx context.Context, job *prover.Job) (*prover.Result, error)
 }
 
 // ServiceProver is the engine's Prover over a JobProver: it executes the batch on a clone of
 // the engine's pre-batch state with the Go reference (prover.ReferenceSource, so that this
-// package does not link the Zig core), assigns the circuit (prover.Assign), checks that the
-// assignment proves exactly the commitment the engine posts, and has the job proven. Params
-// must be the parameters of the keys behind Service; batches of more than Params.BatchSize
-// transactions are not provable (the engine then posts them optimistically under PolicyAuto).
+// package does not link the Zig core), assigns the circuit (prover.AssignChunks), checks that
+// the assignments prove exactly the commitment the engine posts, and has the jobs proven. Params
+// must be the parameters of the keys behind Service, whose batch size B is the rollup's: a batch
+// of more than B transactions is proven as ⌈n/B⌉ chunk jobs (docs/protocol.md §8.8), sent to
+// Service concurrently.
 type ServiceProver struct {
 	Service JobProver
 	Params  prover.Params
-	ChainID uint64 // the L2 chain ID
+	ChainID uint64       // the L2 chain ID
+	Logger  *slog.Logger // chunk progress; nil: slog.Default()
 }
 
 var _ Prover = (*ServiceProver)(nil)
 
+// ChunkSize implements Prover: the circuit's batch size B.
+func (p *ServiceProver) ChunkSize() int { return p.Params.BatchSize }
+
 // Prove implements Prover: it returns the proof in prover.MarshalProof's encoding, what
-// prover.Verifier (L1's ProofVerifier) checks.
+// prover.Verifier (L1's ProofVerifier) checks, or for a batch of more than B transactions the
+// RLP list of its chunk proofs (chain.EncodeChunkProofs).
 func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error) {
 	if pre == nil {
 		return nil, errors.New("settlement: prover without a pre-batch state")
@@ -50,15 +61,68 @@ func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte
 	if err != nil {
 		return nil, err
 	}
-	a, err := prover.Assign(p.Params, &prover.Batch{ChainID: p.ChainID, BatchNumber: c.BatchNumber,
-		DepositsBefore: c.DepositsBefore, Txs: txs}, trace)
+	assigns, err := prover.AssignChunks(p.Params, &prover.Batch{ChainID: p.ChainID, BatchNumber: c.BatchNumber,
+		DepositsBefore: c.DepositsBefore, Txs: txs}, trace, c)
 	if err != nil {
 		return nil, err
 	}
-	if a.Commitment != *c {
-		return nil, fmt.Errorf("%w: batch %d: the assignment's commitment is not the posted one", prover.ErrNotProvable, c.BatchNumber)
+	if len(assigns) == 1 {
+		return p.proveJob(ctx, fmt.Sprintf("batch-%d", c.BatchNumber), assigns[0])
 	}
-	job, err := prover.NewJob(fmt.Sprintf("batch-%d", c.BatchNumber), p.Params, a)
+	proofs, err := p.proveChunks(ctx, c.BatchNumber, assigns)
+	if err != nil {
+		return nil, err
+	}
+	return chain.EncodeChunkProofs(proofs)
+}
+
+// proveChunks has the chunk jobs of batch number proven concurrently and returns their proofs in
+// chunk order; the first failure cancels the others.
+func (p *ServiceProver) proveChunks(ctx context.Context, number uint64, assigns []*prover.Assignment) ([][]byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	proofs := make([][]byte, len(assigns))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		done  int
+	)
+	start := time.Now()
+	for k, a := range assigns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			proof, err := p.proveJob(ctx, fmt.Sprintf("batch-%d-chunk-%d", number, k), a)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = fmt.Errorf("batch %d chunk %d: %w", number, k, err)
+					cancel()
+				}
+				return
+			}
+			proofs[k] = proof
+			done++
+			log.Info("chunk proven", "batch", number, "chunk", k, "chunks", len(assigns), "proven", done,
+				"elapsed", time.Since(start))
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return proofs, nil
+}
+
+// proveJob has one assignment proven and returns its proof in prover.MarshalProof's encoding.
+func (p *ServiceProver) proveJob(ctx context.Context, id string, a *prover.Assignment) ([]byte, error) {
+	job, err := prover.NewJob(id, p.Params, a)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,12 @@ func (e *Engine) reconcile(ctx context.Context, h TargetHead) error {
 		if r.Number <= h.FinalNumber {
 			next = StateFinalized
 		}
+		if next == StateFinalized {
+			if err := e.finalize(r); err != nil {
+				return err
+			}
+			continue
+		}
 		if next != st {
 			nr := *r
 			nr.State = uint8(next)

@@ -18,6 +18,7 @@ import (
 	"github.com/pqbridge/pqbridge/fraud/challenger"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
@@ -94,7 +95,10 @@ type worldOpts struct {
 	// l1RequestsPerSecond is the QUIC server's per-connection rate (0: quicrpc's default).
 	l1RequestsPerSecond float64
 	// backpressure, if not nil, bounds the sequencer's admission by the engine's lag.
-	backpressure *sequencer.BackpressureConfig
+	backpressure  *sequencer.BackpressureConfig
+	snapshotEvery uint64 // the sequencer's snapshot interval (0: its default)
+	// blocks, if not nil, wraps the sequencer as the engine reads it (fault injection).
+	blocks func(settlement.BlockSource) settlement.BlockSource
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -131,7 +135,8 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	w.rollup = 1
 
 	scfg := sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,
-		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: settlement.NativeDeposits{L1: l1, RollupID: 1}}
+		BlockInterval: 2 * time.Millisecond, MaxBlockTxs: 64, Deposits: l1source.Deposits{L1: l1, RollupID: 1},
+		SnapshotEvery: o.snapshotEvery}
 	if o.backpressure != nil {
 		scfg.Backpressure = *o.backpressure
 	}
@@ -148,6 +153,9 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 		cfg.FS = vfs.NewMem()
 	}
 	cfg.ChainID, cfg.Depth, cfg.Blocks = l2ChainID, o.depth, w.seq
+	if o.blocks != nil {
+		cfg.Blocks = o.blocks(w.seq)
+	}
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
 	if o.target != nil {
 		cfg.Target = o.target(cfg.Target)
@@ -576,6 +584,8 @@ func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, p
 	}
 	return p.real.Prove(ctx, c, data, pre)
 }
+
+func (p evenBatches) ChunkSize() int { return p.real.ChunkSize() }
 
 // mixedParams are the circuit parameters of TestFraudScenariosMixed: tiny, so that the dev
 // setup and each proof take well under a second (the smallest the protocol allows under -short,

@@ -2,49 +2,113 @@ package settlement
 
 import "github.com/pqbridge/pqbridge/l2/sequencer"
 
-// Status returns every batch's status, oldest first. It reads the published records: it never
-// waits for a step (which may be waiting on L1 or the prover).
+// recentFinal is how many pruned (final) batches Status still lists, from memory: a bound, so
+// that memory stays O(pending batches).
+const recentFinal = 256
+
+// view is the engine's published status: an immutable snapshot a step rebuilds and swaps in
+// (Engine.view), so that Status, BlockSettlement and metrics never wait for a step.
+type view struct {
+	last   FinalSummary
+	recent []BatchStatus // the last pruned batches, oldest first (at most recentFinal)
+	recs   []*record     // the batches not final, oldest first; a record is never changed once published
+}
+
+// publish swaps in a new view of the working set; fin, if not nil, is a batch just pruned.
+func (e *Engine) publish(fin *record) {
+	old := e.view.Load()
+	v := &view{last: e.last, recs: append([]*record(nil), e.recs...)}
+	if old != nil {
+		v.recent = old.recent
+	}
+	if fin != nil {
+		keep := v.recent
+		if len(keep) >= recentFinal {
+			keep = keep[len(keep)-recentFinal+1:]
+		}
+		v.recent = append(append(make([]BatchStatus, 0, len(keep)+1), keep...), fin.status())
+	}
+	e.view.Store(v)
+}
+
+func (r *record) status() BatchStatus {
+	return BatchStatus{Number: r.Number, State: State(r.State), Mode: Mode(r.Mode), Start: Position{r.StartBlock, r.StartOffset},
+		End: Position{r.EndBlock, r.EndOffset}, TxCount: r.Commitment.TxCount, Reverts: r.Reverts, Rejects: r.Rejects,
+		LastError: r.LastError, FaultPosted: r.FaultPosted}
+}
+
+// Status returns the status of the batches not final and of the last (at most 256) final ones
+// this process saw, oldest first: records of final batches are pruned (LastFinal summarises
+// them). It reads the published view: it never waits for a step (which may be waiting on L1 or
+// the prover).
 func (e *Engine) Status() []BatchStatus {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]BatchStatus, len(e.recs))
-	for i, r := range e.recs {
-		out[i] = BatchStatus{Number: r.Number, State: State(r.State), Mode: Mode(r.Mode), Start: Position{r.StartBlock, r.StartOffset},
-			End: Position{r.EndBlock, r.EndOffset}, TxCount: r.Commitment.TxCount, Reverts: r.Reverts, Rejects: r.Rejects,
-			LastError: r.LastError, FaultPosted: r.FaultPosted}
+	v := e.view.Load()
+	out := append(make([]BatchStatus, 0, len(v.recent)+len(v.recs)), v.recent...)
+	for _, r := range v.recs {
+		out = append(out, r.status())
 	}
 	return out
 }
 
+// LastFinal is the summary of the final batches (their records are pruned). It never waits
+// for a step.
+func (e *Engine) LastFinal() FinalSummary { return e.view.Load().last }
+
 // BlockSettlement is the settlement of L2 block n for the sequencer's API: "final" once every
 // batch holding it is final, "committed" once they are all accepted by the target, else "soft";
-// with the first and last of those batches once committed. Like Status, it never waits for a
+// with the first and last of those batches once committed (0 for a block final in a batch
+// pruned before the last 256 final ones or before a restart). Like Status, it never waits for a
 // step.
 func (e *Engine) BlockSettlement(n uint64) sequencer.BlockSettlement {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	v := e.view.Load()
 	out := sequencer.BlockSettlement{Status: "final"}
-	for _, r := range e.recs {
-		end := r.EndBlock
-		if r.EndOffset == 0 {
-			end--
+	held := func(number uint64, st State, start, end Position) bool {
+		last := end.Block
+		if end.Offset == 0 {
+			last--
 		}
-		if r.StartBlock > n || end < n {
-			continue
+		if start.Block > n || last < n {
+			return true
 		}
 		if out.FirstBatch == 0 {
-			out.FirstBatch = r.Number
+			out.FirstBatch = number
 		}
-		out.LastBatch = r.Number
-		switch State(r.State) {
+		out.LastBatch = number
+		switch st {
 		case StateBuilt, StatePosted:
-			return sequencer.BlockSettlement{Status: "soft"}
+			return false
 		case StateInWindow, StateProven:
 			out.Status = "committed"
 		}
+		return true
 	}
+	for _, b := range v.recent {
+		held(b.Number, b.State, b.Start, b.End)
+	}
+	for _, r := range v.recs {
+		if !held(r.Number, State(r.State), Position{r.StartBlock, r.StartOffset}, Position{r.EndBlock, r.EndOffset}) {
+			return sequencer.BlockSettlement{Status: "soft"}
+		}
+	}
+	end := v.last.End()
+	finalBlock := end.Block - 1 // the last block wholly in final batches
 	if out.FirstBatch == 0 {
+		if v.last.Number > 0 && n <= finalBlock {
+			return sequencer.BlockSettlement{Status: "final"}
+		}
 		return sequencer.BlockSettlement{Status: "soft"}
 	}
+	if out.Status == "final" && n > finalBlock {
+		return sequencer.BlockSettlement{Status: "soft"} // its rest is not in a batch yet
+	}
 	return out
+}
+
+// CrossCheck is the asynchronous cross-check's progress (On false: Config.NoCrossCheck). It
+// never waits for a step or a check.
+func (e *Engine) CrossCheck() CrossCheckStatus {
+	if e.check == nil {
+		return CrossCheckStatus{}
+	}
+	return e.check.status()
 }

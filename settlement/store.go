@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -98,17 +99,120 @@ func (e *Engine) put(r *record) error {
 	if err := e.guard.Do(func() error { return e.db.Set(batchKey(r.Number), b, pebble.Sync) }); err != nil {
 		return e.halt(fmt.Errorf("%w: storing batch %d: %w", ErrStore, r.Number, err))
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if n := r.Number; n <= uint64(len(e.recs)) {
-		e.recs[n-1] = r
+	if i := r.Number - e.last.Number - 1; i < uint64(len(e.recs)) {
+		e.recs[i] = r
 	} else {
 		e.recs = append(e.recs, r)
+	}
+	e.publish(nil)
+	return nil
+}
+
+// rec is batch n's record while it is not final (nil otherwise).
+func (e *Engine) rec(n uint64) *record {
+	if n <= e.last.Number || n-e.last.Number > uint64(len(e.recs)) {
+		return nil
+	}
+	return e.recs[n-e.last.Number-1]
+}
+
+// keySummary holds the summary of the last final batch (FinalSummary, RLP).
+var keySummary = []byte("s/final")
+
+// FinalSummary is what the engine keeps of its final batches once their records are pruned:
+// the last one's number, root, deposit chain and stream end, and counts over all of them.
+type FinalSummary struct {
+	Number         uint64   // the last final batch (0: none)
+	Root           [32]byte // its new root (the genesis root while Number is 0)
+	DepositsAfter  [32]byte // its dq_after
+	EndBlock       uint64   // the stream position after it: Position{EndBlock, EndOffset}
+	EndOffset      uint64
+	Consumed       uint64 // L1 deposits consumed (deposits and refunds) by the final batches
+	Txs            uint64 // transactions in the final batches
+	Reverts        uint64 // reverts of the final batches, summed
+	Rejects        uint64
+	FaultsInjected uint64 // final batches a fault was injected into (one posting each)
+}
+
+// End is the stream position after the last final batch.
+func (s *FinalSummary) End() Position { return Position{s.EndBlock, s.EndOffset} }
+
+// finalize prunes batch r, the oldest not final, now final on the target: one synced write
+// deletes its record and stores the summary it folds into; then it leaves memory.
+func (e *Engine) finalize(r *record) error {
+	if r.Number != e.last.Number+1 {
+		return e.halt(fmt.Errorf("batch %d final before batch %d", r.Number, e.last.Number+1))
+	}
+	sum := fold(e.last, r)
+	enc, err := rlp.EncodeToBytes(&sum)
+	if err != nil {
+		return e.halt(fmt.Errorf("encoding the final summary: %w", err))
+	}
+	b := e.db.NewBatch()
+	if err := errors.Join(b.Delete(batchKey(r.Number), nil), b.Set(keySummary, enc, nil)); err != nil {
+		return e.halt(errors.Join(fmt.Errorf("pruning batch %d: %w", r.Number, err), b.Close()))
+	}
+	if err := errors.Join(e.guard.Commit(b, pebble.Sync), b.Close()); err != nil {
+		return e.halt(fmt.Errorf("%w: pruning final batch %d: %w", ErrStore, r.Number, err))
+	}
+	e.last = sum
+	e.recs = e.recs[1:]
+	if cap(e.recs) > 2*len(e.recs)+64 { // give the pruned prefix back
+		e.recs = append([]*record(nil), e.recs...)
+	}
+	fin := *r
+	fin.State = uint8(StateFinalized)
+	e.publish(&fin)
+	e.log.Info("batch state changed", "batch", r.Number, "state", StateFinalized.String())
+	return nil
+}
+
+// fold is s with final batch r added.
+func fold(s FinalSummary, r *record) FinalSummary {
+	s.Number, s.Root, s.DepositsAfter = r.Number, r.Commitment.NewRoot, r.Commitment.DepositsAfter
+	s.EndBlock, s.EndOffset = r.EndBlock, r.EndOffset
+	for k := 0; k+l2.TxSize <= len(r.Data); k += l2.TxSize {
+		if isDeposit(r.Data[k : k+l2.TxSize]) {
+			s.Consumed++
+		}
+	}
+	s.Txs += r.Commitment.TxCount
+	s.Reverts, s.Rejects = s.Reverts+r.Reverts, s.Rejects+r.Rejects
+	if r.FaultPosted {
+		s.FaultsInjected++
+	}
+	return s
+}
+
+// loadState reads the final summary and the records of the batches not final (records of
+// final batches left by an engine that did not prune are folded into the summary and deleted).
+func (e *Engine) loadState() error {
+	v, c, err := e.db.Get(keySummary)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		e.last = FinalSummary{Root: e.genesis.Bytes(), EndBlock: 1}
+	case err != nil:
+		return err
+	default:
+		err = rlp.DecodeBytes(v, &e.last)
+		if err = errors.Join(err, c.Close()); err != nil {
+			return fmt.Errorf("settlement: corrupt final summary: %w", err)
+		}
+	}
+	recs, err := loadRecords(e.db, e.last.Number)
+	if err != nil {
+		return err
+	}
+	e.recs = recs
+	for len(e.recs) > 0 && State(e.recs[0].State) == StateFinalized {
+		if err := e.finalize(e.recs[0]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func loadRecords(db *pebble.DB) ([]*record, error) {
+func loadRecords(db *pebble.DB, final uint64) ([]*record, error) {
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixBatch), UpperBound: []byte("b0")})
 	if err != nil {
 		return nil, err
@@ -120,8 +224,8 @@ func loadRecords(db *pebble.DB) ([]*record, error) {
 		if err := rlp.DecodeBytes(it.Value(), r); err != nil {
 			return nil, fmt.Errorf("settlement: corrupt batch record %x: %w", it.Key(), err)
 		}
-		if r.Number != uint64(len(recs))+1 {
-			return nil, fmt.Errorf("settlement: batch record %d where %d was expected", r.Number, len(recs)+1)
+		if want := final + uint64(len(recs)) + 1; r.Number != want {
+			return nil, fmt.Errorf("settlement: batch record %d where %d was expected", r.Number, want)
 		}
 		recs = append(recs, r)
 	}

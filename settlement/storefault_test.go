@@ -149,9 +149,12 @@ func (w *world) checkCoverage() {
 		}
 		txs += uint64(len(b.Data) / l2.TxSize)
 	}
-	var batched uint64
-	var end settlement.Position
+	fin := w.eng.LastFinal() // the final batches' records are pruned: their summary
+	batched, end := fin.Txs, fin.End()
 	for _, s := range w.eng.Status() {
+		if s.Number <= fin.Number {
+			continue
+		}
 		if s.Start.Block < end.Block || s.Start.Block == end.Block && s.Start.Offset < end.Offset {
 			w.t.Fatalf("batch %d starts at %+v, before its predecessor's end %+v", s.Number, s.Start, end)
 		}
@@ -218,7 +221,8 @@ func (b *blockingHead) Head(ctx context.Context) (settlement.TargetHead, error) 
 	return b.Target.Head(ctx)
 }
 
-// TestStatusDoesNotWaitForL1: Status, BlockSettlement and Err answer while a step waits on L1.
+// TestStatusDoesNotWaitForL1: Status, BlockSettlement, LastFinal, Lag, CrossCheck and Err answer, and
+// SetPolicy and InjectFault return, while a step waits on L1.
 func TestStatusDoesNotWaitForL1(t *testing.T) {
 	bh := &blockingHead{entered: make(chan struct{}), release: make(chan struct{})}
 	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic}, worldOpts{depth: depth, batchSize: batchSize,
@@ -231,14 +235,23 @@ func TestStatusDoesNotWaitForL1(t *testing.T) {
 		defer close(answered)
 		w.eng.Status()
 		w.eng.BlockSettlement(1)
+		w.eng.LastFinal()
+		w.eng.Lag()
+		w.eng.CrossCheck()
 		if err := w.eng.Err(); err != nil {
 			t.Errorf("Err: %v", err)
+		}
+		if err := w.eng.SetPolicy(settlement.PolicyOptimistic); err != nil {
+			t.Errorf("SetPolicy: %v", err)
+		}
+		if n, err := w.eng.InjectFault(settlement.Fault{Kind: settlement.FaultFinalRoot}); err != nil || n != 1 {
+			t.Errorf("InjectFault during a step: batch %d, %v; want 1", n, err)
 		}
 	}()
 	select {
 	case <-answered:
 	case <-time.After(30 * time.Second): // a deadlock, not a slow answer
-		t.Fatal("Status waited for a step blocked on L1")
+		t.Fatal("Status, BlockSettlement, LastFinal, Lag, CrossCheck, Err, SetPolicy or InjectFault waited for a step blocked on L1")
 	}
 	close(bh.release)
 	if err := <-stepped; err != nil {

@@ -24,14 +24,14 @@ func (m Mode) String() string {
 	return "optimistic"
 }
 
-// Submission is one batch as posted: its commitment, compressed data, and a proof (validity) or
-// its trace (optimistic).
+// Submission is one batch as posted: its commitment, compressed data, and a proof (validity)
+// and/or its trace (optimistic, or a validity batch proven in chunks).
 type Submission struct {
 	Mode       Mode
 	Commitment l2.Commitment
 	Frame      []byte       // zstd frame of the batch data
 	Proof      []byte       // validity only
-	Trace      []fr.Element // optimistic only: trace[0..TxCount)
+	Trace      []fr.Element // trace[0..TxCount): optimistic, and chunked validity (docs/protocol.md §8.8)
 }
 
 // TargetHead is what the settlement target holds of the rollup.
@@ -89,6 +89,10 @@ type Target interface {
 // Prove returns the proof of the commitment's batch (data: its encoded transactions), or an
 // error when ctx ends first. pre is the L2 state before the batch (root c.PrevRoot); it belongs
 // to the engine: Prove must not change it (clone it to execute the batch).
+//
+// ChunkSize is the circuit's batch size B: the proof of a batch of more transactions is the RLP
+// list of its chunk proofs (docs/protocol.md §8.8), posted with the batch's trace.
 type Prover interface {
 	Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error)
+	ChunkSize() int
 }

@@ -194,7 +194,7 @@ func serveAPI(ctx context.Context, c config, keys *prover.Keys, p proverapi.Prov
 		}
 	}
 	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: c.workers + c.queue,
-		ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Token: token, Logger: log})
+		Workers: c.workers, ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Token: token, Logger: log})
 	if err != nil {
 		return err
 	}

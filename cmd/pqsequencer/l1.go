@@ -9,8 +9,9 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
-	"github.com/pqbridge/pqbridge/prover/proverapi"
+	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -20,9 +21,8 @@ type settlementL1 struct {
 	deposits *depositFeed // the rollup's L1 deposit queue, fetched ahead (run it)
 	key      *pqkey.PrivateKey
 	policy   settlement.ModePolicy
-	// prover is the prover API of -prover (nil without), checked against the rollup.
-	prover     *proverapi.Client
-	proverInfo *proverapi.Info
+	// prover is the pool of the -prover URLs (nil without), checked against the rollup.
+	prover *proverpool.Pool
 }
 
 // errNoProver is the refusal of -mode validity without -prover.
@@ -36,7 +36,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("-mode %q: want auto, optimistic or validity", c.mode)
-	case policy == settlement.PolicyValidity && c.proverURL == "":
+	case policy == settlement.PolicyValidity && c.prover.urls == "":
 		return nil, errNoProver
 	case c.seq.Dev:
 		return nil, errors.New("-dev and -l1 exclude each other: with -l1 deposits come from the L1 queue")
@@ -86,46 +86,17 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 		c.batchSize = int(rc.BatchSize)
 	}
 	c.seq.ChainID, c.seq.Depth = rc.L2ChainID, int(rc.TreeDepth)
-	feed := newDepositFeed(settlement.NativeDeposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
+	feed := newDepositFeed(l1source.Deposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
 		c.seq.Logger.With("component", "deposits"))
 	c.seq.Deposits = feed
 	l1 := &settlementL1{client: cl, deposits: feed, key: key, policy: policy}
-	if c.proverURL != "" {
-		token := ""
-		if c.rpc.proverTokenFile != "" {
-			if token, err = keystore.ReadTokenFile(c.rpc.proverTokenFile); err != nil {
-				cl.Close()
-				return nil, fmt.Errorf("-prover-token-file: %w", err)
-			}
-		}
-		if l1.prover, l1.proverInfo, err = connectProver(ctx, c.proverURL, token, rc, c.batchSize); err != nil {
+	if c.prover.urls != "" {
+		if l1.prover, err = connectProvers(ctx, &c.prover, rc, c.batchSize, c.seq.Logger.With("component", "prover-pool")); err != nil {
 			cl.Close()
 			return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
 		}
+		c.seq.Logger.Info("prover pool ready", "provers", len(l1.prover.Stats().Provers), "params", l1.prover.Params().String(),
+			"job_timeout", l1.prover.JobTimeout())
 	}
 	return l1, nil
-}
-
-// connectProver asks the prover at url (with its bearer token, if not empty) what it proves and refuses a prover whose proofs the
-// rollup could not use: another tree depth, fewer slots than the batches cut, or a verifying
-// key other than the rollup's (L1 would reject every proof).
-func connectProver(ctx context.Context, url, token string, rc *chain.RollupConfig, batchSize int) (*proverapi.Client, *proverapi.Info, error) {
-	pc, err := proverapi.NewClient(proverapi.ClientConfig{URL: url, Token: token})
-	if err != nil {
-		return nil, nil, fmt.Errorf("-prover: %w", err)
-	}
-	info, err := pc.Info(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("-prover %s: %w", url, err)
-	}
-	switch {
-	case info.Params.Depth != int(rc.TreeDepth):
-		return nil, nil, fmt.Errorf("tree depth %d, the prover at %s proves depth %d (%v)", rc.TreeDepth, url, info.Params.Depth, info.Params)
-	case info.Params.BatchSize < batchSize:
-		return nil, nil, fmt.Errorf("batches of up to %d transactions, the prover at %s proves at most %d (%v): lower -batch-size or use a larger prover",
-			batchSize, url, info.Params.BatchSize, info.Params)
-	case info.KeyID != rc.VKHash:
-		return nil, nil, fmt.Errorf("verifying key %x, the prover at %s proves under %s: L1 would reject its proofs", rc.VKHash, url, info.KeyID)
-	}
-	return pc, info, nil
 }

@@ -3,14 +3,15 @@
 // stop it gracefully (in-flight acknowledgements finish, a snapshot of the head is written).
 //
 // With -l1 it is the rollup's sequencer on the native L1: deposits come from the rollup's L1
-// queue (settlement.NativeDeposits over l1/l1client) and a settlement engine (package
+// queue (l1source.Deposits over l1/l1client) and a settlement engine (package
 // settlement, its records in -datadir/settlement) posts batches signed with the sequencer's L1
 // key, from a keystore (-keystore) or a hex seed file (-sequencer-key-file, mode 0600).
 // Without -l1 it settles nowhere: every block stays "soft", and -dev deposits are the only funds.
 //
-// With -prover URL (a pqprover -listen, package prover/proverapi) the engine proves batches
-// for validity mode: -mode validity always, -mode auto when the proof comes within
-// -challenge-wait. At start the prover's parameters and verifying key must be the rollup's on L1.
+// With -prover URL[,URL...] (pqprover -listen, package prover/proverapi) the engine proves
+// batches for validity mode on a pool of those provers (prover/proverpool: a failed or slow
+// job is retried on another): -mode validity always, -mode auto when the proof comes within
+// -challenge-wait. At start every prover's parameters and verifying key must be the rollup's on L1.
 //
 // -devnet adds the devnet_ JSON-RPC namespace (devnet_injectFault, devnet_setPolicy) and
 // allows fault injection in the settlement engine: devnets only (docs/sequencer.md); with
@@ -42,6 +43,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
+	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -57,11 +59,13 @@ type config struct {
 	key              keystore.DaemonKey
 	batchSize        int
 	optimisticBatch  int
+	validityBatch    int
 	batchInterval    time.Duration
 	mode             string
 	challengeWait    time.Duration
-	proverURL        string
+	prover           proverFlags
 	devnet           bool
+	crossCheck       bool
 	rpc              rpcFlags
 
 	set map[string]bool // flags given on the command line, by the environment or the -config file
@@ -104,15 +108,17 @@ func main() {
 	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
 	c.key.Register(fs, "sequencer-key-file", "the sequencer's")
-	fs.IntVar(&c.batchSize, "batch-size", 0, "cut a batch at this many transactions (with -l1; 0: the rollup's batch size on L1, which is also the maximum of a validity batch)")
+	fs.IntVar(&c.batchSize, "batch-size", 0, "the least batch cut (with -l1; 0: the rollup's batch size on L1, the circuit's B, the size of one validity proof's chunk)")
+	fs.IntVar(&c.validityBatch, "validity-batch-size", 0, "in modes auto and validity, cut a batch at this many transactions, proven in chunks of the rollup's batch size (with -l1; 0: min(-optimistic-batch-size, 64 × -batch-size))")
 	fs.IntVar(&c.optimisticBatch, "optimistic-batch-size", 0, "in mode optimistic, cut a batch at this many transactions (with -l1; 0: 4096, the most L1 takes in an optimistic batch; at least -batch-size)")
 	fs.DurationVar(&c.batchInterval, "batch-interval", settlement.DefaultMaxBatchAge, "cut a batch once its oldest transaction has waited this long (with -l1)")
 	fs.StringVar(&c.mode, "mode", "auto", "settlement mode (with -l1): auto (validity if a proof comes within -challenge-wait, else optimistic), optimistic or validity")
 	fs.DurationVar(&c.challengeWait, "challenge-wait", settlement.DefaultProofDeadline, "mode auto: how long to wait for a validity proof before posting the batch optimistically, with its challenge window (also the bound of one proof in mode validity)")
-	fs.StringVar(&c.proverURL, "prover", "", "prover API base URL (pqprover -listen), e.g. http://127.0.0.1:8646: prove batches for validity mode (with -l1)")
+	c.prover.register(fs)
 	fs.Uint64Var(&cfg.Backpressure.MaxSettlementLag, "max-settlement-lag", sequencer.DefaultMaxSettlementLag, "with -l1: refuse new transactions (error overloaded, -32024) while more than this many acknowledged transactions are not yet in a batch posted to L1")
 	fs.Uint64Var(&cfg.Backpressure.MinDepositSlack, "min-deposit-slack", sequencer.DefaultMinDepositSlack, "with -l1: refuse new transactions (overloaded) while L1's oldest unconsumed deposit is this many L1 blocks or fewer from its forced-inclusion deadline")
 	fs.DurationVar(&cfg.Backpressure.RetryAfter, "overload-retry-after", sequencer.DefaultRetryAfter, "the retry hint (data.retry_after_ms) of an overloaded refusal")
+	fs.BoolVar(&c.crossCheck, "cross-check", true, "with -l1: re-execute every built batch with the Go reference behind the hot path and halt settlement on a disagreement with the sequencer's trace (one CPU at about 300 µs per transaction while it keeps up; beyond that it skips batches, counted in pqsequencer_settlement_crosscheck_skipped_total)")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.rpc.register(fs, &cfg.RPC)
 	c.obs.Register(fs)
@@ -150,13 +156,15 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 		defer l1.client.Close()
-	} else if c.proverURL != "" {
+	} else if c.prover.urls != "" {
 		return errors.New("-prover needs -l1: without L1 nothing is settled")
 	}
 	proofs := newProofMetrics(ms.Registry)
 	var prv settlement.Prover
 	if l1 != nil && l1.prover != nil {
-		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.proverInfo.Params, ChainID: c.seq.ChainID}
+		defer l1.prover.Close()
+		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.prover.Params(), ChainID: c.seq.ChainID,
+			Logger: log.With("component", "prover")}
 	}
 	s, err := sequencer.New(c.seq)
 	if err != nil {
@@ -182,8 +190,8 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
-			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
-			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, Logger: log.With("component", "settlement")})
+			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
+			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
 		}
@@ -208,7 +216,11 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		cl = l1.client
 	}
-	m := newMetrics(ms.Registry, s, eng, cl)
+	var pool *proverpool.Pool
+	if l1 != nil {
+		pool = l1.prover
+	}
+	m := newMetrics(ms.Registry, s, eng, cl, pool)
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	followed := make(chan struct{})

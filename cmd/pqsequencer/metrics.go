@@ -11,6 +11,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/proverpool"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -20,12 +21,13 @@ type metrics struct {
 	s         *sequencer.Sequencer
 	eng       *settlement.Engine // nil without -l1
 	l1        *l1client.Client   // nil without -l1
+	pool      *proverpool.Pool   // nil without -prover
 	buildTime prometheus.Histogram
 	blockTxs  prometheus.Histogram
 }
 
-func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client) *metrics {
-	m := &metrics{s: s, eng: eng, l1: l1,
+func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client, pool *proverpool.Pool) *metrics {
+	m := &metrics{s: s, eng: eng, l1: l1, pool: pool,
 		buildTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_build_seconds",
 			Help:    "Time to execute and store a block (deposits already fetched).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -88,35 +90,45 @@ func (m *metrics) collect(e *obs.Emitter) {
 	if m.l1 != nil {
 		obs.L1Connection(e, "pqsequencer", m.l1)
 	}
+	if m.pool != nil {
+		poolMetrics(e, m.pool)
+	}
 	if m.eng == nil {
 		return
 	}
 	counts := map[settlement.State]int{}
-	var posted, final uint64 // last L2 block wholly in a batch on L1, in a final batch
-	var reverts, rejects uint64
+	fin := m.eng.LastFinal() // the final batches' records are pruned: their summary
+	counts[settlement.StateFinalized] = int(fin.Number)
+	posted, final := fin.End().Block-1, fin.End().Block-1 // last L2 block wholly in a batch on L1, in a final batch
+	reverts, rejects := fin.Reverts, fin.Rejects
 	for _, b := range m.eng.Status() {
+		if b.Number <= fin.Number {
+			continue
+		}
 		counts[b.State]++
 		reverts, rejects = reverts+b.Reverts, rejects+b.Rejects
 		covered := b.End.Block - 1 // End is exclusive: block End.Block is not (wholly) in it
 		if b.State >= settlement.StatePosted {
 			posted = max(posted, covered)
 		}
-		if b.State == settlement.StateFinalized {
-			final = max(final, covered)
-		}
 	}
 	for _, s := range []settlement.State{settlement.StateBuilt, settlement.StatePosted, settlement.StateInWindow,
 		settlement.StateProven, settlement.StateFinalized} {
-		e.Gauge("pqsequencer_settlement_batches", "Batches of the settlement engine by state.", float64(counts[s]),
+		e.Gauge("pqsequencer_settlement_batches", "Batches of the settlement engine by state (finalized: every final batch, their records pruned).", float64(counts[s]),
 			"state", strings.ReplaceAll(s.String(), " ", "_"))
 	}
 	e.Counter("pqsequencer_settlement_reverts_total", "Times L1 reverted an accepted batch of ours (an upheld challenge).", float64(reverts))
 	e.Counter("pqsequencer_settlement_rejects_total", "Times L1 refused a posting of a batch of ours (a failed receipt).", float64(rejects))
+	if cc := m.eng.CrossCheck(); cc.On {
+		e.Gauge("pqsequencer_settlement_crosscheck_lag_batches", "Built batches the Go reference cross-check has not checked yet (-cross-check).", float64(cc.Lag))
+		e.Gauge("pqsequencer_settlement_crosscheck_checked_batch", "The last batch the Go reference cross-check agreed with.", float64(cc.Checked))
+		e.Counter("pqsequencer_settlement_crosscheck_skipped_total", "Batches the cross-check skipped because it fell behind (it never holds up cutting or posting).", float64(cc.Skipped))
+	}
 	halted := 0.0
 	if m.eng.Err() != nil {
 		halted = 1
 	}
-	e.Gauge("pqsequencer_settlement_halted", "1 when the settlement engine has halted (a storage fault, or blocks it cannot re-execute): /readyz says why.", halted)
+	e.Gauge("pqsequencer_settlement_halted", "1 when the settlement engine has halted (a storage fault, a block it cannot build a batch from, or a cross-check disagreement): /readyz says why.", halted)
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
 		float64(head.Number-min(head.Number, posted)), "stage", "posted")
 	e.Gauge("pqsequencer_batch_lag_blocks", "L2 head minus the last block wholly in a batch posted to L1 (stage posted) or final on it (stage final).",
@@ -130,7 +142,7 @@ type proofMetrics struct {
 
 func newProofMetrics(reg *prometheus.Registry) *proofMetrics {
 	return &proofMetrics{proofs: obs.NewProofs(reg, "pqsequencer", []string{"ok", "failed"},
-		"Validity proofs asked of the prover, by outcome: ok (checked, posted in validity mode) or failed (error, refusal or deadline: the batch waits or goes optimistic).",
+		"Validity proofs asked of the prover (one per chunk of a batch proven in chunks), by outcome: ok (checked) or failed (error, refusal or deadline: the batch waits or goes optimistic).",
 		"Time from asking the prover for a proof to holding the checked proof (the prover's queue and the network included).")}
 }
 

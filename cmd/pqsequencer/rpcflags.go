@@ -11,8 +11,7 @@ import (
 // rpcFlags are the JSON-RPC server's limits (rpcguard.Config; docs/sequencer.md, "JSON-RPC
 // limits"). The defaults bound one client; the library's zero values do not cap per IP.
 type rpcFlags struct {
-	tokenFile       string
-	proverTokenFile string // the prover API's token (-prover-token-file)
+	tokenFile string
 }
 
 func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
@@ -33,7 +32,6 @@ func (r *rpcFlags) register(fs *flag.FlagSet, c *rpcguard.Config) {
 	fs.DurationVar(&c.WSPingInterval, "rpc-ws-ping-interval", rpcguard.DefaultWSPingInterval, "WebSocket connections are pinged this often; one silent (no message, no pong) for two intervals plus -rpc-ws-write-timeout is closed")
 	fs.StringVar(&c.TLSCert, "rpc-tls-cert", "", "PEM certificate: serve JSON-RPC over HTTPS and WSS (with -rpc-tls-key)")
 	fs.StringVar(&c.TLSKey, "rpc-tls-key", "", "PEM private key of -rpc-tls-cert")
-	fs.StringVar(&r.proverTokenFile, "prover-token-file", "", "file (mode 0600) holding the bearer token of the -prover API (its -token-file); empty: none")
 	fs.StringVar(&r.tokenFile, "rpc-admin-token-file", "", "file (mode 0600) holding the bearer token the devnet_ namespace needs (Authorization: Bearer TOKEN); empty: no token")
 }
 

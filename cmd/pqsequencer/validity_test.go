@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -203,7 +204,7 @@ func TestDaemonsSettleValidity(t *testing.T) {
 }
 
 // TestConnectProverRefuses: a prover whose proofs the rollup could not use is refused at start,
-// with the reason.
+// with the reason, and so is a pool with one such prover among good ones.
 func TestConnectProverRefuses(t *testing.T) {
 	_, vkID, keys := proverKeys(t)
 	vp := validityParams()
@@ -211,12 +212,16 @@ func TestConnectProverRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts, ts2 := httptest.NewServer(srv.Handler()), httptest.NewServer(srv.Handler())
 	defer ts.Close()
+	defer ts2.Close()
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	good := chain.RollupConfig{TreeDepth: uint8(vp.Depth), BatchSize: uint64(vp.BatchSize), VKHash: vkID}
-	if _, info, err := connectProver(context.Background(), ts.URL, "", &good, vp.BatchSize); err != nil || info.Params != vp {
-		t.Fatalf("matching prover: %v, %v", info, err)
+	pool, err := connectProvers(ctx, &proverFlags{urls: ts.URL + "," + ts2.URL}, &good, vp.BatchSize, log)
+	if err != nil || pool.Params() != vp || len(pool.Stats().Provers) != 2 {
+		t.Fatalf("matching provers: %v", err)
 	}
+	pool.Close()
 	otherKey := good
 	otherKey.VKHash[0] ^= 1
 	otherDepth := good
@@ -225,16 +230,17 @@ func TestConnectProverRefuses(t *testing.T) {
 		name      string
 		rc        chain.RollupConfig
 		batchSize int
-		url       string
+		f         proverFlags
 		want      string
 	}{
-		{"other key", otherKey, vp.BatchSize, ts.URL, "L1 would reject its proofs"},
-		{"other depth", otherDepth, vp.BatchSize, ts.URL, fmt.Sprintf("proves depth %d", vp.Depth)},
-		{"batches too large", good, vp.BatchSize + 1, ts.URL, fmt.Sprintf("proves at most %d", vp.BatchSize)},
-		{"not a URL", good, 1, "127.0.0.1:1", "want http://HOST:PORT"},
+		{"other key", otherKey, vp.BatchSize, proverFlags{urls: ts.URL}, "L1 would reject its proofs"},
+		{"other depth", otherDepth, vp.BatchSize, proverFlags{urls: ts.URL + "," + ts2.URL}, fmt.Sprintf("proves depth %d", vp.Depth)},
+		{"batches too large", good, vp.BatchSize + 1, proverFlags{urls: ts.URL}, fmt.Sprintf("proves at most %d", vp.BatchSize)},
+		{"not a URL", good, 1, proverFlags{urls: ts.URL + ",127.0.0.1:1"}, "want http://HOST:PORT"},
+		{"token files", good, 1, proverFlags{urls: ts.URL + "," + ts2.URL + "," + ts.URL, tokenFiles: "a,b"}, "2 files for 3 -prover URLs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, _, err := connectProver(context.Background(), tc.url, "", &tc.rc, tc.batchSize); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if _, err := connectProvers(ctx, &tc.f, &tc.rc, tc.batchSize, log); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})

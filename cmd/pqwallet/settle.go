@@ -77,12 +77,7 @@ func batchWithdrawals(ctx context.Context, c *l1client.Client, r *chain.Rollup, 
 	if err != nil {
 		return nil, nil, err
 	}
-	leaves := make([]fr.Element, len(txs))
-	for k := range txs {
-		if txs[k].Type.PaysOut() {
-			leaves[k] = l2.WithdrawalLeaf(txs[k].Address, txs[k].Amount)
-		}
-	}
+	leaves := l2.WithdrawalLeaves(txs)
 	if listRoot(leaves) != rec.WithdrawalRoot {
 		st, err := replay(ctx, c, r, rec.Number-1)
 		if err != nil {

@@ -128,8 +128,8 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if uint64(len(txs)) != p.TxCount {
 		return fmt.Errorf("%w: data holds %d transactions, commitment %d", ErrTxCount, len(txs), p.TxCount)
 	}
-	if p.Mode == ModeValidity && p.TxCount > r.Config.BatchSize {
-		return fmt.Errorf("%w: validity batch of %d transactions, the rollup's batch size is %d", ErrTxCount, p.TxCount, r.Config.BatchSize)
+	if p.Mode == ModeValidity && chunkCount(p.TxCount, r.Config.BatchSize) > l2.MaxChunks {
+		return fmt.Errorf("%w: validity batch of %d transactions, at most %d chunks of the rollup's batch size %d", ErrTxCount, p.TxCount, l2.MaxChunks, r.Config.BatchSize)
 	}
 	if p.TxCount > l2.MaxBatchTxs {
 		return fmt.Errorf("%w: optimistic batch of %d transactions, at most %d", ErrTxCount, p.TxCount, l2.MaxBatchTxs)
@@ -147,18 +147,12 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	var trace []byte
 	switch p.Mode {
 	case ModeValidity:
-		if len(p.Trace) != 0 {
-			return fmt.Errorf("%w: a validity batch carries no trace", ErrTrace)
-		}
-		if x.c.cfg.Verifier == nil {
-			return ErrNoVerifier
-		}
-		if err := x.c.cfg.Verifier.Verify(r.Config.VKHash, c.Hash(), p.Proof); err != nil {
-			return fmt.Errorf("%w: batch %d: %w", ErrBadProof, p.Number, err)
+		if err := x.verifyValidity(r, p, &c, txs); err != nil {
+			return err
 		}
 		rec.FinalizeAt = x.height
 	case ModeOptimistic:
-		if trace, err = checkTrace(p.Trace, &c); err != nil {
+		if trace, _, err = checkTrace(p.Trace, &c); err != nil {
 			return err
 		}
 		if err := x.stake(r, from); err != nil {
@@ -182,29 +176,6 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	}
 	x.setRollup(r)
 	return nil
-}
-
-// checkTrace checks an optimistic batch's published trace against its commitment: one canonical
-// root per transaction whose list root (§8.1) is the trace root, so that every position beyond
-// the transactions is zero and each entry a fraud proof names is the one L1 stores. It returns
-// the trace as stored: the roots' 32-byte forms concatenated.
-func checkTrace(trace [][32]byte, c *l2.Commitment) ([]byte, error) {
-	if uint64(len(trace)) != c.TxCount {
-		return nil, fmt.Errorf("%w: %d roots for %d transactions", ErrTrace, len(trace), c.TxCount)
-	}
-	roots := make([]fr.Element, len(trace))
-	stored := make([]byte, 0, 32*len(trace))
-	for k := range trace {
-		var err error
-		if roots[k], err = fieldElement(trace[k]); err != nil {
-			return nil, fmt.Errorf("%w: trace[%d]: %v", ErrTrace, k, err)
-		}
-		stored = append(stored, trace[k][:]...)
-	}
-	if got := l2.ListRoot(roots); !got.Equal(&c.TraceRoot) {
-		return nil, fmt.Errorf("%w: the trace's list root is %x", ErrTrace, got.Bytes())
-	}
-	return stored, nil
 }
 
 // checkDeposits checks that the batch's deposit and refund transactions are, in order, the

@@ -32,6 +32,7 @@ var (
 	ErrForcedInclusion    = errors.New("batch leaves a deposit older than the forced-inclusion window")
 	ErrNoVerifier         = errors.New("no proof verifier configured")
 	ErrBadProof           = errors.New("validity proof rejected")
+	ErrChunkedBatch       = errors.New("chunked validity batch does not match its data")
 	ErrNotFinal           = errors.New("batch not finalized")
 	ErrNotPending         = errors.New("batch not pending")
 	ErrAlreadyClaimed     = errors.New("withdrawal already claimed")

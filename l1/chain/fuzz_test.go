@@ -188,3 +188,32 @@ func FuzzParseLtHash(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitChunkProofs: the proof of a chunked validity batch never panics the split, and what
+// it accepts is exactly m proofs of at most MaxChunkProofSize bytes, which re-encode to the input.
+func FuzzSplitChunkProofs(f *testing.F) {
+	two, _ := EncodeChunkProofs([][]byte{make([]byte, 196), {1}})
+	f.Add(two, uint8(2))
+	f.Add([]byte{0xc0}, uint8(1))
+	f.Add([]byte("valid"), uint8(2))
+	f.Fuzz(func(t *testing.T, b []byte, m uint8) {
+		if len(b) > MaxProofSize {
+			return // refused before the split
+		}
+		proofs, err := splitChunkProofs(b, int(m))
+		if err != nil {
+			return
+		}
+		if len(proofs) != int(m) {
+			t.Fatalf("%d proofs for %d chunks", len(proofs), m)
+		}
+		for k, p := range proofs {
+			if len(p) > MaxChunkProofSize {
+				t.Fatalf("proof %d of %d bytes", k, len(p))
+			}
+		}
+		if again, err := EncodeChunkProofs(proofs); err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("accepted a non-canonical list: %x re-encodes to %x (%v)", b, again, err)
+		}
+	})
+}

@@ -16,16 +16,23 @@ import (
 
 const testChainID = 31337
 
-// fakeVerifier is a fault-injection ProofVerifier: it accepts exactly the proof "valid" and
-// records the public input it was asked about.
+// fakeVerifier is a fault-injection ProofVerifier: it accepts the proof "valid" for any input,
+// and fakeProof(in) for the input in only (a proof bound to its public input, as a real one is);
+// it records the inputs it was asked about.
 type fakeVerifier struct{ inputs []fr.Element }
 
 func (v *fakeVerifier) Verify(vkHash [32]byte, in fr.Element, proof []byte) error {
 	v.inputs = append(v.inputs, in)
-	if !bytes.Equal(proof, []byte("valid")) {
-		return errors.New("fake verifier: proof is not \"valid\"")
+	if !bytes.Equal(proof, []byte("valid")) && !bytes.Equal(proof, fakeProof(in)) {
+		return errors.New("fake verifier: proof is neither \"valid\" nor bound to the input")
 	}
 	return nil
+}
+
+// fakeProof is the proof fakeVerifier accepts for the public input in only.
+func fakeProof(in fr.Element) []byte {
+	b := in.Bytes()
+	return append([]byte("proof of "), b[:]...)
 }
 
 // faultInjectionJudge is a fault-injection FraudJudge: the proof bytes are its verdict
@@ -56,6 +63,7 @@ type harness struct {
 	users     []*pqkey.PrivateKey
 	nonces    map[common.Address]uint64
 	verifier  *fakeVerifier
+	real      ProofVerifier // the chain's verifier instead of verifier, when set (real proofs)
 	judge     FraudJudge
 	blocks    []*SealedBlock
 	fees      Fees // the genesis fees (zero unless a test sets them before open)
@@ -71,7 +79,14 @@ func newHarness(t testing.TB, nUsers int) *harness {
 // newHarnessWithJudge is newHarness with another fraud judge: fraud.Judge for end-to-end tests.
 func newHarnessWithJudge(t testing.TB, nUsers int, judge FraudJudge) *harness {
 	t.Helper()
-	h := &harness{t: t, validator: seededKey(t, 0), nonces: map[common.Address]uint64{}, verifier: &fakeVerifier{}, judge: judge}
+	return newHarnessWith(t, nUsers, judge, nil)
+}
+
+// newHarnessWith is newHarness with a fraud judge and, if real is not nil, a real proof verifier.
+func newHarnessWith(t testing.TB, nUsers int, judge FraudJudge, real ProofVerifier) *harness {
+	t.Helper()
+	h := &harness{t: t, validator: seededKey(t, 0), nonces: map[common.Address]uint64{}, verifier: &fakeVerifier{},
+		real: real, judge: judge}
 	for i := range nUsers {
 		h.users = append(h.users, seededKey(t, byte(i+1)))
 	}
@@ -100,7 +115,11 @@ func (h *harness) genesis() Genesis {
 
 func (h *harness) open(db *pebble.DB) *Chain {
 	h.t.Helper()
-	c, err := Open(db, Config{Genesis: h.genesis(), Verifier: h.verifier, Judge: h.judge})
+	var v ProofVerifier = h.verifier
+	if h.real != nil {
+		v = h.real
+	}
+	c, err := Open(db, Config{Genesis: h.genesis(), Verifier: v, Judge: h.judge})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -161,7 +161,8 @@ func TestFraudRevertsChainSlashesOnce(t *testing.T) {
 
 // TestOptimisticBatchOfMaxTxs: an optimistic batch of l2.MaxBatchTxs (4,096) transactions is
 // accepted although the rollup's batch size (the circuit's) is 16, and the real judge upholds a
-// fraud proof against its last step; a validity batch of batch size + 1 is refused.
+// fraud proof against its last step; a validity batch of more than l2.MaxChunks chunks of the batch
+// size is refused.
 func TestOptimisticBatchOfMaxTxs(t *testing.T) {
 	h := newHarnessWithJudge(t, 3, fraud.Judge{})
 	seq, challenger := h.users[0], h.users[2]
@@ -170,7 +171,7 @@ func TestOptimisticBatchOfMaxTxs(t *testing.T) {
 	s, k := setupFunded(t, h, cfg)
 
 	over := s.snapshot()
-	txs := make([]l2.Tx, cfg.BatchSize+1)
+	txs := make([]l2.Tx, l2.MaxChunks*cfg.BatchSize+1)
 	p, _ := over.batch(t, h, ModeValidity, txs)
 	h.mustFail(h.tx(seq, TxSubmitBatch, p), ErrTxCount)
 

@@ -198,7 +198,7 @@ type RollupConfig struct {
 	L2ChainID             uint64
 	VKHash                [32]byte
 	TreeDepth             uint8
-	BatchSize             uint64 // at most this many L2 transactions per validity batch (≤ l2.MaxBatchTxs)
+	BatchSize             uint64 // the circuit's slots B (≤ l2.MaxBatchTxs): a validity batch of n > B is proven as ⌈n/B⌉ ≤ l2.MaxChunks chunk proofs
 	SequencerBond         uint64 // the sequencer stake backing every pending optimistic batch
 	ChallengeWindow       uint64 // blocks
 	ForcedInclusionWindow uint64 // blocks
@@ -242,8 +242,8 @@ type SubmitBatch struct {
 	TraceRoot      [32]byte
 	TxCount        uint64
 	Data           []byte     // zstd frame of the batch data (docs §5.2)
-	Proof          []byte     // validity mode only
-	Trace          [][32]byte // optimistic mode only: trace[0..TxCount), the roots after each transaction
+	Proof          []byte     // validity mode only: one proof, or for TxCount > BatchSize the RLP list of the chunk proofs (EncodeChunkProofs)
+	Trace          [][32]byte // trace[0..TxCount), the roots after each transaction: optimistic mode, and validity batches of more than BatchSize
 }
 
 // ClaimWithdrawal pays wleaf[Index] of a finalized batch to Address.

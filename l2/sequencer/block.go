@@ -108,7 +108,7 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 		c.mu.Unlock()
 		return 0, nil
 	}
-	h, data, failed, err := s.execute(&parent, deps, entries)
+	h, data, trace, failed, err := s.execute(&parent, deps, entries)
 	if err != nil {
 		c.mu.Unlock()
 		return 0, err
@@ -132,7 +132,7 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 		s.txs.mu.Unlock()
 	}()
 
-	if err := s.storeBlock(&h, data, len(deps), entries, failed); err != nil {
+	if err := s.storeBlock(&h, data, trace, len(deps), entries, failed); err != nil {
 		return 0, err
 	}
 	if h.TxCount == 0 { // every transaction failed: receipts only, no block
@@ -148,24 +148,26 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 }
 
 // execute places the deposits, runs the block in one call into the executor and drops the
-// failing transactions: it returns the header (TxCount and TxsHash not set), the batch data
-// and the failed entries with their statuses. The caller holds chainState.mu.
-func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (Header, []byte, map[*entry]l2.Status, error) {
+// failing transactions: it returns the header (TxCount and TxsHash not set), the batch data,
+// its trace (the post root of each kept transaction, 32 bytes each: what settlement commits to
+// without executing again) and the failed entries with their statuses. The caller holds
+// chainState.mu.
+func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (Header, []byte, []byte, map[*entry]l2.Status, error) {
 	c := &s.chain
 	data, err := s.placeDeposits(deps, make([]byte, 0, (len(deps)+len(entries))*l2.TxSize))
 	if err != nil {
-		return Header{}, nil, nil, err
+		return Header{}, nil, nil, nil, err
 	}
 	for _, e := range entries {
 		data = append(data, e.raw...)
 	}
 	res, err := c.exec.Apply(data)
 	if err != nil {
-		return Header{}, nil, nil, fmt.Errorf("sequencer: executing block %d: %w", parent.Number+1, err)
+		return Header{}, nil, nil, nil, fmt.Errorf("sequencer: executing block %d: %w", parent.Number+1, err)
 	}
 	for k := range deps {
 		if res.Statuses[k] != l2.StatusOK {
-			return Header{}, nil, nil, fmt.Errorf("sequencer: deposit %d placed at a failing index: %s", deps[k].QueueIndex, res.Statuses[k])
+			return Header{}, nil, nil, nil, fmt.Errorf("sequencer: deposit %d placed at a failing index: %s", deps[k].QueueIndex, res.Statuses[k])
 		}
 	}
 	h := Header{Number: parent.Number + 1, ParentHash: parent.Hash(), PrevRoot: s.headRoot(), PostRoot: res.FinalRoot,
@@ -181,17 +183,18 @@ func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (H
 	}
 	if len(failed) == 0 {
 		h.TraceRoot, h.WithdrawalRoot = res.TraceRoot, res.WithdrawalRoot
-		return h, data, failed, nil
+		return h, data, append([]byte(nil), res.PostRoots...), failed, nil // PostRoots is the executor's until its next Apply
 	}
 	// Failing transactions never reach a block. They left the state unchanged, so dropping them
 	// keeps the final root; the trace and withdrawal lists lose their positions.
-	kept := data[:0:0]
+	kept, keptTrace := data[:0:0], []byte(nil)
 	var trace, wleaves []fr.Element
 	for k, st := range res.Statuses {
 		if st != l2.StatusOK {
 			continue
 		}
 		kept = append(kept, data[k*l2.TxSize:(k+1)*l2.TxSize]...)
+		keptTrace = append(keptTrace, res.PostRoots[32*k:32*k+32]...)
 		var p, w fr.Element
 		p.SetBytes(res.PostRoots[32*k : 32*k+32])
 		w.SetBytes(res.WithdrawalLeaves[32*k : 32*k+32])
@@ -201,13 +204,13 @@ func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (H
 		tr, wr := l2.ListRoot(trace), l2.ListRoot(wleaves)
 		h.TraceRoot, h.WithdrawalRoot = tr.Bytes(), wr.Bytes()
 	}
-	return h, kept, failed, nil
+	return h, kept, keptTrace, failed, nil
 }
 
-// storeBlock writes the block (if any transaction succeeded), the receipts of its user
-// transactions and the deletion of their log records in one synced batch, and sets h's TxCount
-// and TxsHash.
-func (s *Sequencer) storeBlock(h *Header, data []byte, ndeps int, entries []*entry, failed map[*entry]l2.Status) error {
+// storeBlock writes the block (if any transaction succeeded) with its trace, the receipts of
+// its user transactions and the deletion of their log records in one synced batch, and sets h's
+// TxCount and TxsHash.
+func (s *Sequencer) storeBlock(h *Header, data, trace []byte, ndeps int, entries []*entry, failed map[*entry]l2.Status) error {
 	b := s.db.db.NewBatch()
 	var errs []error
 	pos := uint32(ndeps)
@@ -224,7 +227,7 @@ func (s *Sequencer) storeBlock(h *Header, data []byte, ndeps int, entries []*ent
 	if n := len(data) / l2.TxSize; n > 0 {
 		h.TxCount = uint32(n)
 		h.TxsHash = keccak(data)
-		errs = append(errs, b.Set(u64Key(prefixBlock, h.Number), append(h.encode(), data...), nil))
+		errs = append(errs, b.Set(u64Key(prefixBlock, h.Number), encodeBlock(h, data, trace), nil))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return errors.Join(fmt.Errorf("sequencer: block %d: %w", h.Number, err), b.Close())

@@ -20,14 +20,14 @@ type Deposit struct {
 	Depositor  [20]byte // the L1 address that paid it; a dev deposit's is zero
 }
 
-// DepositSource is the L1 deposit queue as the sequencer sees it: settlement.NativeDeposits (the
+// DepositSource is the L1 deposit queue as the sequencer sees it: l1source.Deposits (the
 // L1 node over QUIC or in process), MemoryDepositSource (tests), or the dev queue (Config.Dev,
 // kept in the sequencer's own database).
 type DepositSource interface {
 	// Deposits returns up to max queue entries starting at queue index from, in queue order,
 	// as far as they are known now (possibly none). Entries never change once returned. It is
 	// called while building a block, so it must not wait on a network: pqsequencer puts
-	// settlement.NativeDeposits behind a feed that fetches ahead in the background.
+	// l1source.Deposits behind a feed that fetches ahead in the background.
 	Deposits(ctx context.Context, from uint64, max int) ([]Deposit, error)
 }
 

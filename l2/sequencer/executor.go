@@ -63,29 +63,39 @@ func newExecutor(kind string, depth int, capacityHint uint64, snapshot []byte) (
 			}
 			return &refExecutor{state: s}, nil
 		}
-		var accounts []l2.IndexedAccount
-		var bad error
-		d, root, err := ffi.WalkSnapshot(snapshot, func(a *ffi.IndexedAccount) {
-			var acc l2.Account
-			if err := errors.Join(acc.PubKey.X.SetBytesCanonical(a.PubKeyX[:]), acc.PubKey.Y.SetBytesCanonical(a.PubKeyY[:])); err != nil {
-				bad = errors.Join(bad, fmt.Errorf("account %d: %w", a.Index, err))
-			}
-			acc.Balance, acc.Nonce = a.Balance, a.Nonce
-			accounts = append(accounts, l2.IndexedAccount{Index: a.Index, Account: acc})
-		})
-		if err = errors.Join(err, bad); err != nil {
-			return nil, fmt.Errorf("sequencer: snapshot: %w", err)
-		}
-		s, err := l2.NewStateFromAccounts(int(d), accounts)
+		s, err := referenceState(snapshot)
 		if err != nil {
 			return nil, err
-		}
-		if got := s.Root(); got.Bytes() != root {
-			return nil, fmt.Errorf("sequencer: snapshot root %x, recomputed %x", root, got.Bytes())
 		}
 		return &refExecutor{state: s}, nil
 	}
 	return nil, fmt.Errorf("sequencer: unknown executor %q (want %q or %q)", kind, ExecutorCore, ExecutorReference)
+}
+
+// referenceState is the Go reference state of a snapshot image (docs/protocol.md §9), its root
+// checked against the image's.
+func referenceState(img []byte) (*l2.State, error) {
+	var accounts []l2.IndexedAccount
+	var bad error
+	d, root, err := ffi.WalkSnapshot(img, func(a *ffi.IndexedAccount) {
+		var acc l2.Account
+		if err := errors.Join(acc.PubKey.X.SetBytesCanonical(a.PubKeyX[:]), acc.PubKey.Y.SetBytesCanonical(a.PubKeyY[:])); err != nil {
+			bad = errors.Join(bad, fmt.Errorf("account %d: %w", a.Index, err))
+		}
+		acc.Balance, acc.Nonce = a.Balance, a.Nonce
+		accounts = append(accounts, l2.IndexedAccount{Index: a.Index, Account: acc})
+	})
+	if err = errors.Join(err, bad); err != nil {
+		return nil, fmt.Errorf("sequencer: snapshot: %w", err)
+	}
+	s, err := l2.NewStateFromAccounts(int(d), accounts)
+	if err != nil {
+		return nil, err
+	}
+	if got := s.Root(); got.Bytes() != root {
+		return nil, fmt.Errorf("sequencer: snapshot root %x, recomputed %x", root, got.Bytes())
+	}
+	return s, nil
 }
 
 // coreExecutor is the production executor: one cgo call per batch into the Zig core.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/pqbridge/pqbridge/l2"
 	"golang.org/x/crypto/sha3"
 )
 
@@ -85,10 +86,47 @@ func keccak(b []byte) (out [32]byte) {
 // not part of the protocol (docs/protocol.md hashes field elements only).
 func TxHash(raw []byte) [32]byte { return keccak(raw) }
 
-// Block is a stored block: its header and batch data (only transactions with status ok).
+// Block is a stored block: its header, batch data (only transactions with status ok) and trace.
 type Block struct {
 	Header Header
 	Data   []byte
+	// Trace is the post root of each transaction of Data, 32 bytes each (docs/protocol.md
+	// §8.2), as the executor computed it when the block was built: settlement commits to it
+	// without executing the block again. nil for a block stored before traces were kept
+	// (settlement refuses such a block: docs/sequencer.md, "Trace").
+	Trace []byte
+}
+
+// PostRoot is trace entry k: the state root after the block's transaction k.
+func (b *Block) PostRoot(k int) (r [32]byte) {
+	copy(r[:], b.Trace[32*k:32*k+32])
+	return r
+}
+
+// encodeBlock is a block's stored value: header | batch data | trace.
+func encodeBlock(h *Header, data, trace []byte) []byte {
+	v := make([]byte, 0, headerSize+len(data)+len(trace))
+	return append(append(append(v, h.encode()...), data...), trace...)
+}
+
+// decodeBlock reads encodeBlock's value; a value of header | data only (a block stored before
+// traces were kept) gives a nil Trace.
+func decodeBlock(v []byte) (*Block, error) {
+	if len(v) < headerSize {
+		return nil, fmt.Errorf("sequencer: block value of %d bytes", len(v))
+	}
+	h, err := decodeHeader(v[:headerSize])
+	if err != nil {
+		return nil, err
+	}
+	rest, n := v[headerSize:], int(h.TxCount)
+	switch len(rest) {
+	case n * l2.TxSize:
+		return &Block{Header: h, Data: rest}, nil
+	case n * (l2.TxSize + 32):
+		return &Block{Header: h, Data: rest[:n*l2.TxSize], Trace: rest[n*l2.TxSize:]}, nil
+	}
+	return nil, fmt.Errorf("sequencer: block %d: %d bytes after the header for %d transactions", h.Number, len(rest), n)
 }
 
 // receipt is the stored outcome of a user transaction.

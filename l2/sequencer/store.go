@@ -154,11 +154,7 @@ func (s *store) block(n uint64) (*Block, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	h, err := decodeHeader(v[:headerSize])
-	if err != nil {
-		return nil, err
-	}
-	return &Block{Header: h, Data: v[headerSize:]}, nil
+	return decodeBlock(v)
 }
 
 // lastBlock returns the highest stored block number (0: none).

@@ -62,6 +62,9 @@ func Generate() (*File, error) {
 	if f.Cases, err = g.cases(); err != nil {
 		return nil, err
 	}
+	if f.Chunks, err = g.chunkings(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 

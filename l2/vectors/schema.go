@@ -29,6 +29,7 @@ type File struct {
 	EmptySubtrees []Element     `json:"empty_subtrees"` // Z[0] .. Z[32]
 	Leaves        []Leaf        `json:"leaves"`
 	Cases         []Case        `json:"cases"`
+	Chunks        []Chunking    `json:"chunks"` // docs/protocol.md §8.8
 }
 
 // Compression is a known answer of Compress(left, right).

@@ -51,6 +51,9 @@ type Info struct {
 	KeyID        prover.KeyID
 	VerifyingKey groth16.VerifyingKey
 	MaxJobBytes  int64
+	// Workers is how many proofs the prover makes at once (ServerConfig.Workers); a pool
+	// (prover/proverpool) sends it no more jobs at once. At least 1 (a server that does not say).
+	Workers int
 }
 
 // infoJSON is Info's wire form.
@@ -62,9 +65,10 @@ type infoJSON struct {
 	VerifyingKeyID string `json:"verifying_key_id"` // hex, no 0x: pqsetup export's and the manifest's
 	VerifyingKey   string `json:"verifying_key"`    // hex of prover.VerifyingKeyBytes
 	MaxJobBytes    int64  `json:"max_job_bytes"`
+	Workers        int    `json:"workers"`
 }
 
-func newInfoJSON(k *prover.Keys) (*infoJSON, error) {
+func newInfoJSON(k *prover.Keys, workers int) (*infoJSON, error) {
 	vk, err := prover.VerifyingKeyBytes(k.VK)
 	if err != nil {
 		return nil, err
@@ -75,7 +79,7 @@ func newInfoJSON(k *prover.Keys) (*infoJSON, error) {
 	}
 	return &infoJSON{Params: k.Params.String(), CircuitVersion: prover.CircuitVersion, Depth: k.Params.Depth,
 		BatchSize: k.Params.BatchSize, VerifyingKeyID: id.String(), VerifyingKey: hex.EncodeToString(vk),
-		MaxJobBytes: MaxJobBytes(k)}, nil
+		MaxJobBytes: MaxJobBytes(k), Workers: workers}, nil
 }
 
 // parse checks the reply: a circuit of this version, valid parameters, and a verifying key
@@ -84,7 +88,7 @@ func (j *infoJSON) parse() (*Info, error) {
 	if j.CircuitVersion != prover.CircuitVersion {
 		return nil, fmt.Errorf("proverapi: the prover's circuit is %q, this binary's %q", j.CircuitVersion, prover.CircuitVersion)
 	}
-	info := &Info{Params: prover.Params{Depth: j.Depth, BatchSize: j.BatchSize}, MaxJobBytes: j.MaxJobBytes}
+	info := &Info{Params: prover.Params{Depth: j.Depth, BatchSize: j.BatchSize}, MaxJobBytes: j.MaxJobBytes, Workers: max(j.Workers, 1)}
 	if err := info.Params.Validate(); err != nil {
 		return nil, err
 	}
@@ -134,4 +138,10 @@ type Error struct {
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("prover API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// Is makes a not_provable reply match prover.ErrNotProvable (errors.Is), as the same refusal by
+// an in-process Service does: no prover would prove the job.
+func (e *Error) Is(target error) bool {
+	return target == prover.ErrNotProvable && e.Code == CodeNotProvable
 }

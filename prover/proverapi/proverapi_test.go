@@ -14,90 +14,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-
-	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 )
 
 const chainID = 9
 
-// params are tiny (the dev setup takes seconds); under -short the smallest the protocol allows.
-func params() prover.Params {
-	if testing.Short() {
-		return prover.Params{Depth: l2.MinTreeDepth, BatchSize: 1}
-	}
-	return prover.Params{Depth: 4, BatchSize: 2}
-}
+// testKeys are provertest's dev keys of its tiny parameters.
+func testKeys(t *testing.T) *prover.Keys { t.Helper(); return provertest.Keys(t, provertest.Params()) }
 
-var (
-	keysOnce sync.Once
-	keys     *prover.Keys
-	keysErr  error
-)
-
-// testKeys runs the dev setup of params once per test binary.
-func testKeys(t *testing.T) *prover.Keys {
-	t.Helper()
-	keysOnce.Do(func() { keys, keysErr = prover.DevSetup(params(), nil) })
-	if keysErr != nil {
-		t.Fatal(keysErr)
-	}
-	return keys
-}
-
-// testJobs returns jobs of n consecutive batches of p from genesis: deposits first, then
-// signed transfers between the deposited accounts.
+// testJobs returns jobs of n consecutive batches of p from genesis.
 func testJobs(t *testing.T, p prover.Params, n int) []*prover.Job {
 	t.Helper()
-	st, err := l2.NewState(p.Depth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &prover.ReferenceSource{State: st, Options: l2.ApplyOptions{ChainID: chainID}}
-	var (
-		keys   []*l2.PrivateKey
-		nonces []uint64
-		dq     fr.Element
-		jobs   []*prover.Job
-	)
-	for b := range n {
-		var txs []l2.Tx
-		for len(txs) < p.BatchSize {
-			if len(keys) < 2 {
-				k, err := l2.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{byte(len(keys) + 1)}, 64)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				keys, nonces = append(keys, k), append(nonces, 0)
-				txs = append(txs, l2.Tx{Type: l2.TxDeposit, From: uint32(len(keys) - 1), PubKey: k.Public(), Amount: 1000})
-				continue
-			}
-			from := uint32(len(txs)+b) % 2
-			tx := l2.Tx{Type: l2.TxTransfer, From: from, To: 1 - from, Amount: 1, Nonce: nonces[from]}
-			nonces[from]++
-			if err := l2.SignTx(keys[from], chainID, &tx); err != nil {
-				t.Fatal(err)
-			}
-			txs = append(txs, tx)
-		}
-		tr, err := src.ApplyBatchWitness(txs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := prover.Assign(p, &prover.Batch{ChainID: chainID, BatchNumber: uint64(b + 1), DepositsBefore: dq, Txs: txs}, tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dq = a.Commitment.DepositsAfter
-		job, err := prover.NewJob(fmt.Sprintf("batch-%d", b+1), p, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		jobs = append(jobs, job)
-	}
-	return jobs
+	return provertest.Jobs(t, p, chainID, n)
 }
 
 // startServer serves a Service of the test keys over HTTP; it returns a client of it.
@@ -122,6 +52,7 @@ func startServer(t *testing.T, cfg proverapi.ServerConfig, workers, queue int) (
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = workers + queue
 	}
+	cfg.Workers = workers
 	srv, err := proverapi.NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +82,7 @@ func TestProveOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Params != k.Params || info.KeyID != id || info.MaxJobBytes != proverapi.MaxJobBytes(k) {
+	if info.Params != k.Params || info.KeyID != id || info.MaxJobBytes != proverapi.MaxJobBytes(k) || info.Workers != 1 {
 		t.Fatalf("info %+v, want %v key %v", info, k.Params, id)
 	}
 	jobs := testJobs(t, k.Params, 3)

@@ -32,7 +32,10 @@ type ServerConfig struct {
 	// MaxInFlight bounds the jobs accepted at once (being proven or queued): a prover.Service's
 	// Workers + QueueSize, so that the server answers "busy" instead of letting requests pile up
 	// behind a full queue.
-	MaxInFlight  int
+	MaxInFlight int
+	// Workers is how many proofs Prover makes at once (prover.Config.Workers), announced in
+	// /v1/info for pools [1].
+	Workers      int
 	ProveTimeout time.Duration // [DefaultProveTimeout]
 	// ListenAddr is where Start listens; port 0 picks one. Without a host (":8646", or empty) it
 	// is loopback: another interface must be named (0.0.0.0:8646 for all of them).
@@ -69,10 +72,13 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.ProveTimeout <= 0 {
 		cfg.ProveTimeout = DefaultProveTimeout
 	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 1
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ij, err := newInfoJSON(cfg.Keys)
+	ij, err := newInfoJSON(cfg.Keys, cfg.Workers)
 	if err != nil {
 		return nil, err
 	}

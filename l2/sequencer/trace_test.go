@@ -1,0 +1,51 @@
+package sequencer
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// TestBlockTrace: every stored block carries the post root of each of its transactions, as the
+// executor computed them, and it survives a restart; a block stored before traces were kept
+// (header | data) reads back with no trace.
+func TestBlockTrace(t *testing.T) {
+	h := start(t, testConfig(t))
+	keys := newKeys(t, 3, 11)
+	h.fund(keys, 50)
+	h.restart()
+	head := h.s.Head().Number
+	if head == 0 {
+		t.Fatal("no block")
+	}
+	for n := uint64(1); n <= head; n++ {
+		b, err := h.s.Block(n)
+		if err != nil || b == nil {
+			t.Fatalf("block %d: %v", n, err)
+		}
+		k := len(b.Data) / l2.TxSize
+		if len(b.Trace) != 32*k {
+			t.Fatalf("block %d: trace of %d bytes for %d transactions", n, len(b.Trace), k)
+		}
+		if got := b.PostRoot(k - 1); got != b.Header.PostRoot {
+			t.Fatalf("block %d: last trace entry %x, post root %x", n, got, b.Header.PostRoot)
+		}
+		trace := make([]fr.Element, k)
+		for i := range trace {
+			r := b.PostRoot(i)
+			trace[i].SetBytes(r[:])
+		}
+		if tr := l2.ListRoot(trace); tr.Bytes() != b.Header.TraceRoot {
+			t.Fatalf("block %d: the trace's list root is not the header's trace root", n)
+		}
+		old, err := decodeBlock(append(b.Header.encode(), b.Data...))
+		if err != nil || old.Trace != nil || !bytes.Equal(old.Data, b.Data) {
+			t.Fatalf("block %d without its trace: %v, trace %d bytes", n, err, len(old.Trace))
+		}
+	}
+	if _, err := decodeBlock(append(encodeBlock(&Header{TxCount: 1}, make([]byte, l2.TxSize), nil), 1)); err == nil {
+		t.Fatal("a block value of the wrong length was read")
+	}
+}

@@ -1,0 +1,173 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// DefaultCrossCheckQueue is how many built batches the cross-check holds before it skips.
+const DefaultCrossCheckQueue = 64
+
+// ErrCrossCheck: the Go reference re-executing a built batch does not give the trace the
+// sequencer's executor recorded. The engine halts: the batch may already be on L1, where a
+// challenger would prove it.
+var ErrCrossCheck = errors.New("settlement cross-check: the Go reference disagrees with the sequencer's trace")
+
+// CrossCheckStatus is the asynchronous cross-check's progress (Engine.CrossCheck).
+type CrossCheckStatus struct {
+	On      bool
+	Checked uint64 // the last batch checked (0: none)
+	Lag     uint64 // batches built and not checked yet (queued, or skipped since the last check)
+	Skipped uint64 // batches never checked: the queue was full (it skips ahead rather than hold up a cut)
+	// Executed counts the transactions the Go reference executed (checks and rebuilt states).
+	Executed uint64
+}
+
+// checkJob is a built batch for the cross-check: its data, trace and stream range.
+type checkJob struct {
+	number     uint64
+	start, end Position
+	data       []byte
+	trace      []fr.Element
+	pos        []Position // of each transaction
+}
+
+// crossCheck re-executes built batches with the Go reference l2.State behind the hot path. It
+// keeps a state at the end of the last batch it checked; a batch that does not start there
+// (the first after a restart, or after batches it skipped) gets a state from the sequencer's
+// snapshots (BlockSource.ReferenceState) and the blocks after it, never a genesis replay of
+// the engine's records.
+type crossCheck struct {
+	src     BlockSource
+	chainID uint64
+	log     *slog.Logger
+	fail    func(error) // halts the engine
+
+	queue   chan *checkJob
+	state   *l2.State // at the end of batch last (nil: none)
+	at      Position
+	built   atomic.Uint64 // the last batch offered
+	checked atomic.Uint64
+	skipped atomic.Uint64
+	txs     atomic.Uint64 // transactions executed with the Go reference, resynchronisations included
+	wg      sync.WaitGroup
+}
+
+func newCrossCheck(src BlockSource, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
+	return &crossCheck{src: src, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size)}
+}
+
+// offer queues j without blocking: with the queue full, j is skipped (counted) and the check
+// resumes from a snapshot at a later batch.
+func (c *crossCheck) offer(j *checkJob) {
+	c.built.Store(j.number)
+	select {
+	case c.queue <- j:
+	default:
+		c.skipped.Add(1)
+	}
+}
+
+func (c *crossCheck) run(ctx context.Context) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case j := <-c.queue:
+				if err := c.check(j); err != nil {
+					c.fail(err)
+					return
+				}
+			}
+		}
+	}()
+}
+
+func (c *crossCheck) status() CrossCheckStatus {
+	st := CrossCheckStatus{On: true, Checked: c.checked.Load(), Skipped: c.skipped.Load(), Executed: c.txs.Load()}
+	if b := c.built.Load(); b > st.Checked {
+		st.Lag = b - st.Checked
+	}
+	return st
+}
+
+// check re-executes j and compares each post root with its trace entry.
+func (c *crossCheck) check(j *checkJob) error {
+	if c.state == nil || c.at != j.start {
+		st, err := c.stateAt(j.start)
+		if err != nil {
+			// Not a disagreement: the batch stays unchecked, and so does every batch until one
+			// starts where a state can be had.
+			c.log.Warn("cross-check skips a batch: no reference state at its start", "batch", j.number, "err", err)
+			c.state = nil
+			c.skipped.Add(1)
+			return nil
+		}
+		c.state, c.at = st, j.start
+	}
+	txs, err := l2.DecodeBatch(j.data)
+	if err != nil {
+		return fmt.Errorf("%w: batch %d: %w", ErrCrossCheck, j.number, err)
+	}
+	res := c.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: c.chainID})
+	c.txs.Add(uint64(len(txs)))
+	for k := range txs {
+		p := j.pos[k]
+		if res.Statuses[k] != l2.StatusOK {
+			c.state = nil
+			return fmt.Errorf("%w: batch %d: transaction %d (L2 block %d, transaction %d) fails with %s", ErrCrossCheck, j.number, k,
+				p.Block, p.Offset, res.Statuses[k])
+		}
+		if !res.PostRoots[k].Equal(&j.trace[k]) {
+			c.state = nil
+			got, want := j.trace[k].Bytes(), res.PostRoots[k].Bytes()
+			return fmt.Errorf("%w: batch %d: trace entry %d (L2 block %d, transaction %d) is %x, the Go reference gives %x", ErrCrossCheck,
+				j.number, k, p.Block, p.Offset, got, want)
+		}
+	}
+	c.at = j.end
+	c.checked.Store(j.number)
+	return nil
+}
+
+// stateAt is the Go reference state at stream position p (referenceStateAt).
+func (c *crossCheck) stateAt(p Position) (*l2.State, error) {
+	st, executed, err := referenceStateAt(c.src, c.chainID, p)
+	c.txs.Add(executed)
+	c.log.Info("cross-check state rebuilt from the sequencer's snapshot", "block", p.Block, "offset", p.Offset, "executed_txs", executed, "err", err)
+	return st, err
+}
+
+// referenceStateAt is the Go reference state at stream position p: the sequencer's state at the
+// end of block p.Block-1 (BlockSource.ReferenceState: its newest snapshot at or below, then the
+// blocks after it), then p.Offset transactions of block p.Block. executed counts the
+// transactions it executed beyond the snapshot.
+func referenceStateAt(src BlockSource, chainID uint64, p Position) (st *l2.State, executed uint64, err error) {
+	st, replayed, err := src.ReferenceState(p.Block - 1)
+	if err != nil || p.Offset == 0 {
+		return st, replayed, err
+	}
+	b, err := src.Block(p.Block)
+	if err != nil {
+		return nil, replayed, err
+	}
+	if b == nil || uint64(len(b.Data)) < p.Offset*l2.TxSize {
+		return nil, replayed, fmt.Errorf("settlement: L2 block %d: no transaction %d", p.Block, p.Offset)
+	}
+	txs, err := l2.DecodeBatch(b.Data[:p.Offset*l2.TxSize])
+	if err != nil {
+		return nil, replayed, err
+	}
+	st.ApplyBatch(txs, l2.ApplyOptions{ChainID: chainID})
+	return st, replayed + uint64(len(txs)), nil
+}

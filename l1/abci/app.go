@@ -221,7 +221,7 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 		if pb.cert == nil {
 			return nil
 		}
-		return b.Set(node.AuxKey(certName(pb.height-2)), pb.cert, nil)
+		return node.PutCertificate(b, pb.height-2, pb.cert)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("abci: committing block %d: %w", pb.height, err)

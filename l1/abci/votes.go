@@ -3,7 +3,6 @@ package abci
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -30,8 +29,6 @@ func isCertTx(tx []byte) bool { return bytes.HasPrefix(tx, certMagic) }
 
 func txHash(tx []byte) common.Hash { return crypto.Keccak256Hash(tx) }
 
-func certName(height uint64) []byte { return binary.BigEndian.AppendUint64([]byte("qc/"), height) }
-
 // header is the quorum header of a committed height, from the chain's store.
 func (a *App) header(height uint64) (qc.Header, error) {
 	b, err := a.chain.Block(height)
@@ -44,12 +41,9 @@ func (a *App) header(height uint64) (qc.Header, error) {
 // Certificate returns the quorum certificate of a height, once the block carrying it (height+2)
 // has committed.
 func (a *App) Certificate(height uint64) (*qc.Certificate, error) {
-	b, ok, err := a.n.Aux(certName(height))
+	b, err := a.n.Certificate(height)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("abci: no certificate of height %d yet", height)
 	}
 	return qc.Decode(b)
 }

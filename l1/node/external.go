@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -130,22 +131,28 @@ func deleteWAL(b *pebble.Batch, txs []*poolTx) error {
 	return nil
 }
 
-// prefixAux keys what the consensus engine keeps beside the chain (its quorum certificates),
-// written in the blocks' own batches through CommitExternal's extra: x/<name>.
-const prefixAux = "x/"
+// prefixCert keys the quorum certificates (package l1/qc) the consensus engine keeps beside the
+// chain, each written in the batch of the block that carries it: x/qc/<height u64 BE> -> the
+// certificate's encoding.
+const prefixCert = "x/qc/"
 
-// AuxKey is the store key of the consensus engine's entry name.
-func AuxKey(name []byte) []byte { return append([]byte(prefixAux), name...) }
+func certKey(height uint64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixCert), height) }
 
-// Aux reads the consensus engine's entry name; ok is false if there is none.
-func (n *Node) Aux(name []byte) (v []byte, ok bool, err error) {
-	b, closer, err := n.db.Get(AuxKey(name))
+// PutCertificate adds the certificate of a height to a block's batch (CommitExternal's extra).
+func PutCertificate(b *pebble.Batch, height uint64, cert []byte) error {
+	return b.Set(certKey(height), cert, nil)
+}
+
+// Certificate returns the encoded quorum certificate of a height; chain.ErrNotFound if there is
+// none (yet: a height's certificate commits with the block two heights later).
+func (n *Node) Certificate(height uint64) ([]byte, error) {
+	b, closer, err := n.db.Get(certKey(height))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
+		return nil, fmt.Errorf("%w: certificate of height %d", chain.ErrNotFound, height)
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("node: reading %q: %w", AuxKey(name), err)
+		return nil, fmt.Errorf("node: reading the certificate of height %d: %w", height, err)
 	}
-	v = append([]byte(nil), b...)
-	return v, true, closer.Close()
+	v := append([]byte(nil), b...)
+	return v, closer.Close()
 }

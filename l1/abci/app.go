@@ -185,7 +185,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	}
 	results := make([]*abcitypes.ExecTxResult, len(req.Txs))
 	txs, cert := req.Txs, []byte(nil)
-	if len(txs) > 0 && isCertTx(txs[0]) {
+	if req.Height >= 2 && len(txs) > 0 && isCertTx(txs[0]) { // ProcessProposal checked it
 		cert = txs[0][len(certMagic):]
 		results[0] = &abcitypes.ExecTxResult{Code: CodeOK}
 		txs = txs[1:]

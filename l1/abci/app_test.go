@@ -273,7 +273,7 @@ func TestGenesisRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	if doc.ChainID != CometChainID(testChainID) || len(doc.Validators) != 1 || doc.Validators[0].Power != 5 ||
-		doc.ConsensusParams.Feature.VoteExtensionsEnableHeight != 1 {
+		doc.ConsensusParams.Feature.VoteExtensionsEnableHeight != 1 || doc.ConsensusParams.Block.MaxBytes != node.DefaultMaxBlockBytes {
 		t.Fatalf("genesis %+v", doc)
 	}
 }

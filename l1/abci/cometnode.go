@@ -22,6 +22,8 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/types"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
 )
 
 // CometConfig configures the CometBFT node embedded in an L1 node.
@@ -43,13 +45,15 @@ type CometConfig struct {
 func NodeID(k ed25519.PrivKey) string { return string(p2p.PubKeyToID(k.PubKey())) }
 
 // GenesisDoc is CometBFT's genesis of an L1 chain: its chain ID and time, the validators'
-// Ed25519 keys and powers, and vote extensions (the ML-DSA votes) from height 1.
+// Ed25519 keys and powers, vote extensions (the ML-DSA votes) from height 1, and blocks of up to
+// node.DefaultMaxBlockBytes.
 func GenesisDoc(chainID uint64, timestampMillis uint64, vals []Validator) (*types.GenesisDoc, error) {
 	if _, _, err := validatorSet(vals); err != nil {
 		return nil, err
 	}
 	params := types.DefaultConsensusParams()
 	params.Feature.VoteExtensionsEnableHeight = 1
+	params.Block.MaxBytes = node.DefaultMaxBlockBytes // the single-validator node's block bound
 	doc := &types.GenesisDoc{GenesisTime: time.UnixMilli(int64(timestampMillis)).UTC(), ChainID: CometChainID(chainID),
 		InitialHeight: 1, ConsensusParams: params}
 	for i, v := range vals {
@@ -157,6 +161,7 @@ func cometConfig(c CometConfig) (*cmtcfg.Config, error) {
 		cfg.Consensus.TimeoutPropose = c.TimeoutPropose
 	}
 	cfg.Instrumentation.Prometheus = false
+	cfg.Mempool.MaxTxBytes = chain.MaxTxSize // a full optimistic batch with its trace
 	// The chain keeps its own receipts and events; CometBFT's tx index would be a second copy,
 	// and its store is one CometBFT does not close on Stop.
 	cfg.TxIndex.Indexer = "null"

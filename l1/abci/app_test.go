@@ -277,3 +277,25 @@ func TestGenesisRefusals(t *testing.T) {
 		t.Fatalf("genesis %+v", doc)
 	}
 }
+
+// TestProposalTxCount: a proposal takes at most node.DefaultMaxBlockTxs transactions besides its
+// certificate, and a block with more is refused.
+func TestProposalTxCount(t *testing.T) {
+	s := newAppSet(t)
+	exts := s.extensions(t)
+	many := make([][]byte, node.DefaultMaxBlockTxs+5)
+	for i := range many {
+		many[i] = []byte{byte(i), byte(i >> 8)}
+	}
+	prep, err := s.apps[0].PrepareProposal(context.Background(), &abcitypes.PrepareProposalRequest{Height: 2, MaxTxBytes: 1 << 20,
+		Txs: many, LocalLastCommit: s.commitInfo(exts, 0, 1, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prep.Txs) != node.DefaultMaxBlockTxs+1 || !accepted(t, s.apps[0], 2, prep.Txs) {
+		t.Fatalf("prepared %d transactions, want the certificate and %d, accepted", len(prep.Txs), node.DefaultMaxBlockTxs)
+	}
+	if accepted(t, s.apps[0], 2, append(prep.Txs, []byte{0xff})) {
+		t.Fatal("a block of one transaction too many accepted")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/qc"
 )
 
@@ -104,7 +105,8 @@ func (a *App) checkExtension(cmtAddr []byte, height uint64, ext []byte, b *qc.Bu
 }
 
 // PrepareProposal puts the certificate of height-2, built from the extended commit of
-// height-1, first in the block, then CometBFT's mempool transactions that fit.
+// height-1, first in the block, then CometBFT's mempool transactions that fit, at most
+// node.DefaultMaxBlockTxs of them (their ML-DSA verifications bound a block's execution).
 func (a *App) PrepareProposal(_ context.Context, req *abcitypes.PrepareProposalRequest) (*abcitypes.PrepareProposalResponse, error) {
 	var txs [][]byte
 	size := int64(0)
@@ -118,7 +120,11 @@ func (a *App) PrepareProposal(_ context.Context, req *abcitypes.PrepareProposalR
 			size += int64(len(cert))
 		}
 	}
+	first := len(txs)
 	for _, tx := range req.Txs {
+		if len(txs)-first >= node.DefaultMaxBlockTxs {
+			break
+		}
 		if isCertTx(tx) || size+int64(len(tx)) > req.MaxTxBytes {
 			continue
 		}
@@ -158,7 +164,7 @@ func (a *App) buildCertificate(height uint64, votes []abcitypes.ExtendedVoteInfo
 }
 
 // ProcessProposal accepts a block only if, from height 2 on, it starts with a valid certificate
-// of height-2 and carries no other certificate.
+// of height-2, carries no other certificate, and at most node.DefaultMaxBlockTxs transactions.
 func (a *App) ProcessProposal(_ context.Context, req *abcitypes.ProcessProposalRequest) (*abcitypes.ProcessProposalResponse, error) {
 	if err := a.checkProposal(req.Height, req.Txs); err != nil {
 		a.log.Warn("proposal refused", "err", err, "height", req.Height, "proposer", fmt.Sprintf("%X", req.ProposerAddress))
@@ -187,6 +193,9 @@ func (a *App) checkProposal(height int64, txs [][]byte) error {
 			return err
 		}
 		first = 1
+	}
+	if n := len(txs) - first; n > node.DefaultMaxBlockTxs {
+		return fmt.Errorf("%w: block %d has %d transactions, at most %d", errProposal, height, n, node.DefaultMaxBlockTxs)
 	}
 	for i, tx := range txs[first:] {
 		if isCertTx(tx) {

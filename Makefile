@@ -72,8 +72,10 @@ test-race: core solc
 # The performance suite (go run ./bench): writes bench/results/report.md, its PNG plots and
 # raw.txt. Under 30 minutes on 2 cores; BENCH_QUICK=1 for the under-5-minute mode. The prover
 # benchmarks use the depth-24 keys cached in .cache/prover-keys (a first run makes them, minutes).
+# BENCH_ONLY=settle,engine-history runs those steps alone (step ids: report.md's Steps table)
+# and keeps the other steps' results from the last run of the same mode in bench/results.
 bench: core
-	ZIG=$(ZIG) $(GO) run ./bench $(if $(filter 1,$(BENCH_QUICK)),-quick)
+	ZIG=$(ZIG) $(GO) run ./bench $(if $(filter 1,$(BENCH_QUICK)),-quick) $(if $(BENCH_ONLY),-only $(BENCH_ONLY))
 
 # R1CS constraints per transaction slot of the batch circuit at depth 24, B = 16 (compile only).
 circuit-stats:

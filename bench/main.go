@@ -5,11 +5,13 @@
 //
 // Usage (from the repository root, after `make core`):
 //
-//	go run ./bench [-quick] [-out bench/results]
+//	go run ./bench [-quick] [-out bench/results] [-only settle,engine-history]
 //
 // BENCH_QUICK=1 selects the quick mode as -quick does: fewer sizes, short bench times, one
 // count, and no million-account restart or proving. Every run also saves results.json, from
-// which -render redraws the report and plots without measuring again.
+// which -render redraws the report and plots without measuring again. -only (also BENCH_ONLY)
+// runs the named steps only and keeps every other step's result from the output directory's
+// results.json of the same mode, so that one section is measured again on its own.
 package main
 
 import (
@@ -28,6 +30,7 @@ func main() {
 	out := flag.String("out", filepath.Join("bench", "results"), "output directory")
 	verbose := flag.Bool("v", false, "stream the go test output to standard error")
 	render := flag.Bool("render", false, "redraw report.md and the plots from results.json without measuring")
+	only := flag.String("only", os.Getenv("BENCH_ONLY"), "run only these steps (comma-separated ids, e.g. settle,engine-history; also BENCH_ONLY), keeping the others' results from -out's results.json")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
@@ -38,20 +41,34 @@ func main() {
 	if *render {
 		err = rerender(*out)
 	} else {
-		err = run(ctx, *quick, *out, *verbose)
+		err = run(ctx, *quick, *out, *verbose, *only)
 	}
 	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, quick bool, out string, verbose bool) error {
+func run(ctx context.Context, quick bool, out string, verbose bool, only string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	s := newSuite(quick)
+	if err := s.setOut(out); err != nil {
+		return err
+	}
+	rawFlags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	var prev *results
+	if only != "" {
+		if err := s.selectOnly(only); err != nil {
+			return err
+		}
+		// The other steps keep the previous run's results (and raw output) if it ran in this mode.
+		if old, err := loadRun(filepath.Join(out, "results.json")); err == nil && old.suite.quick == quick {
+			prev, rawFlags = old.results, os.O_WRONLY|os.O_CREATE|os.O_APPEND
+		}
+	}
 	m := probeMachine(ctx)
-	raw, err := os.Create(filepath.Join(out, "raw.txt"))
+	raw, err := os.OpenFile(filepath.Join(out, "raw.txt"), rawFlags, 0o644)
 	if err != nil {
 		return err
 	}
@@ -63,6 +80,9 @@ func run(ctx context.Context, quick bool, out string, verbose bool) error {
 	}
 	m.LoadAfter = loadAverage()
 	r := &report{suite: s, machine: m, results: res, elapsed: time.Since(start)}
+	if prev != nil {
+		r.kept = keepPrevious(res, prev)
+	}
 	if err := saveRun(filepath.Join(out, "results.json"), r); err != nil {
 		return err
 	}
@@ -76,6 +96,9 @@ func run(ctx context.Context, quick bool, out string, verbose bool) error {
 func rerender(out string) error {
 	r, err := loadRun(filepath.Join(out, "results.json"))
 	if err != nil {
+		return err
+	}
+	if err := r.suite.setOut(out); err != nil {
 		return err
 	}
 	return r.write(out)

@@ -132,6 +132,9 @@ func writePlots(r *report, dir string) map[string]error {
 			return []*plot.Plot{p1, p2}, errors.Join(err1, err2)
 		},
 	}
+	for file, build := range settlePlots(r, dir) {
+		plots[file] = build
+	}
 	out := map[string]error{}
 	for file, build := range plots {
 		ps, err := build()

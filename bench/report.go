@@ -16,6 +16,7 @@ type report struct {
 	results *results
 	elapsed time.Duration
 	plots   map[string]error // file -> nil when written, else why not
+	kept    []string         // steps -only did not run, whose results are the previous run's
 }
 
 // quantity converts a value of a go test unit to a canonical one, so that a value and its
@@ -41,6 +42,14 @@ func quantity(v float64, unit string) (float64, string, string) {
 		return v, "tx/s", ""
 	case unit == "confirmed" || unit == "sent": // pqload's transfer counts
 		return v, "transfers", ""
+	case unit == "admitted-tx/s" || unit == "settled-tx/s": // BenchmarkSettledThroughput
+		return v, "tx/s", ""
+	case strings.HasPrefix(unit, "heap-MB-at-"):
+		return v, "MB", ""
+	case strings.HasPrefix(unit, "s-to-ready-at-"), strings.HasPrefix(unit, "s-first-step-at-"):
+		return v, "s", ""
+	case strings.HasPrefix(unit, "records-at-"):
+		return v, "records", ""
 	case unit == "cgo_share_%":
 		return v, "%", ""
 	case unit == "constraints_per_tx":
@@ -138,6 +147,9 @@ func (r *report) missing(mt metric) string {
 	case res == nil:
 		return "not run"
 	case res.status == statusSkipped:
+		if strings.HasPrefix(res.reason, notSelected) {
+			return notSelected
+		}
 		if r.suite.quick {
 			return "skipped in quick mode"
 		}
@@ -213,6 +225,11 @@ func (r *report) markdown() []byte {
 	w.WriteString("# pqbridge performance report\n\n")
 	fmt.Fprintf(&w, "Written by `make bench` on %s in %s; %s.\n\n", m.Date.Format("2006-01-02 15:04 MST"),
 		r.elapsed.Round(time.Second), r.modeLine())
+	if len(r.kept) > 0 {
+		fmt.Fprintf(&w, "> **Partly an earlier run.** This run measured only what `-only` selected; the results of %s "+
+			"are kept from the previous run in this directory (another commit and machine load, perhaps).\n\n",
+			"`"+strings.Join(r.kept, "`, `")+"`")
+	}
 	fmt.Fprintf(&w, "> **A noisy machine.** %d cores shared with other engineers' builds and tests while this ran "+
 		"(load average %s before, %s after). Treat an absolute figure as ±20%% or worse; the ratios, value and baseline "+
 		"measured minutes apart in the same run, are the figures to read. `raw.txt` holds the go test output "+

@@ -13,6 +13,7 @@ type savedRun struct {
 	Machine machine              `json:"machine"`
 	Elapsed time.Duration        `json:"elapsed_ns"`
 	Steps   map[string]savedStep `json:"steps"`
+	Kept    []string             `json:"kept,omitempty"` // steps whose results an -only run kept from the run before
 }
 
 type savedStep struct {
@@ -29,7 +30,7 @@ type savedSample struct {
 }
 
 func saveRun(path string, r *report) error {
-	run := savedRun{Quick: r.suite.quick, Machine: r.machine, Elapsed: r.elapsed, Steps: map[string]savedStep{}}
+	run := savedRun{Quick: r.suite.quick, Machine: r.machine, Elapsed: r.elapsed, Steps: map[string]savedStep{}, Kept: r.kept}
 	for id, s := range r.results.steps {
 		st := savedStep{Status: s.status, Reason: s.reason, Elapsed: s.elapsed}
 		for _, smp := range s.samples {
@@ -61,5 +62,5 @@ func loadRun(path string) (*report, error) {
 		}
 		res.steps[id] = s
 	}
-	return &report{suite: newSuite(run.Quick), machine: run.Machine, results: res, elapsed: run.Elapsed}, nil
+	return &report{suite: newSuite(run.Quick), machine: run.Machine, results: res, elapsed: run.Elapsed, kept: run.Kept}, nil
 }

@@ -68,7 +68,9 @@ type suite struct {
 	// sizes are the batch sizes of the apply figures; accounts the account counts of the
 	// restore figures; slots the prover's batch sizes (circuit sizes are cheap: compile only).
 	sizes, accounts, slots, proveSlots []int
-	steps                              []step
+	// engineBatches are the final-batch counts of the engine history figures.
+	engineBatches []int
+	steps         []step
 }
 
 // loadSpec is the load step's run, for the report's text.
@@ -151,6 +153,8 @@ func newSuite(quick bool) *suite {
 		restart,
 		{id: "load", pkg: "./cmd/pqload", load: load, sample: "pqload", timeout: 5 * time.Minute},
 	}
+	settle, checkpoints := settleSteps(quick)
+	s.steps, s.engineBatches = append(s.steps, settle...), checkpoints
 	for _, b := range s.slots {
 		s.steps = append(s.steps, step{id: fmt.Sprintf("circuit-B%d", b), pkg: "./prover/cmd/circuitstats",
 			runArgs: []string{"-depth", "24", "-batch", strconv.Itoa(b)}, sample: "circuitstats", timeout: stepTimeout})

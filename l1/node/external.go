@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/pqbridge/pqbridge/l1/chain"
 )
 
@@ -16,11 +17,22 @@ import (
 // mempool policy is this package's either way.
 
 // SetRelay makes SubmitTx hand every transaction it admits to relay: the consensus engine's
-// mempool, which gossips it and whose CheckTx admits it here with Admit.
+// mempool, which gossips it and whose CheckTx admits it here with Admit. The transactions
+// already pooled (those the log brought back at start: acknowledged before a crash, gone from
+// the engine's in-memory mempool) are handed to it at once.
 func (n *Node) SetRelay(relay func(raw []byte) error) {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.relay = relay
+	pooled := make([][]byte, len(n.pool))
+	for i, tx := range n.pool {
+		pooled[i] = tx.raw
+	}
+	n.mu.Unlock()
+	for _, raw := range pooled {
+		if err := relay(raw); err != nil {
+			n.cfg.Logger.Warn("pooled transaction not relayed to the consensus engine", "err", err, "tx", txHashOf(raw))
+		}
+	}
 }
 
 // Pooled reports whether a transaction is in the mempool (admitted, not yet in a block nor
@@ -156,3 +168,5 @@ func (n *Node) Certificate(height uint64) ([]byte, error) {
 	v := append([]byte(nil), b...)
 	return v, closer.Close()
 }
+
+func txHashOf(raw []byte) common.Hash { return crypto.Keccak256Hash(raw) }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -71,5 +72,21 @@ func TestCommitExternal(t *testing.T) {
 	n = newNode(t, cfg)
 	if st, err := n.Status(); err != nil || st.MempoolTxs != 0 {
 		t.Fatalf("after a restart: %+v %v; want the log empty", st, err)
+	}
+
+	// A transaction acknowledged before a restart is relayed again when the relay is set: the
+	// engine's mempool did not survive.
+	late := transfer(t, 2, 1)
+	if _, err := n.SubmitTx(late); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = newNode(t, cfg)
+	relayed = nil
+	n.SetRelay(func(raw []byte) error { relayed = append(relayed, raw); return nil })
+	if len(relayed) != 1 || !bytes.Equal(relayed[0], late) {
+		t.Fatalf("%d transactions relayed at SetRelay after a restart, want the pooled one", len(relayed))
 	}
 }

@@ -160,7 +160,7 @@ type noBlocks struct{}
 
 func (noBlocks) Head() sequencer.Header                 { return sequencer.Header{} }
 func (noBlocks) Block(uint64) (*sequencer.Block, error) { return nil, errors.New("no blocks") }
-func (noBlocks) ReferenceState(uint64) (*l2.State, uint64, error) {
+func (noBlocks) ReferenceState(context.Context, uint64) (*l2.State, uint64, error) {
 	return nil, 0, errors.New("no blocks")
 }
 

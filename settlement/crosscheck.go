@@ -13,7 +13,7 @@ import (
 )
 
 // DefaultCrossCheckQueue is how many built batches the cross-check holds before it skips.
-const DefaultCrossCheckQueue = 64
+const DefaultCrossCheckQueue = 16
 
 // ErrCrossCheck: the Go reference re-executing a built batch does not give the trace the
 // sequencer's executor recorded. The engine halts: the batch may already be on L1, where a
@@ -58,6 +58,7 @@ type crossCheck struct {
 	skipped atomic.Uint64
 	txs     atomic.Uint64 // transactions executed with the Go reference, resynchronisations included
 	wg      sync.WaitGroup
+	ctx     context.Context // ends a state rebuild at Stop
 }
 
 func newCrossCheck(src BlockSource, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
@@ -76,6 +77,7 @@ func (c *crossCheck) offer(j *checkJob) {
 }
 
 func (c *crossCheck) run(ctx context.Context) {
+	c.ctx = ctx
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -142,7 +144,7 @@ func (c *crossCheck) check(j *checkJob) error {
 
 // stateAt is the Go reference state at stream position p (referenceStateAt).
 func (c *crossCheck) stateAt(p Position) (*l2.State, error) {
-	st, executed, err := referenceStateAt(c.src, c.chainID, p)
+	st, executed, err := referenceStateAt(c.ctx, c.src, c.chainID, p)
 	c.txs.Add(executed)
 	c.log.Info("cross-check state rebuilt from the sequencer's snapshot", "block", p.Block, "offset", p.Offset, "executed_txs", executed, "err", err)
 	return st, err
@@ -152,8 +154,8 @@ func (c *crossCheck) stateAt(p Position) (*l2.State, error) {
 // end of block p.Block-1 (BlockSource.ReferenceState: its newest snapshot at or below, then the
 // blocks after it), then p.Offset transactions of block p.Block. executed counts the
 // transactions it executed beyond the snapshot.
-func referenceStateAt(src BlockSource, chainID uint64, p Position) (st *l2.State, executed uint64, err error) {
-	st, replayed, err := src.ReferenceState(p.Block - 1)
+func referenceStateAt(ctx context.Context, src BlockSource, chainID uint64, p Position) (st *l2.State, executed uint64, err error) {
+	st, replayed, err := src.ReferenceState(ctx, p.Block-1)
 	if err != nil || p.Offset == 0 {
 		return st, replayed, err
 	}

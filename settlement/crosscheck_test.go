@@ -1,11 +1,14 @@
 package settlement_test
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/settlement"
 )
@@ -65,5 +68,57 @@ func poll(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("never: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// stalledReference is fault injection: the sequencer as the engine reads it, whose reference
+// states (the cross-check's starting points) wait until released: a cross-check that falls
+// behind.
+type stalledReference struct {
+	settlement.BlockSource
+	entered chan struct{} // closed at the first call
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stalledReference) ReferenceState(ctx context.Context, n uint64) (*l2.State, uint64, error) {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return nil, 0, ctx.Err()
+	}
+	return s.BlockSource.ReferenceState(ctx, n)
+}
+
+// TestCrossCheckSkipsAhead: a cross-check that falls behind (its first state stalls) never holds
+// up cutting or posting: with a queue of one batch, the batches offered while it is full are
+// skipped and counted, and the check resumes at a later batch from a state taken from the
+// sequencer's snapshots.
+func TestCrossCheckSkipsAhead(t *testing.T) {
+	st := &stalledReference{entered: make(chan struct{}), release: make(chan struct{})}
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 1, CrossCheckQueue: 1},
+		worldOpts{depth: depth, batchSize: 1, blocks: func(s settlement.BlockSource) settlement.BlockSource { st.BlockSource = s; return st }})
+	w.deposit(1, 1000)
+	w.settle() // batch 1: the cross-check takes it and stalls on its state
+	<-st.entered
+	w.deposit(1, 1000)
+	w.settle() // batch 2 waits in the queue
+	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 1}), w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 0, Amount: 1}))
+	w.settle() // batches 3 and 4: the queue is full, both skipped; posting goes on
+	if sts := w.eng.Status(); len(sts) != 4 || sts[3].State == settlement.StateBuilt {
+		t.Fatalf("batches %+v, want 4 posted while the cross-check stalls", sts)
+	}
+	if cc := w.eng.CrossCheck(); cc.Skipped != 2 || cc.Checked != 0 || cc.Lag != 4 {
+		t.Fatalf("cross-check while stalled %+v, want 2 skipped, lag 4", cc)
+	}
+	close(st.release)
+	poll(t, "batches 1 and 2 checked", func() bool { return w.eng.CrossCheck().Checked == 2 })
+	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 2}))
+	w.settle() // batch 5: resumed from a reference state at its start
+	poll(t, "batch 5 checked", func() bool { return w.eng.CrossCheck().Checked == 5 })
+	w.finalizeAll()
+	if cc := w.eng.CrossCheck(); cc.Skipped != 2 || cc.Lag != 0 || w.eng.Err() != nil {
+		t.Fatalf("cross-check at the end %+v, engine %v", cc, w.eng.Err())
 	}
 }

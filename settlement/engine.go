@@ -25,7 +25,7 @@ type BlockSource interface {
 	// ReferenceState is the Go reference state at the end of block n (0: genesis), from the
 	// sequencer's snapshots and the blocks after the newest one at or below n; replayed counts
 	// the transactions it executed. For the cross-check, the Prover and fault injection only.
-	ReferenceState(n uint64) (st *l2.State, replayed uint64, err error)
+	ReferenceState(ctx context.Context, n uint64) (st *l2.State, replayed uint64, err error)
 }
 
 // Defaults of Config fields left zero.

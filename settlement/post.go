@@ -75,7 +75,7 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	defer e.endPosting()
 	faulty := f != nil && f.Batch == r.Number
 	if faulty {
-		pre, err := e.stateBefore(r.Number)
+		pre, err := e.stateBefore(ctx, r.Number)
 		if err != nil {
 			return nil, err
 		}
@@ -141,7 +141,7 @@ func (e *Engine) disarm() {
 func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission) (wait bool) {
 	policy := e.Policy()
 	var proof []byte
-	pre, err := e.proverState(r.Number)
+	pre, err := e.proverState(ctx, r.Number)
 	if err == nil {
 		if root := pre.Root(); !root.Equal(&sub.Commitment.PrevRoot) {
 			// The target holds a corrupted predecessor: no proof can build on its root.
@@ -171,9 +171,9 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 // proverState returns the L2 state at the start of batch n, for the Prover: a cached state
 // that follows the batches as they are posted in order, rebuilt (stateBefore) after a revert or
 // a restart.
-func (e *Engine) proverState(n uint64) (*l2.State, error) {
+func (e *Engine) proverState(ctx context.Context, n uint64) (*l2.State, error) {
 	if e.pre == nil || e.preNext != n {
-		st, err := e.stateBefore(n)
+		st, err := e.stateBefore(ctx, n)
 		if err != nil {
 			return nil, err
 		}
@@ -199,12 +199,12 @@ func (e *Engine) advanceProverState(n uint64, data []byte) {
 // stateBefore is the L2 state at the start of batch n (not final), for fault injection and the
 // Prover: the sequencer's reference state at the batch's start (its snapshots and the blocks
 // after the newest one; docs/settlement.md, Restart), never a replay of the engine's records.
-func (e *Engine) stateBefore(n uint64) (*l2.State, error) {
+func (e *Engine) stateBefore(ctx context.Context, n uint64) (*l2.State, error) {
 	r := e.rec(n)
 	if r == nil {
 		return nil, fmt.Errorf("settlement: batch %d is not pending", n)
 	}
-	st, _, err := referenceStateAt(e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
+	st, _, err := referenceStateAt(ctx, e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
@@ -46,7 +47,8 @@ func TestPruneRestartRevert(t *testing.T) {
 	if testing.Short() {
 		final = 120
 	}
-	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 1},
+	// A queue for every batch: the cross-check never skips, so that it checks them all.
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyOptimistic, MaxOptimisticTxs: 1, CrossCheckQueue: final + 10},
 		worldOpts{depth: depth, batchSize: 1, snapshotEvery: 1})
 	w.deposit(2, 10_000)
 	for sent := 0; sent < final; {
@@ -70,6 +72,12 @@ func TestPruneRestartRevert(t *testing.T) {
 	w.send(w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 1}), w.signed(l2.Tx{Type: l2.TxTransfer, From: 1, To: 0, Amount: 1}),
 		w.signed(l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: 1}))
 	w.settle()
+	// Status keeps the last 256 final batches in memory, then the pending ones.
+	listed := min(fin.Number, 256)
+	if sts := w.eng.Status(); uint64(len(sts)) != listed+3 || sts[0].Number != fin.Number-listed+1 ||
+		sts[listed-1].State != settlement.StateFinalized || sts[listed].Number != fin.Number+1 {
+		t.Fatalf("status of %d batches from %d, want the last %d final and 3 pending", len(sts), sts[0].Number, listed)
+	}
 	if err := w.eng.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +85,9 @@ func TestPruneRestartRevert(t *testing.T) {
 		t.Fatalf("the store holds %d batch records after %d final batches and 3 pending, want 3", n, fin.Number)
 	}
 
+	opened := time.Now()
 	w.openEngine()
+	t.Logf("reopened on %d final batches and 3 pending in %v", fin.Number, time.Since(opened)) // a figure, not asserted
 	if got := w.eng.LastFinal(); got != fin {
 		t.Fatalf("summary after the restart %+v, want %+v", got, fin)
 	}

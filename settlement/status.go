@@ -10,7 +10,7 @@ const recentFinal = 256
 // (Engine.view), so that Status, BlockSettlement and metrics never wait for a step.
 type view struct {
 	last   FinalSummary
-	recent []BatchStatus // the last pruned batches, oldest first (at most recentFinal)
+	recent []BatchStatus // the last pruned batches, oldest first (recentStatus: at most recentFinal)
 	recs   []*record     // the batches not final, oldest first; a record is never changed once published
 }
 
@@ -22,13 +22,23 @@ func (e *Engine) publish(fin *record) {
 		v.recent = old.recent
 	}
 	if fin != nil {
-		keep := v.recent
-		if len(keep) >= recentFinal {
-			keep = keep[len(keep)-recentFinal+1:]
+		// Appended in place: an older view's slice never reaches the new element (one writer,
+		// each view derived from the latest), and the kept tail is copied once per recentFinal.
+		r := v.recent
+		if len(r) >= 2*recentFinal {
+			r = append(make([]BatchStatus, 0, 2*recentFinal), r[len(r)-recentFinal+1:]...)
 		}
-		v.recent = append(append(make([]BatchStatus, 0, len(keep)+1), keep...), fin.status())
+		v.recent = append(r, fin.status())
 	}
 	e.view.Store(v)
+}
+
+// recentStatus is v's last (at most recentFinal) pruned batches.
+func (v *view) recentStatus() []BatchStatus {
+	if n := len(v.recent); n > recentFinal {
+		return v.recent[n-recentFinal:]
+	}
+	return v.recent
 }
 
 func (r *record) status() BatchStatus {
@@ -43,7 +53,8 @@ func (r *record) status() BatchStatus {
 // the prover).
 func (e *Engine) Status() []BatchStatus {
 	v := e.view.Load()
-	out := append(make([]BatchStatus, 0, len(v.recent)+len(v.recs)), v.recent...)
+	recent := v.recentStatus()
+	out := append(make([]BatchStatus, 0, len(recent)+len(v.recs)), recent...)
 	for _, r := range v.recs {
 		out = append(out, r.status())
 	}
@@ -82,7 +93,7 @@ func (e *Engine) BlockSettlement(n uint64) sequencer.BlockSettlement {
 		}
 		return true
 	}
-	for _, b := range v.recent {
+	for _, b := range v.recentStatus() {
 		held(b.Number, b.State, b.Start, b.End)
 	}
 	for _, r := range v.recs {

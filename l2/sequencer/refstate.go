@@ -1,6 +1,7 @@
 package sequencer
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/pqbridge/pqbridge/l2"
@@ -12,8 +13,9 @@ import (
 // replayed on it (each checked against its recorded post root). The snapshot interval
 // (Config.SnapshotEvery) bounds the replay while at is no older than the older of the two
 // snapshots kept; an older at replays from genesis. It returns replayed, the number of
-// transactions it executed. Signatures are not checked (they were at admission).
-func (s *Sequencer) ReferenceState(at uint64) (st *l2.State, replayed uint64, err error) {
+// transactions it executed. Signatures are not checked (they were at admission). ctx ends a
+// replay between blocks.
+func (s *Sequencer) ReferenceState(ctx context.Context, at uint64) (st *l2.State, replayed uint64, err error) {
 	snaps, err := s.db.snapshots()
 	if err != nil {
 		return nil, 0, err
@@ -45,6 +47,9 @@ func (s *Sequencer) ReferenceState(at uint64) (st *l2.State, replayed uint64, er
 		return nil, 0, fmt.Errorf("sequencer: snapshot of block %d is not at its post root", from)
 	}
 	for n := from + 1; n <= at; n++ {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
 		b, err := s.db.block(n)
 		if err != nil {
 			return nil, 0, err

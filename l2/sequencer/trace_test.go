@@ -2,6 +2,7 @@ package sequencer
 
 import (
 	"bytes"
+	"context"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -47,5 +48,53 @@ func TestBlockTrace(t *testing.T) {
 	}
 	if _, err := decodeBlock(append(encodeBlock(&Header{TxCount: 1}, make([]byte, l2.TxSize), nil), 1)); err == nil {
 		t.Fatal("a block value of the wrong length was read")
+	}
+}
+
+// TestReferenceState: the Go reference state at the end of any block, from the newest snapshot
+// at or below it (one every 3 blocks here) and the blocks after it, is at the block's post root;
+// a replay never covers more than the snapshot interval while the snapshots are there, and a
+// cancelled context ends a replay.
+func TestReferenceState(t *testing.T) {
+	h := start(t, testConfig(t))
+	keys := newKeys(t, 4, 12)
+	for i := range keys {
+		h.fund(keys[i:i+1], 40)
+	}
+	head := h.s.Head().Number
+	if head < 4 {
+		t.Fatalf("head %d, want a few blocks", head)
+	}
+	snaps, err := h.s.db.snapshots()
+	if err != nil || len(snaps) == 0 {
+		t.Fatalf("snapshots %v, %v", snaps, err)
+	}
+	oldest := snaps[len(snaps)-1]
+	for n := uint64(0); n <= head; n++ {
+		st, replayed, err := h.s.ReferenceState(context.Background(), n)
+		if err != nil {
+			t.Fatalf("block %d: %v", n, err)
+		}
+		want := h.s.chain.genesisRoot
+		if n > 0 {
+			b, err := h.s.Block(n)
+			if err != nil || b == nil {
+				t.Fatal(n, err)
+			}
+			want = b.Header.PostRoot
+		}
+		if got := rootBytes(st); got != want {
+			t.Fatalf("block %d: reference root %x, post root %x", n, got, want)
+		}
+		if n >= oldest && replayed > 2*uint64(h.cfg.MaxBlockTxs) {
+			t.Fatalf("block %d: %d transactions replayed past a snapshot", n, replayed)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if oldest > 1 {
+		if _, _, err := h.s.ReferenceState(ctx, oldest-1); err == nil {
+			t.Fatal("a replay from genesis ran under a cancelled context")
+		}
 	}
 }

@@ -30,6 +30,8 @@ const (
 	MethodBlock      = "l1_block"
 	MethodReceipts   = "l1_receipts"
 	MethodEvents     = "l1_events"
+	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
+	MethodCertificate = "l1_certificate"
 )
 
 // Limits of the API, checked before a payload is decoded.
@@ -163,6 +165,8 @@ type EventsRequest struct {
 //	l1_receipts    height u64                  -> []chain.Receipt
 //	l1_events      EventsRequest (stream)      -> []chain.Event per message, stored ones first,
 //	                                              then each block's as it commits
+//	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
+//	                                              (CometBFT validators; not_found before height+2)
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -179,6 +183,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
+	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil

@@ -24,7 +24,8 @@ const guardianL1Chain = 8
 // submit, two combined pause the rollup and deposits are refused; the same files sent again (a
 // replay of the used nonce) are refused; g2 and g3 (g3 recombined from key shares) unpause it and
 // a deposit passes. A watcher holding g1 and g2 pauses on an upheld fraud of its rollup and on
-// nothing else; one holding a single key refuses to start.
+// nothing else; one holding a single key refuses to start. guardian unpause with g1 and g3's
+// shares signs and sends in one step.
 func TestWalletGuardian(t *testing.T) {
 	ctx, bin, data, w := e2eSetup(t)
 	validator, valKey, valPub := testValidator(t, data)
@@ -106,6 +107,12 @@ func TestWalletGuardian(t *testing.T) {
 	testWatchPausesOnFraud(t, ctx, w, l1Addr, validator, keys)
 	if r, err := cl.Rollup(ctx, 1); err != nil || !r.Paused || r.GuardianNonce != 3 {
 		t.Fatalf("rollup after the watcher: %+v, %v", r, err)
+	}
+	// One machine holding two guardians (a keystore and a share set) signs and sends at once.
+	w.json(&res, "guardian", "unpause", "--guardian-key", "g1", "--guardian-shares", shares, "--l1-key", "alice", "--wait")
+	w.json(&st, "guardian", "status")
+	if st.Paused || st.GuardianNonce != 4 || res.Height == 0 {
+		t.Fatalf("after guardian unpause: %+v (%+v)", st, res)
 	}
 }
 

@@ -302,7 +302,8 @@ func (c *Client) Refunded(ctx context.Context, rollupID, index uint64) (bool, er
 	return refunded, c.call(ctx, node.MethodRefunded, node.RollupRef{RollupID: rollupID, Number: index}, &refunded)
 }
 
-// Claimed reports whether entry index of batch number's withdrawal list has been claimed.
+// Claimed reports whether entry index of batch number's withdrawal list has been paid (a claim
+// held in the governor's delay queue is not, until released: see Withdrawal).
 func (c *Client) Claimed(ctx context.Context, rollupID, number, index uint64) (bool, error) {
 	var claimed bool
 	return claimed, c.call(ctx, node.MethodClaimed, node.WithdrawalRef{RollupID: rollupID, Batch: number, Index: index}, &claimed)

@@ -157,7 +157,9 @@ type EventsRequest struct {
 //	l1_deposit     RollupRef (index)           -> chain.DepositEntry
 //	l1_exited      AccountRef                  -> bool: the account was paid by an exodus
 //	l1_refunded    RollupRef (index)           -> bool: the deposit was paid back by an exodus refund
-//	l1_claimed     WithdrawalRef               -> bool: the withdrawal was claimed
+//	l1_claimed     WithdrawalRef               -> bool: the withdrawal was paid (a claim held in the
+//	                                              governor's delay queue is false until released)
+//	l1_delayed     WithdrawalRef               -> chain.WithdrawalStatus (delayed.go)
 //	l1_status      empty                       -> StatusReply
 //	l1_block       height u64                  -> chain.SealedBlock
 //	l1_receipts    height u64                  -> []chain.Receipt
@@ -176,6 +178,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodExited, query(func(r AccountRef) (any, error) { return n.Exited(r.RollupID, r.Index) }))
 	srv.Handle(MethodRefunded, query(func(r RollupRef) (any, error) { return n.Refunded(r.RollupID, r.Number) }))
 	srv.Handle(MethodClaimed, query(func(r WithdrawalRef) (any, error) { return n.Claimed(r.RollupID, r.Batch, r.Index) }))
+	srv.Handle(MethodDelayed, query(func(r WithdrawalRef) (any, error) { return n.Withdrawal(r.RollupID, r.Batch, r.Index) }))
 	srv.Handle(MethodStatus, n.handleStatus)
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))

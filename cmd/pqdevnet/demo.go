@@ -27,6 +27,8 @@ type demo struct {
 	u          *ui
 	bob, carol uint32 // L2 account indices
 	lastTx     string // the last transfer of step 2
+	fraudFrom  uint64 // L1 height at the start of the fraud step: the guardian watcher reads from it
+	largeTx    string // step 7's large withdrawal, claimed in step 8
 	results    []stepResult
 }
 
@@ -60,6 +62,8 @@ func runDemo(ctx context.Context, n *network, u *ui) error {
 		{"An optimistic batch, final after its challenge window", d.optimisticBatch},
 		{"A withdrawal claimed on L1", d.withdrawal},
 		{"An injected fraud: caught by the challenger, reverted on L1", d.fraud},
+		{"Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause", d.guardians},
+		{"A large withdrawal delayed by the governor, released after the delay, paid once", d.delayed},
 		{"Metrics of every daemon", d.metrics},
 	}
 	u.header("Demo")
@@ -373,6 +377,7 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	d.fraudFrom = st.Height
 	seqBefore, err := n.l1.Account(ctx, n.sequencer.Address())
 	if err != nil {
 		return "", err
@@ -496,7 +501,8 @@ func (d *demo) fraud(ctx context.Context) (string, error) {
 func (d *demo) metrics(ctx context.Context) (string, error) {
 	want := map[string][]string{
 		"pql1node": {"pql1node_block_height", "pql1node_txs_total", "pql1node_rollup_escrow", "pql1node_rollup_escrow_invariant_ok",
-			"pql1node_rollup_batches", "pql1node_burned_total", "pql1node_events_total", "pql1node_rollup_governor_window_outflow"},
+			"pql1node_rollup_batches", "pql1node_burned_total", "pql1node_events_total", "pql1node_rollup_governor_window_outflow",
+			"pql1node_rollup_delayed_withdrawals_total"},
 		"pqsequencer": {"pqsequencer_block_height", "pqsequencer_txs_admitted_total", "pqsequencer_settlement_batches",
 			"pqsequencer_settlement_reverts_total", "pqsequencer_deposit_cursor", "pqsequencer_proof_seconds"},
 		"pqprover": {"pqprover_proofs_total", "pqprover_proof_seconds"},

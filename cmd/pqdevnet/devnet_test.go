@@ -18,7 +18,8 @@ import (
 // TestDevnetDemo is `make devnet-demo` with small circuit parameters: it builds every binary,
 // and pqdevnet starts pql1node, pqprover, pqsequencer and pqchallenger as separate processes and
 // walks the demo through pqwallet (deposit, transfers, a Groth16-proven batch, an optimistic
-// batch, a claimed withdrawal, an injected fraud reverted, every daemon's metrics). The demo
+// batch, a claimed withdrawal, an injected fraud reverted, a guardian pause and unpause, a
+// withdrawal delayed by the governor and released once, every daemon's metrics). The demo
 // checks each step's values itself and exits non-zero naming the first step that fails; this
 // test checks the exit status, that every step reported success, and that the daemons are gone.
 func TestDevnetDemo(t *testing.T) {
@@ -37,15 +38,19 @@ func TestDevnetDemo(t *testing.T) {
 		t.Fatalf("pqdevnet --exit: %v\n%s\nlogs:\n%s", err, text, logs(dir))
 	}
 	for _, want := range []string{
-		"[1/7] Deposit on L1, credited on L2", "[3/7] A batch proven with Groth16, final on L1 at once",
-		"[6/7] An injected fraud: caught by the challenger, reverted on L1", "[7/7] Metrics of every daemon",
+		"[1/9] Deposit on L1, credited on L2", "[3/9] A batch proven with Groth16, final on L1 at once",
+		"[6/9] An injected fraud: caught by the challenger, reverted on L1",
+		"[7/9] Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause",
+		"[8/9] A large withdrawal delayed by the governor, released after the delay, paid once", "[9/9] Metrics of every daemon",
 		"fraud proof for batch", "reverted", "$ pqwallet claim --tx", "Summary",
+		"$ pqwallet guardian watch --on fraud", "rollup paused", "$ pqwallet guardian submit", "delayed until height",
+		"$ pqwallet release --tx", "already released",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	for i := 1; i <= 7; i++ {
+	for i := 1; i <= 9; i++ {
 		if !regexp.MustCompile(`✓ ` + strconv.Itoa(i) + `\. `).MatchString(text) {
 			t.Errorf("summary lacks a passed step %d", i)
 		}

@@ -63,6 +63,7 @@ type network struct {
 	passFile             string
 	validator, sequencer *pqkey.PrivateKey
 	challenger           *pqkey.PrivateKey
+	guardians            []*pqkey.PrivateKey // 3, threshold 2 (guardians.go)
 	walletHome           string
 	alice                common.Address // the demo user's L1 address (funded at genesis)
 
@@ -235,6 +236,9 @@ func (n *network) makeOperatorKeys() error {
 			return err
 		}
 	}
+	if err := n.makeGuardianKeys(passphrase, params); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(n.keysDir, "validator.pub"), []byte(hex.EncodeToString(n.validator.Public().Bytes())+"\n"), 0o644)
 }
 
@@ -258,10 +262,14 @@ func (n *network) writeGenesis() error {
 			"forcedInclusionWindow": uint64(2*time.Minute/n.o.blockInterval) + 1,
 			"exodusTimeout":         uint64(24*time.Hour/n.o.blockInterval) + 1,
 			"sequencers":            []common.Address{n.sequencer.Address()},
-			// The governor: ten-minute windows, a cap and a large-withdrawal size far above the
-			// demo's amounts (nothing is delayed), the anomaly detector after three windows.
+			// The governor: ten-minute windows, a cap far above the demo's amounts, a large
+			// withdrawal above step 5's (only step 8's is delayed) held for about 5 seconds, the
+			// anomaly detector after three windows.
 			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.o.blockInterval) + 1, "windowCap": 100_000_000,
-				"largeWithdrawal": 10_000_000, "delayBlocks": 100, "anomalyFactor": 10, "ewmaShift": 2, "warmupWindows": 3},
+				"largeWithdrawal": largeWithdrawal, "delayBlocks": uint64(5*time.Second/n.o.blockInterval) + 1, "anomalyFactor": 10,
+				"ewmaShift": 2, "warmupWindows": 3},
+			// Three guardians, any two of which pause or unpause the rollup (guardians.go).
+			"guardians": n.guardianKeysHex(), "guardianThreshold": guardianThreshold,
 		}},
 	}
 	b, err := json.MarshalIndent(g, "", "  ")

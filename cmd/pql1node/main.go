@@ -56,6 +56,7 @@ type config struct {
 	verifyingKeys string
 	transport     transportFlags
 	obs           obs.Flags
+	consensus     consensusFlags
 }
 
 var spec = cliconf.Spec{
@@ -84,6 +85,7 @@ func main() {
 	fs.DurationVar(&c.blockInterval, "block-interval", time.Second, "time between blocks")
 	fs.StringVar(&c.verifyingKeys, "verifying-keys", "", "comma-separated Groth16 verifying-key files (prover verifying.key) for validity batches; a rollup's vk hash must name one of them")
 	c.transport.register(fs)
+	c.consensus.register(fs)
 	c.obs.Register(fs)
 	obs.Main(spec, fs, &c.obs, func(ctx context.Context, log *slog.Logger) error { return run(ctx, c, log) })
 }
@@ -98,36 +100,49 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	defer ms.Stop()
+	cv, err := loadConsensus(c.consensus, c.initKey)
+	if err != nil {
+		return err
+	}
 	gen, rollups, err := genesis(c, key)
 	if err != nil {
 		return err
+	}
+	if cv != nil {
+		gen.Validator = cv.genesisKey // the same genesis on every validator
 	}
 	verifier, err := loadVerifier(c.verifyingKeys, log)
 	if err != nil {
 		return err
 	}
 	n, err := node.New(node.Config{Dir: filepath.Join(c.dataDir, "chain"), Genesis: gen, Key: key,
-		Verifier: verifier, Judge: fraud.Judge{}, BlockInterval: c.blockInterval, Logger: log.With("component", "node")})
+		Verifier: verifier, Judge: fraud.Judge{}, BlockInterval: c.blockInterval, Logger: log.With("component", "node"),
+		ExternalConsensus: cv != nil})
 	if err != nil {
 		return err
 	}
-	if err := registerRollups(n, key, rollups); err != nil {
-		n.Stop()
-		return err
+	stopNode := n.Stop
+	if cv != nil {
+		if stopNode, err = cv.start(n, key, gen, c.dataDir, log); err != nil {
+			return errors.Join(err, n.Stop())
+		}
+	}
+	// Under CometBFT the genesis validator's node registers them (relayed to the set's mempool).
+	if cv == nil || bytes.Equal(key.Public().Bytes(), gen.Validator) {
+		if err := registerRollups(n, key, rollups); err != nil {
+			return errors.Join(err, stopNode())
+		}
 	}
 	if err := n.Start(ctx); err != nil {
-		n.Stop()
-		return err
+		return errors.Join(err, stopNode())
 	}
 	scfg, err := c.transport.serverConfig(c.listen, n, log)
 	if err != nil {
-		n.Stop()
-		return err
+		return errors.Join(err, stopNode())
 	}
 	srv, err := n.Serve(ctx, scfg)
 	if err != nil {
-		n.Stop()
-		return err
+		return errors.Join(err, stopNode())
 	}
 	mctx, mcancel := context.WithCancel(ctx)
 	m := newMetrics(ms.Registry, n, srv, log)
@@ -155,9 +170,9 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	<-followed
 	srv.Stop()
 	if err := n.Err(); err != nil {
-		return errors.Join(err, n.Stop())
+		return errors.Join(err, stopNode())
 	}
-	return n.Stop()
+	return stopNode()
 }
 
 // loadVerifier holds the verifying keys validity batches are checked under. With none, every

@@ -146,6 +146,8 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Bool("pql1node_rollup_paused", "1 if the guardians paused the rollup.", r.Paused, "rollup", rid)
 		e.Bool("pql1node_rollup_frozen", "1 if the rollup is frozen (exodus).", r.Frozen, "rollup", rid)
 		e.Counter("pql1node_rollup_delayed_withdrawals_total", "Withdrawals the governor ever queued (delayed).", float64(r.DelayedCount), "rollup", rid)
+		e.Gauge("pql1node_rollup_delayed_pending", "Withdrawals waiting in the governor's delay queue (claimed, not yet released).", float64(r.DelayedPending), "rollup", rid)
+		e.Gauge("pql1node_rollup_delayed_amount", "Total of the withdrawals waiting in the delay queue (still in escrow).", float64(r.DelayedAmount), "rollup", rid)
 		e.Gauge("pql1node_rollup_governor_window_outflow", "Paid out in the governor's current window.", float64(r.Gov.Outflow), "rollup", rid)
 		e.Gauge("pql1node_rollup_governor_baseline", "Governor's moving average of past windows' outflow.", float64(r.Gov.Baseline), "rollup", rid)
 	}

@@ -97,6 +97,7 @@ func TestWalletClaimByTx(t *testing.T) {
 		t.Fatalf("status tx:\n%s\nwant a line %q", out, want)
 	}
 
+	w.fails("withdrawal 1 of batch 1 of rollup 1 is not claimed: claim it first", "release", "--tx", hash)
 	var cr struct {
 		l1Result
 		Details struct {
@@ -121,6 +122,7 @@ func TestWalletClaimByTx(t *testing.T) {
 	if out, err = w.run("status", "tx", hash); err != nil || !strings.Contains(out, "withdrawal 1 of batch 1 (300 to "+dest.Hex()+"): claimed\n") {
 		t.Fatalf("status tx after the claim: %v\n%s", err, out)
 	}
+	w.fails("withdrawal 1 of batch 1 of rollup 1 was paid by its claim; it was never delayed", "release", "--batch", "1", "--index", "1")
 
 	// Without an L1 validator key, status tx shows the sequencer's part only.
 	var soft claimStatus

@@ -270,8 +270,11 @@ a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
 				return err
 			}
 			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
-				if r.Paused || r.Frozen {
-					return fmt.Errorf("rollup %d takes no deposits: paused %v, frozen %v", r.ID, r.Paused, r.Frozen)
+				if r.Paused {
+					return fmt.Errorf("rollup %d takes no deposits: rollup paused by its guardians until they unpause (pqwallet guardian status)", r.ID)
+				}
+				if r.Frozen {
+					return fmt.Errorf("rollup %d takes no deposits: frozen (exodus)", r.ID)
 				}
 				acct, err := c.Account(ctx, key.Address())
 				if err != nil {

@@ -24,6 +24,9 @@ type depositRefundJSON struct {
 	L2PublicKey string         `json:"l2PublicKey"`
 	Final       bool           `json:"final"`
 	Claimed     bool           `json:"claimed"`
+	// DelayedUntil is set while the governor holds the claimed refund in its delay queue.
+	DelayedUntil *uint64 `json:"delayedUntil,omitempty"`
+	delayed      *chain.WithdrawalStatus
 }
 
 func (a *app) refundsCommand() *cobra.Command {
@@ -66,6 +69,8 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 						w := fmt.Sprintf("refund of %d to %s (key %s) for L2 key %s: entry %d of batch %d", d.Amount, d.Depositor.Hex(), d.Key,
 							short(d.L2PublicKey), d.Index, d.Batch)
 						switch {
+						case d.delayed != nil:
+							p.line("%s: %s", w, delayedLine(d.delayed, d.Batch, d.Index))
 						case d.Claimed:
 							p.line("%s: claimed", w)
 						case d.Final:
@@ -99,8 +104,13 @@ func depositRefunds(ctx context.Context, c *l1client.Client, r *chain.Rollup, fr
 			d := depositRefundJSON{Batch: n, Index: k, Depositor: tx.Address, Key: key.Name, Amount: tx.Amount,
 				L2PublicKey: pkHex(tx.PubKey), Final: n <= r.FinalNumber}
 			if d.Final {
-				if d.Claimed, err = c.Claimed(ctx, r.ID, n, uint64(k)); err != nil {
+				st, err := c.Withdrawal(ctx, r.ID, n, uint64(k))
+				if err != nil {
 					return nil, err
+				}
+				d.Claimed = st.Paid()
+				if st.Delayed && !st.Released {
+					d.delayed, d.DelayedUntil = st, &st.ReleaseAt
 				}
 			}
 			out = append(out, d)

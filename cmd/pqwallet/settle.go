@@ -211,17 +211,23 @@ func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateK
 	}
 	// L1 refuses a second claim in its block too; asking first spares the signature and a
 	// spent L1 nonce.
-	if claimed, err := c.Claimed(ctx, r.ID, n, uint64(index)); err != nil {
+	if st, err := c.Withdrawal(ctx, r.ID, n, uint64(index)); err != nil {
 		return err
-	} else if claimed {
+	} else if st.Delayed && !st.Released {
+		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed and is %s", index, n, r.ID, delayedLine(st, n, index))
+	} else if st.Claimed {
 		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed: %d to %s; L1 pays each withdrawal once",
 			index, n, r.ID, w.Amount, w.Address.Hex())
 	}
-	return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
+	err = a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
 		payload: &chain.ClaimWithdrawal{RollupID: r.ID, Batch: n, Index: uint64(index), Address: w.Address, Amount: w.Amount,
 			Siblings: chain.ListWitness(leaves, index)},
 		details: map[string]any{"rollup": r.ID, "batch": n, "index": index, "address": w.Address, "amount": w.Amount},
 		summary: fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, n, w.Amount, w.Address.Hex())}, wait)
+	if err != nil || !wait {
+		return err
+	}
+	return a.reportDelayed(ctx, c, r.ID, n, index)
 }
 
 func listWithdrawals(ws []withdrawalJSON) string {
@@ -512,6 +518,8 @@ type txStatusJSON struct {
 	Batch           *uint64 `json:"batch,omitempty"`           // the L1 batch holding the transaction
 	WithdrawalIndex *int    `json:"withdrawalIndex,omitempty"` // a withdraw's entry of the batch's withdrawal list
 	Claimed         *bool   `json:"claimed,omitempty"`         // whether L1 paid the withdrawal, once the batch is final
+	DelayedUntil    *uint64 `json:"delayedUntil,omitempty"`    // a claim held in the governor's delay queue: the height it can be released at
+	DelayedID       *uint64 `json:"delayedId,omitempty"`       // its id in the rollup's delay queue
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -552,6 +560,9 @@ list and, once the batch is final, whether L1 has paid it, or the claim command 
 				out.Batch = &place.rec.Number
 				if place.tx.Type.PaysOut() {
 					out.WithdrawalIndex, out.Claimed = &place.index, place.claimed
+					if d := place.delayed; d != nil {
+						out.DelayedUntil, out.DelayedID = &d.ReleaseAt, &d.DelayedID
+					}
 				}
 			}
 			return a.print(out, func(p *printer) {
@@ -570,6 +581,8 @@ list and, once the batch is final, whether L1 has paid it, or the claim command 
 				}
 				w := fmt.Sprintf("withdrawal %d of batch %d (%d to %s)", place.index, place.rec.Number, place.tx.Amount, common.Address(place.tx.Address).Hex())
 				switch {
+				case place.delayed != nil:
+					p.line("%s: %s", w, delayedLine(place.delayed, place.rec.Number, place.index))
 				case out.Claimed != nil && *out.Claimed:
 					p.line("%s: claimed", w)
 				case out.Claimed != nil:

@@ -50,8 +50,9 @@ func findTx(ctx context.Context, c *l1client.Client, r *chain.Rollup, first, las
 type l1Place struct {
 	*txBatch
 	rollup  *chain.Rollup
-	claimed *bool  // a withdraw of a final batch: whether L1 has paid it
-	pending string // a withdraw of a batch not final yet: when it can finalize
+	claimed *bool                   // a withdraw of a final batch: whether L1 has paid it
+	delayed *chain.WithdrawalStatus // a claimed withdraw waiting in the governor's delay queue
+	pending string                  // a withdraw of a batch not final yet: when it can finalize
 }
 
 // locate finds transaction hash on L1 once the sequencer reports its block in batches L1
@@ -84,11 +85,15 @@ func (a *app) locate(ctx context.Context, hash common.Hash, st *rollupapi.Status
 		return p, nil
 	}
 	if tb.rec.Number <= r.FinalNumber {
-		claimed, err := c.Claimed(ctx, r.ID, tb.rec.Number, uint64(tb.index))
+		ws, err := c.Withdrawal(ctx, r.ID, tb.rec.Number, uint64(tb.index))
 		if err != nil {
 			return nil, err
 		}
+		claimed := ws.Paid()
 		p.claimed = &claimed
+		if ws.Delayed && !ws.Released {
+			p.delayed = ws
+		}
 		return p, nil
 	}
 	l1st, err := c.Status(ctx)

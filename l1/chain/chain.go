@@ -58,6 +58,10 @@ type Config struct {
 	// failed write or sync is an error (pebbleguard.ErrFault), not the end of the process. nil:
 	// plain commits (tests on an in-memory store).
 	Guard *pebbleguard.Guard
+	// ExternalConsensus: a BFT engine orders and certifies the blocks (package l1/abci, whose
+	// ML-DSA-65 quorum certificates, package l1/qc, take the place of the header signature), so
+	// Commit takes no signature. Genesis.Validator is then only the Proposer headers name.
+	ExternalConsensus bool
 }
 
 // Header is a block header. Its hash is keccak256 of its RLP; the validator signs that hash with
@@ -399,13 +403,19 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	return p, nil
 }
 
-// Commit writes p, sealed with the validator's signature sig over its header hash, in one
-// synced pebble batch: state, block, receipts, events and head land together or not at all.
+// Commit writes p, sealed with the validator's signature sig over its header hash (none under
+// ExternalConsensus), in one synced pebble batch: state, block, receipts, events and head land
+// together or not at all.
 // extra, if not nil, adds the caller's writes (the node's mempool deletions) to the same batch.
 func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) error {
 	h := p.Header.Hash()
-	if err := c.validator.Verify(pqkey.ContextBlockHeader, c.ChainID(), p.Header.Height, h[:], sig); err != nil {
-		return fmt.Errorf("%w: %w", ErrBadHeaderSignature, err)
+	switch {
+	case c.cfg.ExternalConsensus && len(sig) != 0:
+		return fmt.Errorf("%w: block %d: a chain under external consensus takes no header signature", ErrBadHeaderSignature, p.Header.Height)
+	case !c.cfg.ExternalConsensus:
+		if err := c.validator.Verify(pqkey.ContextBlockHeader, c.ChainID(), p.Header.Height, h[:], sig); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadHeaderSignature, err)
+		}
 	}
 	c.mu.RLock()
 	parent, failed := c.head.Hash, c.committing != nil

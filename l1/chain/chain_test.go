@@ -620,7 +620,7 @@ func TestGovernor(t *testing.T) {
 	if got := h.balance(dest); got != 3600 {
 		t.Fatalf("after release %d, want 3600", got)
 	}
-	h.mustFail(h.tx(claimer, TxReleaseDelayed, &ReleaseDelayed{RollupID: s.id, ID: 0}), ErrUnknownDelayed)
+	h.mustFail(h.tx(claimer, TxReleaseDelayed, &ReleaseDelayed{RollupID: s.id, ID: 0}), ErrAlreadyReleased)
 	if r := h.rollup(s.id); r.Escrow != 10_000-3600 || r.Paid != 3600 {
 		t.Fatalf("escrow %d paid %d", r.Escrow, r.Paid)
 	}

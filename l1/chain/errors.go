@@ -44,6 +44,7 @@ var (
 	ErrBadAction          = errors.New("unknown guardian action")
 	ErrUnknownDelayed     = errors.New("unknown delayed withdrawal")
 	ErrNotDue             = errors.New("delayed withdrawal not due")
+	ErrAlreadyReleased    = errors.New("delayed withdrawal already released")
 	ErrAlreadyExited      = errors.New("account already exited")
 	ErrBadL2Signature     = errors.New("bad L2 signature")
 	ErrNotRefundable      = errors.New("deposit not refundable")

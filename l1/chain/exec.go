@@ -495,8 +495,12 @@ func (x *executor) claimWithdrawal(p *ClaimWithdrawal) error {
 		return fmt.Errorf("%w: withdrawal %d of batch %d", ErrBadMerkleProof, p.Index, p.Batch)
 	}
 	x.o.putRLP(claimKey, true)
-	if err := x.withdraw(r, p.Address, p.Amount); err != nil {
+	d, err := x.withdraw(r, p.Address, p.Amount)
+	if err != nil {
 		return err
+	}
+	if d != nil {
+		x.o.putRLP(keyClaimDelayed(r.ID, p.Batch, p.Index), d.ID)
 	}
 	x.setRollup(r)
 	return nil

@@ -72,8 +72,8 @@ func (g *GovernorState) delayReason(cfg *GovernorConfig, amount uint64) string {
 }
 
 // withdraw pays amount from r's escrow to to, or queues it for DelayBlocks when the governor
-// says so. The caller stores r.
-func (x *executor) withdraw(r *Rollup, to common.Address, amount uint64) error {
+// says so and returns the queued withdrawal. The caller stores r.
+func (x *executor) withdraw(r *Rollup, to common.Address, amount uint64) (*DelayedWithdrawal, error) {
 	cfg := &r.Config.Governor
 	if cfg.WindowBlocks > 0 {
 		r.Gov.roll(cfg, x.height)
@@ -81,20 +81,22 @@ func (x *executor) withdraw(r *Rollup, to common.Address, amount uint64) error {
 	reason := r.Gov.delayReason(cfg, amount)
 	if reason == "" {
 		if err := x.pay(r, to, amount); err != nil {
-			return err
+			return nil, err
 		}
 		r.Gov.Outflow += amount // ≤ escrow, cannot overflow
 		x.emit(Event{Kind: EventWithdrawalPaid, RollupID: r.ID, Amount: amount, Address: to})
-		return nil
+		return nil, nil
 	}
 	if cfg.DelayBlocks > math.MaxUint64-x.height {
-		return fmt.Errorf("%w: delay", ErrOverflow)
+		return nil, fmt.Errorf("%w: delay", ErrOverflow)
 	}
 	d := DelayedWithdrawal{ID: r.DelayedCount, Recipient: to, Amount: amount, ReleaseAt: x.height + cfg.DelayBlocks, Reason: reason}
 	r.DelayedCount++
+	r.DelayedPending++
+	r.DelayedAmount += amount // ≤ escrow, cannot overflow
 	x.o.putRLP(keyDelayed(r.ID, d.ID), &d)
 	x.emit(Event{Kind: EventWithdrawalDelayed, RollupID: r.ID, Number: d.ID, Amount: amount, Address: to})
-	return nil
+	return &d, nil
 }
 
 func (x *executor) releaseDelayed(p *ReleaseDelayed) error {
@@ -109,7 +111,10 @@ func (x *executor) releaseDelayed(p *ReleaseDelayed) error {
 	if ok, err := x.load(keyDelayed(r.ID, p.ID), &d); err != nil {
 		return err
 	} else if !ok {
-		return fmt.Errorf("%w: rollup %d id %d", ErrUnknownDelayed, r.ID, p.ID)
+		return fmt.Errorf("%w: rollup %d id %d (%d queued so far)", ErrUnknownDelayed, r.ID, p.ID, r.DelayedCount)
+	}
+	if d.Released {
+		return fmt.Errorf("%w: rollup %d id %d (%d to %s) was paid at height %d", ErrAlreadyReleased, r.ID, p.ID, d.Amount, d.Recipient.Hex(), d.ReleasedAt)
 	}
 	if x.height < d.ReleaseAt {
 		return fmt.Errorf("%w: id %d releases at height %d, now %d", ErrNotDue, p.ID, d.ReleaseAt, x.height)
@@ -117,7 +122,10 @@ func (x *executor) releaseDelayed(p *ReleaseDelayed) error {
 	if err := x.pay(r, d.Recipient, d.Amount); err != nil {
 		return err
 	}
-	x.o.del(keyDelayed(r.ID, p.ID))
+	d.Released, d.ReleasedAt = true, x.height // kept, so that a second release names what happened
+	x.o.putRLP(keyDelayed(r.ID, p.ID), &d)
+	r.DelayedPending--
+	r.DelayedAmount -= d.Amount
 	x.setRollup(r)
 	x.emit(Event{Kind: EventWithdrawalPaid, RollupID: r.ID, Number: d.ID, Amount: d.Amount, Address: d.Recipient})
 	return nil

@@ -143,11 +143,21 @@ func (c *Chain) Refunded(rollupID, j uint64) (bool, error) {
 	return c.marked(keyRefund(rollupID, j))
 }
 
-// Claimed reports whether entry index of batch number's withdrawal list has been paid (or
-// queued by the governor) by a ClaimWithdrawal. A batch L1 does not hold (not submitted, or
-// reverted) and an index beyond the batch's transactions are ErrNotFound: the list has an entry
-// per transaction.
+// Claimed reports whether entry index of batch number's withdrawal list has been paid: by its
+// ClaimWithdrawal, or, when the governor queued the claim, by the ReleaseDelayed after the delay
+// (Withdrawal tells a queued claim apart). A batch L1 does not hold (not submitted, or reverted)
+// and an index beyond the batch's transactions are ErrNotFound: the list has an entry per
+// transaction.
 func (c *Chain) Claimed(rollupID, number, index uint64) (bool, error) {
+	s, err := c.Withdrawal(rollupID, number, index)
+	if err != nil {
+		return false, err
+	}
+	return s.Paid(), nil
+}
+
+// claimMarked reports whether a ClaimWithdrawal of the entry was accepted.
+func (c *Chain) claimMarked(rollupID, number, index uint64) (bool, error) {
 	b, err := c.Batch(rollupID, number)
 	if err != nil {
 		return false, err
@@ -164,7 +174,7 @@ func (c *Chain) marked(key string) (bool, error) {
 	return ok, err
 }
 
-// Delayed returns a delayed withdrawal that has not been released.
+// Delayed returns a delayed withdrawal (Released once a ReleaseDelayed paid it).
 func (c *Chain) Delayed(rollupID, id uint64) (*DelayedWithdrawal, error) {
 	var d DelayedWithdrawal
 	return &d, c.read(keyDelayed(rollupID, id), &d)

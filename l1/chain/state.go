@@ -44,6 +44,10 @@ type Rollup struct {
 	// no batch is pending. Optional in the RLP so that rollups stored before it decode to 0.
 	Staker common.Address `rlp:"optional"`
 	Stake  uint64         `rlp:"optional"`
+	// DelayedPending and DelayedAmount are the withdrawals waiting in the delay queue (not yet
+	// released) and their total; the amount is still in Escrow.
+	DelayedPending uint64 `rlp:"optional"`
+	DelayedAmount  uint64 `rlp:"optional"`
 }
 
 // DepositEntry is entry j of a deposit queue.
@@ -82,6 +86,10 @@ type DelayedWithdrawal struct {
 	Amount    uint64
 	ReleaseAt uint64
 	Reason    string
+	// Released is set by the ReleaseDelayed that paid it, at height ReleasedAt; the record stays
+	// so that a second release is refused by name. Optional in the RLP for older records.
+	Released   bool   `rlp:"optional"`
+	ReleasedAt uint64 `rlp:"optional"`
 }
 
 // Global are chain-wide totals, so that supply can be audited: the sum of all balances plus

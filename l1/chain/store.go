@@ -219,20 +219,21 @@ func u64key(prefix string, ns ...uint64) string {
 	return string(b)
 }
 
-func keyAccount(a common.Address) string   { return prefixState + "acct/" + string(a[:]) }
-func keyRollupCount() string               { return prefixState + "rollups" }
-func keyRollup(id uint64) string           { return u64key(prefixState+"rollup/", id) }
-func keyChainID(l2 uint64) string          { return u64key(prefixState+"l2chain/", l2) }
-func keyDeposit(id, j uint64) string       { return u64key(prefixState+"dq/", id, j) }
-func keyBatch(id, n uint64) string         { return u64key(prefixState+"batch/", id, n) }
-func keyBatchData(id, n uint64) string     { return u64key(prefixState+"bdata/", id, n) }
-func keyBatchTrace(id, n uint64) string    { return u64key(prefixState+"btrace/", id, n) }
-func keyClaim(id, n, k uint64) string      { return u64key(prefixState+"claim/", id, n, k) }
-func keyExit(id uint64, idx uint32) string { return u64key(prefixState+"exit/", id, uint64(idx)) }
-func keyRefund(id, j uint64) string        { return u64key(prefixState+"refund/", id, j) }
-func keyDelayed(id, n uint64) string       { return u64key(prefixState+"delayed/", id, n) }
-func keyBlock(h uint64) string             { return u64key(prefixBlock, h) }
-func keyReceipts(h uint64) string          { return u64key(prefixReceipt, h) }
-func keyEvent(h uint64, i uint64) string   { return u64key(prefixEvent, h, i) }
-func keyGlobal() string                    { return prefixState + "global" }
-func keyFees() string                      { return prefixState + "fees" }
+func keyAccount(a common.Address) string     { return prefixState + "acct/" + string(a[:]) }
+func keyRollupCount() string                 { return prefixState + "rollups" }
+func keyRollup(id uint64) string             { return u64key(prefixState+"rollup/", id) }
+func keyChainID(l2 uint64) string            { return u64key(prefixState+"l2chain/", l2) }
+func keyDeposit(id, j uint64) string         { return u64key(prefixState+"dq/", id, j) }
+func keyBatch(id, n uint64) string           { return u64key(prefixState+"batch/", id, n) }
+func keyBatchData(id, n uint64) string       { return u64key(prefixState+"bdata/", id, n) }
+func keyBatchTrace(id, n uint64) string      { return u64key(prefixState+"btrace/", id, n) }
+func keyClaim(id, n, k uint64) string        { return u64key(prefixState+"claim/", id, n, k) }
+func keyExit(id uint64, idx uint32) string   { return u64key(prefixState+"exit/", id, uint64(idx)) }
+func keyRefund(id, j uint64) string          { return u64key(prefixState+"refund/", id, j) }
+func keyDelayed(id, n uint64) string         { return u64key(prefixState+"delayed/", id, n) }
+func keyClaimDelayed(id, n, k uint64) string { return u64key(prefixState+"claimdelay/", id, n, k) }
+func keyBlock(h uint64) string               { return u64key(prefixBlock, h) }
+func keyReceipts(h uint64) string            { return u64key(prefixReceipt, h) }
+func keyEvent(h uint64, i uint64) string     { return u64key(prefixEvent, h, i) }
+func keyGlobal() string                      { return prefixState + "global" }
+func keyFees() string                        { return prefixState + "fees" }

@@ -23,6 +23,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/qc"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
@@ -301,7 +302,8 @@ func (c *Client) Refunded(ctx context.Context, rollupID, index uint64) (bool, er
 	return refunded, c.call(ctx, node.MethodRefunded, node.RollupRef{RollupID: rollupID, Number: index}, &refunded)
 }
 
-// Claimed reports whether entry index of batch number's withdrawal list has been claimed.
+// Claimed reports whether entry index of batch number's withdrawal list has been paid (a claim
+// held in the governor's delay queue is not, until released: see Withdrawal).
 func (c *Client) Claimed(ctx context.Context, rollupID, number, index uint64) (bool, error) {
 	var claimed bool
 	return claimed, c.call(ctx, node.MethodClaimed, node.WithdrawalRef{RollupID: rollupID, Batch: number, Index: index}, &claimed)
@@ -331,4 +333,16 @@ func (c *Client) Block(ctx context.Context, height uint64) (*chain.SealedBlock, 
 func (c *Client) Receipts(ctx context.Context, height uint64) ([]chain.Receipt, error) {
 	var r []chain.Receipt
 	return r, c.call(ctx, node.MethodReceipts, height, &r)
+}
+
+// Certificate returns the quorum certificate of a height from a validator under CometBFT
+// (docs/l1.md §9), decoded and not yet verified: the caller checks it against the validator set
+// it pinned (qc.Certificate.Verify) and the state root it trusts. chain.ErrNotFound until the
+// block two heights later has committed, and always from a single-validator node.
+func (c *Client) Certificate(ctx context.Context, height uint64) (*qc.Certificate, error) {
+	var b []byte
+	if err := c.call(ctx, node.MethodCertificate, height, &b); err != nil {
+		return nil, err
+	}
+	return qc.Decode(b)
 }

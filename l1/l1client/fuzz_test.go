@@ -36,6 +36,8 @@ var replyTypes = []struct {
 	{node.MethodExited, true, func() any { return new(bool) }},
 	{node.MethodRefunded, false, func() any { return new(bool) }},
 	{node.MethodClaimed, true, func() any { return new(bool) }},
+	{node.MethodDelayed, &chain.WithdrawalStatus{Claimed: true, Delayed: true, DelayedID: 2, ReleaseAt: 40, Reason: "large",
+		Amount: 3000, Recipient: common.Address{5}}, func() any { return new(chain.WithdrawalStatus) }},
 	{node.MethodStatus, &node.StatusReply{ChainID: 1, Height: 42, BlockHash: common.Hash{1}, StateRoot: common.Hash{2},
 		Timestamp: 1700000000, MempoolTxs: 3, RollupCount: 1}, func() any { return new(node.StatusReply) }},
 	{node.MethodBlock, &chain.SealedBlock{Header: chain.Header{ChainID: 1, Height: 5, ParentHash: common.Hash{3}},

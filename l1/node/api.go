@@ -30,6 +30,8 @@ const (
 	MethodBlock      = "l1_block"
 	MethodReceipts   = "l1_receipts"
 	MethodEvents     = "l1_events"
+	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
+	MethodCertificate = "l1_certificate"
 )
 
 // Limits of the API, checked before a payload is decoded.
@@ -155,12 +157,16 @@ type EventsRequest struct {
 //	l1_deposit     RollupRef (index)           -> chain.DepositEntry
 //	l1_exited      AccountRef                  -> bool: the account was paid by an exodus
 //	l1_refunded    RollupRef (index)           -> bool: the deposit was paid back by an exodus refund
-//	l1_claimed     WithdrawalRef               -> bool: the withdrawal was claimed
+//	l1_claimed     WithdrawalRef               -> bool: the withdrawal was paid (a claim held in the
+//	                                              governor's delay queue is false until released)
+//	l1_delayed     WithdrawalRef               -> chain.WithdrawalStatus (delayed.go)
 //	l1_status      empty                       -> StatusReply
 //	l1_block       height u64                  -> chain.SealedBlock
 //	l1_receipts    height u64                  -> []chain.Receipt
 //	l1_events      EventsRequest (stream)      -> []chain.Event per message, stored ones first,
 //	                                              then each block's as it commits
+//	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
+//	                                              (CometBFT validators; not_found before height+2)
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -172,10 +178,12 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodExited, query(func(r AccountRef) (any, error) { return n.Exited(r.RollupID, r.Index) }))
 	srv.Handle(MethodRefunded, query(func(r RollupRef) (any, error) { return n.Refunded(r.RollupID, r.Number) }))
 	srv.Handle(MethodClaimed, query(func(r WithdrawalRef) (any, error) { return n.Claimed(r.RollupID, r.Batch, r.Index) }))
+	srv.Handle(MethodDelayed, query(func(r WithdrawalRef) (any, error) { return n.Withdrawal(r.RollupID, r.Batch, r.Index) }))
 	srv.Handle(MethodStatus, n.handleStatus)
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
+	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil

@@ -91,7 +91,24 @@ func (n *Node) revalidate(seq uint64, raw []byte) (*poolTx, error) {
 // write, together with the deletion of what it evicts, and only then acknowledges it with its
 // hash: an acknowledged transaction survives a crash. The state rules are decided again when a
 // block includes it; the receipt says how.
+//
+// Under ExternalConsensus with a relay set (SetRelay), the transaction is then handed to the
+// consensus engine's mempool, also when the node already holds it (a retry relays again).
 func (n *Node) SubmitTx(raw []byte) (common.Hash, error) {
+	h, err := n.Admit(raw)
+	n.mu.Lock()
+	relay := n.relay
+	n.mu.Unlock()
+	if relay != nil && (err == nil || errors.Is(err, ErrKnownTx)) {
+		if err := relay(raw); err != nil {
+			return common.Hash{}, fmt.Errorf("node: handing transaction %s to the consensus engine: %w", h, err)
+		}
+	}
+	return h, err
+}
+
+// Admit is SubmitTx without the relay: how the consensus engine's CheckTx admits a transaction.
+func (n *Node) Admit(raw []byte) (common.Hash, error) {
 	h, err := n.submit(raw)
 	if err != nil && !errors.Is(err, ErrStopped) && !errors.Is(err, ErrHalted) {
 		n.mu.Lock()

@@ -69,6 +69,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger gets the store's errors (nil: discarded).
 	Logger *slog.Logger
+	// ExternalConsensus: a BFT engine orders the blocks (package l1/abci, CommitExternal) and
+	// the node makes none; Key is then unused (each validator votes with its own key there).
+	ExternalConsensus bool
 }
 
 // Node is a single-validator L1 node.
@@ -92,7 +95,8 @@ type Node struct {
 	evicted                  uint64
 	inflight                 sync.WaitGroup // reserved submissions, which Stop waits for
 	nextSeq                  uint64
-	notify                   chan struct{} // closed and replaced at every committed block
+	notify                   chan struct{}          // closed and replaced at every committed block
+	relay                    func(raw []byte) error // SetRelay
 	stopped                  bool
 
 	cancel context.CancelFunc
@@ -103,11 +107,13 @@ type Node struct {
 
 // New opens (or creates) the node's store, its chain and its mempool.
 func New(cfg Config) (*Node, error) {
-	if cfg.Key == nil {
-		return nil, errors.New("node: no validator key")
-	}
-	if string(cfg.Key.Public().Bytes()) != string(cfg.Genesis.Validator) {
-		return nil, errors.New("node: the key is not the genesis validator")
+	if !cfg.ExternalConsensus {
+		if cfg.Key == nil {
+			return nil, errors.New("node: no validator key")
+		}
+		if string(cfg.Key.Public().Bytes()) != string(cfg.Genesis.Validator) {
+			return nil, errors.New("node: the key is not the genesis validator")
+		}
 	}
 	setDefault(&cfg.MaxMempoolTxs, DefaultMaxMempoolTxs)
 	setDefault(&cfg.MaxMempoolBytes, DefaultMaxMempoolBytes)
@@ -130,7 +136,9 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: opening store %s: %w", cfg.Dir, err)
 	}
 	n.db = db
-	if n.chain, err = chain.Open(db, chain.Config{Genesis: cfg.Genesis, Verifier: cfg.Verifier, Judge: cfg.Judge, Guard: n.guard}); err != nil {
+	ccfg := chain.Config{Genesis: cfg.Genesis, Verifier: cfg.Verifier, Judge: cfg.Judge, Guard: n.guard,
+		ExternalConsensus: cfg.ExternalConsensus}
+	if n.chain, err = chain.Open(db, ccfg); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	if n.chain.Fees().IsZero() {
@@ -153,7 +161,7 @@ func (n *Node) Chain() *chain.Chain { return n.chain }
 
 // Start produces a block every BlockInterval until ctx ends or Stop is called.
 func (n *Node) Start(ctx context.Context) error {
-	if n.cfg.BlockInterval <= 0 {
+	if n.cfg.BlockInterval <= 0 || n.cfg.ExternalConsensus {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -251,14 +259,11 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n.mu.Lock()
-	stopped, fatal := n.stopped, n.fatal
-	n.mu.Unlock()
-	if stopped {
-		return nil, ErrStopped
+	if n.cfg.ExternalConsensus {
+		return nil, errors.New("node: blocks come from the consensus engine (CommitExternal)")
 	}
-	if fatal != nil {
-		return nil, fatal
+	if err := n.producible(); err != nil {
+		return nil, err
 	}
 	picked, stale, err := n.selectTxs()
 	if err != nil {
@@ -276,27 +281,38 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = n.chain.Commit(p, sig, func(b *pebble.Batch) error {
-		for _, tx := range append(stale, picked...) {
-			if err := b.Delete(walKey(tx.seq), nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = n.chain.Commit(p, sig, func(b *pebble.Batch) error { return deleteWAL(b, append(stale, picked...)) })
 	if err != nil {
 		return nil, n.storeErr(fmt.Sprintf("sealing block %d", p.Header.Height), err)
 	}
 	n.mu.Lock()
-	gone := make(map[*poolTx]bool, len(picked)+len(stale))
-	for _, tx := range append(stale, picked...) {
-		gone[tx] = true
-		n.unaccount(tx)
-	}
 	for _, tx := range picked {
 		if s := n.senders[tx.sender]; s != nil {
 			s.confirmed = max(s.confirmed, tx.nonce+1)
 		}
+	}
+	n.dropCommitted(append(stale, picked...))
+	n.mu.Unlock()
+	return &p.Result, nil
+}
+
+// producible refuses a block on a stopped or halted node.
+func (n *Node) producible() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stopped {
+		return ErrStopped
+	}
+	return n.fatal
+}
+
+// dropCommitted takes the transactions a committed block included or made stale out of the
+// pool and wakes the subscribers. mu held.
+func (n *Node) dropCommitted(txs []*poolTx) {
+	gone := make(map[*poolTx]bool, len(txs))
+	for _, tx := range txs {
+		gone[tx] = true
+		n.unaccount(tx)
 	}
 	kept := n.pool[:0]
 	for _, tx := range n.pool {
@@ -308,8 +324,6 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 	n.pool = kept
 	close(n.notify)
 	n.notify = make(chan struct{})
-	n.mu.Unlock()
-	return &p.Result, nil
 }
 
 // Status is the node's head and mempool.

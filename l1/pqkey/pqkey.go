@@ -42,6 +42,8 @@ const (
 	ContextResponse      Context = "pqbridge/quic-response/v1"
 	ContextEvent         Context = "pqbridge/quic-event/v1" // server-pushed subscription events
 	ContextGuardianPause Context = "pqbridge/guardian-pause/v1"
+	// ContextQuorumCert: a validator's vote on a committed L1 height (package l1/qc).
+	ContextQuorumCert Context = "pqbridge/l1-quorum-cert/v1"
 
 	// One context per L1 transaction type (package l1/chain), so that a signature made for one
 	// type is never a valid signature of another, whatever the payload bytes are.

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
+	"github.com/pqbridge/pqbridge/l1/abci"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+)
+
+// Consensus engines of -consensus.
+const (
+	engineSingle   = "single"   // this node alone orders and signs the blocks (docs/l1.md §6)
+	engineCometBFT = "cometbft" // a validator of a CometBFT set (docs/l1.md §9)
+)
+
+// consensusFlags configure -consensus cometbft.
+type consensusFlags struct {
+	engine        string
+	validators    string
+	keyFile       string
+	p2pListen     string
+	peers         string
+	timeoutCommit time.Duration
+}
+
+func (f *consensusFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.engine, "consensus", engineSingle, "consensus engine: "+engineSingle+" (this node makes every block) or "+engineCometBFT+" (a validator of the -validators set; in progress, docs/l1.md §9)")
+	fs.StringVar(&f.validators, "validators", "", "with -consensus cometbft: validator-set JSON {\"validators\": [{\"pqKey\", \"consensusKey\", \"power\"}]}, the same on every validator")
+	fs.StringVar(&f.keyFile, "consensus-key-file", "", "with -consensus cometbft: hex seed (mode 0600) of the CometBFT Ed25519 consensus and p2p keys; -init creates it")
+	fs.StringVar(&f.p2pListen, "p2p-listen", "tcp://127.0.0.1:26656", "with -consensus cometbft: CometBFT p2p listen address")
+	fs.StringVar(&f.peers, "peers", "", "with -consensus cometbft: comma-separated <node id>@host:port of the other validators")
+	fs.DurationVar(&f.timeoutCommit, "timeout-commit", 0, "with -consensus cometbft: wait after a commit before the next height (0: CometBFT's 1s)")
+}
+
+// consensusKeys derives the CometBFT keys of a consensus seed: the Ed25519 key that signs
+// CometBFT's votes and the one that authenticates its p2p connections.
+func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
+	derive := func(domain string) cmted25519.PrivKey {
+		s := sha256.Sum256(append([]byte(domain), seed[:]...))
+		return cmted25519.PrivKey(ed25519.NewKeyFromSeed(s[:]))
+	}
+	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
+}
+
+// validatorsFile is the -validators JSON.
+type validatorsFile struct {
+	Validators []struct {
+		PQKey        hexutil.Bytes `json:"pqKey"`
+		ConsensusKey hexutil.Bytes `json:"consensusKey"`
+		Power        uint64        `json:"power"`
+	} `json:"validators"`
+}
+
+// readValidators decodes a -validators file strictly.
+func readValidators(path string) ([]abci.Validator, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-validators: %w", err)
+	}
+	var f validatorsFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("-validators %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("-validators %s: data after the object", path)
+	}
+	vals := make([]abci.Validator, len(f.Validators))
+	for i, v := range f.Validators {
+		vals[i] = abci.Validator{PQKey: v.PQKey, ConsensusKey: v.ConsensusKey, Power: v.Power}
+	}
+	return vals, nil
+}
+
+// cometValidator is what -consensus cometbft adds to a node: the set, this validator's CometBFT
+// keys, and the running CometBFT node once started.
+type cometValidator struct {
+	flags      consensusFlags
+	vals       []abci.Validator
+	consensus  cmted25519.PrivKey
+	nodeKey    cmted25519.PrivKey
+	genesisKey []byte // the first validator's ML-DSA key: the Proposer every node's headers name
+}
+
+// loadConsensus reads the -consensus flags; nil for the single-validator node.
+func loadConsensus(f consensusFlags, initKey bool) (*cometValidator, error) {
+	switch f.engine {
+	case engineSingle:
+		return nil, nil
+	case engineCometBFT:
+	default:
+		return nil, fmt.Errorf("-consensus %q: want %s or %s", f.engine, engineSingle, engineCometBFT)
+	}
+	if f.validators == "" || f.keyFile == "" {
+		return nil, errors.New("-consensus cometbft needs -validators and -consensus-key-file")
+	}
+	vals, err := readValidators(f.validators)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) == 0 {
+		return nil, fmt.Errorf("-validators %s lists no validator", f.validators)
+	}
+	if initKey {
+		if err := initSeedFile(f.keyFile); err != nil {
+			return nil, err
+		}
+	}
+	k, err := keystore.ReadSeedFile(f.keyFile) // the same hex-seed file format, read as a seed
+	if err != nil {
+		return nil, fmt.Errorf("-consensus-key-file: %w", err)
+	}
+	ck, nk := consensusKeys(k.Seed())
+	return &cometValidator{flags: f, vals: vals, consensus: ck, nodeKey: nk, genesisKey: vals[0].PQKey}, nil
+}
+
+// start runs the ABCI application over n and its CometBFT node, under dataDir/cometbft, and
+// relays n's admitted transactions to CometBFT's mempool. The returned stop stops CometBFT, then
+// n.
+func (cv *cometValidator) start(n *node.Node, key *pqkey.PrivateKey, g chain.Genesis, dataDir string, log *slog.Logger) (func() error, error) {
+	app, err := abci.New(abci.Config{Node: n, Key: key, Validators: cv.vals, Logger: log.With("component", "abci")})
+	if err != nil {
+		return nil, err
+	}
+	doc, err := abci.GenesisDoc(g.ChainID, g.Timestamp, cv.vals)
+	if err != nil {
+		return nil, err
+	}
+	var peers []string
+	for p := range strings.SplitSeq(cv.flags.peers, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			peers = append(peers, p)
+		}
+	}
+	cmt, err := abci.StartComet(app, doc, abci.CometConfig{Home: filepath.Join(dataDir, "cometbft"),
+		Moniker: key.Address().Hex(), ListenAddr: cv.flags.p2pListen, Peers: peers, ConsensusKey: cv.consensus,
+		NodeKey: cv.nodeKey, TimeoutCommit: cv.flags.timeoutCommit, Logger: abci.SlogLogger(log.With("component", "cometbft"))})
+	if err != nil {
+		return nil, err
+	}
+	n.SetRelay(abci.Relay(cmt))
+	log.Info("validator of a CometBFT set", "node_id", abci.NodeID(cv.nodeKey), "p2p", cv.flags.p2pListen,
+		"validators", len(cv.vals), "set_hash", app.ValidatorSet().Hash())
+	return func() error { return errors.Join(abci.StopComet(cmt), n.Stop()) }, nil
+}

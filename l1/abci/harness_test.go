@@ -1,0 +1,210 @@
+package abci
+
+import (
+	"errors"
+	"fmt"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/types"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+)
+
+const testChainID = 31
+
+// validatorNode is one validator of a test network: its L1 node, its application and its
+// embedded CometBFT node, on loopback.
+type validatorNode struct {
+	pq       *pqkey.PrivateKey
+	comet    CometConfig
+	dir      string
+	restarts int
+	n        *node.Node
+	app      *App
+	cmt      *nm.Node
+}
+
+// testNet is a network of validators sharing a genesis.
+type testNet struct {
+	t       *testing.T
+	genesis chain.Genesis
+	vals    []Validator
+	doc     *types.GenesisDoc
+	nodes   []*validatorNode
+	user    *pqkey.PrivateKey // funded at genesis
+}
+
+// freePorts reserves n loopback ports by listening and closing (the OS does not hand them out
+// again at once).
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ports
+}
+
+func newTestNet(t *testing.T, size int) *testNet {
+	t.Helper()
+	user := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xee})
+	tn := &testNet{t: t, user: user}
+	ports := freePorts(t, size)
+	for i := range size {
+		pq := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xa0, byte(i)})
+		ck := ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("consensus-%d", i)))
+		nk := ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("p2p-%d", i)))
+		dir := t.TempDir()
+		tn.nodes = append(tn.nodes, &validatorNode{pq: pq, dir: dir, comet: CometConfig{
+			Home: filepath.Join(dir, "comet"), Moniker: fmt.Sprintf("v%d", i),
+			ListenAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), ConsensusKey: ck, NodeKey: nk,
+			TimeoutCommit: 150 * time.Millisecond, TimeoutPropose: 600 * time.Millisecond}})
+		tn.vals = append(tn.vals, Validator{PQKey: pq.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
+	}
+	tn.genesis = chain.Genesis{ChainID: testChainID, Validator: tn.nodes[0].pq.Public().Bytes(), Timestamp: 1_700_000_000_000,
+		Alloc: []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}}
+	var err error
+	if tn.doc, err = GenesisDoc(testChainID, tn.genesis.Timestamp, tn.vals); err != nil {
+		t.Fatal(err)
+	}
+	for i := range tn.nodes {
+		tn.start(i)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			tn.dumpLogs()
+		}
+		for i, v := range tn.nodes {
+			if v.cmt != nil {
+				if err := tn.stop(i); err != nil {
+					t.Errorf("stopping validator %d: %v", i, err)
+				}
+			}
+		}
+	})
+	return tn
+}
+
+// start opens validator i's node on its datadir and starts its CometBFT node.
+func (tn *testNet) start(i int) {
+	t := tn.t
+	t.Helper()
+	v := tn.nodes[i]
+	n, err := node.New(node.Config{Dir: filepath.Join(v.dir, "l1"), Genesis: tn.genesis, ExternalConsensus: true})
+	if err != nil {
+		t.Fatalf("validator %d: %v", i, err)
+	}
+	app, err := New(Config{Node: n, Key: v.pq, Validators: tn.vals})
+	if err != nil {
+		t.Fatalf("validator %d: %v", i, errors.Join(err, n.Stop()))
+	}
+	logFile, err := os.OpenFile(filepath.Join(v.dir, "comet.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := logFile.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	cc := v.comet
+	for j, w := range tn.nodes {
+		if j != i {
+			cc.Peers = append(cc.Peers, NodeID(w.comet.NodeKey)+"@"+strings.TrimPrefix(w.comet.ListenAddr, "tcp://"))
+		}
+	}
+	cc.Logger = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(logFile)), cmtlog.AllowInfo())
+	cmt, err := StartComet(app, tn.doc, cc)
+	if err != nil {
+		t.Fatalf("validator %d: %v", i, errors.Join(err, n.Stop()))
+	}
+	n.SetRelay(Relay(cmt))
+	v.n, v.app, v.cmt = n, app, cmt
+}
+
+// restart starts validator i again on its datadirs under a new p2p key. The key is new because
+// the test stops validators in process: a peer that redialled a stopping node can be left
+// connected to a socket that the stopped node accepted and never closed (a process exit would
+// close it), and it refuses the restarted node's connections under the same ID until its ping
+// times out (a minute).
+func (tn *testNet) restart(i int) {
+	v := tn.nodes[i]
+	v.restarts++
+	v.comet.NodeKey = ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("p2p-%d-%d", i, v.restarts)))
+	tn.start(i)
+}
+
+// stop stops validator i's CometBFT node, then its L1 node.
+func (tn *testNet) stop(i int) error {
+	v := tn.nodes[i]
+	err := errors.Join(StopComet(v.cmt), v.n.Stop())
+	v.cmt, v.app, v.n = nil, nil, nil
+	return err
+}
+
+// height is validator i's committed chain height.
+func (tn *testNet) height(i int) uint64 {
+	h, _, _, _ := tn.nodes[i].n.Chain().Head()
+	return h
+}
+
+// waitHeight polls until every running validator has committed height h.
+func (tn *testNet) waitHeight(h uint64, within time.Duration) {
+	tn.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		low := ^uint64(0)
+		for i, v := range tn.nodes {
+			if v.n != nil {
+				low = min(low, tn.height(i))
+			}
+		}
+		if low >= h {
+			return
+		}
+		if time.Now().After(deadline) {
+			tn.t.Fatalf("the running validators reached height %d, not %d, within %v", low, h, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// transfer signs a transfer of the genesis user.
+func (tn *testNet) transfer(nonce uint64, to common.Address, amount uint64) []byte {
+	tn.t.Helper()
+	raw, err := chain.SignTx(tn.user, chain.TxTransfer, testChainID, nonce, &chain.Transfer{To: to, Amount: amount})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	return raw
+}
+
+// dumpLogs prints the last lines of each validator's CometBFT log, for a failed test.
+func (tn *testNet) dumpLogs() {
+	for i, v := range tn.nodes {
+		b, err := os.ReadFile(filepath.Join(v.dir, "comet.log"))
+		if err != nil {
+			tn.t.Logf("validator %d: %v", i, err)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		tn.t.Logf("validator %d, last lines of comet.log:\n%s", i, strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
+}

@@ -27,7 +27,7 @@ FUZZTIME  ?= 10s
 FUZZMINIMIZE ?= 1s
 PKGS      := ./...
 
-.PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
+.PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race test-rules bench circuit-stats fuzz vectors consts fmt clean distclean
 
 all: build
 
@@ -55,7 +55,13 @@ solc: $(SOLCJS)
 build: core
 	$(GO) build ./...
 
-test: test-zig test-go test-race
+test: test-zig test-go test-race test-rules
+
+# The Prometheus alert rules (deploy/prometheus/alerts.yml) against their series files, with
+# Prometheus's rule parser and PromQL engine: a module of its own, so the main module does not
+# depend on Prometheus (about a minute to compile the first time).
+test-rules:
+	cd deploy/prometheus/ruletest && $(GO) test -count=1 ./...
 
 test-zig: | $(ZIG)
 	$(ZIG) build test -Doptimize=ReleaseSafe

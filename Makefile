@@ -120,10 +120,11 @@ bins: core
 
 # make devnet: start L1 node, sequencer, prover and challenger on loopback, run the demo, keep
 # serving until Ctrl-C. DEMO=false just runs the network; DEVNET_FLAGS passes more flags
-# (bin/pqdevnet --help).
+# (bin/pqdevnet --help). PROMETHEUS=1 writes .devnet/prometheus/prometheus.yml (the daemons'
+# metrics ports, deploy/prometheus/alerts.yml) and prints how to point Prometheus and Grafana at it.
 devnet: bins
-	bin/pqdevnet $(if $(filter false,$(DEMO)),--demo=false) $(DEVNET_FLAGS)
+	bin/pqdevnet $(if $(filter false,$(DEMO)),--demo=false) $(if $(filter 1,$(PROMETHEUS)),--prometheus) $(DEVNET_FLAGS)
 
 # The same demo, then stop: exit status 0 if every step passed, else non-zero naming the step.
 devnet-demo: bins
-	bin/pqdevnet --exit $(DEVNET_FLAGS)
+	bin/pqdevnet --exit $(if $(filter 1,$(PROMETHEUS)),--prometheus) $(DEVNET_FLAGS)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
+	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/settlement"
 )
@@ -30,7 +31,9 @@ func (j *jobLog) Prove(ctx context.Context, job *prover.Job) (*prover.Result, er
 // TestChunkedValidityBatchSettles: under PolicyValidity with validity batches cut at 4·B, a batch
 // of 4·B transactions (transfers, and a deposit in a chunk after the first) is proven by the in-process
 // prover.Service as 4 chunk jobs (real Groth16 proofs, dev setup), posted with its trace, verified
-// by L1 (prover.Verifier) and final at once; the batches of at most B keep one proof.
+// by L1 (prover.Verifier) and final at once; the batches of at most B keep one proof. The
+// witnesses come from the core (as in cmd/pqsequencer): one core state follows the batches, and
+// the Go reference executes nothing.
 func TestChunkedValidityBatchSettles(t *testing.T) {
 	p := prover.Params{Depth: 4, BatchSize: 2}
 	if testing.Short() { // -race: the smallest circuit, 4 chunks of 1
@@ -59,9 +62,11 @@ func TestChunkedValidityBatchSettles(t *testing.T) {
 	}
 	t.Cleanup(svc.Stop)
 	jobs := &jobLog{real: svc}
-	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyValidity, MaxValidityTxs: n,
+	pre := &corePreStates{}
+	w := newWorldWith(t, settlement.Config{Policy: settlement.PolicyValidity, MaxValidityTxs: n, NoCrossCheck: true,
 		Prover: &settlement.ServiceProver{Service: jobs, Params: p, ChainID: l2ChainID}, ProofDeadline: time.Minute},
-		worldOpts{depth: p.Depth, batchSize: p.BatchSize, verifier: ver, vkHash: vkID})
+		worldOpts{depth: p.Depth, batchSize: p.BatchSize, verifier: ver, vkHash: vkID,
+			preStates: func(s *sequencer.Sequencer) settlement.PreStates { pre.seq = s; return pre }})
 	w.deposit(2, 1000)
 	w.settle()
 	want := []string{"batch-1"} // 2 deposits: one proof, or 2 chunks of 1 (-short)
@@ -100,5 +105,12 @@ func TestChunkedValidityBatchSettles(t *testing.T) {
 	r := w.rollupState()
 	if rec.Mode != chain.ModeValidity || rec.TxCount != uint64(n) || r.FinalNumber != 2 || r.FinalConsumed != 3 || r.FinalRoot != rec.NewRoot {
 		t.Fatalf("L1 batch 2 %+v, rollup final %d consumed %d", rec, r.FinalNumber, r.FinalConsumed)
+	} // Each proven transaction was executed once, in the core, for its witness, on one core state
+	// that followed batch 1 to batch 2; the Go reference executed none (the cross-check off).
+	if got, want := pre.witnessed.Load(), uint64(2+n); got != want || pre.built.Load() != 1 {
+		t.Fatalf("%d transactions witnessed in the core on %d states, want %d on 1", got, pre.built.Load(), want)
+	}
+	if got := w.eng.ReferenceTxs(); got != 0 {
+		t.Fatalf("the engine executed %d transactions with the Go reference, want 0", got)
 	}
 }

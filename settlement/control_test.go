@@ -16,7 +16,7 @@ import (
 // noProof is a Prover that never proves: under PolicyValidity a batch waits for its proof.
 type noProof struct{}
 
-func (noProof) Prove(context.Context, *l2.Commitment, []byte, *l2.State) ([]byte, error) {
+func (noProof) Prove(context.Context, *l2.Commitment, []byte, settlement.PreState) ([]byte, error) {
 	return nil, errors.New("no proof here")
 }
 

@@ -24,7 +24,8 @@ type BlockSource interface {
 	Block(n uint64) (*sequencer.Block, error)
 	// ReferenceState is the Go reference state at the end of block n (0: genesis), from the
 	// sequencer's snapshots and the blocks after the newest one at or below n; replayed counts
-	// the transactions it executed. For the cross-check, the Prover and fault injection only.
+	// the transactions it executed. For the cross-check and fault injection only (the Prover
+	// takes its states from Config.PreStates).
 	ReferenceState(ctx context.Context, n uint64) (st *l2.State, replayed uint64, err error)
 }
 
@@ -57,10 +58,13 @@ type Config struct {
 	// more than B is proven in ⌈n/B⌉ chunks (docs/protocol.md §8.8).
 	MaxValidityTxs int
 	// MaxBatchAge cuts a batch when its oldest transaction has waited this long.
-	MaxBatchAge   time.Duration
-	MaxInFlight   int
-	Policy        ModePolicy // the initial policy; SetPolicy changes it
-	Prover        Prover     // nil: optimistic only (PolicyValidity then fails)
+	MaxBatchAge time.Duration
+	MaxInFlight int
+	Policy      ModePolicy // the initial policy; SetPolicy changes it
+	Prover      Prover     // nil: optimistic only (PolicyValidity then fails)
+	// PreStates gives the Prover its pre-batch states (the core's in cmd/pqsequencer); required
+	// with a Prover.
+	PreStates     PreStates
 	ProofDeadline time.Duration
 	PollInterval  time.Duration // Start's loop: also woken by Kick
 	// NoCrossCheck turns off the asynchronous cross-check: the Go reference re-executing each
@@ -144,7 +148,7 @@ type Engine struct {
 	// Lag, LastFinal, CrossCheck and Err read published snapshots, SetPolicy an atomic, and
 	// InjectFault the fault slot under faultMu (held for memory operations only).
 	stepMu  sync.Mutex
-	pre     *l2.State // the Prover's: at the start of batch preNext (nil: not built yet)
+	pre     PreState // the Prover's: at the start of batch preNext (nil: not built yet)
 	preNext uint64
 	genesis fr.Element
 	pending []pendingTx
@@ -165,6 +169,7 @@ type Engine struct {
 	mu     sync.Mutex // guards halted
 	halted error
 
+	refTxs atomic.Uint64                 // transactions fault injection executed with the Go reference (stateBefore)
 	policy atomic.Uint32                 // ModePolicy; read at each posting, so SetPolicy need not wait for a step
 	lag    atomic.Pointer[sequencer.Lag] // published by each step (lag.go)
 
@@ -231,6 +236,9 @@ func (cfg *Config) check() error {
 		cfg.MaxValidityTxs = most
 	} else if cfg.MaxValidityTxs < cfg.MaxBatchTxs || cfg.MaxValidityTxs > most {
 		return fmt.Errorf("settlement: MaxValidityTxs %d outside [MaxBatchTxs %d, %d]", cfg.MaxValidityTxs, cfg.MaxBatchTxs, most)
+	}
+	if cfg.Prover != nil && cfg.PreStates == nil {
+		return errors.New("settlement: a Prover needs PreStates")
 	}
 	if cfg.Policy == PolicyValidity && cfg.Prover == nil {
 		return errors.New("settlement: PolicyValidity needs a Prover")
@@ -308,6 +316,9 @@ func (e *Engine) Stop() error {
 		e.checkStop()
 		e.check.wg.Wait()
 	}
+	e.stepMu.Lock()
+	e.dropProverState()
+	e.stepMu.Unlock()
 	var f *pebbleguard.Fault
 	if err := e.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("settlement: store left open: %w", err)

@@ -107,7 +107,7 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	nr.State, nr.Mode, nr.Posted = uint8(StatePosted), uint8(sub.Mode), toWire(&sub.Commitment)
 	nr.TxHash, nr.TxNonce, nr.TxHeight = ref.Hash, ref.Nonce, ref.Height
 	if e.cfg.Prover != nil {
-		e.advanceProverState(r.Number, b.Data)
+		e.advanceProverState(r.Number, b)
 	}
 	e.log.Info("batch posted", "batch", r.Number, "mode", sub.Mode.String(), "txs", sub.Commitment.TxCount, "l1_fee", ref.Fee)
 	return &nr, e.put(&nr)
@@ -143,7 +143,7 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 	var proof []byte
 	pre, err := e.proverState(ctx, r.Number)
 	if err == nil {
-		if root := pre.Root(); !root.Equal(&sub.Commitment.PrevRoot) {
+		if root, rerr := pre.Root(); rerr != nil || !root.Equal(&sub.Commitment.PrevRoot) {
 			// The target holds a corrupted predecessor: no proof can build on its root.
 			err = errors.New("settlement: the target's root is not the batch's pre-state root")
 		}
@@ -152,6 +152,7 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 		pctx, cancel := context.WithTimeout(ctx, e.cfg.ProofDeadline)
 		proof, err = e.cfg.Prover.Prove(pctx, &sub.Commitment, b.Data, pre)
 		cancel()
+		e.provedProverState(r.Number, b)
 	}
 	switch {
 	case err == nil:
@@ -168,43 +169,16 @@ func (e *Engine) prove(ctx context.Context, r *record, b *built, sub *Submission
 	return false
 }
 
-// proverState returns the L2 state at the start of batch n, for the Prover: a cached state
-// that follows the batches as they are posted in order, rebuilt (stateBefore) after a revert or
-// a restart.
-func (e *Engine) proverState(ctx context.Context, n uint64) (*l2.State, error) {
-	if e.pre == nil || e.preNext != n {
-		st, err := e.stateBefore(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		e.pre, e.preNext = st, n
-	}
-	return e.pre, nil
-}
-
-// advanceProverState moves the Prover's cached state past batch n, if it is at its start.
-func (e *Engine) advanceProverState(n uint64, data []byte) {
-	if e.pre == nil || e.preNext != n {
-		return
-	}
-	txs, err := l2.DecodeBatch(data)
-	if err != nil {
-		e.pre = nil
-		return
-	}
-	e.pre.ApplyBatch(txs, l2.ApplyOptions{ChainID: e.cfg.ChainID})
-	e.preNext = n + 1
-}
-
-// stateBefore is the L2 state at the start of batch n (not final), for fault injection and the
-// Prover: the sequencer's reference state at the batch's start (its snapshots and the blocks
+// stateBefore is the Go reference L2 state at the start of batch n (not final), for fault
+// injection: the sequencer's reference state at the batch's start (its snapshots and the blocks
 // after the newest one; docs/settlement.md, Restart), never a replay of the engine's records.
 func (e *Engine) stateBefore(ctx context.Context, n uint64) (*l2.State, error) {
 	r := e.rec(n)
 	if r == nil {
 		return nil, fmt.Errorf("settlement: batch %d is not pending", n)
 	}
-	st, _, err := referenceStateAt(ctx, e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
+	st, executed, err := referenceStateAt(ctx, e.cfg.Blocks, e.cfg.ChainID, Position{r.StartBlock, r.StartOffset})
+	e.refTxs.Add(executed)
 	if err != nil {
 		return nil, err
 	}

@@ -20,9 +20,9 @@ type JobProver interface {
 	Prove(ctx context.Context, job *prover.Job) (*prover.Result, error)
 }
 
-// ServiceProver is the engine's Prover over a JobProver: it executes the batch on a clone of
-// the engine's pre-batch state with the Go reference (prover.ReferenceSource, so that this
-// package does not link the Zig core), assigns the circuit (prover.AssignChunks), checks that
+// ServiceProver is the engine's Prover over a JobProver: it executes the batch on the engine's
+// pre-batch state (PreState.ApplyBatchWitness: the core's in a daemon, so that the batch is
+// executed once for its witness and this package does not link the Zig core), assigns the circuit (prover.AssignChunks), checks that
 // the assignments prove exactly the commitment the engine posts, and has the jobs proven. Params
 // must be the parameters of the keys behind Service, whose batch size B is the rollup's: a batch
 // of more than B transactions is proven as ⌈n/B⌉ chunk jobs (docs/protocol.md §8.8), sent to
@@ -42,22 +42,21 @@ func (p *ServiceProver) ChunkSize() int { return p.Params.BatchSize }
 // Prove implements Prover: it returns the proof in prover.MarshalProof's encoding, what
 // prover.Verifier (L1's ProofVerifier) checks, or for a batch of more than B transactions the
 // RLP list of its chunk proofs (chain.EncodeChunkProofs).
-func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error) {
+func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre PreState) ([]byte, error) {
 	if pre == nil {
 		return nil, errors.New("settlement: prover without a pre-batch state")
 	}
 	if pre.Depth() != p.Params.Depth {
 		return nil, fmt.Errorf("settlement: state of depth %d, prover keys for %v", pre.Depth(), p.Params)
 	}
-	if root := pre.Root(); !root.Equal(&c.PrevRoot) {
-		return nil, fmt.Errorf("settlement: batch %d: pre-batch state is not at the commitment's previous root", c.BatchNumber)
+	if root, err := pre.Root(); err != nil || !root.Equal(&c.PrevRoot) {
+		return nil, errors.Join(fmt.Errorf("settlement: batch %d: pre-batch state is not at the commitment's previous root", c.BatchNumber), err)
 	}
 	txs, err := l2.DecodeBatch(data)
 	if err != nil {
 		return nil, err
 	}
-	src := &prover.ReferenceSource{State: pre.Clone(), Options: l2.ApplyOptions{ChainID: p.ChainID}}
-	trace, err := src.ApplyBatchWitness(txs)
+	trace, err := pre.ApplyBatchWitness(txs)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,7 @@ func replayAgree(t *testing.T, w *world, treeDepth int) {
 			t.Fatal(err)
 		}
 		if _, err := (&settlement.ServiceProver{Params: prover.Params{Depth: treeDepth, BatchSize: 2}, ChainID: l2ChainID}).Prove(
-			context.Background(), &c, data, pre); !errors.Is(err, prover.ErrNotProvable) {
+			context.Background(), &c, data, settlement.GoReferenceState(pre, l2ChainID)); !errors.Is(err, prover.ErrNotProvable) {
 			t.Fatalf("batch %d holds a refund: Prove = %v, want ErrNotProvable", n, err)
 		}
 	}

@@ -99,6 +99,9 @@ type worldOpts struct {
 	snapshotEvery uint64 // the sequencer's snapshot interval (0: its default)
 	// blocks, if not nil, wraps the sequencer as the engine reads it (fault injection).
 	blocks func(settlement.BlockSource) settlement.BlockSource
+	// preStates, if not nil, gives the Prover its states over the sequencer (nil: the Go
+	// reference's, settlement.GoReferencePreStates).
+	preStates func(*sequencer.Sequencer) settlement.PreStates
 }
 
 // newWorldWith is newWorldOver with the rollup's depth, batch size and verifying key chosen.
@@ -155,6 +158,11 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	cfg.ChainID, cfg.Depth, cfg.Blocks = l2ChainID, o.depth, w.seq
 	if o.blocks != nil {
 		cfg.Blocks = o.blocks(w.seq)
+	}
+	if o.preStates != nil {
+		cfg.PreStates = o.preStates(w.seq)
+	} else if cfg.Prover != nil && cfg.PreStates == nil {
+		cfg.PreStates = settlement.GoReferencePreStates{Blocks: cfg.Blocks, ChainID: l2ChainID}
 	}
 	cfg.Target = settlement.NewNativeTarget(l1, w.seqKey, 1)
 	if o.target != nil {
@@ -578,7 +586,7 @@ func honestRun(t *testing.T, executor string) {
 // mixes both modes deterministically.
 type evenBatches struct{ real settlement.Prover }
 
-func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error) {
+func (p evenBatches) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre settlement.PreState) ([]byte, error) {
 	if c.BatchNumber%2 == 1 {
 		return nil, errors.New("odd batch: left to the optimistic path")
 	}

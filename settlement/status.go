@@ -123,3 +123,11 @@ func (e *Engine) CrossCheck() CrossCheckStatus {
 	}
 	return e.check.status()
 }
+
+// ReferenceTxs counts the transactions the engine executed with the Go reference: the
+// cross-check's (CrossCheckStatus.Executed) and fault injection's. The Prover's witness comes
+// from Config.PreStates (the core in a daemon), so a validity run with the cross-check off keeps
+// it at 0.
+func (e *Engine) ReferenceTxs() uint64 {
+	return e.refTxs.Load() + e.CrossCheck().Executed
+}

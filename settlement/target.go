@@ -87,12 +87,13 @@ type Target interface {
 
 // Prover proves batches for validity mode (package prover's Service behind ServiceProver).
 // Prove returns the proof of the commitment's batch (data: its encoded transactions), or an
-// error when ctx ends first. pre is the L2 state before the batch (root c.PrevRoot); it belongs
-// to the engine: Prove must not change it (clone it to execute the batch).
+// error when ctx ends first. pre is the L2 state before the batch (root c.PrevRoot), the
+// engine's (Config.PreStates): Prove may execute the batch on it (ApplyBatchWitness) and nothing
+// else; the engine then finds it at the batch's end (by its root) and keeps it for the next.
 //
 // ChunkSize is the circuit's batch size B: the proof of a batch of more transactions is the RLP
 // list of its chunk proofs (docs/protocol.md §8.8), posted with the batch's trace.
 type Prover interface {
-	Prove(ctx context.Context, c *l2.Commitment, data []byte, pre *l2.State) ([]byte, error)
+	Prove(ctx context.Context, c *l2.Commitment, data []byte, pre PreState) ([]byte, error)
 	ChunkSize() int
 }

@@ -187,10 +187,16 @@ func run(ctx context.Context, c config) error {
 		}()
 	}
 	var eng *settlement.Engine
+	var pre *corePreStates // the prover's pre-batch states, in the core
+	var preStates settlement.PreStates
+	if prv != nil {
+		pre = &corePreStates{seq: s}
+		preStates = pre
+	}
 	if l1 != nil {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
-			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv,
+			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv, PreStates: preStates,
 			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
@@ -220,7 +226,7 @@ func run(ctx context.Context, c config) error {
 	if l1 != nil {
 		pool = l1.prover
 	}
-	m := newMetrics(ms.Registry, s, eng, cl, pool)
+	m := newMetrics(ms.Registry, s, eng, cl, pool, pre)
 	mctx, mcancel := context.WithCancel(ctx)
 	defer mcancel()
 	followed := make(chan struct{})

@@ -22,12 +22,14 @@ type metrics struct {
 	eng       *settlement.Engine // nil without -l1
 	l1        *l1client.Client   // nil without -l1
 	pool      *proverpool.Pool   // nil without -prover
+	pre       *corePreStates     // nil without -prover
 	buildTime prometheus.Histogram
 	blockTxs  prometheus.Histogram
 }
 
-func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client, pool *proverpool.Pool) *metrics {
-	m := &metrics{s: s, eng: eng, l1: l1, pool: pool,
+func newMetrics(reg *prometheus.Registry, s *sequencer.Sequencer, eng *settlement.Engine, l1 *l1client.Client, pool *proverpool.Pool,
+	pre *corePreStates) *metrics {
+	m := &metrics{s: s, eng: eng, l1: l1, pool: pool, pre: pre,
 		buildTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "pqsequencer_block_build_seconds",
 			Help:    "Time to execute and store a block (deposits already fetched).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -123,6 +125,10 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Gauge("pqsequencer_settlement_crosscheck_lag_batches", "Built batches the Go reference cross-check has not checked yet (-cross-check).", float64(cc.Lag))
 		e.Gauge("pqsequencer_settlement_crosscheck_checked_batch", "The last batch the Go reference cross-check agreed with.", float64(cc.Checked))
 		e.Counter("pqsequencer_settlement_crosscheck_skipped_total", "Batches the cross-check skipped because it fell behind (it never holds up cutting or posting).", float64(cc.Skipped))
+	}
+	e.Counter("pqsequencer_settlement_reference_txs_total", "Transactions the settlement engine executed with the Go reference: the cross-check's and fault injection's (the prover's witness comes from the core).", float64(m.eng.ReferenceTxs()))
+	if m.pre != nil {
+		m.pre.emit(e)
 	}
 	halted := 0.0
 	if m.eng.Err() != nil {

@@ -108,7 +108,8 @@ func TestDaemonsSettleValidity(t *testing.T) {
 	seq := startDaemon(t, filepath.Join(bin, "pqsequencer"), []string{"PQBRIDGE_SEQUENCER_KEY_FILE=" + seqKeyFile},
 		"-l1", l1Addr, "-l1-chain-id", fmt.Sprint(e2eL1Chain), "-validator-pubkey-file", valPub, "-rollup", "1",
 		"-prover", proverURL, "-mode", "validity", "-devnet", "-challenge-wait", "20s", "-batch-interval", "200ms",
-		"-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0")
+		"-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"), "-metrics", "127.0.0.1:0",
+		"-cross-check=false") // nothing else runs the Go reference: the prover's witness is the core's
 	rc, err := rpc.Dial("http://" + seq.Addr(t))
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +153,7 @@ func TestDaemonsSettleValidity(t *testing.T) {
 		return rc.Call(&a, "rollup_getAccount", 1) == nil && a.Exists
 	})
 	b := transfer(0)
+	proven := 0.0
 	for n := uint64(1); n <= b.Number; n++ {
 		rec, err := cl.Batch(context.Background(), 1, n)
 		if err != nil {
@@ -160,8 +162,17 @@ func TestDaemonsSettleValidity(t *testing.T) {
 		if rec.Mode != chain.ModeValidity {
 			t.Fatalf("batch %d posted in mode %d under -mode validity", n, rec.Mode)
 		}
+		proven += float64(rec.TxCount)
 	}
 	t.Logf("%d validity batches final, %v after the start", b.Number, time.Since(start).Round(time.Millisecond))
+	// Every proven transaction's witness came from the core, and the Go reference executed none.
+	m := seq.get(t, "/metrics")
+	if v, ok := metricValue(m, "pqsequencer_prover_witness_txs_total"); !ok || v < proven {
+		t.Errorf("pqsequencer_prover_witness_txs_total = %v (present %v), want at least the %v transactions proven", v, ok, proven)
+	}
+	if v, ok := metricValue(m, "pqsequencer_settlement_reference_txs_total"); !ok || v != 0 {
+		t.Errorf("pqsequencer_settlement_reference_txs_total = %v (present %v), want 0 with -cross-check=false", v, ok)
+	}
 
 	var set SetPolicyResult
 	if err := rc.Call(&set, "devnet_setPolicy", "optimistic"); err != nil || set.Policy != "optimistic" || set.Previous != "validity" {

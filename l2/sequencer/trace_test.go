@@ -98,3 +98,64 @@ func TestReferenceState(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreState: the core at any stream position (block n, offset k), from the newest snapshot
+// at or below block n-1 and the blocks after it applied in the core, is at the root before
+// transaction k of block n: trace entry k-1 mid-block, block n-1's post root at its start. A
+// replay never covers more than the snapshot interval while the snapshots are there.
+func TestCoreState(t *testing.T) {
+	h := start(t, testConfig(t))
+	keys := newKeys(t, 24, 12)
+	for i := range keys[:12] {
+		h.fund(keys[i:i+1], 40)
+	}
+	h.fund(keys[12:], 40) // added at once: blocks of several deposits
+	head := h.s.Head().Number
+	snaps, err := h.s.db.snapshots()
+	if err != nil || len(snaps) == 0 || head < 4 {
+		t.Fatalf("head %d, snapshots %v, %v: want a few blocks and snapshots", head, snaps, err)
+	}
+	oldest := snaps[len(snaps)-1]
+	midBlock := 0
+	for n := uint64(1); n <= head; n++ {
+		b, err := h.s.Block(n)
+		if err != nil || b == nil {
+			t.Fatal(n, err)
+		}
+		prev := h.s.chain.genesisRoot
+		if n > 1 {
+			pb, err := h.s.Block(n - 1)
+			if err != nil || pb == nil {
+				t.Fatal(n-1, err)
+			}
+			prev = pb.Header.PostRoot
+		}
+		for k := uint64(0); k < uint64(b.Header.TxCount); k++ {
+			want := prev
+			if k > 0 {
+				want = b.PostRoot(int(k) - 1)
+				midBlock++
+			}
+			c, applied, err := h.s.CoreState(context.Background(), n, k)
+			if err != nil {
+				t.Fatalf("block %d offset %d: %v", n, k, err)
+			}
+			got, err := c.Root()
+			if cerr := c.Close(); err != nil || cerr != nil {
+				t.Fatal(err, cerr)
+			}
+			if got != want {
+				t.Fatalf("block %d offset %d: core root %x, want %x", n, k, got, want)
+			}
+			if n > oldest && applied > 2*uint64(h.cfg.MaxBlockTxs) {
+				t.Fatalf("block %d offset %d: %d transactions applied past a snapshot", n, k, applied)
+			}
+		}
+	}
+	if midBlock == 0 {
+		t.Fatal("no block of more than one transaction: no mid-block position checked")
+	}
+	if _, _, err := h.s.CoreState(context.Background(), head, uint64(1<<20)); err == nil {
+		t.Fatal("a core state past the end of a block was built")
+	}
+}

@@ -31,7 +31,14 @@ func (e *Engine) publish(fin *record) {
 		v.recent = append(r, fin.status())
 	}
 	e.view.Store(v)
+	if p, ok := e.cfg.Blocks.(snapshotPinner); ok && e.last.EndBlock > 0 {
+		p.KeepSnapshotAtOrBelow(e.last.EndBlock - 1) // the state at the oldest pending batch's start
+	}
 }
+
+// snapshotPinner is the sequencer's snapshot retention as the engine steers it: the state at the
+// start of the oldest batch not final must stay cheap to rebuild (PreStates, ReferenceState).
+type snapshotPinner interface{ KeepSnapshotAtOrBelow(block uint64) }
 
 // recentStatus is v's last (at most recentFinal) pruned batches.
 func (v *view) recentStatus() []BatchStatus {

@@ -227,7 +227,7 @@ func (s *Sequencer) shutdown() error {
 	s.verifier.stop()
 	if head := s.Head(); s.Err() == nil && head.Number > 0 {
 		if img, err := s.chain.exec.Snapshot(); err == nil {
-			errs = append(errs, s.db.writeSnapshot(head.Number, img))
+			errs = append(errs, s.db.writeSnapshot(head.Number, img, s.snaps.pin.Load()))
 		} else {
 			errs = append(errs, err)
 		}

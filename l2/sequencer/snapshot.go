@@ -30,7 +30,8 @@ const (
 type snapshotter struct {
 	db       *store
 	log      *slog.Logger
-	every    uint64 // K: a snapshot every K blocks
+	every    uint64        // K: a snapshot every K blocks
+	pin      atomic.Uint64 // keep the newest snapshot at or below this block too (KeepSnapshotAtOrBelow)
 	busy     atomic.Bool
 	failures atomic.Uint64
 
@@ -65,7 +66,7 @@ func (p *snapshotter) take(exec Executor, number uint64, wg *sync.WaitGroup) {
 	go func() {
 		defer wg.Done()
 		defer p.busy.Store(false)
-		p.done(number, p.db.writeSnapshot(number, img))
+		p.done(number, p.db.writeSnapshot(number, img, p.pin.Load()))
 	}()
 }
 
@@ -86,9 +87,10 @@ func (p *snapshotter) done(number uint64, err error) {
 func snapshotName(number uint64) string { return fmt.Sprintf("snapshot-%d.bin", number) }
 
 // writeSnapshot writes snapshot-<block number>.bin: a temporary file, synced, renamed, the
-// directory synced. The newest two are kept: the older one is a fallback if the newest turns
-// out unreadable.
-func (s *store) writeSnapshot(number uint64, img []byte) error {
+// directory synced. The newest two are kept (the older one is a fallback if the newest turns out
+// unreadable), and the newest at or below pin: the state the settlement engine may have to
+// rebuild, at the start of its oldest batch not final (Sequencer.KeepSnapshotAtOrBelow).
+func (s *store) writeSnapshot(number uint64, img []byte, pin uint64) error {
 	name := s.fs.PathJoin(s.dir, snapshotName(number))
 	tmp := name + ".tmp"
 	if err := writeSynced(s.fs, tmp, img); err != nil {
@@ -105,8 +107,16 @@ func (s *store) writeSnapshot(number uint64, img []byte) error {
 		return err
 	}
 	var errs []error
-	for i := 2; i < len(nums); i++ {
-		errs = append(errs, removeIfThere(s.fs, s.fs.PathJoin(s.dir, snapshotName(nums[i]))))
+	for i, n := range nums { // newest first
+		if i < 2 {
+			continue
+		}
+		if n <= pin {
+			if pinned := nums[i-1] <= pin; !pinned { // the newest at or below pin: keep it
+				continue
+			}
+		}
+		errs = append(errs, removeIfThere(s.fs, s.fs.PathJoin(s.dir, snapshotName(n))))
 	}
 	return errors.Join(errs...)
 }
@@ -173,3 +183,10 @@ func (s *store) readSnapshot(number uint64) ([]byte, error) {
 	_, err = io.ReadFull(f, img)
 	return img, errors.Join(err, f.Close())
 }
+
+// KeepSnapshotAtOrBelow asks the sequencer to keep, besides its newest two snapshots, the newest
+// one at or below block: the settlement engine sets it to the block before its oldest batch not
+// final, so that rebuilding the state at that batch's start after a revert or a restart
+// (CoreState, ReferenceState) replays from a snapshot, not from genesis, however long the
+// challenge window. It takes effect when the next snapshot is written.
+func (s *Sequencer) KeepSnapshotAtOrBelow(block uint64) { s.snaps.pin.Store(block) }

@@ -27,7 +27,7 @@ FUZZTIME  ?= 10s
 FUZZMINIMIZE ?= 1s
 PKGS      := ./...
 
-.PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race bench circuit-stats fuzz vectors consts fmt clean distclean
+.PHONY: devnet devnet-demo bins all build core solc test test-zig test-go test-race test-rules bench circuit-stats fuzz vectors consts fmt clean distclean
 
 all: build
 
@@ -55,7 +55,13 @@ solc: $(SOLCJS)
 build: core
 	$(GO) build ./...
 
-test: test-zig test-go test-race
+test: test-zig test-go test-race test-rules
+
+# The Prometheus alert rules (deploy/prometheus/alerts.yml) against their series files, with
+# Prometheus's rule parser and PromQL engine: a module of its own, so the main module does not
+# depend on Prometheus (about a minute to compile the first time).
+test-rules:
+	cd deploy/prometheus/ruletest && $(GO) test -count=1 ./...
 
 test-zig: | $(ZIG)
 	$(ZIG) build test -Doptimize=ReleaseSafe
@@ -114,10 +120,11 @@ bins: core
 
 # make devnet: start L1 node, sequencer, prover and challenger on loopback, run the demo, keep
 # serving until Ctrl-C. DEMO=false just runs the network; DEVNET_FLAGS passes more flags
-# (bin/pqdevnet --help).
+# (bin/pqdevnet --help). PROMETHEUS=1 writes .devnet/prometheus/prometheus.yml (the daemons'
+# metrics ports, deploy/prometheus/alerts.yml) and prints how to point Prometheus and Grafana at it.
 devnet: bins
-	bin/pqdevnet $(if $(filter false,$(DEMO)),--demo=false) $(DEVNET_FLAGS)
+	bin/pqdevnet $(if $(filter false,$(DEMO)),--demo=false) $(if $(filter 1,$(PROMETHEUS)),--prometheus) $(DEVNET_FLAGS)
 
 # The same demo, then stop: exit status 0 if every step passed, else non-zero naming the step.
 devnet-demo: bins
-	bin/pqdevnet --exit $(DEVNET_FLAGS)
+	bin/pqdevnet --exit $(if $(filter 1,$(PROMETHEUS)),--prometheus) $(DEVNET_FLAGS)

@@ -75,6 +75,8 @@ The binaries come from --bin (make devnet builds them into bin/).`,
 	f.Uint64Var(&o.challengeWindow, "challenge-window", 20, "optimistic batches' challenge window in L1 blocks")
 	f.DurationVar(&o.proofWait, "proof-wait", 90*time.Second, "how long the sequencer waits for a validity proof before posting a batch optimistically")
 	f.DurationVar(&o.stepTimeout, "step-timeout", 3*time.Minute, "bound on each demo step")
+	f.BoolVar(&o.prometheus, "prometheus", false, "write <dir>/prometheus/prometheus.yml (the daemons' metrics and the alert rules) and print how to point Prometheus and Grafana at the devnet")
+	f.StringVar(&o.alerts, "alerts", "deploy/prometheus/alerts.yml", "the alert rules --prometheus copies next to its configuration")
 	cmd.SetContext(context.Background())
 	return cmd
 }
@@ -89,11 +91,18 @@ type options struct {
 	challengeWindow     uint64
 	proofWait           time.Duration
 	stepTimeout         time.Duration
+	prometheus          bool
+	alerts              string
 }
 
 func run(ctx context.Context, o options) error {
 	if o.ports != "fixed" && o.ports != "random" {
 		return fmt.Errorf("--ports %q: want fixed or random", o.ports)
+	}
+	if o.prometheus {
+		if _, err := os.Stat(o.alerts); err != nil {
+			return fmt.Errorf("--prometheus: alert rules --alerts: %w", err)
+		}
 	}
 	u := newUI(os.Stdout)
 	net, err := setup(ctx, o, u)
@@ -103,6 +112,11 @@ func run(ctx context.Context, o options) error {
 	defer net.stop(u)
 	if err := net.start(ctx, u); err != nil {
 		return err
+	}
+	if o.prometheus {
+		if err := net.printPrometheus(u); err != nil {
+			return err
+		}
 	}
 	var demoErr error
 	if o.demo {

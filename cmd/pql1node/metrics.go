@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
+	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
@@ -157,7 +158,30 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Gauge("pql1node_rollup_delayed_amount", "Total of the withdrawals waiting in the delay queue (still in escrow).", float64(r.DelayedAmount), "rollup", rid)
 		e.Gauge("pql1node_rollup_governor_window_outflow", "Paid out in the governor's current window.", float64(r.Gov.Outflow), "rollup", rid)
 		e.Gauge("pql1node_rollup_governor_baseline", "Governor's moving average of past windows' outflow.", float64(r.Gov.Baseline), "rollup", rid)
+		m.windows(e, st.Height, r, rid)
 	}
+}
+
+// windows emits the rollup's two clocks against their windows: the forced-inclusion deadline of
+// the oldest deposit no accepted batch consumes, and the blocks since the last finalization
+// against the exodus timeout (docs/l1.md; alerts in deploy/prometheus/alerts.yml).
+func (m *metrics) windows(e *obs.Emitter, height uint64, r *chain.Rollup, rid string) {
+	e.Gauge("pql1node_rollup_forced_inclusion_window_blocks", "Blocks a queued deposit may wait before L1 refuses batches that leave it unconsumed.",
+		float64(r.Config.ForcedInclusionWindow), "rollup", rid)
+	e.Gauge("pql1node_rollup_exodus_timeout_blocks", "Blocks without a finalized batch before the rollup freezes (exodus).",
+		float64(r.Config.ExodusTimeout), "rollup", rid)
+	e.Gauge("pql1node_rollup_blocks_since_final", "L1 blocks since the rollup's last finalization (registration before any): it freezes at the exodus timeout.",
+		float64(height-min(height, r.FinalHeight)), "rollup", rid)
+	if r.HeadConsumed >= r.QueueLen {
+		return
+	}
+	d, err := m.n.Deposit(r.ID, r.HeadConsumed)
+	if err != nil {
+		m.log.Warn("metrics: oldest unconsumed deposit", "rollup", rid, "index", r.HeadConsumed, "err", err)
+		return
+	}
+	e.Gauge("pql1node_rollup_deposit_deadline_slack_blocks", "L1 blocks left before the forced-inclusion deadline of the oldest deposit no accepted batch consumes (absent without one; negative: passed).",
+		float64(int64(d.Height+r.Config.ForcedInclusionWindow)-int64(height)), "rollup", rid)
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

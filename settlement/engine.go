@@ -67,6 +67,12 @@ type Config struct {
 	PreStates     PreStates
 	ProofDeadline time.Duration
 	PollInterval  time.Duration // Start's loop: also woken by Kick
+	// A failed posting of a batch is retried after a wait drawn in [0, min(RetryCap,
+	// RetryBase·2^(k−1))] after its k-th failure (0: DefaultRetryBase, DefaultRetryCap); after
+	// RetryBudget failures (0: DefaultRetryBudget) it is logged once and counted over budget
+	// (Retries), and retried at the cap for as long as it takes.
+	RetryBase, RetryCap time.Duration
+	RetryBudget         int
 	// NoCrossCheck turns off the asynchronous cross-check: the Go reference re-executing each
 	// built batch behind the hot path (one CPU at ≈300 µs per transaction while it keeps up; it
 	// skips batches rather than hold up cutting), fatal on a disagreement (ErrCrossCheck).
@@ -154,6 +160,9 @@ type Engine struct {
 	pending []pendingTx
 	next    Position // next transaction of the stream to read into pending
 	since   time.Time
+	// retrying holds the failed postings' retry state by batch number (retry.go).
+	retrying map[uint64]*retrying
+	retry    retryCounters
 
 	faultMu sync.Mutex
 	fault   *Fault // armed, not posted yet (nil: none)
@@ -194,7 +203,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("settlement: opening store %s: %w", cfg.Dir, err)
 	}
 	e := &Engine{cfg: cfg, log: cfg.Logger, db: db, guard: guard, genesis: l2.EmptySubtree(cfg.Depth), next: Position{Block: 1},
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), retrying: map[uint64]*retrying{}}
 	if err := e.restore(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -257,6 +266,18 @@ func (cfg *Config) check() error {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = DefaultRetryBase
+	}
+	if cfg.RetryCap <= 0 {
+		cfg.RetryCap = DefaultRetryCap
+	}
+	if cfg.RetryCap < cfg.RetryBase {
+		return fmt.Errorf("settlement: RetryCap %s below RetryBase %s", cfg.RetryCap, cfg.RetryBase)
+	}
+	if cfg.RetryBudget <= 0 {
+		cfg.RetryBudget = DefaultRetryBudget
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -379,28 +400,3 @@ func (e *Engine) Step(ctx context.Context) error {
 var _ sequencer.SettlementStatus = (*Engine)(nil)
 
 func compress(data []byte) ([]byte, error) { return chain.CompressBatch(data) }
-
-// stepFailureLogEvery is how often a step failing again and again (L1 down) is logged.
-const stepFailureLogEvery = 30 * time.Second
-
-// stepFailures keeps a failing step from logging at every poll: the first failure is logged, then
-// one line per stepFailureLogEvery with the count, and one line when a step succeeds again.
-type stepFailures struct {
-	n      int
-	logged time.Time
-}
-
-func (f *stepFailures) report(log *slog.Logger, err error, now time.Time) {
-	if err == nil {
-		if f.n > 0 {
-			log.Info("settlement step succeeds again", "failed_steps", f.n)
-		}
-		*f = stepFailures{}
-		return
-	}
-	f.n++
-	if f.n == 1 || now.Sub(f.logged) >= stepFailureLogEvery {
-		log.Warn("settlement step failed", "err", err, "failed_in_a_row", f.n)
-		f.logged = now
-	}
-}

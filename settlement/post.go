@@ -31,13 +31,20 @@ func (e *Engine) post(ctx context.Context) error {
 		if inFlight >= e.cfg.MaxInFlight {
 			return nil
 		}
+		if err := e.retryDue(r.Number); err != nil {
+			return err // its last posting failed: it waits for its retry, and the later ones with it
+		}
 		nr, err := e.postOne(ctx, r, prevRoot)
 		if err != nil {
+			if e.Err() == nil { // a halt is not retried
+				e.retryFailed(r.Number, err)
+			}
 			return err
 		}
 		if State(nr.State) == StateBuilt {
 			return nil // not sent (waiting for a proof)
 		}
+		e.retryPosted(r.Number)
 		p, err := nr.posted()
 		if err != nil {
 			return err

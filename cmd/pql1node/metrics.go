@@ -144,6 +144,13 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Gauge("pql1node_rollup_escrow", "L1 units held in the rollup's escrow.", float64(r.Escrow), "rollup", rid)
 		e.Bool("pql1node_rollup_escrow_invariant_ok", "1 if escrow = deposited - paid (checked after every block; a violation halts the node).",
 			r.Paid <= r.Deposited && r.Escrow == r.Deposited-r.Paid, "rollup", rid)
+		if v, err := r.Reserves(); v.On { // err: the equation is broken (v.Holds false)
+			e.Bool("pql1node_rollup_reserves_ok", "1 if escrow = unconsumed deposits + L2 supply at the last final root + unclaimed withdrawals + delay queue (docs/l1.md §5, checked after every block; a violation halts the node).",
+				err == nil && v.Holds, "rollup", rid)
+			e.Gauge("pql1node_rollup_l2_supply", "L2's balances at the last final root, as L1 derives them (deposits consumed - withdrawals committed by final batches - exodus payouts).", float64(v.Supply), "rollup", rid)
+			e.Gauge("pql1node_rollup_unconsumed_deposits", "Deposits no final batch consumed (and no exodus refunded).", float64(v.Unconsumed), "rollup", rid)
+			e.Gauge("pql1node_rollup_unclaimed_withdrawals", "Withdrawals committed by final batches and not claimed yet.", float64(v.Unclaimed), "rollup", rid)
+		}
 		e.Bool("pql1node_rollup_paused", "1 if the guardians paused the rollup.", r.Paused, "rollup", rid)
 		e.Bool("pql1node_rollup_frozen", "1 if the rollup is frozen (exodus).", r.Frozen, "rollup", rid)
 		e.Counter("pql1node_rollup_delayed_withdrawals_total", "Withdrawals the governor ever queued (delayed).", float64(r.DelayedCount), "rollup", rid)

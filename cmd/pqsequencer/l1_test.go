@@ -114,7 +114,7 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 		d      *daemon
 		series []string // each must be present with a value > 0
 	}{
-		{l1, []string{"pql1node_block_height", `pql1node_rollup_escrow_invariant_ok{rollup="1"}`, `pql1node_rollup_escrow{rollup="1"}`,
+		{l1, []string{"pql1node_block_height", `pql1node_rollup_escrow_invariant_ok{rollup="1"}`, `pql1node_rollup_reserves_ok{rollup="1"}`, `pql1node_rollup_escrow{rollup="1"}`,
 			`pql1node_rollup_batches{rollup="1",status="final"}`, `pql1node_events_total{kind="batch_finalized"}`,
 			`pql1node_events_total{kind="deposit"}`, "pql1node_block_txs_count"}},
 		{seq, []string{"pqsequencer_block_height", "pqsequencer_txs_admitted_total", `pqsequencer_settlement_batches{state="finalized"}`,

@@ -66,6 +66,8 @@ type config struct {
 	prover           proverFlags
 	devnet           bool
 	crossCheck       bool
+	retryBudget      int
+	retryCap         time.Duration
 	rpc              rpcFlags
 
 	set map[string]bool // flags given on the command line, by the environment or the -config file
@@ -118,6 +120,8 @@ func main() {
 	fs.Uint64Var(&cfg.Backpressure.MaxSettlementLag, "max-settlement-lag", sequencer.DefaultMaxSettlementLag, "with -l1: refuse new transactions (error overloaded, -32024) while more than this many acknowledged transactions are not yet in a batch posted to L1")
 	fs.Uint64Var(&cfg.Backpressure.MinDepositSlack, "min-deposit-slack", sequencer.DefaultMinDepositSlack, "with -l1: refuse new transactions (overloaded) while L1's oldest unconsumed deposit is this many L1 blocks or fewer from its forced-inclusion deadline")
 	fs.DurationVar(&cfg.Backpressure.RetryAfter, "overload-retry-after", sequencer.DefaultRetryAfter, "the retry hint (data.retry_after_ms) of an overloaded refusal")
+	fs.IntVar(&c.retryBudget, "settlement-retry-budget", settlement.DefaultRetryBudget, "with -l1: failed postings of one batch (retried with capped exponential backoff and full jitter) after which it is logged and counted in pqsequencer_settlement_retries_exhausted_total and pqsequencer_settlement_batches_over_retry_budget; it is still retried at the cap")
+	fs.DurationVar(&c.retryCap, "settlement-retry-cap", settlement.DefaultRetryCap, "with -l1: the most a failed posting waits before its next attempt (the wait starts at 200ms and doubles)")
 	fs.BoolVar(&c.crossCheck, "cross-check", true, "with -l1: re-execute every built batch with the Go reference behind the hot path and halt settlement on a disagreement with the sequencer's trace (one CPU at about 300 µs per transaction while it keeps up; beyond that it skips batches, counted in pqsequencer_settlement_crosscheck_skipped_total)")
 	fs.BoolVar(&c.devnet, "devnet", false, "serve the devnet_ JSON-RPC namespace (injectFault, setPolicy) and allow fault injection: devnets only")
 	c.rpc.register(fs, &cfg.RPC)
@@ -197,7 +201,8 @@ func run(ctx context.Context, c config) error {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
 			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv, PreStates: preStates,
-			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck, Logger: log.With("component", "settlement")})
+			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck,
+			RetryBudget: c.retryBudget, RetryCap: c.retryCap, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
 		}

@@ -127,6 +127,10 @@ func (m *metrics) collect(e *obs.Emitter) {
 		e.Counter("pqsequencer_settlement_crosscheck_skipped_total", "Batches the cross-check skipped because it fell behind (it never holds up cutting or posting).", float64(cc.Skipped))
 	}
 	e.Counter("pqsequencer_settlement_reference_txs_total", "Transactions the settlement engine executed with the Go reference: the cross-check's and fault injection's (the prover's witness comes from the core).", float64(m.eng.ReferenceTxs()))
+	rs := m.eng.Retries()
+	e.Counter("pqsequencer_settlement_retries_total", "Failed postings of a batch to L1, each retried after a capped exponential backoff with full jitter.", float64(rs.Retries))
+	e.Counter("pqsequencer_settlement_retries_exhausted_total", "Batches whose failed postings went over -settlement-retry-budget (each counted once; still retried at the cap).", float64(rs.Exhausted))
+	e.Gauge("pqsequencer_settlement_batches_over_retry_budget", "Batches over -settlement-retry-budget and not posted yet.", float64(rs.OverBudget))
 	if m.pre != nil {
 		m.pre.emit(e)
 	}

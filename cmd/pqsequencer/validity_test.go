@@ -173,6 +173,11 @@ func TestDaemonsSettleValidity(t *testing.T) {
 	if v, ok := metricValue(m, "pqsequencer_settlement_reference_txs_total"); !ok || v != 0 {
 		t.Errorf("pqsequencer_settlement_reference_txs_total = %v (present %v), want 0 with -cross-check=false", v, ok)
 	}
+	for _, name := range []string{"pqsequencer_settlement_retries_exhausted_total", "pqsequencer_settlement_batches_over_retry_budget"} {
+		if v, ok := metricValue(m, name); !ok || v != 0 {
+			t.Errorf("%s = %v (present %v), want 0: no posting went over its retry budget", name, v, ok)
+		}
+	}
 
 	var set SetPolicyResult
 	if err := rc.Call(&set, "devnet_setPolicy", "optimistic"); err != nil || set.Policy != "optimistic" || set.Previous != "validity" {

@@ -73,7 +73,7 @@ func TestChallengerProvesFraud(t *testing.T) {
 		}, fraud.KindStep, 2},
 		{"failing transaction included", func() *batch {
 			txs := honest()
-			txs[1].Amount = 1 << 40 // more than the balance: the state does not change
+			txs[1].Amount = overdraw // more than the balance: the state does not change
 			w.sign(&txs[1])
 			return w.lie(txs, unchecked)
 		}, fraud.KindStep, 1},

@@ -48,7 +48,7 @@ var fraudKinds = []struct {
 	}},
 	{"amount-overflow", func(w *world, h []l2.Tx) *batch {
 		txs := slices.Clone(h)
-		txs[1].Amount = 1 << 40 // more than the balance
+		txs[1].Amount = overdraw // more than the balance
 		w.sign(&txs[1])
 		return w.lie(txs, unchecked)
 	}},
@@ -59,6 +59,11 @@ var fraudKinds = []struct {
 		return x
 	}},
 }
+
+// overdraw is a withdraw amount beyond any account's balance (about 1,000 each) and within L2's
+// supply (3,000): L1 refuses a batch whose withdrawals exceed the supply (docs/l1.md §5, "Proof of
+// reserves"), so a withdraw L2 cannot pay reaches the challenge only under that.
+const overdraw = 2000
 
 var (
 	unchecked = l2.ApplyOptions{ChainID: l2ChainID} // a sequencer that checks nothing

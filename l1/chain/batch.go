@@ -144,6 +144,9 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if err := x.checkDeposits(r, &rec, txs); err != nil {
 		return err
 	}
+	if err := checkReserves(r, &rec, txs); err != nil {
+		return err
+	}
 	var trace []byte
 	switch p.Mode {
 	case ModeValidity:
@@ -169,6 +172,7 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 		x.o.put(keyBatchTrace(r.ID, p.Number), trace)
 	}
 	r.HeadNumber, r.HeadRoot, r.HeadConsumed = rec.Number, rec.NewRoot, rec.ConsumedAfter
+	r.reservesAccepted(&rec)
 	x.emit(Event{Kind: EventBatchSubmitted, RollupID: r.ID, Number: rec.Number, Amount: uint64(rec.Mode),
 		Address: from, Root: rec.NewRoot})
 	if err := x.finalize(r); err != nil {
@@ -329,6 +333,7 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 				return err
 			}
 		}
+		r.reservesReverted(&later)
 		x.o.del(keyBatch(r.ID, n))
 		x.o.del(keyBatchData(r.ID, n))
 		x.o.del(keyBatchTrace(r.ID, n))

@@ -243,6 +243,7 @@ func (x *executor) finalize(r *Rollup) error {
 		}
 		x.o.del(keyBatchTrace(r.ID, b.Number)) // only challenges read it
 		r.FinalNumber, r.FinalRoot, r.FinalConsumed, r.FinalHeight = b.Number, b.NewRoot, b.ConsumedAfter, x.height
+		r.reservesFinal(&b)
 		x.emit(Event{Kind: EventBatchFinalized, RollupID: r.ID, Number: b.Number, Root: b.NewRoot})
 	}
 	return x.releaseStake(r)
@@ -282,6 +283,9 @@ func (x *executor) checkEscrow() error {
 			return fatal(fmt.Errorf("%w: rollup %d at height %d: escrow %d, deposited %d, paid %d",
 				ErrEscrowInvariant, id, x.height, r.Escrow, r.Deposited, r.Paid))
 		}
+		if _, err := r.Reserves(); err != nil { // escrow = unconsumed + L2 supply + unclaimed + delayed
+			return fatal(fmt.Errorf("at height %d: %w", x.height, err))
+		}
 	}
 	return nil
 }
@@ -306,7 +310,7 @@ func (x *executor) registerRollup(cfg *RollupConfig) error {
 	z := l2.EmptySubtree(int(cfg.TreeDepth))
 	empty := z.Bytes()
 	r := Rollup{ID: id, Config: *cfg, RegisteredAt: x.height, HeadRoot: empty, FinalRoot: empty,
-		FinalHeight: x.height}
+		FinalHeight: x.height, Res: ReserveTotals{On: true}}
 	if w := cfg.Governor.WindowBlocks; w > 0 {
 		r.Gov.Window = x.height / w
 	}
@@ -499,6 +503,7 @@ func (x *executor) claimWithdrawal(p *ClaimWithdrawal) error {
 	if err != nil {
 		return err
 	}
+	r.Res.Claimed += p.Amount // ≤ the final batches' withdrawals (each claimed once, against its root)
 	if d != nil {
 		x.o.putRLP(keyClaimDelayed(r.ID, p.Batch, p.Index), d.ID)
 	}
@@ -582,6 +587,7 @@ func (x *executor) exodusWithdrawal(p *ExodusWithdrawal) error {
 	if err := x.pay(r, p.Recipient, p.Balance); err != nil {
 		return err
 	}
+	r.Res.ExodusPaid += p.Balance
 	x.setRollup(r)
 	x.emit(Event{Kind: EventExodus, RollupID: r.ID, Number: uint64(p.Index), Amount: p.Balance, Address: p.Recipient})
 	return nil
@@ -624,6 +630,7 @@ func (x *executor) exodusRefund(p *ExodusRefund) error {
 	if err := x.pay(r, d.Depositor, d.Amount); err != nil {
 		return err
 	}
+	r.Res.ExodusRefunded += d.Amount
 	x.setRollup(r)
 	x.emit(Event{Kind: EventDepositRefunded, RollupID: r.ID, Number: p.Index, Amount: d.Amount, Address: d.Depositor})
 	return nil

@@ -48,6 +48,9 @@ type Rollup struct {
 	// released) and their total; the amount is still in Escrow.
 	DelayedPending uint64 `rlp:"optional"`
 	DelayedAmount  uint64 `rlp:"optional"`
+	// Res are the proof-of-reserves totals (reserves.go), tracked from registration; a rollup
+	// stored before them decodes with Res.On false and is not checked.
+	Res ReserveTotals `rlp:"optional"`
 }
 
 // DepositEntry is entry j of a deposit queue.
@@ -77,6 +80,11 @@ type BatchRecord struct {
 	FinalizeAt     uint64 // the first height at which it may finalize (after its predecessors)
 	ConsumedBefore uint64
 	ConsumedAfter  uint64
+	// DepositAmount and WithdrawAmount are the batch's consumed deposits (deposits and refunds)
+	// and committed withdrawals (withdraws and refunds), summed from its data at submission
+	// (proof of reserves). Optional in the RLP for older records.
+	DepositAmount  uint64 `rlp:"optional"`
+	WithdrawAmount uint64 `rlp:"optional"`
 }
 
 // DelayedWithdrawal waits in a rollup's delay queue until ReleaseAt.

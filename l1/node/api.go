@@ -160,6 +160,7 @@ type EventsRequest struct {
 //	l1_claimed     WithdrawalRef               -> bool: the withdrawal was paid (a claim held in the
 //	                                              governor's delay queue is false until released)
 //	l1_delayed     WithdrawalRef               -> chain.WithdrawalStatus (delayed.go)
+//	l1_reserves    rollup ID u64               -> chain.Reserves (reserves.go)
 //	l1_status      empty                       -> StatusReply
 //	l1_block       height u64                  -> chain.SealedBlock
 //	l1_receipts    height u64                  -> []chain.Receipt
@@ -179,6 +180,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodRefunded, query(func(r RollupRef) (any, error) { return n.Refunded(r.RollupID, r.Number) }))
 	srv.Handle(MethodClaimed, query(func(r WithdrawalRef) (any, error) { return n.Claimed(r.RollupID, r.Batch, r.Index) }))
 	srv.Handle(MethodDelayed, query(func(r WithdrawalRef) (any, error) { return n.Withdrawal(r.RollupID, r.Batch, r.Index) }))
+	srv.Handle(MethodReserves, query(func(id uint64) (any, error) { return n.Reserves(id) }))
 	srv.Handle(MethodStatus, n.handleStatus)
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))

@@ -270,6 +270,9 @@ func (tg *target) endpoints(t *testing.T) []endpoint {
 		{node.MethodRefunded, rlpBytes(t, &node.RollupRef{RollupID: 1}), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		{node.MethodClaimed, rlpBytes(t, &node.WithdrawalRef{RollupID: 1, Batch: 1}), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		{node.MethodDelayed, rlpBytes(t, &node.WithdrawalRef{RollupID: 1, Batch: 1}), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
+		{node.MethodReserves, rlpBytes(t, uint64(1)), decoded(func(v *chain.Reserves) bool {
+			return v.RollupID == 1 && v.On && v.Holds && v.Escrow == 0 && strings.Contains(v.Derivation, "escrow 0 = ")
+		}), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		{node.MethodStatus, nil, decoded(func(s *node.StatusReply) bool { return s.ChainID == nodeChainID && s.RollupCount == 1 }),
 			"status takes no argument", node.MaxQuerySize + 1, "status takes no argument"},
 		{node.MethodBlock, rlpBytes(t, included), decoded(func(b *chain.SealedBlock) bool {

@@ -53,7 +53,7 @@ type Rollup struct {
 	Res ReserveTotals `rlp:"optional"`
 	// Pending is a guardian-signed config change waiting for its activation height (config.go);
 	// nil when none. Optional in the RLP for rollups stored before it.
-	Pending *PendingConfig `rlp:"optional,nil"`
+	Pending *PendingConfig `rlp:"optional"`
 }
 
 // DepositEntry is entry j of a deposit queue.

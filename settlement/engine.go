@@ -62,6 +62,11 @@ type Config struct {
 	MaxInFlight int
 	Policy      ModePolicy // the initial policy; SetPolicy changes it
 	Prover      Prover     // nil: optimistic only (PolicyValidity then fails)
+	// ProverVK is the verifying key the Prover's proofs verify under (zero: not checked). While
+	// the target's key in force (TargetHead.VKHash, which a guardian config change rotates)
+	// differs, batches are not proven and go out optimistically, whatever the policy, with a
+	// warning naming both keys (docs/settlement.md, key rotation).
+	ProverVK [32]byte
 	// PreStates gives the Prover its pre-batch states (the core's in cmd/pqsequencer); required
 	// with a Prover.
 	PreStates     PreStates
@@ -160,6 +165,10 @@ type Engine struct {
 	pending []pendingTx
 	next    Position // next transaction of the stream to read into pending
 	since   time.Time
+	// vkMismatch: the target's verifying key in force is not Config.ProverVK (checkProverVK,
+	// published for ProverKeyMismatch); vkSeen is the target key last logged.
+	vkMismatch atomic.Bool
+	vkSeen     [32]byte
 	// retrying holds the failed postings' retry state by batch number (retry.go).
 	retrying map[uint64]*retrying
 	retry    retryCounters
@@ -387,6 +396,7 @@ func (e *Engine) Step(ctx context.Context) error {
 		return fmt.Errorf("settlement: target head: %w", err)
 	}
 	defer e.publishLag(h) // also after a failed reconcile, cut or post: the lag admission reads
+	e.checkProverVK(h.VKHash)
 	if err := e.reconcile(ctx, h); err != nil {
 		return err
 	}

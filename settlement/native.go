@@ -57,7 +57,10 @@ func (t *NativeTarget) Head(ctx context.Context) (TargetHead, error) {
 	if err != nil {
 		return TargetHead{}, err
 	}
-	h := TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber}
+	h := TargetHead{Height: st.Height, HeadNumber: r.HeadNumber, HeadRoot: root, FinalNumber: r.FinalNumber, VKHash: r.Config.VKHash}
+	if p := r.Pending; p != nil && st.Height+1 >= p.ActivateAt {
+		h.VKHash = p.Config.VKHash // the next block applies the config change first
+	}
 	if r.QueueLen > r.HeadConsumed {
 		h.DepositWindow = r.Config.ForcedInclusionWindow
 		if h.DepositDeadline, err = t.depositDeadline(ctx, r.HeadConsumed, r.Config.ForcedInclusionWindow); err != nil {

@@ -97,7 +97,7 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 			return nil, err
 		}
 	}
-	if !faulty && e.cfg.Prover != nil && e.Policy() != PolicyOptimistic {
+	if !faulty && e.cfg.Prover != nil && e.Policy() != PolicyOptimistic && !e.vkMismatch.Load() {
 		if wait := e.prove(ctx, &nr, b, sub); wait {
 			return r, nil
 		}

@@ -47,6 +47,9 @@ type TargetHead struct {
 	HasDeposit      bool
 	// DepositWindow is the target's forced-inclusion window (blocks) behind DepositDeadline.
 	DepositWindow uint64
+	// VKHash is the verifying key a validity batch posted now is judged by: the rollup's, or a
+	// queued config change's from the block it activates in (zero: the target does not say).
+	VKHash [32]byte
 }
 
 // PostedBatch is a batch as the target stores it.

@@ -21,8 +21,11 @@ type settlementL1 struct {
 	deposits *depositFeed // the rollup's L1 deposit queue, fetched ahead (run it)
 	key      *pqkey.PrivateKey
 	policy   settlement.ModePolicy
-	// prover is the pool of the -prover URLs (nil without), checked against the rollup.
-	prover *proverpool.Pool
+	// prover is the pool of the -prover URLs (nil without), checked against the rollup;
+	// proverVK is the verifying key it admitted its provers by (the rollup's at startup): the
+	// engine posts optimistically while a guardian config change has another in force.
+	prover   *proverpool.Pool
+	proverVK [32]byte
 }
 
 // errNoProver is the refusal of -mode validity without -prover.
@@ -95,6 +98,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 			cl.Close()
 			return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
 		}
+		l1.proverVK = rc.VKHash
 		c.seq.Logger.Info("prover pool ready", "provers", len(l1.prover.Stats().Provers), "params", l1.prover.Params().String(),
 			"job_timeout", l1.prover.JobTimeout())
 	}

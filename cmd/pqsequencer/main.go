@@ -201,7 +201,7 @@ func run(ctx context.Context, c config) error {
 		eng, err = settlement.New(settlement.Config{Dir: filepath.Join(c.seq.DataDir, "settlement"), ChainID: c.seq.ChainID,
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
 			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv, PreStates: preStates,
-			ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck,
+			ProverVK: l1.proverVK, ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck,
 			RetryBudget: c.retryBudget, RetryCap: c.retryCap, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)

@@ -44,6 +44,8 @@ type guardianStatusJSON struct {
 	Guardians      []guardianJSON `json:"guardians"`
 	DelayedPending uint64         `json:"delayedPending"`
 	DelayedAmount  uint64         `json:"delayedAmount"`
+	// PendingActivateAt is the activation height of a queued config change (0: none).
+	PendingActivateAt uint64 `json:"pendingConfigActivateAt,omitempty"`
 }
 
 func (a *app) guardianStatusCommand() *cobra.Command {
@@ -55,6 +57,9 @@ func (a *app) guardianStatusCommand() *cobra.Command {
 			return a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *chain.Rollup) error {
 				out := guardianStatusJSON{Rollup: r.ID, Paused: r.Paused, Frozen: r.Frozen, GuardianNonce: r.GuardianNonce,
 					Threshold: r.Config.GuardianThreshold, Guardians: []guardianJSON{}, DelayedPending: r.DelayedPending, DelayedAmount: r.DelayedAmount}
+				if r.Pending != nil {
+					out.PendingActivateAt = r.Pending.ActivateAt
+				}
 				for i, g := range r.Config.Guardians {
 					pk, err := pqkey.ParsePublicKey(g)
 					if err != nil {
@@ -76,6 +81,10 @@ func (a *app) guardianStatusCommand() *cobra.Command {
 						p.line("  %d  %s", g.Index, g.Address.Hex())
 					}
 					p.line("delay queue: %d withdrawals waiting, %d in all", r.DelayedPending, r.DelayedAmount)
+					if pc := r.Pending; pc != nil {
+						p.line("config change %x queued at height %d, applies at height %d: %s", pc.Hash, pc.QueuedAt, pc.ActivateAt,
+							describeRollupConfig(&pc.Config))
+					}
 				})
 			})
 		},
@@ -93,23 +102,33 @@ func (f *guardianKeyFlags) add(cmd *cobra.Command) {
 func (a *app) guardianSignCommand() *cobra.Command {
 	var (
 		kf    guardianKeyFlags
+		rf    rotateFlags
 		nonce int64
 		out   string
 	)
 	cmd := &cobra.Command{
-		Use:   "sign pause|unpause --guardian-key NAME --out FILE [--nonce N]",
-		Short: "Sign a pause or unpause with one guardian key into a file (offline with --nonce)",
+		Use:   "sign pause|unpause|rotate --guardian-key NAME --out FILE [--nonce N]",
+		Short: "Sign a pause, unpause or config change (rotate) with one guardian key into a file (offline with --nonce or --from)",
 		Long: `Sign the action at the rollup's guardian nonce with one guardian key and write the signature
 file. With --nonce nothing is read from L1 (the machine may be offline): take the nonce from
 "pqwallet guardian status". A signature is valid for that nonce only: once any action is sent
-the nonce moves on and older signatures are refused.`,
+the nonce moves on and older signatures are refused.
+
+rotate proposes a new rollup config: the first guardian gives the changes (--sequencer,
+--vk-hash, --guardian-pubkey, --threshold) to the config in force, read from L1; the others sign
+that proposal offline with --from its file. Combined and submitted like a pause, it is queued
+on L1 and applies after a timelock (docs/l1.md §6).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g := guardianAction{L1ChainID: a.cfg.l1ChainID, Rollup: a.cfg.rollupID, Action: args[0], Nonce: uint64(nonce)}
-			if _, err := parseAction(g.Action); err != nil {
+			if g.Action == actionRotate {
+				if err := a.rotateProposal(cmd, &rf, &g, nonce >= 0); err != nil {
+					return err
+				}
+			} else if _, err := parseAction(g.Action); err != nil {
 				return err
 			}
-			if nonce < 0 {
+			if nonce < 0 && g.Action != actionRotate {
 				err := a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *chain.Rollup) error {
 					g.Nonce = r.GuardianNonce
 					return nil
@@ -135,11 +154,15 @@ the nonce moves on and older signatures are refused.`,
 			}
 			return a.print(map[string]any{"file": out, "signer": keys[0].Address(), "action": g}, func(p *printer) {
 				p.line("signed %s as guardian %s", g, keys[0].Address().Hex())
+				if g.Action == actionRotate {
+					p.line("proposed config: %s", describeConfig(&g))
+				}
 				p.line("signature file %s: send it to whoever combines the signatures", out)
 			})
 		},
 	}
 	kf.add(cmd)
+	rf.add(cmd)
 	cmd.Flags().Int64Var(&nonce, "nonce", -1, "the rollup's guardian nonce to sign at (default: read from L1)")
 	cmd.Flags().StringVar(&out, "out", "", "signature file to write")
 	cmd.MarkFlagRequired("out")
@@ -215,14 +238,18 @@ func (a *app) submitGuardian(cmd *cobra.Command, l1Key string, f *guardianFile, 
 }
 
 func (a *app) sendGuardian(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, f *guardianFile, wait bool) error {
-	p, err := f.payload(r, a.cfg.l1ChainID)
+	typ, p, err := f.payload(r, a.cfg.l1ChainID)
 	if err != nil {
 		return err
 	}
-	return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxGuardianAction, payload: p,
-		details: map[string]any{"rollup": r.ID, "action": f.Action, "guardianNonce": f.Nonce, "signatures": len(p.Sigs)},
-		summary: fmt.Sprintf("guardian %s of rollup %d with %d of %d guardian signatures (nonce %d)", f.Action, r.ID, len(p.Sigs),
-			len(r.Config.Guardians), f.Nonce)}, wait)
+	summary := fmt.Sprintf("guardian %s of rollup %d with %d of %d guardian signatures (nonce %d)", f.Action, r.ID, len(f.Signatures),
+		len(r.Config.Guardians), f.Nonce)
+	if typ == chain.TxConfigChange {
+		summary += fmt.Sprintf(": the new config applies %d blocks after its block (the timelock)", chain.ConfigTimelock(&r.Config))
+	}
+	return a.sendL1(ctx, c, key, l1Tx{typ: typ, payload: p,
+		details: map[string]any{"rollup": r.ID, "action": f.Action, "guardianNonce": f.Nonce, "signatures": len(f.Signatures)},
+		summary: summary}, wait)
 }
 
 // guardianNowCommand signs with every local guardian key and submits at once.

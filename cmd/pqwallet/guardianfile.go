@@ -23,13 +23,18 @@ const (
 	guardianActionFormat = "pqbridge-guardian-action"
 )
 
-// guardianAction is what every guardian of an action signs: the L1 chain, the rollup, pause or
-// unpause, and the rollup's guardian nonce (chain.GuardianMessage under pqkey.ContextGuardianPause).
+// guardianAction is what every guardian of an action signs: the L1 chain, the rollup, pause,
+// unpause or rotate, and the rollup's guardian nonce (chain.GuardianMessage under
+// pqkey.ContextGuardianPause); a rotate also the proposed config (chain.ConfigChangeMessage under
+// pqkey.ContextGuardianConfig).
 type guardianAction struct {
 	L1ChainID uint64 `json:"l1ChainId"`
 	Rollup    uint64 `json:"rollup"`
 	Action    string `json:"action"`
 	Nonce     uint64 `json:"nonce"`
+	// Config is the RLP of the proposed chain.RollupConfig, hex (rotate only): a string, so that
+	// files of different proposals compare unequal.
+	Config string `json:"config,omitempty"`
 }
 
 type guardianSig struct {
@@ -44,6 +49,9 @@ type guardianFile struct {
 	Signatures []guardianSig `json:"signatures"`
 }
 
+// actionRotate is the guardian action of a config change (chain.TxConfigChange).
+const actionRotate = "rotate"
+
 func parseAction(s string) (uint8, error) {
 	switch s {
 	case "pause":
@@ -51,12 +59,50 @@ func parseAction(s string) (uint8, error) {
 	case "unpause":
 		return chain.ActionUnpause, nil
 	}
-	return 0, fmt.Errorf("guardian action %q: want pause or unpause", s)
+	return 0, fmt.Errorf("guardian action %q: want pause, unpause or rotate", s)
+}
+
+// config decodes the proposed config of a rotate.
+func (g *guardianAction) config() (*chain.RollupConfig, error) {
+	b, err := hexutil.Decode(g.Config)
+	if err != nil {
+		return nil, fmt.Errorf("rotate: config: %w", err)
+	}
+	var c chain.RollupConfig
+	if err := rlp.DecodeBytes(b, &c); err != nil {
+		return nil, fmt.Errorf("rotate: config: %w", err)
+	}
+	return &c, nil
+}
+
+// message is what a guardian signs for the action, and with which context.
+func (g *guardianAction) message() (pqkey.Context, []byte, error) {
+	if g.Action == actionRotate {
+		c, err := g.config()
+		if err != nil {
+			return "", nil, err
+		}
+		h, err := chain.ConfigHash(c)
+		if err != nil {
+			return "", nil, err
+		}
+		msg, err := rlp.EncodeToBytes(&chain.ConfigChangeMessage{RollupID: g.Rollup, ConfigHash: h})
+		return pqkey.ContextGuardianConfig, msg, err
+	}
+	if g.Config != "" {
+		return "", nil, fmt.Errorf("guardian action %s carries a config: only rotate does", g.Action)
+	}
+	action, err := parseAction(g.Action)
+	if err != nil {
+		return "", nil, err
+	}
+	msg, err := rlp.EncodeToBytes(&chain.GuardianMessage{RollupID: g.Rollup, Action: action})
+	return pqkey.ContextGuardianPause, msg, err
 }
 
 // verify checks one signature of the action with its public key.
 func (g *guardianAction) verify(s guardianSig) error {
-	action, err := parseAction(g.Action)
+	ctx, msg, err := g.message()
 	if err != nil {
 		return err
 	}
@@ -64,11 +110,7 @@ func (g *guardianAction) verify(s guardianSig) error {
 	if err != nil {
 		return fmt.Errorf("public key: %w", err)
 	}
-	msg, err := rlp.EncodeToBytes(&chain.GuardianMessage{RollupID: g.Rollup, Action: action})
-	if err != nil {
-		return err
-	}
-	if err := pk.Verify(pqkey.ContextGuardianPause, g.L1ChainID, g.Nonce, msg, s.Signature); err != nil {
+	if err := pk.Verify(ctx, g.L1ChainID, g.Nonce, msg, s.Signature); err != nil {
 		return fmt.Errorf("signature by %s does not verify for %s: %w", pk.Address().Hex(), g, err)
 	}
 	return nil
@@ -80,11 +122,11 @@ func (g guardianAction) String() string {
 
 // sign makes one guardian's signature of the action.
 func (g *guardianAction) sign(k *pqkey.PrivateKey) (guardianSig, error) {
-	action, err := parseAction(g.Action)
+	ctx, msg, err := g.message()
 	if err != nil {
 		return guardianSig{}, err
 	}
-	sig, err := chain.SignGuardianAction(k, g.L1ChainID, g.Rollup, action, g.Nonce)
+	sig, err := k.Sign(ctx, g.L1ChainID, g.Nonce, msg)
 	if err != nil {
 		return guardianSig{}, err
 	}
@@ -138,10 +180,30 @@ func (f *guardianFile) has(pk []byte) bool {
 	return false
 }
 
-// payload builds the GuardianAction for rollup r and checks it as L1 will, before anything is
-// sent: the chain, the rollup, the nonce (an old action is a replay), every signer a guardian,
-// at least the threshold of them.
-func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (*chain.GuardianAction, error) {
+// payload builds the transaction of the action for rollup r — a GuardianAction, or for a rotate
+// a ConfigChange — and checks it as L1 will, before anything is sent: the chain, the rollup, the
+// nonce (an old action is a replay), every signer a guardian, at least the threshold of them.
+func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (chain.TxType, any, error) {
+	sigs, err := f.check(r, chainID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if f.Action == actionRotate {
+		c, err := f.config()
+		if err != nil {
+			return 0, nil, err
+		}
+		return chain.TxConfigChange, &chain.ConfigChange{RollupID: r.ID, Nonce: f.Nonce, Config: *c, Sigs: sigs}, nil
+	}
+	action, err := parseAction(f.Action)
+	if err != nil {
+		return 0, nil, err
+	}
+	return chain.TxGuardianAction, &chain.GuardianAction{RollupID: r.ID, Action: action, Nonce: f.Nonce, Sigs: sigs}, nil
+}
+
+// check checks the file against rollup r and returns its signatures by guardian index.
+func (f *guardianFile) check(r *chain.Rollup, chainID uint64) ([]chain.GuardianSig, error) {
 	switch {
 	case f.L1ChainID != chainID:
 		return nil, fmt.Errorf("the signatures are for L1 chain %d, this is chain %d", f.L1ChainID, chainID)
@@ -153,11 +215,7 @@ func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (*chain.Guardian
 	case f.Nonce > r.GuardianNonce:
 		return nil, fmt.Errorf("the signatures are for guardian nonce %d, but rollup %d is at nonce %d: send the earlier actions first", f.Nonce, r.ID, r.GuardianNonce)
 	}
-	action, err := parseAction(f.Action)
-	if err != nil {
-		return nil, err
-	}
-	p := &chain.GuardianAction{RollupID: r.ID, Action: action, Nonce: f.Nonce}
+	var sigs []chain.GuardianSig
 	for _, s := range f.Signatures {
 		i := guardianIndex(r, s.PublicKey)
 		if i < 0 {
@@ -167,13 +225,13 @@ func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (*chain.Guardian
 			}
 			return nil, fmt.Errorf("%s is not a guardian of rollup %d (pqwallet guardian status lists them)", pk.Address().Hex(), r.ID)
 		}
-		p.Sigs = append(p.Sigs, chain.GuardianSig{Guardian: uint64(i), Sig: s.Signature})
+		sigs = append(sigs, chain.GuardianSig{Guardian: uint64(i), Sig: s.Signature})
 	}
-	if uint64(len(p.Sigs)) < r.Config.GuardianThreshold {
-		return nil, fmt.Errorf("%d guardian signatures, rollup %d needs %d of its %d guardians", len(p.Sigs), r.ID,
+	if uint64(len(sigs)) < r.Config.GuardianThreshold {
+		return nil, fmt.Errorf("%d guardian signatures, rollup %d needs %d of its %d guardians", len(sigs), r.ID,
 			r.Config.GuardianThreshold, len(r.Config.Guardians))
 	}
-	return p, nil
+	return sigs, nil
 }
 
 func guardianIndex(r *chain.Rollup, pk []byte) int {

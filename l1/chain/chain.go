@@ -120,13 +120,16 @@ const (
 	EventPaused
 	EventUnpaused
 	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
+	EventConfigQueued      // a config change was queued: Number is its activation height, Root its config hash
+	EventConfigActivated   // a queued config change applied: Number is the height, Root its config hash
 )
 
 var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
 	EventBatchSubmitted: "batch_submitted", EventBatchFinalized: "batch_finalized", EventBatchReverted: "batch_reverted",
 	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
 	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
-	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected"}
+	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected", EventConfigQueued: "config_queued",
+	EventConfigActivated: "config_activated"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

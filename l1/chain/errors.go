@@ -42,6 +42,7 @@ var (
 	ErrGuardianQuorum     = errors.New("guardian signatures below threshold")
 	ErrBadGuardianNonce   = errors.New("wrong guardian nonce")
 	ErrBadAction          = errors.New("unknown guardian action")
+	ErrConfigImmutable    = errors.New("config field may not change")
 	ErrUnknownDelayed     = errors.New("unknown delayed withdrawal")
 	ErrNotDue             = errors.New("delayed withdrawal not due")
 	ErrAlreadyReleased    = errors.New("delayed withdrawal already released")

@@ -178,6 +178,8 @@ func (x *executor) dispatch(tx *DecodedTx) error {
 		return x.guardianAction(p)
 	case *ReleaseDelayed:
 		return x.releaseDelayed(p)
+	case *ConfigChange:
+		return x.configChange(p)
 	}
 	return fmt.Errorf("%w: %T", ErrUnknownType, tx.payload) // unreachable: decodePayload knows every type
 }
@@ -205,6 +207,7 @@ func (x *executor) tick() error {
 			continue
 		}
 		final := r.FinalNumber
+		activated := x.activateConfig(r)
 		if err := x.finalize(r); err != nil {
 			return fatal(err)
 		}
@@ -213,7 +216,7 @@ func (x *executor) tick() error {
 			r.Frozen, r.FrozenAt = true, x.height
 			x.emit(Event{Kind: EventRollupFrozen, RollupID: id, Number: r.FinalNumber, Root: r.FinalRoot})
 		}
-		if frozen || r.FinalNumber != final {
+		if frozen || activated || r.FinalNumber != final {
 			x.setRollup(r)
 		}
 	}
@@ -651,24 +654,8 @@ func (x *executor) guardianAction(p *GuardianAction) error {
 	if err != nil {
 		return fatal(err)
 	}
-	seen := make([]bool, len(r.Config.Guardians))
-	var valid uint64
-	for _, s := range p.Sigs {
-		if s.Guardian >= uint64(len(seen)) || seen[s.Guardian] {
-			return fmt.Errorf("%w: guardian %d unknown or repeated", ErrGuardianQuorum, s.Guardian)
-		}
-		seen[s.Guardian] = true
-		pk, err := pqkey.ParsePublicKey(r.Config.Guardians[s.Guardian])
-		if err != nil {
-			return fatal(err) // validated at registration
-		}
-		if err := pk.Verify(pqkey.ContextGuardianPause, x.c.ChainID(), p.Nonce, msg, s.Sig); err != nil {
-			return fmt.Errorf("%w: guardian %d: %w", ErrGuardianQuorum, s.Guardian, err)
-		}
-		valid++
-	}
-	if len(seen) == 0 || valid < r.Config.GuardianThreshold {
-		return fmt.Errorf("%w: %d of %d required", ErrGuardianQuorum, valid, r.Config.GuardianThreshold)
+	if err := x.checkGuardianSigs(r, pqkey.ContextGuardianPause, msg, p.Sigs); err != nil {
+		return err
 	}
 	r.GuardianNonce++
 	r.Paused = p.Action == ActionPause
@@ -678,6 +665,31 @@ func (x *executor) guardianAction(p *GuardianAction) error {
 		kind = EventUnpaused
 	}
 	x.emit(Event{Kind: kind, RollupID: r.ID, Number: p.Nonce})
+	return nil
+}
+
+// checkGuardianSigs checks that sigs hold at least the threshold of distinct, valid signatures
+// of r's current guardians over msg, with ctx, the chain ID and the rollup's guardian nonce.
+func (x *executor) checkGuardianSigs(r *Rollup, ctx pqkey.Context, msg []byte, sigs []GuardianSig) error {
+	seen := make([]bool, len(r.Config.Guardians))
+	var valid uint64
+	for _, s := range sigs {
+		if s.Guardian >= uint64(len(seen)) || seen[s.Guardian] {
+			return fmt.Errorf("%w: guardian %d unknown or repeated", ErrGuardianQuorum, s.Guardian)
+		}
+		seen[s.Guardian] = true
+		pk, err := pqkey.ParsePublicKey(r.Config.Guardians[s.Guardian])
+		if err != nil {
+			return fatal(err) // validated at registration
+		}
+		if err := pk.Verify(ctx, x.c.ChainID(), r.GuardianNonce, msg, s.Sig); err != nil {
+			return fmt.Errorf("%w: guardian %d: %w", ErrGuardianQuorum, s.Guardian, err)
+		}
+		valid++
+	}
+	if len(seen) == 0 || valid < r.Config.GuardianThreshold {
+		return fmt.Errorf("%w: %d of %d required", ErrGuardianQuorum, valid, r.Config.GuardianThreshold)
+	}
 	return nil
 }
 

@@ -39,7 +39,7 @@ func FuzzDecodePayload(f *testing.F) {
 	seeds := []any{&Transfer{Amount: 1}, &RollupConfig{TreeDepth: 4, Guardians: [][]byte{{1}}}, &Deposit{RollupID: 1},
 		&SubmitBatch{Data: []byte{1}}, &ClaimWithdrawal{Siblings: make([][32]byte, 12)}, &Challenge{Proof: []byte{2}},
 		&ExodusWithdrawal{Siblings: make([][32]byte, 4)}, &ExodusRefund{}, &GuardianAction{Sigs: []GuardianSig{{Sig: []byte{3}}}},
-		&ReleaseDelayed{}}
+		&ReleaseDelayed{}, &ConfigChange{Config: RollupConfig{TreeDepth: 4}, Sigs: []GuardianSig{{Sig: []byte{4}}}}}
 	for i, p := range seeds {
 		b, _ := rlp.EncodeToBytes(p)
 		f.Add(uint8(i+1), b)
@@ -103,6 +103,9 @@ var storedTypes = []struct {
 	{"rollup", &Rollup{ID: 1, Config: RollupConfig{L2ChainID: 7, TreeDepth: 24, BatchSize: 16, Governor: GovernorConfig{EWMAShift: 4},
 		Sequencers: []common.Address{{1}}, Guardians: [][]byte{{2}}, GuardianThreshold: 1}, Frozen: true, QueueLen: 3,
 		HeadRoot: [32]byte{5}, Escrow: 9, Gov: GovernorState{Baseline: 8}}, func() any { return new(Rollup) }},
+	{"rollup with a pending config", &Rollup{ID: 1, Config: RollupConfig{TreeDepth: 24, Sequencers: []common.Address{{1}}},
+		Pending: &PendingConfig{Config: RollupConfig{TreeDepth: 24, Sequencers: []common.Address{{2}}}, ActivateAt: 9}},
+		func() any { return new(Rollup) }},
 	{"count or id", uint64(3), func() any { return new(uint64) }},
 	{"deposit", &DepositEntry{Chain: [32]byte{1}, Height: 4, Depositor: common.Address{2}, Amount: 5, PKX: [32]byte{6}, PKY: [32]byte{7}},
 		func() any { return new(DepositEntry) }},

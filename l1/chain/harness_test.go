@@ -17,13 +17,13 @@ import (
 const testChainID = 31337
 
 // fakeVerifier is a fault-injection ProofVerifier: it accepts the proof "valid" for any input,
-// and fakeProof(in) for the input in only (a proof bound to its public input, as a real one is);
-// it records the inputs it was asked about.
+// fakeProof(in) for the input in only (a proof bound to its public input, as a real one is), and
+// vkProof(vk) under the verifying key vk only; it records the inputs it was asked about.
 type fakeVerifier struct{ inputs []fr.Element }
 
 func (v *fakeVerifier) Verify(vkHash [32]byte, in fr.Element, proof []byte) error {
 	v.inputs = append(v.inputs, in)
-	if !bytes.Equal(proof, []byte("valid")) && !bytes.Equal(proof, fakeProof(in)) {
+	if !bytes.Equal(proof, []byte("valid")) && !bytes.Equal(proof, fakeProof(in)) && !bytes.Equal(proof, vkProof(vkHash)) {
 		return errors.New("fake verifier: proof is neither \"valid\" nor bound to the input")
 	}
 	return nil
@@ -34,6 +34,9 @@ func fakeProof(in fr.Element) []byte {
 	b := in.Bytes()
 	return append([]byte("proof of "), b[:]...)
 }
+
+// vkProof is the proof fakeVerifier accepts under the verifying key vk only.
+func vkProof(vk [32]byte) []byte { return append([]byte("proof under "), vk[:]...) }
 
 // faultInjectionJudge is a fault-injection FraudJudge: the proof bytes are its verdict
 // ("fraud" proves fraud, "error" fails, anything else is not fraud).

@@ -51,6 +51,9 @@ type Rollup struct {
 	// Res are the proof-of-reserves totals (reserves.go), tracked from registration; a rollup
 	// stored before them decodes with Res.On false and is not checked.
 	Res ReserveTotals `rlp:"optional"`
+	// Pending is a guardian-signed config change waiting for its activation height (config.go);
+	// nil when none. Optional in the RLP for rollups stored before it.
+	Pending *PendingConfig `rlp:"optional"`
 }
 
 // DepositEntry is entry j of a deposit queue.

@@ -47,6 +47,7 @@ const (
 	TxExodusRefund     TxType = 8
 	TxGuardianAction   TxType = 9
 	TxReleaseDelayed   TxType = 10
+	TxConfigChange     TxType = 11
 )
 
 var txContexts = map[TxType]pqkey.Context{
@@ -60,6 +61,7 @@ var txContexts = map[TxType]pqkey.Context{
 	TxExodusRefund:     pqkey.ContextTxExodusRefund,
 	TxGuardianAction:   pqkey.ContextTxGuardianAction,
 	TxReleaseDelayed:   pqkey.ContextTxReleaseDelayed,
+	TxConfigChange:     pqkey.ContextTxConfigChange,
 }
 
 // Context returns the signature context of the type, or false for an unknown type.
@@ -160,6 +162,8 @@ func decodePayload(t TxType, b []byte) (any, error) {
 		p = new(GuardianAction)
 	case TxReleaseDelayed:
 		p = new(ReleaseDelayed)
+	case TxConfigChange:
+		p = new(ConfigChange)
 	default:
 		return nil, fmt.Errorf("%w: %d", ErrUnknownType, t)
 	}

@@ -42,6 +42,8 @@ const (
 	ContextResponse      Context = "pqbridge/quic-response/v1"
 	ContextEvent         Context = "pqbridge/quic-event/v1" // server-pushed subscription events
 	ContextGuardianPause Context = "pqbridge/guardian-pause/v1"
+	// ContextGuardianConfig: a guardian's signature of a rollup config change (l1/chain).
+	ContextGuardianConfig Context = "pqbridge/guardian-config-change/v1"
 	// ContextQuorumCert: a validator's vote on a committed L1 height (package l1/qc).
 	ContextQuorumCert Context = "pqbridge/l1-quorum-cert/v1"
 
@@ -57,6 +59,7 @@ const (
 	ContextTxExodusRefund     Context = "pqbridge/l1-tx/exodus-refund/v1"
 	ContextTxGuardianAction   Context = "pqbridge/l1-tx/guardian-action/v1"
 	ContextTxReleaseDelayed   Context = "pqbridge/l1-tx/release-delayed/v1"
+	ContextTxConfigChange     Context = "pqbridge/l1-tx/config-change/v1"
 )
 
 const maxContextLen = 255 // FIPS 204 limit on the context string

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -119,6 +120,12 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err := c.params.Validate(); err != nil {
 		return err
 	}
+	dirs := strings.Split(c.keysDir, ",")
+	for i, d := range dirs {
+		if d == "" || slices.Contains(dirs[:i], d) {
+			return fmt.Errorf("-keys %q: want distinct key directories separated by commas", c.keysDir)
+		}
+	}
 	start := c.obs.Start
 	if c.listen == "" && c.jobsDir == "" {
 		// Jobs on standard input: standard output is the results stream.
@@ -139,7 +146,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	// loaded during a config change's timelock); jobs name theirs by its VK ID, the first by
 	// default.
 	var sets []*prover.Keys
-	for _, dir := range strings.Split(c.keysDir, ",") {
+	for _, dir := range dirs {
 		keys, err := load(dir, c.params, progress)
 		if err != nil {
 			return fmt.Errorf("-keys %s: %w", dir, err)

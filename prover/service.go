@@ -179,41 +179,6 @@ func (j *Job) checkPublic() error {
 	return nil
 }
 
-// EncodeResult returns the JSON form of a result.
-func EncodeResult(r *Result) ([]byte, error) {
-	p, err := MarshalProof(r.Proof)
-	if err != nil {
-		return nil, err
-	}
-	sol, err := SolidityProof(r.Proof)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(resultJSON{ID: r.ID, CommitmentHash: hexElement(r.CommitmentHash),
-		Proof: hex.EncodeToString(p), SolidityProof: hex.EncodeToString(sol), ProveMillis: r.Duration.Milliseconds()})
-}
-
-// DecodeResult parses EncodeResult's form.
-func DecodeResult(b []byte) (*Result, error) {
-	var rj resultJSON
-	if err := json.Unmarshal(b, &rj); err != nil {
-		return nil, fmt.Errorf("prover: decoding result: %w", err)
-	}
-	h, err := parseElement(rj.CommitmentHash)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := hex.DecodeString(rj.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("prover: result %s: proof: %w", rj.ID, err)
-	}
-	proof, err := ParseProof(raw)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{ID: rj.ID, CommitmentHash: h, Proof: proof, Duration: time.Duration(rj.ProveMillis) * time.Millisecond}, nil
-}
-
 // Config configures a Service.
 type Config struct {
 	Keys *Keys
@@ -285,37 +250,6 @@ func New(cfg Config) (*Service, error) {
 		s.sets = append(s.sets, keySet{id: id, keys: k})
 	}
 	return s, nil
-}
-
-// keySet is a key set and its verifying key's ID.
-type keySet struct {
-	id   KeyID
-	keys *Keys
-}
-
-// KeyIDs lists the IDs of the service's verifying keys, Config.Keys' first.
-func (s *Service) KeyIDs() []KeyID {
-	ids := make([]KeyID, len(s.sets))
-	for i, k := range s.sets {
-		ids[i] = k.id
-	}
-	return ids
-}
-
-// HasVK reports whether the service holds the key set of verifying key id.
-func (s *Service) HasVK(id KeyID) bool { return s.keysFor(id) != nil }
-
-// keysFor returns the key set of id (zero: the first), or nil.
-func (s *Service) keysFor(id KeyID) *Keys {
-	if id == (KeyID{}) {
-		return s.sets[0].keys
-	}
-	for _, k := range s.sets {
-		if k.id == id {
-			return k.keys
-		}
-	}
-	return nil
 }
 
 // Load reports the jobs being proven and the jobs waiting for a worker (cmd/pqprover's

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type Job struct {
 	Params     Params
 	Commitment l2.Commitment
 	Witness    witness.Witness
+	// VK is the verifying key the proof must verify under (the rollup's in force for the
+	// batch). Zero: the prover's first key set (clients that do not name one).
+	VK KeyID
 }
 
 // NewJob makes the job of an assignment.
@@ -51,7 +55,8 @@ type jobJSON struct {
 	Depth      int            `json:"depth"`
 	BatchSize  int            `json:"batch_size"`
 	Commitment commitmentJSON `json:"commitment"`
-	Witness    string         `json:"witness"` // gnark's binary witness encoding
+	Witness    string         `json:"witness"`      // gnark's binary witness encoding
+	VK         string         `json:"vk,omitempty"` // hex KeyID; absent: the prover's first key set
 }
 
 type commitmentJSON struct {
@@ -96,7 +101,11 @@ func EncodeJob(j *Job) ([]byte, error) {
 		return nil, fmt.Errorf("prover: encoding job %s: %w", j.ID, err)
 	}
 	c := &j.Commitment
-	return json.Marshal(jobJSON{
+	var vk string
+	if j.VK != (KeyID{}) {
+		vk = j.VK.String()
+	}
+	return json.Marshal(jobJSON{VK: vk,
 		ID: j.ID, Depth: j.Params.Depth, BatchSize: j.Params.BatchSize, Witness: hex.EncodeToString(w),
 		Commitment: commitmentJSON{
 			ChainID: c.ChainID, BatchNumber: c.BatchNumber, TxCount: c.TxCount,
@@ -116,6 +125,13 @@ func DecodeJob(b []byte) (*Job, error) {
 	j := &Job{ID: jj.ID, Params: Params{Depth: jj.Depth, BatchSize: jj.BatchSize}}
 	if err := j.Params.Validate(); err != nil {
 		return nil, err
+	}
+	if jj.VK != "" {
+		b, err := hex.DecodeString(strings.TrimPrefix(jj.VK, "0x"))
+		if err != nil || len(b) != len(j.VK) {
+			return nil, fmt.Errorf("prover: job %s: vk %q is not 32 hex bytes", jj.ID, jj.VK)
+		}
+		copy(j.VK[:], b)
 	}
 	c := &j.Commitment
 	c.ChainID, c.BatchNumber, c.TxCount = jj.Commitment.ChainID, jj.Commitment.BatchNumber, jj.Commitment.TxCount
@@ -163,44 +179,12 @@ func (j *Job) checkPublic() error {
 	return nil
 }
 
-// EncodeResult returns the JSON form of a result.
-func EncodeResult(r *Result) ([]byte, error) {
-	p, err := MarshalProof(r.Proof)
-	if err != nil {
-		return nil, err
-	}
-	sol, err := SolidityProof(r.Proof)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(resultJSON{ID: r.ID, CommitmentHash: hexElement(r.CommitmentHash),
-		Proof: hex.EncodeToString(p), SolidityProof: hex.EncodeToString(sol), ProveMillis: r.Duration.Milliseconds()})
-}
-
-// DecodeResult parses EncodeResult's form.
-func DecodeResult(b []byte) (*Result, error) {
-	var rj resultJSON
-	if err := json.Unmarshal(b, &rj); err != nil {
-		return nil, fmt.Errorf("prover: decoding result: %w", err)
-	}
-	h, err := parseElement(rj.CommitmentHash)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := hex.DecodeString(rj.Proof)
-	if err != nil {
-		return nil, fmt.Errorf("prover: result %s: proof: %w", rj.ID, err)
-	}
-	proof, err := ParseProof(raw)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{ID: rj.ID, CommitmentHash: h, Proof: proof, Duration: time.Duration(rj.ProveMillis) * time.Millisecond}, nil
-}
-
 // Config configures a Service.
 type Config struct {
 	Keys *Keys
+	// MoreKeys are further key sets of Keys' parameters (a rotated verifying key loaded during
+	// a config change's timelock); a job names the set by its VK (Job.VK).
+	MoreKeys []*Keys
 	// Workers is the number of proofs made at once (default 1). gnark already uses every core
 	// for one proof; more workers only help on machines with many cores and the memory for
 	// several proofs (each holds the proving key's working set).
@@ -220,6 +204,7 @@ var ErrStopped = errors.New("prover: service stopped")
 type Service struct {
 	cfg   Config
 	queue chan *request
+	sets  []keySet // Keys then MoreKeys
 
 	mu       sync.Mutex
 	started  bool
@@ -253,7 +238,18 @@ func New(cfg Config) (*Service, error) {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 16
 	}
-	return &Service{cfg: cfg, queue: make(chan *request, cfg.QueueSize), stopping: make(chan struct{}), stopped: make(chan struct{})}, nil
+	s := &Service{cfg: cfg, queue: make(chan *request, cfg.QueueSize), stopping: make(chan struct{}), stopped: make(chan struct{})}
+	for _, k := range append([]*Keys{cfg.Keys}, cfg.MoreKeys...) {
+		if k == nil || k.Params != cfg.Keys.Params {
+			return nil, fmt.Errorf("prover: every key set must be for %v", cfg.Keys.Params)
+		}
+		id, err := VerifyingKeyID(k.VK)
+		if err != nil {
+			return nil, err
+		}
+		s.sets = append(s.sets, keySet{id: id, keys: k})
+	}
+	return s, nil
 }
 
 // Load reports the jobs being proven and the jobs waiting for a worker (cmd/pqprover's
@@ -317,6 +313,9 @@ func (s *Service) Prove(ctx context.Context, job *Job) (*Result, error) {
 	if job.Params != s.cfg.Keys.Params {
 		return nil, fmt.Errorf("%w: job %s for %v, keys for %v", ErrNotProvable, job.ID, job.Params, s.cfg.Keys.Params)
 	}
+	if !s.HasVK(job.VK) {
+		return nil, fmt.Errorf("%w: job %s is for verifying key %v, which this prover does not hold (it holds %v)", ErrNotProvable, job.ID, job.VK, s.KeyIDs())
+	}
 	r := &request{ctx: ctx, job: job, done: make(chan response, 1)}
 	select {
 	case <-s.stopping:
@@ -367,7 +366,10 @@ func (s *Service) worker(ctx context.Context) {
 
 // prove makes and verifies the proof of one job.
 func (s *Service) prove(job *Job) (*Result, error) {
-	k := s.cfg.Keys
+	k := s.keysFor(job.VK)
+	if k == nil {
+		return nil, fmt.Errorf("%w: job %s: no key set for verifying key %v", ErrNotProvable, job.ID, job.VK)
+	}
 	if err := job.checkPublic(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pqbridge/pqbridge/l1/chain"
@@ -32,9 +33,42 @@ type ServiceProver struct {
 	Params  prover.Params
 	ChainID uint64       // the L2 chain ID
 	Logger  *slog.Logger // chunk progress; nil: slog.Default()
+
+	vk atomic.Pointer[prover.KeyID] // the jobs' VK (UseVK); nil: the Service's first key set
 }
 
-var _ Prover = (*ServiceProver)(nil)
+var (
+	_ Prover      = (*ServiceProver)(nil)
+	_ KeyedProver = (*ServiceProver)(nil)
+)
+
+// KeyedProver is a Prover that may prove under several verifying keys (a prover that loaded a
+// rotated key during a config change's timelock, docs/settlement.md): the engine asks it
+// whether it holds the key in force, and has it prove under that key.
+type KeyedProver interface {
+	Prover
+	HasVK(vk [32]byte) bool
+	UseVK(vk [32]byte)
+}
+
+// vkHolder is a JobProver that tells the verifying keys it proves under: a *prover.Service, a
+// prover pool (prover/proverpool).
+type vkHolder interface {
+	HasVK(id prover.KeyID) bool
+}
+
+// HasVK implements KeyedProver: whether Service holds the key set of vk (false when it does
+// not say).
+func (p *ServiceProver) HasVK(vk [32]byte) bool {
+	h, ok := p.Service.(vkHolder)
+	return ok && h.HasVK(vk)
+}
+
+// UseVK implements KeyedProver: the jobs sent from now on name vk.
+func (p *ServiceProver) UseVK(vk [32]byte) {
+	id := prover.KeyID(vk)
+	p.vk.Store(&id)
+}
 
 // ChunkSize implements Prover: the circuit's batch size B.
 func (p *ServiceProver) ChunkSize() int { return p.Params.BatchSize }
@@ -124,6 +158,9 @@ func (p *ServiceProver) proveJob(ctx context.Context, id string, a *prover.Assig
 	job, err := prover.NewJob(id, p.Params, a)
 	if err != nil {
 		return nil, err
+	}
+	if vk := p.vk.Load(); vk != nil {
+		job.VK = *vk
 	}
 	res, err := p.Service.Prove(ctx, job)
 	if err != nil {

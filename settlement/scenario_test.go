@@ -87,8 +87,10 @@ type worldOpts struct {
 	// proof: the worlds that only settle optimistically).
 	verifier chain.ProofVerifier
 	vkHash   [32]byte // the rollup's verifying key
-	overQUIC bool
-	executor string // the challenger's (challenger.Config.Executor)
+	// guardians of the rollup, all of whom must sign a config change (none: no guardians).
+	guardians []*pqkey.PrivateKey
+	overQUIC  bool
+	executor  string // the challenger's (challenger.Config.Executor)
 	// target wraps the engine's target (nil: the native target as it is).
 	target func(settlement.Target) settlement.Target
 	forced uint64 // the forced-inclusion window (0: forced)
@@ -132,9 +134,13 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	if o.forced == 0 {
 		o.forced = forced
 	}
-	w.l1Ok(w.user, chain.TxRegisterRollup, &chain.RollupConfig{L2ChainID: l2ChainID, VKHash: o.vkHash, TreeDepth: uint8(o.depth), BatchSize: uint64(o.batchSize),
+	rc := &chain.RollupConfig{L2ChainID: l2ChainID, VKHash: o.vkHash, TreeDepth: uint8(o.depth), BatchSize: uint64(o.batchSize),
 		SequencerBond: bond, ChallengeWindow: window, ForcedInclusionWindow: o.forced, ExodusTimeout: 1000,
-		Sequencers: []common.Address{w.seqKey.Address()}})
+		Sequencers: []common.Address{w.seqKey.Address()}, GuardianThreshold: uint64(len(o.guardians))}
+	for _, g := range o.guardians {
+		rc.Guardians = append(rc.Guardians, g.Public().Bytes())
+	}
+	w.l1Ok(w.user, chain.TxRegisterRollup, rc)
 	w.rollup = 1
 
 	scfg := sequencer.Config{DataDir: t.TempDir(), ChainID: l2ChainID, Depth: o.depth,

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +80,7 @@ when the key directory has none (devnets only). SIGINT or SIGTERM stop it gracef
 func main() {
 	var c config
 	fs := flag.NewFlagSet("pqprover", flag.ExitOnError)
-	fs.StringVar(&c.keysDir, "keys", "", "key directory root (required): keys of -depth and -batch in DIR/batch-v1-d<D>-b<B>")
+	fs.StringVar(&c.keysDir, "keys", "", "key directory root (required): keys of -depth and -batch in DIR/batch-v1-d<D>-b<B>; DIR,DIR2,... serves several key sets (a rotated verifying key), jobs name theirs by VK ID, the first by default")
 	fs.IntVar(&c.params.Depth, "depth", 24, "state tree depth D")
 	fs.IntVar(&c.params.BatchSize, "batch", 16, "transaction slots B")
 	fs.BoolVar(&c.devSetup, "dev-setup", false, "make dev keys if the key directory has none (devnet only)")
@@ -119,6 +120,12 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if err := c.params.Validate(); err != nil {
 		return err
 	}
+	dirs := strings.Split(c.keysDir, ",")
+	for i, d := range dirs {
+		if d == "" || slices.Contains(dirs[:i], d) {
+			return fmt.Errorf("-keys %q: want distinct key directories separated by commas", c.keysDir)
+		}
+	}
 	start := c.obs.Start
 	if c.listen == "" && c.jobsDir == "" {
 		// Jobs on standard input: standard output is the results stream.
@@ -135,16 +142,28 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if c.devSetup {
 		load = prover.LoadOrDevSetup
 	}
-	keys, err := load(c.keysDir, c.params, progress)
-	if err != nil {
-		return err
+	// -keys DIR[,DIR...]: several key sets of the same parameters (a rotated verifying key
+	// loaded during a config change's timelock); jobs name theirs by its VK ID, the first by
+	// default.
+	var sets []*prover.Keys
+	for _, dir := range dirs {
+		keys, err := load(dir, c.params, progress)
+		if err != nil {
+			return fmt.Errorf("-keys %s: %w", dir, err)
+		}
+		kid, err := prover.VerifyingKeyID(keys.VK)
+		if err != nil {
+			return err
+		}
+		log.Info("keys loaded", "dir", dir, "params", keys.Params.String(), "constraints", keys.CS.GetNbConstraints(), "verifying_key_id", kid.String())
+		sets = append(sets, keys)
 	}
+	keys, more := sets[0], sets[1:]
 	id, err := prover.VerifyingKeyID(keys.VK)
 	if err != nil {
 		return err
 	}
-	log.Info("keys loaded", "params", keys.Params.String(), "constraints", keys.CS.GetNbConstraints(), "verifying_key_id", id.String())
-	cfg := prover.Config{Keys: keys, Workers: c.workers, QueueSize: c.queue, Progress: progress}
+	cfg := prover.Config{Keys: keys, MoreKeys: more, Workers: c.workers, QueueSize: c.queue, Progress: progress}
 	// A listening prover is stopped after its server, so that the proofs it accepted are
 	// answered; the other modes stop on the signal.
 	svcCtx := ctx
@@ -165,7 +184,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 
 	switch {
 	case c.listen != "":
-		return serveAPI(ctx, c, keys, measured, &ms.Ready, log)
+		return serveAPI(ctx, c, keys, more, measured, &ms.Ready, log)
 	case c.jobsDir == "":
 		return serveStdin(ctx, measured, log)
 	}
@@ -185,7 +204,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 }
 
 // serveAPI serves the prover API until ctx ends, then lets the proofs under way finish.
-func serveAPI(ctx context.Context, c config, keys *prover.Keys, p proverapi.Prover, ready *obs.Ready, log *slog.Logger) error {
+func serveAPI(ctx context.Context, c config, keys *prover.Keys, more []*prover.Keys, p proverapi.Prover, ready *obs.Ready, log *slog.Logger) error {
 	var token string
 	if c.tokenFile != "" {
 		var err error
@@ -193,7 +212,7 @@ func serveAPI(ctx context.Context, c config, keys *prover.Keys, p proverapi.Prov
 			return fmt.Errorf("-token-file: %w", err)
 		}
 	}
-	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, Prover: p, MaxInFlight: c.workers + c.queue,
+	srv, err := proverapi.NewServer(proverapi.ServerConfig{Keys: keys, MoreKeys: more, Prover: p, MaxInFlight: c.workers + c.queue,
 		Workers: c.workers, ProveTimeout: c.proveTimeout, ListenAddr: c.listen, Token: token, Logger: log})
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ func TestRunRefuses(t *testing.T) {
 		{"listen and jobs", func(c *config) { c.jobsDir, c.outDir, c.listen = "in", "out", "127.0.0.1:0" }, "exclude each other"},
 		{"no workers", func(c *config) { c.workers = 0 }, "must be at least 1"},
 		{"bad params", func(c *config) { c.params.BatchSize = 0 }, "batch size 0 outside"},
+		{"empty key directory", func(c *config) { c.keysDir = "old,,new" }, "want distinct key directories"},
+		{"key directory twice", func(c *config) { c.keysDir = "old,old" }, "want distinct key directories"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok

@@ -99,6 +99,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 			return nil, fmt.Errorf("rollup %d on L1: %w", c.rollupID, err)
 		}
 		l1.proverVK = rc.VKHash
+		logPendingVK(l1.prover, r, c.seq.Logger.With("component", "prover-pool"))
 		c.seq.Logger.Info("prover pool ready", "provers", len(l1.prover.Stats().Provers), "params", l1.prover.Params().String(),
 			"job_timeout", l1.prover.JobTimeout())
 	}

@@ -176,3 +176,10 @@ func (w measuredProver) Prove(ctx context.Context, job *prover.Job) (*prover.Res
 	w.m.proofs.Made(time.Since(start))
 	return res, nil
 }
+
+// HasVK passes the wrapped prover's answer on (settlement.ServiceProver asks it whether a
+// prover holds the verifying key in force); false if it does not say.
+func (w measuredProver) HasVK(id prover.KeyID) bool {
+	h, ok := w.p.(interface{ HasVK(prover.KeyID) bool })
+	return ok && h.HasVK(id)
+}

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
 	"github.com/pqbridge/pqbridge/prover/proverpool"
 )
@@ -73,6 +75,22 @@ func connectProvers(ctx context.Context, f *proverFlags, rc *chain.RollupConfig,
 	return pool, nil
 }
 
+// logPendingVK says, when a config change to another verifying key is pending, which provers
+// of the pool already hold it (they prove under it from the activation height on) or that none
+// does (batches then go out optimistically from that height until one does).
+func logPendingVK(pool *proverpool.Pool, r *chain.Rollup, log *slog.Logger) {
+	if r.Pending == nil || r.Pending.Config.VKHash == r.Config.VKHash {
+		return
+	}
+	vk := prover.KeyID(r.Pending.Config.VKHash)
+	if holders := pool.HoldersOf(vk); len(holders) > 0 {
+		log.Info("provers holding the pending verifying key", "vk", vk.String(), "activate_at", r.Pending.ActivateAt, "provers", holders)
+		return
+	}
+	log.Warn("no prover holds the pending verifying key: batches go out optimistically from its activation height until one does",
+		"vk", vk.String(), "activate_at", r.Pending.ActivateAt)
+}
+
 // checkProver refuses a prover whose proofs the rollup could not use.
 func checkProver(url string, info *proverapi.Info, rc *chain.RollupConfig, batchSize int) error {
 	switch {
@@ -81,8 +99,8 @@ func checkProver(url string, info *proverapi.Info, rc *chain.RollupConfig, batch
 	case info.Params.BatchSize < batchSize:
 		return fmt.Errorf("batches of up to %d transactions, the prover at %s proves at most %d (%v): lower -batch-size or use a larger prover",
 			batchSize, url, info.Params.BatchSize, info.Params)
-	case info.KeyID != rc.VKHash:
-		return fmt.Errorf("verifying key %x, the prover at %s proves under %s: L1 would reject its proofs", rc.VKHash, url, info.KeyID)
+	case !slices.Contains(info.KeyIDs, prover.KeyID(rc.VKHash)):
+		return fmt.Errorf("verifying key %x, the prover at %s proves under %v: L1 would reject its proofs", rc.VKHash, url, info.KeyIDs)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package proverapi
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -50,7 +51,11 @@ type Info struct {
 	// rollup and verifies its validity proofs under.
 	KeyID        prover.KeyID
 	VerifyingKey groth16.VerifyingKey
-	MaxJobBytes  int64
+	// KeyIDs and VerifyingKeys are every key set the prover serves, KeyID's first (a rotated
+	// verifying key loaded during a config change's timelock); a job names one (prover.Job.VK).
+	KeyIDs        []prover.KeyID
+	VerifyingKeys []groth16.VerifyingKey
+	MaxJobBytes   int64
 	// Workers is how many proofs the prover makes at once (ServerConfig.Workers); a pool
 	// (prover/proverpool) sends it no more jobs at once. At least 1 (a server that does not say).
 	Workers int
@@ -66,20 +71,30 @@ type infoJSON struct {
 	VerifyingKey   string `json:"verifying_key"`    // hex of prover.VerifyingKeyBytes
 	MaxJobBytes    int64  `json:"max_job_bytes"`
 	Workers        int    `json:"workers"`
+	// VerifyingKeys: hex of every key set's verifying key, the first verifying_key's (absent
+	// from older provers: verifying_key only).
+	VerifyingKeys []string `json:"verifying_keys,omitempty"`
 }
 
-func newInfoJSON(k *prover.Keys, workers int) (*infoJSON, error) {
-	vk, err := prover.VerifyingKeyBytes(k.VK)
-	if err != nil {
-		return nil, err
+func newInfoJSON(k *prover.Keys, more []*prover.Keys, workers int) (*infoJSON, error) {
+	ij := &infoJSON{Params: k.Params.String(), CircuitVersion: prover.CircuitVersion, Depth: k.Params.Depth,
+		BatchSize: k.Params.BatchSize, MaxJobBytes: MaxJobBytes(k), Workers: workers}
+	for i, ks := range append([]*prover.Keys{k}, more...) {
+		if ks.Params != k.Params {
+			return nil, fmt.Errorf("proverapi: key set %d is for %v, the first for %v", i, ks.Params, k.Params)
+		}
+		vk, err := prover.VerifyingKeyBytes(ks.VK)
+		if err != nil {
+			return nil, err
+		}
+		ij.VerifyingKeys = append(ij.VerifyingKeys, hex.EncodeToString(vk))
 	}
 	id, err := prover.VerifyingKeyID(k.VK)
 	if err != nil {
 		return nil, err
 	}
-	return &infoJSON{Params: k.Params.String(), CircuitVersion: prover.CircuitVersion, Depth: k.Params.Depth,
-		BatchSize: k.Params.BatchSize, VerifyingKeyID: id.String(), VerifyingKey: hex.EncodeToString(vk),
-		MaxJobBytes: MaxJobBytes(k), Workers: workers}, nil
+	ij.VerifyingKeyID, ij.VerifyingKey = id.String(), ij.VerifyingKeys[0]
+	return ij, nil
 }
 
 // parse checks the reply: a circuit of this version, valid parameters, and a verifying key
@@ -105,7 +120,39 @@ func (j *infoJSON) parse() (*Info, error) {
 	if got := strings.TrimPrefix(strings.ToLower(j.VerifyingKeyID), "0x"); got != info.KeyID.String() {
 		return nil, fmt.Errorf("proverapi: the prover announces key %s but its verifying key is %s", got, info.KeyID)
 	}
+	info.KeyIDs, info.VerifyingKeys = []prover.KeyID{info.KeyID}, []groth16.VerifyingKey{info.VerifyingKey}
+	if len(j.VerifyingKeys) > 0 && j.VerifyingKeys[0] != j.VerifyingKey {
+		return nil, errors.New("proverapi: the prover's first verifying key is not its verifying_key")
+	}
+	for i := 1; i < len(j.VerifyingKeys); i++ {
+		raw, err := hex.DecodeString(j.VerifyingKeys[i])
+		if err != nil {
+			return nil, fmt.Errorf("proverapi: verifying key %d: %w", i, err)
+		}
+		vk, err := prover.ParseVerifyingKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("proverapi: verifying key %d: %w", i, err)
+		}
+		id, err := prover.VerifyingKeyID(vk)
+		if err != nil {
+			return nil, err
+		}
+		info.KeyIDs, info.VerifyingKeys = append(info.KeyIDs, id), append(info.VerifyingKeys, vk)
+	}
 	return info, nil
+}
+
+// VerifyingKeyOf returns the verifying key of the set id names (zero: the first), or false.
+func (i *Info) VerifyingKeyOf(id prover.KeyID) (groth16.VerifyingKey, bool) {
+	if id == (prover.KeyID{}) {
+		return i.VerifyingKey, true
+	}
+	for k, kid := range i.KeyIDs {
+		if kid == id {
+			return i.VerifyingKeys[k], true
+		}
+	}
+	return nil, false
 }
 
 // Error codes of the API's JSON errors ({"code": ..., "error": ...}).

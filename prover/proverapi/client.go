@@ -114,6 +114,19 @@ func (c *Client) Info(ctx context.Context) (*Info, error) {
 	return info, nil
 }
 
+// HasVK reports whether the prover, as its last Info said, holds the key set of id (false
+// before the first Info).
+func (c *Client) HasVK(id prover.KeyID) bool {
+	c.mu.Lock()
+	info := c.info
+	c.mu.Unlock()
+	if info == nil {
+		return false
+	}
+	_, ok := info.VerifyingKeyOf(id)
+	return ok
+}
+
 // Prove sends the job and returns its checked result. It fetches Info first if it has none.
 func (c *Client) Prove(ctx context.Context, job *prover.Job) (*prover.Result, error) {
 	c.mu.Lock()
@@ -127,6 +140,10 @@ func (c *Client) Prove(ctx context.Context, job *prover.Job) (*prover.Result, er
 	}
 	if job.Params != info.Params {
 		return nil, fmt.Errorf("%w: job %s is for %v; the prover at %s serves %v", prover.ErrNotProvable, job.ID, job.Params, c.base, info.Params)
+	}
+	vk, ok := info.VerifyingKeyOf(job.VK)
+	if !ok {
+		return nil, fmt.Errorf("%w: job %s is for verifying key %v; the prover at %s holds %v", prover.ErrNotProvable, job.ID, job.VK, c.base, info.KeyIDs)
 	}
 	b, err := prover.EncodeJob(job)
 	if err != nil {
@@ -158,8 +175,8 @@ func (c *Client) Prove(ctx context.Context, job *prover.Job) (*prover.Result, er
 	case !res.CommitmentHash.Equal(&h):
 		return nil, fmt.Errorf("proverapi: job %s: the result is for another commitment", job.ID)
 	}
-	if err := prover.Verify(info.VerifyingKey, h, res.Proof); err != nil {
-		return nil, fmt.Errorf("proverapi: job %s: the proof does not verify under the key the prover announced (%s): %w", job.ID, info.KeyID, err)
+	if err := prover.Verify(vk, h, res.Proof); err != nil {
+		return nil, fmt.Errorf("proverapi: job %s: the proof does not verify under the key the prover announced (%v): %w", job.ID, job.VK, err)
 	}
 	return res, nil
 }

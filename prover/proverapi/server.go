@@ -27,8 +27,11 @@ const DefaultProveTimeout = 10 * time.Minute
 type ServerConfig struct {
 	// Keys are the keys Prover proves with: /v1/info serves their parameters and verifying key,
 	// and jobs of other parameters are refused.
-	Keys   *prover.Keys
-	Prover Prover
+	Keys *prover.Keys
+	// MoreKeys are further key sets of Keys' parameters that Prover holds (prover.Config.MoreKeys):
+	// /v1/info lists their verifying keys after Keys'.
+	MoreKeys []*prover.Keys
+	Prover   Prover
 	// MaxInFlight bounds the jobs accepted at once (being proven or queued): a prover.Service's
 	// Workers + QueueSize, so that the server answers "busy" instead of letting requests pile up
 	// behind a full queue.
@@ -78,7 +81,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ij, err := newInfoJSON(cfg.Keys, cfg.Workers)
+	ij, err := newInfoJSON(cfg.Keys, cfg.MoreKeys, cfg.Workers)
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
 )
 
@@ -14,7 +16,8 @@ import (
 type member struct {
 	url     string
 	client  *proverapi.Client
-	workers int // jobs sent at once at most (Info.Workers)
+	workers int            // jobs sent at once at most (Info.Workers)
+	vks     []prover.KeyID // the verifying keys it holds (Info.KeyIDs, refreshed at probes)
 
 	inFlight int  // jobs sent now
 	up       bool // false: marked down, a probe is scheduled
@@ -33,8 +36,9 @@ var errAllDown = errors.New("no prover is up")
 // acquire waits for a prover to send the job to: among those up with a free slot, the one the
 // job has not failed on yet, of fewest failures in a row, lowest load, and fewest jobs
 // started. It fails at once when every prover is down (errAllDown, with each one's last
-// error), and when ctx ends.
-func (p *Pool) acquire(ctx context.Context, tried []attempt) (*member, error) {
+// error), and when ctx ends. Only provers holding the job's verifying key vk (zero: the
+// pool's) are considered; it fails with prover.ErrNotProvable if none does.
+func (p *Pool) acquire(ctx context.Context, tried []attempt, vk prover.KeyID) (*member, error) {
 	failedOn := make(map[string]bool, len(tried))
 	for _, a := range tried {
 		failedOn[a.url] = true
@@ -47,9 +51,12 @@ func (p *Pool) acquire(ctx context.Context, tried []attempt) (*member, error) {
 	}()
 	for {
 		var best *member
-		anyUp := false
+		anyUp, anyHas := false, false
 		for _, c := range p.members {
-			anyUp = anyUp || c.up
+			if !c.has(vk) {
+				continue
+			}
+			anyUp, anyHas = anyUp || c.up, true
 			if c.up && c.inFlight < c.workers && (best == nil || better(c, best, failedOn)) {
 				best = c
 			}
@@ -57,6 +64,9 @@ func (p *Pool) acquire(ctx context.Context, tried []attempt) (*member, error) {
 		if best != nil {
 			best.inFlight++
 			return best, nil
+		}
+		if !anyHas {
+			return nil, fmt.Errorf("%w: no prover of the pool holds verifying key %v", prover.ErrNotProvable, vk)
 		}
 		if !anyUp {
 			var b strings.Builder
@@ -78,6 +88,36 @@ func (p *Pool) acquire(ctx context.Context, tried []attempt) (*member, error) {
 			return nil, err
 		}
 	}
+}
+
+// has reports whether m holds verifying key vk (zero: the pool's, which every member holds).
+func (m *member) has(vk prover.KeyID) bool {
+	return vk == (prover.KeyID{}) || slices.Contains(m.vks, vk)
+}
+
+// HasVK reports whether a prover of the pool holds verifying key vk (as its last Info said).
+func (p *Pool) HasVK(vk prover.KeyID) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.members {
+		if slices.Contains(m.vks, vk) {
+			return true
+		}
+	}
+	return false
+}
+
+// HoldersOf lists the URLs of the provers holding verifying key vk.
+func (p *Pool) HoldersOf(vk prover.KeyID) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, m := range p.members {
+		if slices.Contains(m.vks, vk) {
+			out = append(out, m.url)
+		}
+	}
+	return out
 }
 
 // better reports whether a is a better prover for the job than b.
@@ -181,7 +221,7 @@ func (p *Pool) probe(m *member) {
 		p.markDown(m, fmt.Errorf("probe: %w", err))
 		return
 	}
-	m.up, m.workers = true, info.Workers
+	m.up, m.workers, m.vks = true, info.Workers, info.KeyIDs
 	p.log.Info("prover up again", "prover", m.url, "after_failures", m.fails)
 	p.notify()
 }

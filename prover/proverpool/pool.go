@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		if err := p.check(c.URL(), info); err != nil {
 			return nil, err
 		}
-		p.members = append(p.members, &member{url: c.URL(), client: c, workers: info.Workers, up: true})
+		p.members = append(p.members, &member{url: c.URL(), client: c, workers: info.Workers, vks: info.KeyIDs, up: true})
 	}
 	if p.cfg.JobTimeout <= 0 {
 		p.cfg.JobTimeout = DefaultJobTimeout(p.params)
@@ -164,9 +165,9 @@ func (p *Pool) check(url string, info *proverapi.Info) error {
 	case info.Params != p.params:
 		return fmt.Errorf("proverpool: prover %s proves %v, the pool's first prover (%s) %v: every prover of a pool needs the same keys",
 			url, info.Params, p.cfg.Endpoints[0].URL, p.params)
-	case info.KeyID != p.keyID:
-		return fmt.Errorf("proverpool: prover %s proves under key %s, the pool's first prover (%s) under %s: every prover of a pool needs the same keys",
-			url, info.KeyID, p.cfg.Endpoints[0].URL, p.keyID)
+	case !slices.Contains(info.KeyIDs, p.keyID):
+		return fmt.Errorf("proverpool: prover %s proves under keys %v, the pool's first prover (%s) under %s: every prover of a pool needs its keys",
+			url, info.KeyIDs, p.cfg.Endpoints[0].URL, p.keyID)
 	}
 	if p.cfg.Check != nil {
 		if err := p.cfg.Check(url, info); err != nil {
@@ -203,7 +204,7 @@ func (p *Pool) Prove(ctx context.Context, job *prover.Job) (*prover.Result, erro
 		wait  = p.cfg.Backoff
 	)
 	for len(tried) < p.cfg.Attempts {
-		m, err := p.acquire(ctx, tried)
+		m, err := p.acquire(ctx, tried, job.VK)
 		if errors.Is(err, errAllDown) {
 			tried = append(tried, attempt{"the pool", err})
 			if len(tried) == p.cfg.Attempts {

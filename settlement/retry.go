@@ -3,9 +3,10 @@ package settlement
 import (
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
+
+	"github.com/pqbridge/pqbridge/internal/backoff"
 )
 
 // Defaults of the posting retries (Config.RetryBase, RetryCap, RetryBudget left zero).
@@ -18,11 +19,7 @@ const (
 // RetryCeiling is the most a posting waits after its attempt-th failure (attempt ≥ 1): base·2^(attempt−1),
 // capped at cap. The wait itself is drawn uniformly in [0, RetryCeiling] ("full jitter").
 func RetryCeiling(base, cap time.Duration, attempt int) time.Duration {
-	d := base
-	for k := 1; k < attempt && d < cap; k++ {
-		d *= 2
-	}
-	return min(d, cap)
+	return backoff.Ceiling(base, cap, attempt)
 }
 
 // RetryStats is what the engine reports of its posting retries (metrics, Engine.Retries).
@@ -86,7 +83,7 @@ func (e *Engine) retryFailed(n uint64, err error) {
 	r.attempts++
 	r.lastErr = err
 	r.ceiling = RetryCeiling(e.cfg.RetryBase, e.cfg.RetryCap, r.attempts)
-	r.wait = time.Duration(rand.Int64N(int64(r.ceiling) + 1))
+	r.wait = backoff.Full(r.ceiling)
 	r.next = e.cfg.Now().Add(r.wait)
 	e.retry.retries.Add(1)
 	if r.attempts >= e.cfg.RetryBudget && !r.exhausted {

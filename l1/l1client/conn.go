@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	retry "github.com/pqbridge/pqbridge/internal/backoff"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
@@ -56,11 +57,7 @@ var errNotDialled = errors.New("dialling, no answer yet")
 // uniform draw from [0, min(max, min·2^attempt)], so clients that lost the same node do not
 // redial it in step. r draws from [0, n).
 func backoff(attempt int, lo, hi time.Duration, r func(n int64) int64) time.Duration {
-	ceil := hi
-	if attempt < 32 && lo<<attempt < hi && lo<<attempt > 0 {
-		ceil = lo << attempt
-	}
-	return time.Duration(r(int64(ceil) + 1))
+	return time.Duration(r(int64(retry.Ceiling(lo, hi, attempt+1)) + 1))
 }
 
 // conn returns the live connection, or a *DisconnectedError at once.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/pqbridge/pqbridge/internal/backoff"
 )
 
 // Snapshot retries: a failed snapshot is tried again after a backoff that doubles up to a
@@ -35,9 +37,9 @@ type snapshotter struct {
 	busy     atomic.Bool
 	failures atomic.Uint64
 
-	mu      sync.Mutex // guards retryAt and backoff
+	mu      sync.Mutex // guards retryAt and streak
 	retryAt time.Time  // zero: no failed snapshot waiting for a retry
-	backoff time.Duration
+	streak  int        // failed snapshots in a row
 }
 
 // due reports whether the block just stored should be snapshotted: every K blocks, or a retry.
@@ -75,13 +77,14 @@ func (p *snapshotter) done(number uint64, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err == nil {
-		p.retryAt, p.backoff = time.Time{}, 0
+		p.retryAt, p.streak = time.Time{}, 0
 		return
 	}
-	p.backoff = min(max(2*p.backoff, snapshotRetryMin), snapshotRetryMax)
-	p.retryAt = time.Now().Add(p.backoff)
+	p.streak++
+	wait := backoff.Ceiling(snapshotRetryMin, snapshotRetryMax, p.streak)
+	p.retryAt = time.Now().Add(wait)
 	n := p.failures.Add(1)
-	p.log.Warn("snapshot failed, will retry", "block", number, "err", err, "failures", n, "retry_in", p.backoff)
+	p.log.Warn("snapshot failed, will retry", "block", number, "err", err, "failures", n, "retry_in", wait)
 }
 
 func snapshotName(number uint64) string { return fmt.Sprintf("snapshot-%d.bin", number) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pqbridge/pqbridge/internal/backoff"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
 )
@@ -179,10 +180,7 @@ func (p *Pool) release(ctx context.Context, m *member, d time.Duration, err erro
 func (p *Pool) markDown(m *member, err error) {
 	m.up, m.lastErr = false, err
 	m.fails++
-	down := p.cfg.DownMin << min(m.fails-1, 30)
-	if down <= 0 || down > p.cfg.DownMax {
-		down = p.cfg.DownMax
-	}
+	down := backoff.Ceiling(p.cfg.DownMin, p.cfg.DownMax, m.fails)
 	p.log.Warn("prover marked down", "prover", m.url, "for", down, "failures_in_a_row", m.fails, "err", err)
 	if p.closed {
 		return

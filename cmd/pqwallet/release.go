@@ -10,6 +10,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
 // delayedLine says where a claim held in the delay queue stands and how to release it.
@@ -55,22 +56,7 @@ recipient named in the withdrawal; L1 pays it once and refuses a second release.
 the wallet first waits for the height.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			hash, err := parseOptionalTxHash(txHash)
-			if err != nil {
-				return err
-			}
-			key, err := a.unlockDefaultL1(l1Key)
-			if err != nil {
-				return err
-			}
-			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
-				if txHash != "" {
-					tb, err := a.withdrawalOf(ctx, c, r, hash, false)
-					if err != nil {
-						return err
-					}
-					batchN, index = tb.rec.Number, tb.index
-				}
+			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, false, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batchN uint64, index int) error {
 				st, err := c.Withdrawal(ctx, r.ID, batchN, uint64(index))
 				if err != nil {
 					return err
@@ -104,11 +90,40 @@ the wallet first waits for the height.`,
 	return cmd
 }
 
-func parseOptionalTxHash(s string) (common.Hash, error) {
-	if s == "" {
-		return common.Hash{}, nil
+// withdrawalRef names a withdrawal on the command line: --tx HASH, or --batch N --index K.
+type withdrawalRef struct {
+	txHash string
+	batch  uint64
+	index  int
+}
+
+// withWithdrawal unlocks the L1 key, connects to the rollup and resolves ref (with --tx, the
+// sequencer names the batch and L1's data the position; wait waits for the withdraw to be in a
+// batch on L1), then runs f: the one path of claim and release.
+func (a *app) withWithdrawal(cmd *cobra.Command, l1Key string, ref withdrawalRef, wait bool,
+	f func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batch uint64, index int) error) error {
+	var hash common.Hash
+	if ref.txHash != "" {
+		var err error
+		if hash, err = parseTxHash(ref.txHash); err != nil {
+			return err
+		}
 	}
-	return parseTxHash(s)
+	key, err := a.unlockDefaultL1(l1Key)
+	if err != nil {
+		return err
+	}
+	return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+		batch, index := ref.batch, ref.index
+		if ref.txHash != "" {
+			tb, err := a.withdrawalOf(ctx, c, r, hash, wait)
+			if err != nil {
+				return err
+			}
+			batch, index = tb.rec.Number, tb.index
+		}
+		return f(ctx, c, key, r, batch, index)
+	})
 }
 
 // waitHeight returns once L1's head is at least h-1 (a transaction sent now lands at h or

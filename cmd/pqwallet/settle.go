@@ -141,25 +141,7 @@ The batch must be final; with --wait the wallet waits for it (and, with --tx, fo
 be in a batch on L1), up to --timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var hash common.Hash
-			if txHash != "" {
-				var err error
-				if hash, err = parseTxHash(txHash); err != nil {
-					return err
-				}
-			}
-			key, err := a.unlockDefaultL1(l1Key)
-			if err != nil {
-				return err
-			}
-			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
-				if txHash != "" {
-					tb, err := a.withdrawalOf(ctx, c, r, hash, wait)
-					if err != nil {
-						return err
-					}
-					batchN, index = tb.rec.Number, tb.index
-				}
+			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, wait, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batchN uint64, index int) error {
 				return a.claim(ctx, c, key, r, batchN, index, wait)
 			})
 		},

@@ -2,6 +2,8 @@ package chain
 
 import "github.com/pqbridge/pqbridge/l1/l1api"
 
+// The errors are package l1api's, so that clients match them with errors.Is without linking
+// the state machine (docs/l1.md §6).
 var (
 	ErrTxTooLarge         = l1api.ErrTxTooLarge
 	ErrTxMalformed        = l1api.ErrTxMalformed

@@ -5,6 +5,8 @@ import (
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
+// The transaction envelope, types and payloads are package l1api's, which clients import
+// without linking the state machine (docs/l1.md §6); these aliases keep their names here.
 const (
 	MaxBatchDataSize  = l1api.MaxBatchDataSize
 	MaxTraceSize      = l1api.MaxTraceSize

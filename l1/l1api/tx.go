@@ -142,6 +142,8 @@ func DecodeTx(raw []byte, chainID uint64) (*DecodedTx, error) {
 	return &DecodedTx{Tx: tx, Hash: crypto.Keccak256Hash(raw), Sender: pk.Address(), Size: len(raw), payload: payload}, nil
 }
 
+// DecodePayload decodes the RLP payload of a transaction of type t into its struct (*Transfer,
+// *Deposit, ...).
 func DecodePayload(t TxType, b []byte) (any, error) {
 	var p any
 	switch t {

@@ -61,7 +61,7 @@ func newApp(out, errOut io.Writer, lookupEnv func(string) (string, bool)) (*app,
 	root := &cobra.Command{
 		Use:   "pqwallet",
 		Short: "Keys, balances, deposits, transfers, withdrawals and exits on pqbridge",
-		Long: `pqwallet keeps L1 (ML-DSA-65) and L2 (EdDSA) keys in encrypted keystores under --home and
+		Long: `pqwallet keeps L1 (ML-DSA-65) and L2 (EdDSA or ML-DSA-65) keys in encrypted keystores under --home and
 talks to the L1 node (QUIC, replies checked against the pinned --validator key) and to the
 sequencer (JSON-RPC) on your behalf.
 

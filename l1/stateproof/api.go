@@ -14,6 +14,9 @@ const (
 	MaxKeyLen = 256
 	// MaxRequestSize bounds an encoded Request: MaxKeys keys of MaxKeyLen bytes and the height.
 	MaxRequestSize = MaxKeys*(MaxKeyLen+3) + 16
+	// MaxValueBytes bounds the values of one reply (a node refuses a request over it), which
+	// keeps a reply of large values (batch data) under the QUIC layer's 4 MiB message.
+	MaxValueBytes = 3 << 20
 )
 
 // Request asks for keys of the state at Height: 0 is the newest height the node holds a
@@ -65,6 +68,23 @@ type Reply struct {
 	AppHash common.Hash
 	Cert    []byte
 	Entries []Entry
+}
+
+// Check enforces the bounds of a decoded reply: at most MaxKeys entries, keys of at most
+// MaxKeyLen bytes, proofs of at most MaxDepth siblings.
+func (r *Reply) Check() error {
+	if len(r.Entries) > MaxKeys {
+		return fmt.Errorf("%w: reply of %d entries, at most %d", ErrMalformed, len(r.Entries), MaxKeys)
+	}
+	for i := range r.Entries {
+		if len(r.Entries[i].Key) > MaxKeyLen {
+			return fmt.Errorf("%w: entry %d: key of %d bytes", ErrMalformed, i, len(r.Entries[i].Key))
+		}
+		if err := r.Entries[i].Proof.check(); err != nil {
+			return fmt.Errorf("entry %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // VerifyEntries checks that the reply answers exactly keys, in order, and that every entry's

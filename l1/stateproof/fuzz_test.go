@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
 )
 
 // FuzzDecodeProof: any input decodes to a proof within the bounds that encodes back to it, or
@@ -36,6 +37,30 @@ func FuzzDecodeProof(f *testing.F) {
 		}
 		if err := Verify(common.Hash{}, []byte("a"), nil, p); err != nil && !errors.Is(err, ErrMismatch) {
 			t.Fatalf("Verify: %v", err)
+		}
+	})
+}
+
+// FuzzDecodeRequest: any input (what a node reads from a client) decodes to a request within the
+// limits that encodes back to it, or is refused.
+func FuzzDecodeRequest(f *testing.F) {
+	b, err := rlp.EncodeToBytes(&Request{Height: 3, Keys: [][]byte{AccountKey(common.Address{1}), RollupKey(2)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(b[:len(b)-1])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeRequest(b)
+		if err != nil {
+			return
+		}
+		if len(r.Keys) == 0 || len(r.Keys) > MaxKeys {
+			t.Fatalf("%d keys decoded", len(r.Keys))
+		}
+		enc, err := rlp.EncodeToBytes(r)
+		if err != nil || !bytes.Equal(enc, b) {
+			t.Fatalf("decoded request encodes to %x (%v), input %x", enc, err, b)
 		}
 	})
 }

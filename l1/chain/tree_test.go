@@ -9,24 +9,9 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble"
-	"github.com/cockroachdb/pebble/vfs"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
-
-func memDB(t testing.TB) *pebble.DB {
-	t.Helper()
-	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
-}
 
 // applyWrites commits writes (nil value: delete) to db as a block does: the state keys and the
 // tree nodes updateRoot adds, in one batch. It returns the new root.
@@ -87,7 +72,7 @@ func countTreeNodes(t testing.TB, db *pebble.DB) int {
 // fails.
 func TestStateTreeRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 2))
-	db := memDB(t)
+	db := openMem(t)
 	state := map[string][]byte{}
 	blocks := 60
 	if testing.Short() {
@@ -107,7 +92,7 @@ func TestStateTreeRandom(t *testing.T) {
 			}
 		}
 		root := applyWrites(t, db, writes)
-		fresh := memDB(t)
+		fresh := openMem(t)
 		want := common.Hash{}
 		if len(state) > 0 {
 			want = applyWrites(t, fresh, maps.Clone(state))
@@ -170,7 +155,7 @@ func checkTampered(t *testing.T, root common.Hash, key, v []byte, p stateproof.P
 // TestStateTreeEmptyAndSingle: the empty state's root is the zero hash; one key's root is its
 // leaf hash; deleting every key brings the zero root back and leaves no node stored.
 func TestStateTreeEmptyAndSingle(t *testing.T) {
-	db := memDB(t)
+	db := openMem(t)
 	if r, err := treeRoot(db); err != nil || r != (common.Hash{}) {
 		t.Fatalf("empty root %s, %v", r, err)
 	}
@@ -194,7 +179,7 @@ func TestStateTreeEmptyAndSingle(t *testing.T) {
 // BenchmarkStateTreeBlock measures the state tree's share of a block: 100 keys written into a
 // state of 100,000 keys (updateRoot, then the batch with the nodes, unsynced, on a memory FS).
 func BenchmarkStateTreeBlock(b *testing.B) {
-	db := memDB(b)
+	db := openMem(b)
 	const size, perBlock = 100_000, 100
 	fill := make(map[string][]byte, size)
 	for i := range size {
@@ -217,4 +202,78 @@ func BenchmarkStateTreeBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(p.Siblings)), "proof-siblings")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perBlock), "ns/key")
+}
+
+// treeNodes returns every stored tree node of db.
+func treeNodes(t testing.TB, db pebble.Reader) map[string]string {
+	t.Helper()
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefixTree), UpperBound: []byte("t0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]string{}
+	for it.First(); it.Valid(); it.Next() {
+		nodes[string(it.Key())] = string(it.Value())
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
+}
+
+// TestReplayRebuildsTree: replaying every block into an empty store rebuilds the state tree
+// node for node, the proofs read from both stores are the same and verify against the head's
+// root; a store whose tree does not give the head's root does not open.
+func TestReplayRebuildsTree(t *testing.T) {
+	h := newHarness(t, 3)
+	for i := range 5 {
+		h.mustOK(h.tx(h.users[i%3], TxTransfer, &Transfer{To: common.Address{byte(i)}, Amount: uint64(i + 1)}))
+	}
+	fresh := h.open(openMem(t))
+	for _, b := range h.blocks {
+		if _, err := fresh.Apply(b); err != nil {
+			t.Fatalf("replaying block %d: %v", b.Header.Height, err)
+		}
+	}
+	want, got := treeNodes(t, h.db), treeNodes(t, fresh.db)
+	if len(want) == 0 || !maps.Equal(want, got) {
+		t.Fatalf("replayed tree: %d nodes, the original %d (or they differ)", len(got), len(want))
+	}
+	keys := [][]byte{[]byte(keyAccount(h.users[0].Address())), []byte(keyAccount(common.Address{3})), []byte(keyAccount(common.Address{0xee}))}
+	r1, e1, err := ProveAt(h.db, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, e2, err := ProveAt(fresh.db, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, root := h.c.Head()
+	if r1 != root || r2 != root {
+		t.Fatalf("proof roots %s %s, head %s", r1, r2, root)
+	}
+	for i := range keys {
+		if e1[i].Present != e2[i].Present || string(e1[i].Value) != string(e2[i].Value) {
+			t.Fatalf("key %d read differently after replay", i)
+		}
+		if err := e1[i].Verify(root); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !e1[0].Present || !e1[1].Present || e1[2].Present {
+		t.Fatalf("present: %v %v %v, want true true false", e1[0].Present, e1[1].Present, e1[2].Present)
+	}
+	if _, _, err := ProveAt(h.db, [][]byte{[]byte(keyHead)}); !errors.Is(err, ErrNotStateKey) {
+		t.Fatalf("a history key: %v", err)
+	}
+	// A store whose tree lost its root node does not open.
+	if err := fresh.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.db.Delete([]byte(treeKey(0, common.Hash{})), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(fresh.db, Config{Genesis: h.genesis(), Verifier: h.verifier, Judge: h.judge}); !errors.Is(err, ErrCorruptStore) {
+		t.Fatalf("open with the tree's root node gone: %v", err)
+	}
 }

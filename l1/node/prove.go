@@ -169,5 +169,11 @@ func (n *Node) ProveState(req *stateproof.Request) (*stateproof.Reply, error) {
 	if root != hv.root {
 		return nil, fmt.Errorf("node: the state tree at height %d has root %s, its header %s", hv.height, root, hv.root)
 	}
-	return &stateproof.Reply{Height: hv.height, AppHash: root, Cert: certs[hv.height], Entries: entries}, nil
+	reply := &stateproof.Reply{Height: hv.height, AppHash: root, Cert: certs[hv.height], Entries: entries}
+	// What a client will check, checked first (a few keccak256s a key): a store whose tree and
+	// state disagree answers an error here, not a reply every client refuses.
+	if err := reply.VerifyEntries(req.Keys); err != nil {
+		return nil, fmt.Errorf("node: the state at height %d does not match its tree: %w", hv.height, err)
+	}
+	return reply, nil
 }

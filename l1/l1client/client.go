@@ -1,9 +1,11 @@
 // Package l1client is the Go client of the L1 node's QUIC API (l1/node.Register): typed calls
 // over one authenticated quicrpc connection at a time, for sequencers, challengers, wallets and
-// tests. Every reply it returns has been verified as signed by the pinned validator key over the
-// connection it came on. The client redials with backoff when the connection goes, moving
-// through a list of endpoints, and its event streams resume across reconnects: a restart of the
-// L1 node never needs a restart of its users.
+// tests. Every reply it returns has been verified as signed, over the connection it came on, by
+// the pinned validator key or by a member of the pinned validator set; CertifiedHead verifies
+// quorum certificates against the set (certified.go). The client redials with backoff when the
+// connection goes, moving through a list of endpoints (also away from one whose head stalls,
+// stall.go), and its event streams resume across reconnects: a restart or loss of one L1 node
+// never needs a restart of its users.
 package l1client
 
 import (

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/qc"
 )
 
@@ -40,7 +40,7 @@ func (c *Client) CertifiedHead(ctx context.Context) (uint64, common.Hash, error)
 	}
 	for h := st.Height - min(st.Height, 2); h >= 1 && st.Height-h < 2+maxCertProbe; h-- {
 		cert, err := c.Certificate(ctx, h)
-		if errors.Is(err, chain.ErrNotFound) {
+		if errors.Is(err, l1api.ErrNotFound) {
 			continue
 		}
 		if errors.Is(err, qc.ErrMalformed) {
@@ -62,7 +62,7 @@ func (c *Client) CertifiedHead(ctx context.Context) (uint64, common.Hash, error)
 		return h, b.Header.StateRoot, nil
 	}
 	return 0, common.Hash{}, fmt.Errorf("%w: no certificate at heights %d to %d below head %d from %s",
-		chain.ErrNotFound, st.Height-min(st.Height, 2+maxCertProbe), st.Height-min(st.Height, 2), st.Height, c.Endpoint())
+		l1api.ErrNotFound, st.Height-min(st.Height, 2+maxCertProbe), st.Height-min(st.Height, 2), st.Height, c.Endpoint())
 }
 
 // VerifyCertificate checks that cert certifies appHash at height of this chain under the pinned

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/rlp"
 
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
@@ -58,12 +58,12 @@ func (c *Client) watchStall(ctx context.Context) {
 func (c *Client) head(ctx context.Context, rpc *quicrpc.Client, timeout time.Duration) (uint64, bool) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	b, err := rpc.Call(ctx, node.MethodStatus, nil)
+	b, err := rpc.Call(ctx, l1api.MethodStatus, nil)
 	if err != nil {
 		c.log.Debug("l1 head poll failed", "err", c.failed(rpc, err))
 		return 0, false
 	}
-	var st node.StatusReply
+	var st l1api.StatusReply
 	if err := rlp.DecodeBytes(b, &st); err != nil {
 		return 0, false
 	}

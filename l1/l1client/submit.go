@@ -8,13 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // SubmitTx sends a signed raw transaction (chain.SignTx) to the connected node and returns its
 // hash once the node has acknowledged it: it is in the node's durable mempool log and survives a
 // crash (under CometBFT the node gossips it to the proposers). Its outcome is in the receipts of
-// the block that includes it. node.ErrKnownTx comes with the hash: the transaction was
+// the block that includes it. l1api.ErrKnownTx comes with the hash: the transaction was
 // acknowledged before.
 //
 // When the connection fails under the submission (the node may or may not have it), the same
@@ -26,15 +26,15 @@ func (c *Client) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) 
 	want := crypto.Keccak256Hash(raw)
 	for attempt := 0; ; attempt++ {
 		var h common.Hash
-		err := c.callRaw(ctx, node.MethodSubmitTx, raw, &h)
+		err := c.callRaw(ctx, l1api.MethodSubmitTx, raw, &h)
 		switch {
 		case err == nil && h != want:
-			return common.Hash{}, fmt.Errorf("l1client: %s: node acknowledged %s, sent %s", node.MethodSubmitTx, h, want)
+			return common.Hash{}, fmt.Errorf("l1client: %s: node acknowledged %s, sent %s", l1api.MethodSubmitTx, h, want)
 		case err == nil:
 			return h, nil
-		case errors.Is(err, node.ErrKnownTx) && attempt > 0:
+		case errors.Is(err, l1api.ErrKnownTx) && attempt > 0:
 			return want, nil // acknowledged by the connection that failed, or gossiped here since
-		case errors.Is(err, node.ErrKnownTx):
+		case errors.Is(err, l1api.ErrKnownTx):
 			return want, err
 		}
 		var de *DisconnectedError

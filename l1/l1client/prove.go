@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
@@ -16,14 +16,14 @@ import (
 func (c *Client) ProveState(ctx context.Context, height uint64, keys [][]byte) (*stateproof.Reply, error) {
 	req := stateproof.Request{Height: height, Keys: keys}
 	if err := req.Check(); err != nil {
-		return nil, fmt.Errorf("l1client: %s: %w", node.MethodProveState, err)
+		return nil, fmt.Errorf("l1client: %s: %w", l1api.MethodProveState, err)
 	}
 	var r stateproof.Reply
-	if err := c.call(ctx, node.MethodProveState, &req, &r); err != nil {
+	if err := c.call(ctx, l1api.MethodProveState, &req, &r); err != nil {
 		return nil, err
 	}
 	if err := r.Check(); err != nil {
-		return nil, fmt.Errorf("l1client: %s: %w", node.MethodProveState, err)
+		return nil, fmt.Errorf("l1client: %s: %w", l1api.MethodProveState, err)
 	}
 	return &r, nil
 }

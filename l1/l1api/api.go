@@ -26,8 +26,7 @@ const (
 	MethodEvents     = "l1_events"
 	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
 	MethodCertificate = "l1_certificate"
-	// MethodProveState serves proven reads at a committed height: stateproof.Request ->
-	// stateproof.Reply (docs/l1.md §9).
+	// MethodProveState serves proven reads at a committed height (docs/l1.md §9, l1/node/prove.go).
 	MethodProveState = "l1_proveState"
 )
 

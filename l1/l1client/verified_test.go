@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -29,9 +30,34 @@ type certifyingValidator struct {
 	set     *qc.ValidatorSet
 	signers []*pqkey.PrivateKey
 	tamper  func(*stateproof.Reply)
+
+	mu    sync.Mutex
+	certs map[common.Hash][]byte // by app hash: signed once, as a node stores its certificates
 }
 
-func (v *certifyingValidator) start(t *testing.T) string {
+// certificate returns the encoded certificate of (height, appHash).
+func (v *certifyingValidator) certificate(height uint64, appHash common.Hash) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if b, ok := v.certs[appHash]; ok {
+		return b, nil
+	}
+	cert, err := certifyVotes(qc.Header{ChainID: chainID, Height: height, AppHash: appHash, ValSetHash: v.set.Hash()}, v.signers...)
+	if err != nil {
+		return nil, err
+	}
+	b, err := cert.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if v.certs == nil {
+		v.certs = map[common.Hash][]byte{}
+	}
+	v.certs[appHash] = b
+	return b, nil
+}
+
+func (v *certifyingValidator) start(t testing.TB) string {
 	t.Helper()
 	srv, err := quicrpc.NewServer(quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0", ValidatorKey: v.key, ChainID: chainID})
 	if err != nil {
@@ -46,8 +72,7 @@ func (v *certifyingValidator) start(t *testing.T) string {
 		if err != nil {
 			return nil, err
 		}
-		cert := certify(t, qc.Header{ChainID: chainID, Height: r.Height, AppHash: r.AppHash, ValSetHash: v.set.Hash()}, v.signers...)
-		if r.Cert, err = cert.Encode(); err != nil {
+		if r.Cert, err = v.certificate(r.Height, r.AppHash); err != nil {
 			return nil, err
 		}
 		if v.tamper != nil {

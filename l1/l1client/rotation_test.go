@@ -84,7 +84,7 @@ func TestRotationPastDeadAndStalled(t *testing.T) {
 	defer close(done)
 
 	c, err := l1client.New(l1client.Config{Addrs: []string{deadAddr(t), stalled, liveAddr}, ChainID: chainID,
-		Validators: setOf(t, stalledKey, liveKey), Key: key(9), StallTimeout: 400 * time.Millisecond,
+		Validators: setOf(t, stalledKey, liveKey), Key: key(9), StallTimeout: time.Second,
 		MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

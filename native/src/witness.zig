@@ -54,7 +54,8 @@ pub fn apply(batch: *exec.Batch, allocator: Allocator, state: *State, txs: []con
         const b = out[(entries_per_tx * k + 1) * size ..][0..size];
         // A no-op's `from` is 0 and a deposit's is its target: both are entry A's index.
         writeEntry(state, h.from, a);
-        if (h.type == @intFromEnum(exec.TxType.transfer)) writeEntry(state, h.to, b) else @memcpy(b, a);
+        const to = h.type == @intFromEnum(exec.TxType.transfer) or h.type == @intFromEnum(exec.TxType.transfer_mldsa);
+        if (to) writeEntry(state, h.to, b) else @memcpy(b, a);
         batch.run(state, txs, k, k + 1);
     }
     return batch.result(state, count);

@@ -275,7 +275,7 @@ func (s *Slot) define(g *gadgets, st *batchState) error {
 
 	// Account B, a transfer's recipient, in the mid state: it must exist (a leaf made by
 	// Compress is never 0, so recipient_not_found is excluded), and is credited after the
-	// sender's update, so a transfer to oneself only bumps the nonce (docs §7.3 step 9).
+	// sender's update, so a transfer to oneself only bumps the nonce (docs §7.3 step 10).
 	b := &s.Recipient
 	g.u64(b.Balance)
 	g.u64(b.Nonce)

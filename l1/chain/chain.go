@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -64,92 +65,35 @@ type Config struct {
 	ExternalConsensus bool
 }
 
-// Header is a block header. Its hash is keccak256 of its RLP; the validator signs that hash with
-// pqkey.ContextBlockHeader, the chain ID and the height as nonce.
-type Header struct {
-	ChainID     uint64
-	Height      uint64
-	Timestamp   uint64 // set by the block producer; non-decreasing; the state machine reads no clock
-	ParentHash  common.Hash
-	Proposer    common.Address
-	TxRoot      common.Hash // keccak256 of the RLP list of transaction hashes
-	ReceiptRoot common.Hash // keccak256 of the RLP of the receipts
-	StateRoot   common.Hash // state root after the block (docs/l1.md §4)
-}
+type Header = l1api.Header
 
-// Hash is the block hash.
-func (h *Header) Hash() common.Hash {
-	b, err := rlp.EncodeToBytes(h)
-	if err != nil {
-		panic(err) // a struct of fixed-size fields always encodes
-	}
-	return crypto.Keccak256Hash(b)
-}
+type SealedBlock = l1api.SealedBlock
 
-// SealedBlock is a block as stored and as replayed: header, raw transactions, signature.
-type SealedBlock struct {
-	Header Header
-	Txs    [][]byte
-	Sig    []byte
-}
+type Receipt = l1api.Receipt
 
-// Receipt is the outcome of one transaction of a block.
-type Receipt struct {
-	TxHash common.Hash
-	OK     bool
-	Error  string
-}
+type EventKind = l1api.EventKind
 
-// EventKind names an event of the log.
-type EventKind uint8
-
-// Event kinds.
 const (
-	EventBlock EventKind = iota + 1
-	EventRollupRegistered
-	EventDeposit
-	EventBatchSubmitted
-	EventBatchFinalized
-	EventBatchReverted
-	EventChallengeUpheld
-	EventWithdrawalPaid
-	EventWithdrawalDelayed
-	EventRollupFrozen
-	EventExodus
-	EventDepositRefunded
-	EventPaused
-	EventUnpaused
-	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
-	EventConfigQueued      // a config change was queued: Number is its activation height, Root its config hash
-	EventConfigActivated   // a queued config change applied: Number is the height, Root its config hash
+	EventBlock             = l1api.EventBlock
+	EventRollupRegistered  = l1api.EventRollupRegistered
+	EventDeposit           = l1api.EventDeposit
+	EventBatchSubmitted    = l1api.EventBatchSubmitted
+	EventBatchFinalized    = l1api.EventBatchFinalized
+	EventBatchReverted     = l1api.EventBatchReverted
+	EventChallengeUpheld   = l1api.EventChallengeUpheld
+	EventWithdrawalPaid    = l1api.EventWithdrawalPaid
+	EventWithdrawalDelayed = l1api.EventWithdrawalDelayed
+	EventRollupFrozen      = l1api.EventRollupFrozen
+	EventExodus            = l1api.EventExodus
+	EventDepositRefunded   = l1api.EventDepositRefunded
+	EventPaused            = l1api.EventPaused
+	EventUnpaused          = l1api.EventUnpaused
+	EventChallengeRejected = l1api.EventChallengeRejected
+	EventConfigQueued      = l1api.EventConfigQueued
+	EventConfigActivated   = l1api.EventConfigActivated
 )
 
-var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
-	EventBatchSubmitted: "batch_submitted", EventBatchFinalized: "batch_finalized", EventBatchReverted: "batch_reverted",
-	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
-	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
-	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected", EventConfigQueued: "config_queued",
-	EventConfigActivated: "config_activated"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && eventNames[k] != "" {
-		return eventNames[k]
-	}
-	return fmt.Sprintf("event(%d)", uint8(k))
-}
-
-// Event is one entry of the event log (subscriptions resume from a height).
-type Event struct {
-	Height   uint64
-	Index    uint64
-	Kind     EventKind
-	RollupID uint64
-	Number   uint64 // batch number, deposit index, delayed id, account index, per kind
-	Amount   uint64 // amount paid or queued; for a submitted batch its mode
-	Address  common.Address
-	Root     common.Hash // new root (batch), block hash (block), deposit chain (deposit)
-	TxHash   common.Hash
-}
+type Event = l1api.Event
 
 // Result is the outcome of applying a block.
 type Result struct {
@@ -177,7 +121,6 @@ type Chain struct {
 
 	mu   sync.RWMutex
 	head head
-	lt   ltHash
 	// committing is the view of the store the queries read while a block's batch is being
 	// committed, nil otherwise. pebble makes a batch readable when it is applied to the
 	// memtable, before its WAL record is written and synced; until Commit has returned, a
@@ -214,18 +157,12 @@ func Open(db *pebble.DB, cfg Config) (*Chain, error) {
 	if err := rlp.DecodeBytes(b, &c.head); err != nil {
 		return nil, fmt.Errorf("%w: head: %v", ErrCorruptStore, err)
 	}
-	lb, ok, err := dbGet(db, []byte(keyLtHash))
+	root, err := treeRoot(db)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, fmt.Errorf("%w: lattice hash missing", ErrCorruptStore)
-	}
-	if c.lt, err = parseLtHash(lb); err != nil {
-		return nil, err
-	}
-	if c.lt.root() != c.head.StateRoot {
-		return nil, fmt.Errorf("%w: lattice hash does not give the head's state root", ErrCorruptStore)
+	if root != c.head.StateRoot {
+		return nil, fmt.Errorf("%w: the state tree's root %s is not the head's state root %s", ErrCorruptStore, root, c.head.StateRoot)
 	}
 	g, err := c.Block(0)
 	if err != nil {
@@ -280,28 +217,28 @@ func (c *Chain) writeGenesis() error {
 		o.putRLP(keyFees(), &c.fees)
 	}
 	o.commitTx()
-	var lt ltHash
 	batch := c.db.NewBatch()
 	defer batch.Close()
-	if err := o.updateLtHash(&lt); err != nil {
+	root, err := o.updateRoot()
+	if err != nil {
 		return err
 	}
 	if err := o.flush(batch); err != nil {
 		return err
 	}
-	h := c.genesisHeader(lt.root())
+	h := c.genesisHeader(root)
 	hd := head{Height: 0, Hash: h.Hash(), Timestamp: h.Timestamp, StateRoot: h.StateRoot}
-	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd, &lt); err != nil {
+	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd); err != nil {
 		return err
 	}
 	if err := c.commit(batch); err != nil {
 		return fmt.Errorf("chain: committing genesis: %w", err)
 	}
-	c.head, c.lt = hd, lt
+	c.head = hd
 	return nil
 }
 
-func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events []Event, hd *head, lt *ltHash) error {
+func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events []Event, hd *head) error {
 	set := func(k string, v any) error {
 		enc, err := rlp.EncodeToBytes(v)
 		if err != nil {
@@ -321,10 +258,7 @@ func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events [
 			return err
 		}
 	}
-	if err := set(keyHead, hd); err != nil {
-		return err
-	}
-	return batch.Set([]byte(keyLtHash), lt.bytes(), nil)
+	return set(keyHead, hd)
 }
 
 // ChainID is the L1 chain ID.
@@ -345,7 +279,6 @@ type Pending struct {
 	Result
 	txs    [][]byte
 	o      *overlay
-	lt     ltHash
 	parent common.Hash
 }
 
@@ -355,7 +288,7 @@ type Pending struct {
 // a failed receipt.
 func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	c.mu.RLock()
-	hd, lt := c.head, c.lt
+	hd := c.head
 	c.mu.RUnlock()
 	timestamp = max(timestamp, hd.Timestamp)
 	x := &executor{c: c, o: newOverlay(c.db), height: hd.Height + 1, timestamp: timestamp}
@@ -383,10 +316,10 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	if err := x.checkSupply(); err != nil {
 		return nil, err
 	}
-	if err := x.o.updateLtHash(&lt); err != nil {
+	root, err := x.o.updateRoot()
+	if err != nil {
 		return nil, err
 	}
-	p.lt = lt
 	txRoot, err := rlp.EncodeToBytes(hashes)
 	if err != nil {
 		return nil, fmt.Errorf("chain: encoding tx hashes: %w", err)
@@ -397,7 +330,7 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	}
 	p.Header = Header{ChainID: c.ChainID(), Height: x.height, Timestamp: timestamp, ParentHash: hd.Hash,
 		Proposer: c.validator.Address(), TxRoot: crypto.Keccak256Hash(txRoot),
-		ReceiptRoot: crypto.Keccak256Hash(rcpt), StateRoot: lt.root()}
+		ReceiptRoot: crypto.Keccak256Hash(rcpt), StateRoot: root}
 	blockHash := p.Header.Hash()
 	p.Events = append(x.events, Event{Kind: EventBlock, Number: x.height, Root: blockHash})
 	for i := range p.Events {
@@ -435,7 +368,7 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 		return err
 	}
 	hd := head{Height: p.Header.Height, Hash: h, Timestamp: p.Header.Timestamp, StateRoot: p.Header.StateRoot}
-	if err := writeMeta(batch, &SealedBlock{Header: p.Header, Txs: p.txs, Sig: sig}, p.Receipts, p.Events, &hd, &p.lt); err != nil {
+	if err := writeMeta(batch, &SealedBlock{Header: p.Header, Txs: p.txs, Sig: sig}, p.Receipts, p.Events, &hd); err != nil {
 		return err
 	}
 	if extra != nil {
@@ -455,7 +388,7 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 		return fmt.Errorf("chain: committing block %d: %w", hd.Height, err)
 	}
 	c.mu.Lock()
-	c.head, c.lt = hd, p.lt
+	c.head = hd
 	c.committing = nil
 	c.mu.Unlock()
 	return snap.Close() // no query holds it: they read it under mu

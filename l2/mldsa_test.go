@@ -267,12 +267,15 @@ func TestApplyMLDSA(t *testing.T) {
 		tx   *l2.Tx
 		opts l2.ApplyOptions
 	}{
-		"nil KeyBook":       {&transfer, noKeys},
-		"unknown key":       {&transfer, l2.ApplyOptions{ChainID: 42, VerifySignatures: true, Keys: l2.KeyMap{}}},
-		"tampered":          {&tampered, opts},
-		"other signer":      {&other, opts},
-		"digest not w2":     {&l2.Tx{Type: transfer.Type, From: 3, To: 4, Amount: 100, Nonce: 7, MLDSASig: transfer.MLDSASig}, opts},
-		"other chain":       {&transfer, l2.ApplyOptions{ChainID: 43, VerifySignatures: true, Keys: keys}},
+		"nil KeyBook":   {&transfer, noKeys},
+		"unknown key":   {&transfer, l2.ApplyOptions{ChainID: 42, VerifySignatures: true, Keys: l2.KeyMap{}}},
+		"tampered":      {&tampered, opts},
+		"other signer":  {&other, opts},
+		"digest not w2": {&l2.Tx{Type: transfer.Type, From: 3, To: 4, Amount: 100, Nonce: 7, MLDSASig: transfer.MLDSASig}, opts},
+		"other chain":   {&transfer, l2.ApplyOptions{ChainID: 43, VerifySignatures: true, Keys: keys}},
+		// A KeyBook that answers kh with another key (whose signature this is) verifies nothing.
+		"key of another hash": {&other, l2.ApplyOptions{ChainID: 42, VerifySignatures: true,
+			Keys: l2.KeyMap{pqPK.Y: mldsaKey(2).Public().Bytes()}}},
 		"withdraw tampered": {&l2.Tx{Type: withdraw.Type, From: 3, Amount: 101, Nonce: 7, Address: withdraw.Address, SigDigest: withdraw.SigDigest, MLDSASig: withdraw.MLDSASig}, opts},
 	}
 	for name, c := range cases {

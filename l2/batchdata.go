@@ -74,7 +74,7 @@ func JoinBatchData(records []byte, sigs [][]byte) ([]byte, error) {
 		switch mldsa := TxType(rec[7]).MLDSA(); {
 		case mldsa && len(sigs[k]) != MLDSASigSize:
 			return nil, fmt.Errorf("l2: join batch data: record %d (%s) has a signature of %d bytes, want %d", k, TxType(rec[7]), len(sigs[k]), MLDSASigSize)
-		case !mldsa && sigs[k] != nil:
+		case !mldsa && len(sigs[k]) != 0:
 			return nil, fmt.Errorf("l2: join batch data: record %d (%s) takes no signature", k, TxType(rec[7]))
 		}
 		data = append(data, rec...)

@@ -231,6 +231,7 @@ type l2Side struct {
 	// faulty makes batch execute as a sequencer that skips signature checks and posts failing
 	// transactions (fraud tests).
 	faulty bool
+	keys   l2.KeyMap // the ML-DSA keys of the rollup's accounts (nil: none)
 }
 
 func testConfig(h *harness, seq *pqkey.PrivateKey, chainID uint64, guardians []*pqkey.PrivateKey, threshold uint64) RollupConfig {
@@ -282,7 +283,7 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	t.Helper()
 	prev := s.state.Root()
 	before := s.dq
-	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty})
+	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty, Keys: s.keys})
 	for k, st := range res.Statuses {
 		if st != l2.StatusOK && !s.faulty {
 			t.Fatalf("L2 tx %d: %s", k, st)
@@ -300,8 +301,11 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 		}
 	}
 	s.dq = after
-	data := l2.EncodeBatch(txs)
-	dh, err := l2.DataHash(data)
+	data, err := l2.EncodeBatchData(txs) // interleaved: each type 5/6 record is followed by its signature
+	if err != nil {
+		t.Fatal(err)
+	}
+	dh, err := l2.DataHash(l2.EncodeBatch(txs)) // over the records only
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
-	srv.Handle(l1api.MethodL2Key, query(func(r l1api.L2KeyRef) (any, error) { return n.chain.L2Key(r.RollupID, r.KH) }))
+	srv.Handle(l1api.MethodL2Key, query(func(r l1api.L2KeyRef) (any, error) { return n.L2Key(r.RollupID, r.KH) }))
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 }
 

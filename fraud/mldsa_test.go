@@ -3,11 +3,13 @@ package fraud_test
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/fraud"
+	"github.com/pqbridge/pqbridge/fraud/fraudtest"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/l2test"
@@ -187,5 +189,41 @@ func TestMaxProofSizeMLDSA(t *testing.T) {
 		t.Fatalf("largest ML-DSA proof is %d bytes, MaxProofSize %d", n, fraud.MaxProofSize)
 	} else {
 		t.Logf("largest ML-DSA proof: %d bytes of %d", n, fraud.MaxProofSize)
+	}
+}
+
+// TestHonestMLDSAProofs: every well-formed proof against an honest batch of ML-DSA and EdDSA
+// transactions is judged "not fraud" (the ML-DSA steps carry the key and the signature), and
+// mutations of them, field by field and byte by byte, are rejected.
+func TestHonestMLDSAProofs(t *testing.T) {
+	w := newPQWorld(t, 4)
+	txs := []l2.Tx{w.pqTransfer(t, w.pq, 1, 10, 0), w.transfer(1, 3, 5, 0), w.pqWithdraw(t, 7, 1), w.pqTransfer(t, w.pq, 3, 1, 2)}
+	b := commit(t, w.state, txs, w.opts())
+	ps, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace, w.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(17, 17))
+	withKey := 0
+	for _, p := range ps {
+		if len(p.MLDSAPub) > 0 {
+			withKey++
+		}
+		enc := p.Encode()
+		if ok, err := b.judge(enc); ok || err != nil {
+			t.Fatalf("honest %s proof at step %d: %v, %v", p.Kind, p.Step, ok, err)
+		}
+		for j := range 40 {
+			m := fraudtest.MutateBytes(rng, enc)
+			if j%2 == 1 {
+				m = fraudtest.Mutate(rng, p).Encode()
+			}
+			if ok, _ := b.judge(m); ok {
+				t.Fatalf("a mutation of the honest %s proof at step %d is upheld", p.Kind, p.Step)
+			}
+		}
+	}
+	if withKey != 3 {
+		t.Fatalf("%d honest proofs carry an ML-DSA key, want 3", withKey)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 const (
@@ -26,6 +27,7 @@ const (
 	MethodReceipts    = l1api.MethodReceipts
 	MethodEvents      = l1api.MethodEvents
 	MethodCertificate = l1api.MethodCertificate
+	MethodProveState  = l1api.MethodProveState
 )
 
 const (
@@ -85,6 +87,8 @@ type EventsRequest = l1api.EventsRequest
 //	                                              hash (bytes; not_found if none did)
 //	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
 //	                                              (CometBFT validators; not_found before height+2)
+//	l1_proveState  stateproof.Request          -> stateproof.Reply: the keys' values at a height
+//	                                              with their proofs and the height's certificate
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -104,6 +108,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.HandleStream(MethodEvents, n.handleEvents)
 	srv.Handle(l1api.MethodL2Key, query(func(r l1api.L2KeyRef) (any, error) { return n.L2Key(r.RollupID, r.KH) }))
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
+	srv.Handle(MethodProveState, n.handleProveState)
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil
@@ -200,4 +205,17 @@ func (n *Node) handleEvents(ctx context.Context, req *quicrpc.Request, send func
 			return nil // the subscriber left or the server is stopping
 		}
 	}
+}
+
+// handleProveState decodes a bounded stateproof.Request and answers it with ProveState.
+func (n *Node) handleProveState(_ context.Context, req *quicrpc.Request) ([]byte, error) {
+	r, err := stateproof.DecodeRequest(req.Payload)
+	if err != nil {
+		return nil, apiError(fmt.Errorf("%w: %w", ErrBadRequest, err))
+	}
+	reply, err := n.ProveState(r)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return rlp.EncodeToBytes(reply)
 }

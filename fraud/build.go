@@ -166,7 +166,7 @@ func CheckInputs(c *l2.Commitment, data []byte, trace []fr.Element) ([]l2.Tx, er
 	if err := l2.CheckSignatureDigests(txs, sigs); err != nil {
 		return nil, fmt.Errorf("fraud: batch data: %w", err)
 	}
-	if dh, err := l2.DataHash(records); err != nil || !dh.Equal(&c.DataHash) {
+	if dh := l2.TxsDataHash(txs); !dh.Equal(&c.DataHash) { // over the records only
 		return nil, fmt.Errorf("fraud: the data is not the batch's (data hash)")
 	}
 	if uint64(len(txs)) != c.TxCount || len(trace) != len(txs) {

@@ -42,14 +42,11 @@ func commit(t testing.TB, pre *l2.State, txs []l2.Tx, opts l2.ApplyOptions) *pos
 // seal commits to the given trace, new root and withdrawal root, whatever they are.
 func seal(t testing.TB, pre *l2.State, data []byte, trace []fr.Element, newRoot, wroot fr.Element) *posted {
 	t.Helper()
-	records, _, err := l2.SplitBatchData(data)
+	txs, _, err := l2.DecodeBatchData(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dh, err := l2.DataHash(records) // over the records only
-	if err != nil {
-		t.Fatal(err)
-	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	c := l2.Commitment{ChainID: testChainID, BatchNumber: testBatch, PrevRoot: pre.Root(), NewRoot: newRoot,
 		WithdrawalRoot: wroot, DataHash: dh, TraceRoot: l2.ListRoot(trace), TxCount: uint64(len(trace))}
 	return &posted{pre: pre, c: c, data: data, trace: trace}

@@ -46,10 +46,7 @@ func (r *pqRollup) submission(txs []l2.Tx, opts l2.ApplyOptions, mode uint8) (*c
 	if err != nil {
 		t.Fatal(err)
 	}
-	dh, err := l2.DataHash(l2.EncodeBatch(txs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	frame, err := chain.CompressBatch(data)
 	if err != nil {
 		t.Fatal(err)

@@ -92,10 +92,7 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if err := checkBatchSignatures(p.Mode, txs, sigs); err != nil {
 		return err
 	}
-	dh, err := l2.DataHash(records) // over the records only: each signature is bound by w2
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBatchData, err)
-	}
+	dh := l2.TxsDataHash(txs) // over the records only: each signature is bound by w2
 	if !dh.Equal(&c.DataHash) {
 		return fmt.Errorf("%w: data hashes to %x, commitment has %x", ErrDataHash, dh.Bytes(), p.DataHash)
 	}

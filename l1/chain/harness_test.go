@@ -305,10 +305,7 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	if err != nil {
 		t.Fatal(err)
 	}
-	dh, err := l2.DataHash(l2.EncodeBatch(txs)) // over the records only
-	if err != nil {
-		t.Fatal(err)
-	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	frame, err := CompressBatch(data)
 	if err != nil {
 		t.Fatal(err)

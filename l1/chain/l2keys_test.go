@@ -150,7 +150,7 @@ func TestMLDSABatch(t *testing.T) {
 	}{
 		{"missing signature", withData(t, p, append(bytes.Clone(data[:l2.TxSize]), data[l2.TxSize+l2.MLDSASigSize:]...)), ErrBatchData, "record 0: truncated ML-DSA signature"},
 		{"signature whose digest is not w2", withData(t, p, badDigest), ErrBatchData, "record 0 (transfer_mldsa): the signature's digest is not w2"},
-		{"too many ML-DSA records", withData(t, p, tooMany), ErrBatchData, "more than 256 ML-DSA records"},
+		{"too many ML-DSA records", withData(t, p, tooMany), l2.ErrBatchTooLarge, "ML-DSA records"},
 		{"ML-DSA in a validity batch", pv, ErrMLDSAInValidityBatch, "transaction 0 is a transfer_mldsa"},
 	}
 	for _, tc := range cases {

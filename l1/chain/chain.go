@@ -47,6 +47,10 @@ type Genesis struct {
 	Timestamp uint64
 	Alloc     []Alloc
 	Fees      Fees // zero: no fees
+	// Validators is the staked validator set of a chain under external consensus (validators.go);
+	// none: no validator state, and the validator transactions are refused.
+	Validators []GenesisValidator
+	Staking    Staking
 }
 
 // Config configures a Chain.
@@ -122,6 +126,10 @@ const (
 	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
 	EventConfigQueued      // a config change was queued: Number is its activation height, Root its config hash
 	EventConfigActivated   // a queued config change applied: Number is the height, Root its config hash
+	EventValidatorChange   // a join, stake change or leave was queued: Address the validator, Amount its stake from the next epoch
+	EventValidatorSet      // an epoch boundary changed the set: Number the height it is in force from, Amount its total stake
+	EventValidatorSlashed  // equivocation evidence: Address the validator, Amount the stake burned, Number the evidence height
+	EventStakeReleased     // unbonded stake paid back: Address the validator, Amount
 )
 
 var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
@@ -129,7 +137,8 @@ var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup
 	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
 	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
 	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected", EventConfigQueued: "config_queued",
-	EventConfigActivated: "config_activated"}
+	EventConfigActivated: "config_activated", EventValidatorChange: "validator_change", EventValidatorSet: "validator_set",
+	EventValidatorSlashed: "validator_slashed", EventStakeReleased: "stake_released"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {
@@ -279,6 +288,9 @@ func (c *Chain) writeGenesis() error {
 	if !c.fees.IsZero() { // absent for a chain without fees: its genesis root is unchanged
 		o.putRLP(keyFees(), &c.fees)
 	}
+	if err := genesisValidators(o, &c.cfg.Genesis); err != nil {
+		return err
+	}
 	o.commitTx()
 	var lt ltHash
 	batch := c.db.NewBatch()
@@ -343,10 +355,13 @@ func (c *Chain) Head() (height uint64, hash common.Hash, timestamp uint64, state
 // Pending is an executed, not yet committed block.
 type Pending struct {
 	Result
-	txs    [][]byte
-	o      *overlay
-	lt     ltHash
-	parent common.Hash
+	// ValidatorUpdates are the consensus engine's power changes of an epoch boundary, in force
+	// from height+2 (CometBFT's rule); empty in other blocks.
+	ValidatorUpdates []ValidatorUpdate
+	txs              [][]byte
+	o                *overlay
+	lt               ltHash
+	parent           common.Hash
 }
 
 // Execute runs txs as the next block with the given timestamp (clamped to the parent's) on an
@@ -354,6 +369,12 @@ type Pending struct {
 // fails only for a fatal condition (store error, escrow invariant); a failing transaction gets
 // a failed receipt.
 func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
+	return c.ExecuteBlock(timestamp, txs, nil)
+}
+
+// ExecuteBlock is Execute with the equivocation evidence the consensus engine reports for the
+// block (validators.go): it is applied before the transactions.
+func (c *Chain) ExecuteBlock(timestamp uint64, txs [][]byte, evidence []Misbehavior) (*Pending, error) {
 	c.mu.RLock()
 	hd, lt := c.head, c.lt
 	c.mu.RUnlock()
@@ -362,7 +383,10 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	if err := x.tick(); err != nil {
 		return nil, err
 	}
-	p := &Pending{txs: txs, o: x.o, parent: hd.Hash}
+	if err := x.validatorTick(evidence); err != nil {
+		return nil, err
+	}
+	p := &Pending{txs: txs, o: x.o, parent: hd.Hash, ValidatorUpdates: x.valUpdates}
 	hashes := make([]common.Hash, len(txs))
 	for i, raw := range txs {
 		hashes[i] = crypto.Keccak256Hash(raw)

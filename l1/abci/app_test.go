@@ -37,7 +37,8 @@ func newAppSet(t *testing.T) *appSet {
 		s.cmt = append(s.cmt, ck.PubKey().Address())
 	}
 	n, err := node.New(node.Config{Dir: filepath.Join(t.TempDir(), "l1"), ExternalConsensus: true,
-		Genesis: chain.Genesis{ChainID: testChainID, Validator: keys[0].Public().Bytes(), Timestamp: 1_700_000_000_000}})
+		Genesis: chain.Genesis{ChainID: testChainID, Validator: keys[0].Public().Bytes(), Timestamp: 1_700_000_000_000,
+			Validators: GenesisValidators(vals), Staking: chain.Staking{EpochLength: testEpoch, MinStake: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}

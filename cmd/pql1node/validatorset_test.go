@@ -166,11 +166,7 @@ func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Addre
 		key, cseed := testKey(byte(100+i)), testKey(byte(150+i))
 		ck, nk := consensusKeys(cseed.Seed())
 		ids = append(ids, abci.NodeID(nk))
-		vf.Validators = append(vf.Validators, struct {
-			PQKey        hexutil.Bytes `json:"pqKey"`
-			ConsensusKey hexutil.Bytes `json:"consensusKey"`
-			Power        uint64        `json:"power"`
-		}{key.Public().Bytes(), ck.PubKey().Bytes(), 10})
+		vf.Validators = append(vf.Validators, validatorJSON{PQKey: key.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Stake: 10})
 		set = append(set, &setValidator{key: key, args: []string{
 			"-datadir", filepath.Join(dir, fmt.Sprint("v", i)), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(setChainID),
 			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key), "-dev", funded.Hex(),
@@ -255,6 +251,10 @@ func TestConsensusFlags(t *testing.T) {
 			validators: proctest.WriteFile(t, dir, "extra.json", `{"validators": [], "stake": 1}`)}, "unknown field"},
 		"trailing data": {consensusFlags{engine: engineCometBFT, keyFile: seed,
 			validators: proctest.WriteFile(t, dir, "trail.json", `{"validators": []} {}`)}, "data after"},
+		"no stake": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "nostake.json", `{"validators": [{"pqKey": "0x00", "consensusKey": "0x00"}]}`)}, "validator 0 has no stake"},
+		"stake and power": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "both.json", `{"validators": [{"pqKey": "0x00", "consensusKey": "0x00", "stake": 2, "power": 3}]}`)}, "stake 2 and power 3"},
 	} {
 		if _, err := loadConsensus(tc.f, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
@@ -268,6 +268,15 @@ func TestConsensusFlags(t *testing.T) {
 	if len(cv.vals) != 1 || !bytes.Equal(cv.consensus, ck) || !bytes.Equal(cv.nodeKey, nk) || bytes.Equal(ck, nk) {
 		t.Fatalf("loaded %d validators; keys from the seed %v %v, distinct %v",
 			len(cv.vals), bytes.Equal(cv.consensus, ck), bytes.Equal(cv.nodeKey, nk), !bytes.Equal(ck, nk))
+	}
+	if cv.staking != (chain.Staking{EpochLength: defaultEpochLength, MinStake: 1}) {
+		t.Fatalf("staking %+v from a file naming none, want epochs of %d and the smallest stake", cv.staking, defaultEpochLength)
+	}
+	staked := proctest.WriteFile(t, dir, "staked.json", fmt.Sprintf(`{"validators": [{"pqKey": "%s", "consensusKey": "0x%x", "stake": 500}], "epochLength": 10, "minStake": 50}`,
+		hexutil.Encode(testKey(8).Public().Bytes()), make([]byte, 32)))
+	cv, err = loadConsensus(consensusFlags{engine: engineCometBFT, validators: staked, keyFile: seed}, false)
+	if err != nil || cv.vals[0].Power != 500 || cv.staking != (chain.Staking{EpochLength: 10, MinStake: 50}) {
+		t.Fatalf("staked set: %v, %+v", err, cv)
 	}
 	// -init creates the consensus seed file once.
 	path := filepath.Join(dir, "new.consensus")

@@ -104,6 +104,12 @@ func (tn *testNet) checkSets(from uint64, before, after int, signer common.Addre
 		if err != nil {
 			tn.t.Fatal(err)
 		}
+		for height, want := range map[uint64]*qc.ValidatorSet{from - 2: old, from - 1: next} {
+			s, err := v.n.Signers(height) // what l1_validators serves
+			if err != nil || s.Hash != want.Hash() || len(s.Members) != len(want.Validators()) {
+				tn.t.Fatalf("node %d: Signers(%d) = %+v, %v; want the set %s", i, height, s, err, want.Hash())
+			}
+		}
 		if len(old.Validators()) != before || len(next.Validators()) != after {
 			tn.t.Fatalf("node %d: %d signers of height %d and %d of %d, want %d and %d", i,
 				len(old.Validators()), from-2, len(next.Validators()), from-1, before, after)

@@ -32,6 +32,8 @@ const (
 	MethodEvents     = "l1_events"
 	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
 	MethodCertificate = "l1_certificate"
+	// MethodValidators serves the validator set that certifies a height (validators.go).
+	MethodValidators = "l1_validators"
 )
 
 // Limits of the API, checked before a payload is decoded.
@@ -168,6 +170,8 @@ type EventsRequest struct {
 //	                                              then each block's as it commits
 //	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
 //	                                              (CometBFT validators; not_found before height+2)
+//	l1_validators  height u64                  -> SignerSet: the set whose votes certify that height
+//	                                              (not_found on a single-validator node)
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -186,6 +190,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
+	srv.Handle(MethodValidators, query(func(h uint64) (any, error) { return n.Signers(h) }))
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil

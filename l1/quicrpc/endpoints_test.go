@@ -283,6 +283,7 @@ func (tg *target) endpoints(t *testing.T) []endpoint {
 		}), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		// A single-validator node has no certificates (docs/l1.md §9).
 		{node.MethodCertificate, rlpBytes(t, included), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
+		{node.MethodValidators, rlpBytes(t, included), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		// A subscription's genuine answer is the signed acknowledgement, with no payload.
 		{node.MethodEvents, rlpBytes(t, &node.EventsRequest{FromHeight: 1}), func(t *testing.T, reply []byte, err error) {
 			t.Helper()

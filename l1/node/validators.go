@@ -1,0 +1,41 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/qc"
+)
+
+// SignerSet is the reply of l1_validators: the validator set whose ML-DSA votes certify a
+// height (CometBFT's set of the next height, docs/l1.md §9), so that a client that pinned the
+// genesis set can follow the certified changes.
+type SignerSet struct {
+	From    uint64            // the height CometBFT uses the set from (its certificates are of From-1 on)
+	Members []chain.SetMember // in address order
+	Hash    common.Hash       // l1/qc's hash of the set: the ValSetHash of the headers it certifies
+}
+
+// Signers returns the set that certifies height; chain.ErrNotFound on a chain without a
+// validator set (the single-validator node).
+func (n *Node) Signers(height uint64) (*SignerSet, error) {
+	from, members, err := n.chain.ValidatorSetAt(height + 1)
+	if err != nil {
+		return nil, err
+	}
+	vals := make([]qc.Validator, len(members))
+	for i, m := range members {
+		k, err := pqkey.ParsePublicKey(m.PQKey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: validator set from %d: %w", chain.ErrCorruptStore, from, err)
+		}
+		vals[i] = qc.Validator{Key: k, Power: m.Power}
+	}
+	set, err := qc.NewValidatorSet(vals)
+	if err != nil {
+		return nil, fmt.Errorf("%w: validator set from %d: %w", chain.ErrCorruptStore, from, err)
+	}
+	return &SignerSet{From: from, Members: members, Hash: set.Hash()}, nil
+}

@@ -34,7 +34,9 @@ func (x *executor) validatorTick(evidence []Misbehavior) error {
 }
 
 // slash burns SlashPercent of the bonded stake of the validator m names and jails it: it leaves
-// the set at the next boundary. Each piece of evidence counts once (s/evidence/<hash>). The last
+// the set at the next boundary. Each piece of evidence counts once (s/evidence/<hash>), and a
+// validator is slashed once: a double-signing node equivocates at many heights before it is
+// removed, and further evidence against a jailed validator burns nothing more. The last
 // validator of the next set is burned but not removed (the set is never empty). Evidence against
 // a key no longer in the state (a validator gone with its stake) changes nothing.
 func (x *executor) slash(vs *Validators, m Misbehavior) error {
@@ -49,7 +51,7 @@ func (x *executor) slash(vs *Validators, m Misbehavior) error {
 	}
 	x.o.putRLP(key, x.height)
 	i := vs.byConsensusAddress(m.ConsensusAddress)
-	if i < 0 {
+	if i < 0 || vs.Records[i].Jailed {
 		return nil
 	}
 	r := &vs.Records[i]

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -67,41 +68,25 @@ type Validators struct {
 	Unbonding []Unbonding       // in release order
 }
 
-// SetMember is a member of the set in force at some height, as the consensus engine and the
-// certificates use it; Power is its stake.
-type SetMember struct {
-	PQKey        []byte
-	ConsensusKey []byte
-	Power        uint64
-}
-
 // ValidatorUpdate is a power change for the consensus engine (power 0 removes).
 type ValidatorUpdate struct {
 	ConsensusKey []byte
 	Power        uint64
 }
 
+// The validator transactions' payloads and the set's members are package l1api's.
+type (
+	ValidatorJoin  = l1api.ValidatorJoin
+	ValidatorStake = l1api.ValidatorStake
+	ValidatorLeave = l1api.ValidatorLeave
+	SetMember      = l1api.SetMember
+)
+
 // Misbehavior is equivocation evidence the consensus engine committed.
 type Misbehavior struct {
 	ConsensusAddress []byte // CometBFT's address of the Ed25519 key: sha256(key)[:20]
 	Height           uint64 // of the equivocation
 }
-
-// ValidatorJoin asks for the sender (its ML-DSA key) to join the set with ConsensusKey and Stake
-// moved from its balance.
-type ValidatorJoin struct {
-	ConsensusKey []byte
-	Stake        uint64
-}
-
-// ValidatorStake adds Amount to the sender's stake, or withdraws it.
-type ValidatorStake struct {
-	Amount   uint64
-	Withdraw bool
-}
-
-// ValidatorLeave asks for the sender to leave the set; its stake unbonds.
-type ValidatorLeave struct{}
 
 // ConsensusAddress is CometBFT's address of an Ed25519 consensus key.
 func ConsensusAddress(key []byte) []byte {

@@ -234,6 +234,11 @@ func TestValidatorSlashing(t *testing.T) {
 	if p := h.blockWith(ev); hasEvent(p.Events, EventValidatorSlashed, v.Address(), burn) {
 		t.Fatal("the same evidence slashed twice")
 	}
+	// Another equivocation of the jailed validator: it is slashed once.
+	later := []Misbehavior{{ConsensusAddress: ConsensusAddress(consensusKey(102)), Height: 2}}
+	if p := h.blockWith(later); hasEvent(p.Events, EventValidatorSlashed, v.Address(), burn) {
+		t.Fatal("a jailed validator slashed again")
+	}
 	if g2, _ := h.c.Global(); g2 != g {
 		t.Fatalf("global %+v after the repeated evidence, want %+v", g2, g)
 	}

@@ -3,20 +3,14 @@ package node
 import (
 	"fmt"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/qc"
 )
 
-// SignerSet is the reply of l1_validators: the validator set whose ML-DSA votes certify a
-// height (CometBFT's set of the next height, docs/l1.md §9), so that a client that pinned the
-// genesis set can follow the certified changes.
-type SignerSet struct {
-	From    uint64            // the height CometBFT uses the set from (its certificates are of From-1 on)
-	Members []chain.SetMember // in address order
-	Hash    common.Hash       // l1/qc's hash of the set: the ValSetHash of the headers it certifies
-}
+// SignerSet is the reply of l1_validators (package l1api).
+type SignerSet = l1api.SignerSet
 
 // Signers returns the set that certifies height; chain.ErrNotFound on a chain without a
 // validator set (the single-validator node).

@@ -26,8 +26,11 @@ import (
 const (
 	// MaxValidators matches l1/qc's bound on a certificate's set.
 	MaxValidators = 100
-	// SlashPercent of its bonded stake is burned for each equivocation.
+	// SlashPercent of its bonded stake is burned for an equivocation.
 	SlashPercent = 10
+	// MaxTotalStake is CometBFT's bound on the total voting power (MaxInt64/8): a set above it
+	// would make CometBFT refuse the block's validator updates and halt.
+	MaxTotalStake = 1<<63/8 - 1
 )
 
 // Staking are the validator-set parameters fixed at genesis.
@@ -127,8 +130,8 @@ func genesisValidators(o *overlay, g *Genesis) error {
 			return fmt.Errorf("chain: genesis validator %d listed twice", i)
 		}
 		var carry uint64
-		if total, carry = bits.Add64(total, gv.Stake, 0); carry != 0 {
-			return fmt.Errorf("chain: genesis stake: %w", ErrOverflow)
+		if total, carry = bits.Add64(total, gv.Stake, 0); carry != 0 || total > MaxTotalStake {
+			return fmt.Errorf("chain: genesis stake: %w: above %d", ErrOverflow, uint64(MaxTotalStake))
 		}
 		vs.insert(ValidatorRecord{Address: k.Address(), PQKey: gv.PQKey, ConsensusKey: gv.ConsensusKey,
 			Power: gv.Stake, Bonded: gv.Stake, Next: gv.Stake})
@@ -186,10 +189,15 @@ func (vs *Validators) inForce() []SetMember {
 
 // next returns the largest stake and the total of the set as it will be at the next boundary,
 // and how many members it will have.
+// The total saturates at 2^64-1 (MaxTotalStake refuses it long before).
 func (vs *Validators) next() (largest, total uint64, members int) {
 	for _, r := range vs.Records {
 		if r.Next > 0 {
-			largest, total, members = max(largest, r.Next), total+r.Next, members+1
+			var carry uint64
+			if total, carry = bits.Add64(total, r.Next, 0); carry != 0 {
+				total = ^uint64(0)
+			}
+			largest, members = max(largest, r.Next), members+1
 		}
 	}
 	return largest, total, members
@@ -204,6 +212,9 @@ func checkConcentration(before, after *Validators) error {
 	aMax, aTotal, n := after.next()
 	if n == 0 {
 		return ErrLastValidator
+	}
+	if aTotal > MaxTotalStake {
+		return fmt.Errorf("%w: total stake %d above %d", ErrOverflow, aTotal, uint64(MaxTotalStake))
 	}
 	if !above(aMax, 3, aTotal, 1) { // 3·max ≤ total
 		return nil

@@ -152,6 +152,7 @@ func TestValidatorTxRefusals(t *testing.T) {
 	h.mustFail(h.tx(v, TxValidatorStake, &ValidatorStake{Amount: testStake - testMinStake + 1, Withdraw: true}), ErrStakeTooLow)
 	h.mustOK(h.tx(v, TxValidatorStake, &ValidatorStake{Amount: testStake - testMinStake, Withdraw: true}))
 	h.mustFail(h.tx(vals[1], TxValidatorStake, &ValidatorStake{Amount: 2000}), ErrStakeConcentration) // 3000 of 6100
+	h.mustFail(h.tx(vals[2], TxValidatorStake, &ValidatorStake{Amount: MaxTotalStake}), ErrOverflow)  // checked before the balance
 	h.mustOK(h.tx(u, TxTransfer, &Transfer{To: vals[1].Address(), Amount: 10}))
 	h.mustOK(h.tx(vals[1], TxValidatorStake, &ValidatorStake{Amount: 10}))
 	if r := h.record(vals[1].Address()); r.Next != testStake+10 || r.Bonded != testStake+10 || r.Power != testStake {

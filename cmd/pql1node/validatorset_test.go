@@ -135,6 +135,13 @@ func TestValidatorSetSIGKILL(t *testing.T) {
 				t.Fatalf("validator %d, certificate %d: %v", i, height, err)
 			}
 		}
+		// l1_validators serves the genesis set (no epoch boundary changed it) for every height.
+		for _, height := range []uint64{0, h - 2} {
+			got, from, err := v.c.Validators(ctx, height)
+			if err != nil || got.Hash() != pinned.Hash() || from != 1 {
+				t.Fatalf("validator %d: set of height %d from %d (%v), want the pinned set from 1", i, height, from, err)
+			}
+		}
 		if _, err := v.c.Certificate(ctx, h+1000); !errors.Is(err, chain.ErrNotFound) {
 			t.Fatalf("validator %d: certificate of a future height: %v, want chain.ErrNotFound", i, err)
 		}

@@ -8,15 +8,18 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/qc"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 // TestValidatorJoinLeave: a fifth node, funded by a transfer, joins the set by transaction; at
 // the epoch boundary CometBFT takes it in (two heights later) and its ML-DSA votes appear in the
 // certificates, which verify against the set in force at each height and not against the other.
-// Then a genesis validator leaves and the set shrinks to four, without its votes.
+// Then a genesis validator leaves and the set shrinks to four, without its votes. Each new set
+// is proven (l1_proveState) at its boundary height under a certificate of the old set.
 func TestValidatorJoinLeave(t *testing.T) {
 	tn := newTestNetWith(t, 4, 1, nil)
 	joiner, leaver := tn.nodes[4], tn.nodes[1]
@@ -28,6 +31,8 @@ func TestValidatorJoinLeave(t *testing.T) {
 	tn.submit(0, joiner.pq, chain.TxValidatorJoin, 0,
 		&chain.ValidatorJoin{ConsensusKey: joiner.comet.ConsensusKey.PubKey().Bytes(), Stake: testPower})
 	from := tn.waitSet(func(set []chain.SetMember) bool { return len(set) == 5 }, 40*time.Second)
+	tn.waitHeight(from, 40*time.Second) // the boundary's certificate commits at from
+	tn.proveSet(from)
 	tn.waitHeight(from+4, 40*time.Second)
 	tn.checkSets(from, 4, 5, joiner.pq.Address())
 	if acct, err := tn.nodes[0].n.Account(joiner.pq.Address()); err != nil || acct.Balance != 1000-testPower {
@@ -36,6 +41,8 @@ func TestValidatorJoinLeave(t *testing.T) {
 
 	tn.submit(2, leaver.pq, chain.TxValidatorLeave, 0, &chain.ValidatorLeave{})
 	from = tn.waitSet(func(set []chain.SetMember) bool { return len(set) == 4 }, 40*time.Second)
+	tn.waitHeight(from, 40*time.Second)
+	tn.proveSet(from)
 	tn.waitHeight(from+4, 40*time.Second)
 	tn.checkSets(from, 5, 4, common.Address{})
 	h := tn.minHeight()
@@ -51,6 +58,52 @@ func TestValidatorJoinLeave(t *testing.T) {
 		}
 	}
 	tn.checkAgreement(h)
+}
+
+// proveSet proves, as a client that trusts only the set it pinned would, the set in force from
+// height from: a proven read of s/valset/<from> at the boundary height from-2, whose certificate
+// is signed by the old set.
+func (tn *testNet) proveSet(from uint64) {
+	tn.t.Helper()
+	v := tn.nodes[0]
+	keys := [][]byte{stateproof.ValidatorSetKey(from)}
+	r, err := v.n.ProveState(&stateproof.Request{Height: from - 2, Keys: keys})
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	old, err := v.app.SignersOf(from - 2)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	cert, err := qc.Decode(r.Cert)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	if err := cert.Verify(old, testChainID, from-2, r.AppHash); err != nil {
+		tn.t.Fatalf("certificate of the boundary %d against the old set: %v", from-2, err)
+	}
+	if err := r.VerifyEntries(keys); err != nil || !r.Entries[0].Present {
+		tn.t.Fatalf("proof of the set from %d: %v (present %v)", from, err, r.Entries[0].Present)
+	}
+	var members []chain.SetMember
+	if err := rlp.DecodeBytes(r.Entries[0].Value, &members); err != nil {
+		tn.t.Fatal(err)
+	}
+	vals := make([]Validator, len(members))
+	for i, m := range members {
+		vals[i] = Validator{PQKey: m.PQKey, ConsensusKey: m.ConsensusKey, Power: m.Power}
+	}
+	proven, _, err := validatorSet(vals)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	next, err := v.app.SignersOf(from - 1)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	if proven.Hash() != next.Hash() {
+		tn.t.Fatalf("proven set from %d hashes to %s, the set signing height %d is %s", from, proven.Hash(), from-1, next.Hash())
+	}
 }
 
 // submit signs a transaction of k and submits it to validator i.

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 // The staked validator set of a chain under external consensus (docs/l1.md §5, "Validators").
@@ -97,8 +98,8 @@ func ConsensusAddress(key []byte) []byte {
 	return h[:20]
 }
 
-func keyValidators() string              { return prefixState + "validators" }
-func keyValidatorSet(from uint64) string { return u64key(prefixState+"valset/", from) }
+func keyValidators() string              { return string(stateproof.ValidatorsKey()) }
+func keyValidatorSet(from uint64) string { return string(stateproof.ValidatorSetKey(from)) }
 func keyEvidence(h common.Hash) string   { return prefixState + "evidence/" + string(h[:]) }
 
 // genesisValidators writes the genesis set: its records, the set in force from height 1 and

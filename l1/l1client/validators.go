@@ -11,10 +11,10 @@ import (
 
 // Validators returns the validator set whose votes certify height (l1_validators, docs/l1.md
 // §9), ready for qc.Certificate.Verify, and the height it is in force from. The reply's hash
-// must be its members' hash. A set change is recorded by a boundary block whose own
-// certificate is signed by the previous set; without state proofs the client takes the members
-// from the validator it asked (the hash in every certificate header ties them to the votes).
-// chain.ErrNotFound from a single-validator node.
+// must be its members' hash. The members are the asked validator's word: to trust a change, a
+// client proves them with ProveState of stateproof.ValidatorSetKey(from) at the boundary height
+// from-2, whose certificate the previous set signs. chain.ErrNotFound from a single-validator
+// node.
 func (c *Client) Validators(ctx context.Context, height uint64) (*qc.ValidatorSet, uint64, error) {
 	var s l1api.SignerSet
 	if err := c.call(ctx, l1api.MethodValidators, height, &s); err != nil {

@@ -1,28 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/abci"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/valset"
 )
 
 // Consensus engines of -consensus.
@@ -60,40 +56,20 @@ func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
 	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
 }
 
-// validatorsFile is the -validators JSON: the genesis set and its staking parameters.
-type validatorsFile struct {
-	Validators  []validatorJSON `json:"validators"`
-	EpochLength uint64          `json:"epochLength"` // absent: defaultEpochLength
-	MinStake    uint64          `json:"minStake"`    // absent: the smallest genesis stake
-}
-
-// validatorJSON is a genesis validator; "power" is the older name of "stake" (the stake is
-// CometBFT's voting power).
-type validatorJSON struct {
-	PQKey        hexutil.Bytes `json:"pqKey"`
-	ConsensusKey hexutil.Bytes `json:"consensusKey"`
-	Stake        uint64        `json:"stake,omitempty"`
-	Power        uint64        `json:"power,omitempty"`
-}
+// validatorsFile is the -validators JSON (l1/valset, which clients read too).
+type validatorsFile = valset.File
 
 // defaultEpochLength is the blocks between validator-set changes when -validators names none.
 const defaultEpochLength = 100
 
-// readValidators decodes a -validators file strictly.
+// readValidators decodes a -validators file strictly: the genesis set, each validator's stake,
+// and the staking parameters (epochLength absent: defaultEpochLength; minStake absent: the
+// smallest genesis stake).
 func readValidators(path string) ([]abci.Validator, chain.Staking, error) {
 	var st chain.Staking
-	b, err := os.ReadFile(path)
+	f, err := valset.Read(path)
 	if err != nil {
 		return nil, st, fmt.Errorf("-validators: %w", err)
-	}
-	var f validatorsFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, st, fmt.Errorf("-validators %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, st, fmt.Errorf("-validators %s: data after the object", path)
 	}
 	st = chain.Staking{EpochLength: f.EpochLength, MinStake: f.MinStake}
 	if st.EpochLength == 0 {
@@ -101,13 +77,7 @@ func readValidators(path string) ([]abci.Validator, chain.Staking, error) {
 	}
 	vals := make([]abci.Validator, len(f.Validators))
 	for i, v := range f.Validators {
-		stake := v.Stake
-		if stake == 0 || v.Power != 0 && v.Power != stake {
-			if stake != 0 {
-				return nil, st, fmt.Errorf("-validators %s: validator %d has stake %d and power %d; give one", path, i, stake, v.Power)
-			}
-			stake = v.Power
-		}
+		stake := v.StakeOf()
 		if stake == 0 {
 			return nil, st, fmt.Errorf("-validators %s: validator %d has no stake", path, i)
 		}

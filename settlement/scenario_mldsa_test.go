@@ -15,11 +15,6 @@ import (
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
-// mldsaExecutors are the challenger's executors the ML-DSA scenario runs with: the reference.
-// The core executor joins once the native core executes types 5 and 6 (issue 17, its key-kind
-// check); until then it cannot re-execute an ML-DSA batch and waits for its finality.
-var mldsaExecutors = []string{challenger.ExecutorReference}
-
 // pqRollup is the L2 side of the ML-DSA scenario: the batches are executed by the Go reference
 // and posted to L1 with the sequencer's key, as a sequencer posts them (interleaved data, data
 // hash over the records); the settlement engine is not stepped.
@@ -106,13 +101,14 @@ func (r *pqRollup) pqTx(t *testing.T, k *pqkey.PrivateKey, tx l2.Tx) l2.Tx {
 }
 
 // TestFraudScenariosMLDSA (issue 17): ML-DSA accounts end to end on L1, with the real judge and
-// the challenger. Deposits register an ML-DSA key; an honest optimistic batch of ML-DSA
+// the challenger, with each of its executors (the core executes types 5/6 and checks the key
+// kind; the challenger verifies the ML-DSA signatures in Go). Deposits register an ML-DSA key; an honest optimistic batch of ML-DSA
 // transfers and a withdraw (refused first in a validity submission) is never challenged and
 // finalizes, and its ML-DSA withdrawal is claimed; a batch with a forged ML-DSA signature (a
 // type 5 transfer signed by another key, its digest w2, so L1 takes the posting) is proven by
 // the challenger (a step proof carrying the key and the signature) and reverted by L1.
 func TestFraudScenariosMLDSA(t *testing.T) {
-	for _, exec := range mldsaExecutors {
+	for _, exec := range executors {
 		t.Run(exec, func(t *testing.T) { mldsaScenario(t, exec) })
 	}
 }

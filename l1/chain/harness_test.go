@@ -69,7 +69,9 @@ type harness struct {
 	real      ProofVerifier // the chain's verifier instead of verifier, when set (real proofs)
 	judge     FraudJudge
 	blocks    []*SealedBlock
-	fees      Fees // the genesis fees (zero unless a test sets them before open)
+	fees      Fees               // the genesis fees (zero unless a test sets them before open)
+	vals      []GenesisValidator // the genesis validator set (validators_test.go), none by default
+	staking   Staking
 }
 
 const userFunds = 1_000_000
@@ -109,7 +111,8 @@ func openMem(t testing.TB) *pebble.DB {
 }
 
 func (h *harness) genesis() Genesis {
-	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000, Fees: h.fees}
+	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000, Fees: h.fees,
+		Validators: h.vals, Staking: h.staking}
 	for _, u := range h.users {
 		g.Alloc = append(g.Alloc, Alloc{Address: u.Address(), Balance: userFunds})
 	}
@@ -231,6 +234,7 @@ type l2Side struct {
 	// faulty makes batch execute as a sequencer that skips signature checks and posts failing
 	// transactions (fraud tests).
 	faulty bool
+	keys   l2.KeyMap // the ML-DSA keys of the rollup's accounts (nil: none)
 }
 
 func testConfig(h *harness, seq *pqkey.PrivateKey, chainID uint64, guardians []*pqkey.PrivateKey, threshold uint64) RollupConfig {
@@ -282,7 +286,7 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	t.Helper()
 	prev := s.state.Root()
 	before := s.dq
-	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty})
+	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty, Keys: s.keys})
 	for k, st := range res.Statuses {
 		if st != l2.StatusOK && !s.faulty {
 			t.Fatalf("L2 tx %d: %s", k, st)
@@ -300,11 +304,11 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 		}
 	}
 	s.dq = after
-	data := l2.EncodeBatch(txs)
-	dh, err := l2.DataHash(data)
+	data, err := l2.EncodeBatchData(txs) // interleaved: each type 5/6 record is followed by its signature
 	if err != nil {
 		t.Fatal(err)
 	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	frame, err := CompressBatch(data)
 	if err != nil {
 		t.Fatal(err)
@@ -361,7 +365,11 @@ func (h *harness) checkSupply(extra ...common.Address) {
 	}
 	g, _ := h.c.Global()
 	total += g.Bonded + g.Burned
-	if want := uint64(len(h.users)) * userFunds; total != want {
+	want := uint64(len(h.users)) * userFunds
+	for _, v := range h.vals {
+		want += v.Stake
+	}
+	if total != want {
 		h.t.Fatalf("supply %d, genesis allocated %d", total, want)
 	}
 }

@@ -28,6 +28,7 @@ const (
 	MethodEvents      = l1api.MethodEvents
 	MethodCertificate = l1api.MethodCertificate
 	MethodProveState  = l1api.MethodProveState
+	MethodValidators  = l1api.MethodValidators
 )
 
 const (
@@ -83,10 +84,14 @@ type EventsRequest = l1api.EventsRequest
 //	l1_receipts    height u64                  -> []chain.Receipt
 //	l1_events      EventsRequest (stream)      -> []chain.Event per message, stored ones first,
 //	                                              then each block's as it commits
+//	l1_l2Key       L2KeyRef                    -> the ML-DSA-65 key a deposit registered for the
+//	                                              hash (bytes; not_found if none did)
 //	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
 //	                                              (CometBFT validators; not_found before height+2)
 //	l1_proveState  stateproof.Request          -> stateproof.Reply: the keys' values at a height
 //	                                              with their proofs and the height's certificate
+//	l1_validators  height u64                  -> SignerSet: the set whose votes certify that height
+//	                                              (not_found on a single-validator node)
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -104,8 +109,10 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
+	srv.Handle(l1api.MethodL2Key, query(func(r l1api.L2KeyRef) (any, error) { return n.L2Key(r.RollupID, r.KH) }))
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 	srv.Handle(MethodProveState, n.handleProveState)
+	srv.Handle(MethodValidators, query(func(h uint64) (any, error) { return n.Signers(h) }))
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil

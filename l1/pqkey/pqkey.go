@@ -65,6 +65,9 @@ const (
 	ContextTxGuardianAction   Context = "pqbridge/l1-tx/guardian-action/v1"
 	ContextTxReleaseDelayed   Context = "pqbridge/l1-tx/release-delayed/v1"
 	ContextTxConfigChange     Context = "pqbridge/l1-tx/config-change/v1"
+	ContextTxValidatorJoin    Context = "pqbridge/l1-tx/validator-join/v1"
+	ContextTxValidatorStake   Context = "pqbridge/l1-tx/validator-stake/v1"
+	ContextTxValidatorLeave   Context = "pqbridge/l1-tx/validator-leave/v1"
 )
 
 const maxContextLen = 255 // FIPS 204 limit on the context string

@@ -105,7 +105,7 @@ terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
 		fl.Usage += "]"
 	})
 	root.AddCommand(a.keyCommand(), a.balanceCommand(), a.depositCommand(), a.transferCommand(),
-		a.withdrawCommand(), a.claimCommand(), a.releaseCommand(), a.reservesCommand(), a.refundsCommand(), a.exodusCommand(), a.statusCommand(),
+		a.withdrawCommand(), a.migrateCommand(), a.claimCommand(), a.releaseCommand(), a.reservesCommand(), a.refundsCommand(), a.exodusCommand(), a.statusCommand(),
 		a.guardianCommand())
 	return a, root
 }

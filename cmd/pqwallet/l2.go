@@ -30,6 +30,9 @@ const (
 	pollInterval = 100 * time.Millisecond
 )
 
+// errNoL2Account: lookup found no account holding the key.
+var errNoL2Account = errors.New("no l2 account")
+
 type sequencerClient struct {
 	rpc *rpc.Client
 	url string
@@ -84,8 +87,8 @@ func (s *sequencerClient) lookup(ctx context.Context, pk l2.PublicKey) (*rollupa
 		for i := range batch {
 			if batch[i].Error != nil || !accts[i].Exists {
 				// index_out_of_range past a small tree ends the scan like a missing account
-				return nil, fmt.Errorf("no l2 account holds public key %s (looked at accounts 0..%d): deposit to it first, or give --index",
-					short(pkHex(pk)), start+uint32(i))
+				return nil, fmt.Errorf("%w holds public key %s (looked at accounts 0..%d): deposit to it first, or give --index",
+					errNoL2Account, short(pkHex(pk)), start+uint32(i))
 			}
 			if accts[i].PubKeyX == x && accts[i].PubKeyY == y {
 				return &accts[i], nil

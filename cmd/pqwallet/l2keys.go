@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/pqbridge/pqbridge/l1/l1api"
+
 	"github.com/pqbridge/pqbridge/l2"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
@@ -83,4 +85,28 @@ func signedMLDSA(sk *pqkey.PrivateKey, chainID uint64, tx *l2.Tx) ([]byte, error
 	}
 	rec := tx.Encode()
 	return append(rec[:], sig...), nil
+}
+
+// signExodus signs the exodus withdrawal p (its index, balance and recipient set) with the
+// wallet key k of the account: EdDSA over l1api.ExodusMessage, or for an ML-DSA account
+// ML-DSA-65 under pqkey.ContextL2Exodus (MLDSASig; L1 verifies it under the key it registered).
+func (a *app) signExodus(k namedKey, l2ChainID uint64, p *l1api.ExodusWithdrawal) error {
+	if k.Info.Public.Kind == keystore.KindL2MLDSA {
+		sk, err := a.unlockL2MLDSA(k)
+		if err != nil {
+			return err
+		}
+		p.MLDSASig, err = l1api.SignExodusMLDSA(sk, l2ChainID, p.Index, p.Balance, p.Recipient)
+		return err
+	}
+	sk, err := a.unlockL2(k)
+	if err != nil {
+		return err
+	}
+	msg := l1api.ExodusMessage(p.Index, p.Balance, p.Recipient)
+	if err := l2.SignTx(sk, l2ChainID, &msg); err != nil {
+		return err
+	}
+	p.SigRX, p.SigRY, p.SigS = msg.Sig.RX.Bytes(), msg.Sig.RY.Bytes(), msg.Sig.S.Bytes()
+	return nil
 }

@@ -45,9 +45,9 @@ type setValidator struct {
 // TestValidatorsHaltAndResume).
 func TestValidatorSetSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(proctest.Build(t, "pql1node"), "pql1node")
+	bin := filepath.Join(setBins(t), "pql1node")
 	user := testKey(200)
-	set := startValidatorSet(t, bin, dir, 4, user.Address())
+	set := startValidatorSet(t, bin, dir, 4, "-dev", user.Address().Hex())
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	waitSetHeight(ctx, t, set, 3)
@@ -147,8 +147,15 @@ func TestValidatorSetSIGKILL(t *testing.T) {
 	}
 }
 
-// startValidatorSet writes the set's keys and validators file and starts n validators.
-func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Address) []*setValidator {
+// setBins builds the daemons of the TestValidatorSet tests, once per test binary.
+func setBins(t *testing.T) string {
+	t.Helper()
+	return proctest.Build(t, "pql1node", "pqsequencer")
+}
+
+// startValidatorSet writes the set's keys and validators file and starts n validators, each with
+// the genesis flags (-dev or -genesis).
+func startValidatorSet(t *testing.T, bin, dir string, n int, genesis ...string) []*setValidator {
 	t.Helper()
 	var vf validatorsFile
 	var set []*setValidator
@@ -173,9 +180,10 @@ func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Addre
 		}{key.Public().Bytes(), ck.PubKey().Bytes(), 10})
 		set = append(set, &setValidator{key: key, args: []string{
 			"-datadir", filepath.Join(dir, fmt.Sprint("v", i)), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(setChainID),
-			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key), "-dev", funded.Hex(),
+			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key),
 			"-consensus", engineCometBFT, "-consensus-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".consensus"), cseed),
 			"-p2p-listen", "tcp://" + p2p[i], "-timeout-commit", "150ms"}})
+		set[i].args = append(set[i].args, genesis...)
 	}
 	b, err := json.Marshal(&vf)
 	if err != nil {

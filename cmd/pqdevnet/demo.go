@@ -64,6 +64,8 @@ func runDemo(ctx context.Context, n *network, u *ui) error {
 		{"An injected fraud: caught by the challenger, reverted on L1", d.fraud},
 		{"Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause", d.guardians},
 		{"A large withdrawal delayed by the governor, released after the delay, paid once", d.delayed},
+		{"A quorum certificate of L1, verified against the pinned validator set", d.certificate},
+		{"A validator SIGKILLed: settlement goes on, it restarts and catches up", d.validatorDown},
 		{"Metrics of every daemon", d.metrics},
 	}
 	u.header("Demo")

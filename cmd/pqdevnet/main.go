@@ -69,6 +69,7 @@ The binaries come from --bin (make devnet builds them into bin/).`,
 	f.BoolVar(&o.demo, "demo", true, "run the demo once the network is up")
 	f.BoolVar(&o.exit, "exit", false, "stop the network after the demo and exit: 0 if every step passed, 1 naming the failed step")
 	f.StringVar(&o.ports, "ports", "fixed", "fixed: the daemons' default ports (L1 9645/udp, sequencer 8645, prover 8646, metrics 9100-9103); random: any free ports")
+	f.IntVar(&o.validators, "validators", 4, "L1 validators, each its own pql1node -consensus cometbft process (1: a single pql1node that makes every block)")
 	f.IntVar(&o.depth, "depth", 16, "L2 state tree depth (2^depth accounts; the circuit grows with it)")
 	f.IntVar(&o.batch, "batch", 4, "transactions per batch (the circuit's slots)")
 	f.DurationVar(&o.blockInterval, "l1-block-interval", 250*time.Millisecond, "L1 block interval")
@@ -87,6 +88,7 @@ type options struct {
 	demo, exit          bool
 	ports               string
 	depth, batch        int
+	validators          int
 	blockInterval       time.Duration
 	challengeWindow     uint64
 	proofWait           time.Duration
@@ -98,6 +100,9 @@ type options struct {
 func run(ctx context.Context, o options) error {
 	if o.ports != "fixed" && o.ports != "random" {
 		return fmt.Errorf("--ports %q: want fixed or random", o.ports)
+	}
+	if o.validators < 1 || o.validators > 16 {
+		return fmt.Errorf("--validators %d: want 1 to 16", o.validators)
 	}
 	if o.prometheus {
 		if _, err := os.Stat(o.alerts); err != nil {

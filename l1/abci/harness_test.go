@@ -36,7 +36,7 @@ type validatorNode struct {
 
 // testNet is a network of validators sharing a genesis.
 type testNet struct {
-	t       *testing.T
+	t       testing.TB
 	genesis chain.Genesis
 	vals    []Validator
 	doc     *types.GenesisDoc
@@ -46,7 +46,7 @@ type testNet struct {
 
 // freePorts reserves n loopback ports by listening and closing (the OS does not hand them out
 // again at once).
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {
@@ -62,7 +62,13 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-func newTestNet(t *testing.T, size int) *testNet {
+func newTestNet(t testing.TB, size int) *testNet {
+	t.Helper()
+	return newTestNetAlloc(t, size, nil)
+}
+
+// newTestNetAlloc is newTestNet with more accounts funded at genesis.
+func newTestNetAlloc(t testing.TB, size int, alloc []chain.Alloc) *testNet {
 	t.Helper()
 	user := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xee})
 	tn := &testNet{t: t, user: user}
@@ -79,7 +85,7 @@ func newTestNet(t *testing.T, size int) *testNet {
 		tn.vals = append(tn.vals, Validator{PQKey: pq.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
 	}
 	tn.genesis = chain.Genesis{ChainID: testChainID, Validator: tn.nodes[0].pq.Public().Bytes(), Timestamp: 1_700_000_000_000,
-		Alloc: []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}}
+		Alloc: append([]chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}, alloc...)}
 	var err error
 	if tn.doc, err = GenesisDoc(testChainID, tn.genesis.Timestamp, tn.vals); err != nil {
 		t.Fatal(err)

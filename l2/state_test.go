@@ -328,14 +328,15 @@ func TestApplyBatchEmpty(t *testing.T) {
 
 func TestStatusString(t *testing.T) {
 	want := []string{"ok", "index_out_of_range", "sender_not_found", "recipient_not_found", "bad_nonce",
-		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature", "deposit_placeable"}
+		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature", "deposit_placeable",
+		"key_kind_mismatch"}
 	for code, name := range want {
 		if got := l2.Status(code).String(); got != name {
 			t.Errorf("Status(%d) = %q, want %q", code, got, name)
 		}
 	}
-	if got := l2.Status(11).String(); got != "status(11)" {
-		t.Errorf("Status(11) = %q", got)
+	if got := l2.Status(12).String(); got != "status(12)" {
+		t.Errorf("Status(12) = %q", got)
 	}
 }
 

@@ -18,6 +18,7 @@ const (
 	StatusPubkeyMismatch      Status = 8
 	StatusBadSignature        Status = 9
 	StatusDepositPlaceable    Status = 10
+	StatusKeyKindMismatch     Status = 11
 )
 
 var statusNames = [...]string{
@@ -32,6 +33,7 @@ var statusNames = [...]string{
 	StatusPubkeyMismatch:      "pubkey_mismatch",
 	StatusBadSignature:        "bad_signature",
 	StatusDepositPlaceable:    "deposit_placeable",
+	StatusKeyKindMismatch:     "key_kind_mismatch",
 }
 
 // String returns the name of the status in docs §7.1.

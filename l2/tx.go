@@ -18,6 +18,11 @@ const (
 	TxTransfer TxType = 2
 	TxWithdraw TxType = 3
 	TxRefund   TxType = 4
+	// TxTransferMLDSA and TxWithdrawMLDSA are a transfer and a withdraw from an ML-DSA-65
+	// account (docs §4.2): w2 is the digest of the signature, which follows the record in the
+	// batch data (§5.4).
+	TxTransferMLDSA TxType = 5
+	TxWithdrawMLDSA TxType = 6
 )
 
 func (t TxType) String() string {
@@ -32,6 +37,10 @@ func (t TxType) String() string {
 		return "withdraw"
 	case TxRefund:
 		return "refund"
+	case TxTransferMLDSA:
+		return "transfer_mldsa"
+	case TxWithdrawMLDSA:
+		return "withdraw_mldsa"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -42,7 +51,22 @@ func (t TxType) ConsumesDeposit() bool { return t == TxDeposit || t == TxRefund 
 
 // PaysOut reports whether a successful transaction of type t emits a withdrawal leaf (docs
 // §8.3): a withdraw, or a refund.
-func (t TxType) PaysOut() bool { return t == TxWithdraw || t == TxRefund }
+func (t TxType) PaysOut() bool { return t == TxWithdraw || t == TxWithdrawMLDSA || t == TxRefund }
+
+// MLDSA reports whether t is signed with ML-DSA-65 (types 5 and 6): its record is followed by
+// the signature in batch data (docs §5.4).
+func (t TxType) MLDSA() bool { return t == TxTransferMLDSA || t == TxWithdrawMLDSA }
+
+// Signed reports whether t carries a sender's signature: a transfer or withdraw of either kind.
+func (t TxType) Signed() bool {
+	return t == TxTransfer || t == TxWithdraw || t == TxTransferMLDSA || t == TxWithdrawMLDSA
+}
+
+// IsTransfer reports whether t is a transfer of either kind (types 2 and 5).
+func (t TxType) IsTransfer() bool { return t == TxTransfer || t == TxTransferMLDSA }
+
+// IsWithdraw reports whether t is a withdraw of either kind (types 3 and 6).
+func (t TxType) IsWithdraw() bool { return t == TxWithdraw || t == TxWithdrawMLDSA }
 
 // PublicKey is an EdDSA public key in affine coordinates on gnark-crypto's BN254 twisted
 // Edwards curve. The state does not validate it as a curve point (docs §4.1).
@@ -65,6 +89,12 @@ type Tx struct {
 	Address  [20]byte  // withdraw: the L1 address, w1; refund: the deposit's L1 depositor
 	PubKey   PublicKey // deposit and refund: the deposit's key, (w2, w3)
 	Sig      Signature // transfer and withdraw: (w2, w3, w4)
+	// SigDigest is w2 of types 5 and 6: MLDSASigDigest of the ML-DSA signature (docs §5.2).
+	SigDigest fr.Element
+	// MLDSASig is the ML-DSA-65 signature of a type 5/6 (MLDSASigSize bytes). It is not part of
+	// the 160-byte record: it follows the record in batch data (docs §5.4). DecodeTx leaves it
+	// nil; DecodeBatchData and SignMLDSA set it.
+	MLDSASig []byte
 }
 
 // Errors of the structural checks of docs §5.3. Decoders wrap them with the record index and
@@ -95,9 +125,12 @@ func (tx *Tx) Words() [5]fr.Element {
 	var a [32]byte
 	copy(a[12:], tx.Address[:])
 	w[1].SetBytes(a[:]) // < 2^160 < p
-	if tx.Type.ConsumesDeposit() {
+	switch {
+	case tx.Type.ConsumesDeposit():
 		w[2], w[3] = tx.PubKey.X, tx.PubKey.Y
-	} else {
+	case tx.Type.MLDSA():
+		w[2] = tx.SigDigest
+	default:
 		w[2], w[3], w[4] = tx.Sig.RX, tx.Sig.RY, tx.Sig.S
 	}
 	return w
@@ -150,7 +183,7 @@ func (tx *Tx) Validate() error {
 		if tx.Address != zeroAddr {
 			return unused("w1")
 		}
-		if tx.Sig != zeroSig {
+		if tx.Sig != zeroSig || !tx.SigDigest.IsZero() {
 			return unused("w2..w4")
 		}
 	case TxDeposit:
@@ -163,7 +196,7 @@ func (tx *Tx) Validate() error {
 		if tx.Address != zeroAddr {
 			return unused("w1")
 		}
-		if tx.Sig != zeroSig {
+		if tx.Sig != zeroSig || !tx.SigDigest.IsZero() {
 			return unused("the signature")
 		}
 		return nil // the key is checked below for the other types only
@@ -171,15 +204,15 @@ func (tx *Tx) Validate() error {
 		if tx.From != 0 || tx.To != 0 || tx.Nonce != 0 {
 			return unused("from, to and nonce")
 		}
-		if tx.Sig != zeroSig {
+		if tx.Sig != zeroSig || !tx.SigDigest.IsZero() {
 			return unused("the signature")
 		}
 		return nil
-	case TxTransfer:
+	case TxTransfer, TxTransferMLDSA:
 		if tx.Address != zeroAddr {
 			return unused("w1")
 		}
-	case TxWithdraw:
+	case TxWithdraw, TxWithdrawMLDSA:
 		if tx.To != 0 {
 			return unused("to")
 		}
@@ -188,6 +221,12 @@ func (tx *Tx) Validate() error {
 	}
 	if tx.PubKey != zeroPK {
 		return unused("the public key")
+	}
+	if tx.Type.MLDSA() && tx.Sig != zeroSig {
+		return unused("the EdDSA signature (w3, w4)")
+	}
+	if !tx.Type.MLDSA() && !tx.SigDigest.IsZero() {
+		return unused("the ML-DSA signature digest")
 	}
 	return nil
 }
@@ -207,7 +246,7 @@ func DecodeTx(b []byte) (Tx, error) {
 	}
 	h := b[:32]
 	tx.Type = TxType(h[7])
-	if tx.Type > TxRefund {
+	if tx.Type > TxWithdrawMLDSA {
 		return tx, fmt.Errorf("%w: type %d", ErrUnknownType, h[7])
 	}
 	for i := 0; i < 7; i++ {
@@ -220,7 +259,7 @@ func DecodeTx(b []byte) (Tx, error) {
 	tx.Amount = binary.BigEndian.Uint64(h[16:24])
 	tx.Nonce = binary.BigEndian.Uint64(h[24:32])
 	w1 := b[32:64]
-	if tx.Type == TxWithdraw || tx.Type == TxRefund {
+	if tx.Type.PaysOut() {
 		for i := 0; i < 12; i++ {
 			if w1[i] != 0 {
 				return tx, fmt.Errorf("%w: %s address w1 is not below 2^160", ErrMalformed, tx.Type)
@@ -230,12 +269,18 @@ func DecodeTx(b []byte) (Tx, error) {
 	} else if !w[1].IsZero() {
 		return tx, fmt.Errorf("%w: w1 of a %s must be zero", ErrMalformed, tx.Type)
 	}
-	if tx.Type.ConsumesDeposit() {
+	switch {
+	case tx.Type.ConsumesDeposit():
 		tx.PubKey = PublicKey{X: w[2], Y: w[3]}
 		if !w[4].IsZero() {
 			return tx, fmt.Errorf("%w: w4 of a %s must be zero", ErrMalformed, tx.Type)
 		}
-	} else {
+	case tx.Type.MLDSA():
+		tx.SigDigest = w[2]
+		if !w[3].IsZero() || !w[4].IsZero() {
+			return tx, fmt.Errorf("%w: w3 and w4 of a %s must be zero", ErrMalformed, tx.Type)
+		}
+	default:
 		tx.Sig = Signature{RX: w[2], RY: w[3], S: w[4]}
 	}
 	if err := tx.Validate(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range txs {
-		if got[i] != txs[i] {
+		if !reflect.DeepEqual(got[i], txs[i]) {
 			t.Errorf("record %d: decoded %+v, want %+v", i, got[i], txs[i])
 		}
 		if err := txs[i].Validate(); err != nil {
@@ -107,7 +108,8 @@ func TestDecodeBatchStructuralErrors(t *testing.T) {
 		{"w0 = p", put(valid, rec(0, 0), p...), l2.ErrNonCanonical, "record 0: non_canonical: w0"},
 		{"w2 = p", put(valid, rec(1, 64), p...), l2.ErrNonCanonical, "record 1: non_canonical: w2"},
 		{"w4 = 2^256-1", put(valid, rec(3, 128), bytes.Repeat([]byte{0xff}, 32)...), l2.ErrNonCanonical, "record 3: non_canonical: w4"},
-		{"type 5", put(valid, rec(2, 7), 5), l2.ErrUnknownType, "record 2: unknown_type: type 5"},
+		{"type 7", put(valid, rec(2, 7), 7), l2.ErrUnknownType, "record 2: unknown_type: type 7"},
+		{"transfer_mldsa with w3", put(valid, rec(2, 7), 5), l2.ErrMalformed, "record 2: malformed: w3 and w4 of a transfer_mldsa"},
 		{"reserved byte 0", put(valid, rec(1, 0), 1), l2.ErrMalformed, "record 1: malformed: reserved byte 0"},
 		{"reserved byte 6", put(valid, rec(3, 6), 1), l2.ErrMalformed, "record 3: malformed: reserved byte 6"},
 		{"noop with nonce", put(valid, rec(0, 31), 1), l2.ErrMalformed, "record 0: malformed: noop: w0"},
@@ -172,7 +174,12 @@ func TestValidate(t *testing.T) {
 		tx   l2.Tx
 		want error
 	}{
-		{"unknown type", l2.Tx{Type: 5}, l2.ErrUnknownType},
+		{"unknown type", l2.Tx{Type: 7}, l2.ErrUnknownType},
+		{"transfer_mldsa with EdDSA signature", l2.Tx{Type: l2.TxTransferMLDSA, Sig: l2.Signature{S: one}}, l2.ErrMalformed},
+		{"withdraw_mldsa with key", l2.Tx{Type: l2.TxWithdrawMLDSA, PubKey: l2.PublicKey{Y: one}}, l2.ErrMalformed},
+		{"withdraw_mldsa with to", l2.Tx{Type: l2.TxWithdrawMLDSA, To: 1}, l2.ErrMalformed},
+		{"transfer with digest", l2.Tx{Type: l2.TxTransfer, SigDigest: one}, l2.ErrMalformed},
+		{"deposit with digest", l2.Tx{Type: l2.TxDeposit, SigDigest: one}, l2.ErrMalformed},
 		{"noop with from", l2.Tx{Type: l2.TxNoop, From: 1}, l2.ErrMalformed},
 		{"noop with key", l2.Tx{Type: l2.TxNoop, PubKey: l2.PublicKey{X: one}}, l2.ErrMalformed},
 		{"deposit with signature", l2.Tx{Type: l2.TxDeposit, Sig: l2.Signature{RY: one}}, l2.ErrMalformed},

@@ -13,7 +13,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 )
@@ -409,4 +409,4 @@ func (e *Engine) Step(ctx context.Context) error {
 // The engine is the settlement status rollup_getStatus reports.
 var _ sequencer.SettlementStatus = (*Engine)(nil)
 
-func compress(data []byte) ([]byte, error) { return chain.CompressBatch(data) }
+func compress(data []byte) ([]byte, error) { return l1api.CompressBatch(data) }

@@ -8,8 +8,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -17,12 +16,12 @@ import (
 // node.Local in process (node.Node.Local).
 type NativeL1 interface {
 	ChainID() uint64
-	Status(ctx context.Context) (node.Status, error)
-	Account(ctx context.Context, a common.Address) (chain.Account, error)
-	Rollup(ctx context.Context, id uint64) (*chain.Rollup, error)
-	Batch(ctx context.Context, rollupID, number uint64) (*chain.BatchRecord, error)
-	Deposit(ctx context.Context, rollupID, index uint64) (*chain.DepositEntry, error)
-	Receipts(ctx context.Context, height uint64) ([]chain.Receipt, error)
+	Status(ctx context.Context) (l1api.Status, error)
+	Account(ctx context.Context, a common.Address) (l1api.Account, error)
+	Rollup(ctx context.Context, id uint64) (*l1api.Rollup, error)
+	Batch(ctx context.Context, rollupID, number uint64) (*l1api.BatchRecord, error)
+	Deposit(ctx context.Context, rollupID, index uint64) (*l1api.DepositEntry, error)
+	Receipts(ctx context.Context, height uint64) ([]l1api.Receipt, error)
 	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
 }
 
@@ -81,7 +80,7 @@ func (t *NativeTarget) Batch(ctx context.Context, number uint64) (*PostedBatch, 
 		return nil, ErrNotPosted
 	}
 	rec, err := t.l1.Batch(ctx, t.rollupID, number)
-	if errors.Is(err, chain.ErrNotFound) {
+	if errors.Is(err, l1api.ErrNotFound) {
 		return nil, ErrNotPosted
 	}
 	if err != nil {
@@ -97,7 +96,7 @@ func (t *NativeTarget) Batch(ctx context.Context, number uint64) (*PostedBatch, 
 // Submit implements Target.
 func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error) {
 	c := &s.Commitment
-	p := &chain.SubmitBatch{RollupID: t.rollupID, Mode: uint8(s.Mode), Number: c.BatchNumber,
+	p := &l1api.SubmitBatch{RollupID: t.rollupID, Mode: uint8(s.Mode), Number: c.BatchNumber,
 		PrevRoot: c.PrevRoot.Bytes(), NewRoot: c.NewRoot.Bytes(), DepositsBefore: c.DepositsBefore.Bytes(),
 		DepositsAfter: c.DepositsAfter.Bytes(), WithdrawalRoot: c.WithdrawalRoot.Bytes(), DataHash: c.DataHash.Bytes(),
 		TraceRoot: c.TraceRoot.Bytes(), TxCount: c.TxCount, Data: s.Frame, Proof: s.Proof}
@@ -111,7 +110,7 @@ func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error)
 		return TxRef{}, err
 	}
 	nonce := max(acct.Nonce, t.next)
-	raw, err := chain.SignTx(t.key, chain.TxSubmitBatch, t.l1.ChainID(), nonce, p)
+	raw, err := l1api.SignTx(t.key, l1api.TxSubmitBatch, t.l1.ChainID(), nonce, p)
 	if err != nil {
 		return TxRef{}, err
 	}
@@ -124,7 +123,7 @@ func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error)
 		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
 	}
 	hash, err := t.l1.SubmitTx(ctx, raw)
-	if err != nil && !errors.Is(err, node.ErrKnownTx) {
+	if err != nil && !errors.Is(err, l1api.ErrKnownTx) {
 		return TxRef{}, fmt.Errorf("settlement: sending batch %d: %w", c.BatchNumber, err)
 	}
 	t.next = nonce + 1
@@ -134,13 +133,13 @@ func (t *NativeTarget) Submit(ctx context.Context, s *Submission) (TxRef, error)
 // cost is the L1 fee of the signed submission raw of p; it fails before sending if balance
 // cannot pay it and, for an optimistic batch on a rollup whose stake is not locked by this
 // sequencer, the stake the batch locks (the node would refuse it or the block fail it).
-func (t *NativeTarget) cost(ctx context.Context, fees chain.Fees, raw []byte, p *chain.SubmitBatch, balance uint64) (uint64, error) {
+func (t *NativeTarget) cost(ctx context.Context, fees l1api.Fees, raw []byte, p *l1api.SubmitBatch, balance uint64) (uint64, error) {
 	fee, err := fees.Fee(len(raw), len(p.Data)+32*len(p.Trace))
 	if err != nil {
 		return 0, err
 	}
 	var bond uint64
-	if p.Mode == chain.ModeOptimistic {
+	if p.Mode == l1api.ModeOptimistic {
 		r, err := t.l1.Rollup(ctx, t.rollupID)
 		if err != nil {
 			return 0, err

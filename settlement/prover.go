@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/prover"
 )
@@ -75,7 +75,7 @@ func (p *ServiceProver) ChunkSize() int { return p.Params.BatchSize }
 
 // Prove implements Prover: it returns the proof in prover.MarshalProof's encoding, what
 // prover.Verifier (L1's ProofVerifier) checks, or for a batch of more than B transactions the
-// RLP list of its chunk proofs (chain.EncodeChunkProofs).
+// RLP list of its chunk proofs (l1api.EncodeChunkProofs).
 func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte, pre PreState) ([]byte, error) {
 	if pre == nil {
 		return nil, errors.New("settlement: prover without a pre-batch state")
@@ -106,7 +106,7 @@ func (p *ServiceProver) Prove(ctx context.Context, c *l2.Commitment, data []byte
 	if err != nil {
 		return nil, err
 	}
-	return chain.EncodeChunkProofs(proofs)
+	return l1api.EncodeChunkProofs(proofs)
 }
 
 // proveChunks has the chunk jobs of batch number proven concurrently and returns their proofs in

@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/l1source"
@@ -126,7 +127,7 @@ func newWorldWith(t *testing.T, cfg settlement.Config, o worldOpts) *world {
 	t.Cleanup(func() { n.Stop() })
 	w.node = n
 	var l1 settlement.NativeL1 = n.Local()
-	src := challenger.NodeSource(n)
+	src := nodesource.New(n)
 	if overQUIC {
 		w.l1c = dialNode(t, n, val, o.l1RequestsPerSecond)
 		l1, src = w.l1c, challenger.ClientSource(w.l1c)

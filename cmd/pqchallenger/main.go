@@ -22,7 +22,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 )
 
@@ -89,7 +89,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}
 	defer cl.Close()
-	var r *chain.Rollup
+	var r *l1api.Rollup
 	err = cl.Retry(ctx, fmt.Sprintf("rollup %d", c.rollupID), func(ctx context.Context) (err error) {
 		r, err = cl.Rollup(ctx, c.rollupID)
 		return err

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/l1source"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -59,7 +59,7 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}
-	var r *chain.Rollup
+	var r *l1api.Rollup
 	err = cl.Retry(ctx, fmt.Sprintf("rollup %d", c.rollupID), func(ctx context.Context) (err error) {
 		r, err = cl.Rollup(ctx, c.rollupID)
 		return err

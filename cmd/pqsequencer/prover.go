@@ -11,7 +11,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/cmd/internal/obs"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/prover"
 	"github.com/pqbridge/pqbridge/prover/proverapi"
 	"github.com/pqbridge/pqbridge/prover/proverpool"
@@ -62,7 +62,7 @@ func (f *proverFlags) endpoints() ([]proverpool.Endpoint, error) {
 // proofs the rollup could not use: another tree depth, fewer slots than the batches cut, or a
 // verifying key other than the rollup's (L1 would reject every proof). The pool checks the
 // same again on every prover it probes after a failure.
-func connectProvers(ctx context.Context, f *proverFlags, rc *chain.RollupConfig, batchSize int, log *slog.Logger) (*proverpool.Pool, error) {
+func connectProvers(ctx context.Context, f *proverFlags, rc *l1api.RollupConfig, batchSize int, log *slog.Logger) (*proverpool.Pool, error) {
 	eps, err := f.endpoints()
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func connectProvers(ctx context.Context, f *proverFlags, rc *chain.RollupConfig,
 // logPendingVK says, when a config change to another verifying key is pending, which provers
 // of the pool already hold it (they prove under it from the activation height on) or that none
 // does (batches then go out optimistically from that height until one does).
-func logPendingVK(pool *proverpool.Pool, r *chain.Rollup, log *slog.Logger) {
+func logPendingVK(pool *proverpool.Pool, r *l1api.Rollup, log *slog.Logger) {
 	if r.Pending == nil || r.Pending.Config.VKHash == r.Config.VKHash {
 		return
 	}
@@ -92,7 +92,7 @@ func logPendingVK(pool *proverpool.Pool, r *chain.Rollup, log *slog.Logger) {
 }
 
 // checkProver refuses a prover whose proofs the rollup could not use.
-func checkProver(url string, info *proverapi.Info, rc *chain.RollupConfig, batchSize int) error {
+func checkProver(url string, info *proverapi.Info, rc *l1api.RollupConfig, batchSize int) error {
 	switch {
 	case info.Params.Depth != int(rc.TreeDepth):
 		return fmt.Errorf("tree depth %d, the prover at %s proves depth %d (%v)", rc.TreeDepth, url, info.Params.Depth, info.Params)

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
@@ -92,7 +92,7 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 					if err != nil {
 						return err
 					}
-					l1Addrs[i].Balance, l1Addrs[i].Nonce, l1Addrs[i].Exists = acct.Balance, acct.Nonce, acct != (chain.Account{})
+					l1Addrs[i].Balance, l1Addrs[i].Nonce, l1Addrs[i].Exists = acct.Balance, acct.Nonce, acct != (l1api.Account{})
 				}
 			}
 			if len(l2Keys) > 0 {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -54,7 +54,7 @@ func (a *app) guardianStatusCommand() *cobra.Command {
 		Short: "Show whether the rollup is paused, its guardians, threshold and guardian nonce",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *l1api.Rollup) error {
 				out := guardianStatusJSON{Rollup: r.ID, Paused: r.Paused, Frozen: r.Frozen, GuardianNonce: r.GuardianNonce,
 					Threshold: r.Config.GuardianThreshold, Guardians: []guardianJSON{}, DelayedPending: r.DelayedPending, DelayedAmount: r.DelayedAmount}
 				if r.Pending != nil {
@@ -129,7 +129,7 @@ on L1 and applies after a timelock (docs/l1.md §6).`,
 				return err
 			}
 			if nonce < 0 && g.Action != actionRotate {
-				err := a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *chain.Rollup) error {
+				err := a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *l1api.Rollup) error {
 					g.Nonce = r.GuardianNonce
 					return nil
 				})
@@ -232,20 +232,20 @@ func (a *app) submitGuardian(cmd *cobra.Command, l1Key string, f *guardianFile, 
 	if err != nil {
 		return err
 	}
-	return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+	return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 		return a.sendGuardian(ctx, c, key, r, f, wait)
 	})
 }
 
-func (a *app) sendGuardian(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, f *guardianFile, wait bool) error {
+func (a *app) sendGuardian(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *l1api.Rollup, f *guardianFile, wait bool) error {
 	typ, p, err := f.payload(r, a.cfg.l1ChainID)
 	if err != nil {
 		return err
 	}
 	summary := fmt.Sprintf("guardian %s of rollup %d with %d of %d guardian signatures (nonce %d)", f.Action, r.ID, len(f.Signatures),
 		len(r.Config.Guardians), f.Nonce)
-	if typ == chain.TxConfigChange {
-		summary += fmt.Sprintf(": the new config applies %d blocks after its block (the timelock)", chain.ConfigTimelock(&r.Config))
+	if typ == l1api.TxConfigChange {
+		summary += fmt.Sprintf(": the new config applies %d blocks after its block (the timelock)", l1api.ConfigTimelock(&r.Config))
 	}
 	return a.sendL1(ctx, c, key, l1Tx{typ: typ, payload: p,
 		details: map[string]any{"rollup": r.ID, "action": f.Action, "guardianNonce": f.Nonce, "signatures": len(f.Signatures)},
@@ -272,7 +272,7 @@ func (a *app) guardianNowCommand(action string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.withRollup(cmd, payer, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, payer, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				f, err := signAll(guardianAction{L1ChainID: a.cfg.l1ChainID, Rollup: r.ID, Action: action, Nonce: r.GuardianNonce}, keys)
 				if err != nil {
 					return err

@@ -11,7 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -24,15 +24,15 @@ const (
 )
 
 // guardianAction is what every guardian of an action signs: the L1 chain, the rollup, pause,
-// unpause or rotate, and the rollup's guardian nonce (chain.GuardianMessage under
-// pqkey.ContextGuardianPause); a rotate also the proposed config (chain.ConfigChangeMessage under
+// unpause or rotate, and the rollup's guardian nonce (l1api.GuardianMessage under
+// pqkey.ContextGuardianPause); a rotate also the proposed config (l1api.ConfigChangeMessage under
 // pqkey.ContextGuardianConfig).
 type guardianAction struct {
 	L1ChainID uint64 `json:"l1ChainId"`
 	Rollup    uint64 `json:"rollup"`
 	Action    string `json:"action"`
 	Nonce     uint64 `json:"nonce"`
-	// Config is the RLP of the proposed chain.RollupConfig, hex (rotate only): a string, so that
+	// Config is the RLP of the proposed l1api.RollupConfig, hex (rotate only): a string, so that
 	// files of different proposals compare unequal.
 	Config string `json:"config,omitempty"`
 }
@@ -49,26 +49,26 @@ type guardianFile struct {
 	Signatures []guardianSig `json:"signatures"`
 }
 
-// actionRotate is the guardian action of a config change (chain.TxConfigChange).
+// actionRotate is the guardian action of a config change (l1api.TxConfigChange).
 const actionRotate = "rotate"
 
 func parseAction(s string) (uint8, error) {
 	switch s {
 	case "pause":
-		return chain.ActionPause, nil
+		return l1api.ActionPause, nil
 	case "unpause":
-		return chain.ActionUnpause, nil
+		return l1api.ActionUnpause, nil
 	}
 	return 0, fmt.Errorf("guardian action %q: want pause, unpause or rotate", s)
 }
 
 // config decodes the proposed config of a rotate.
-func (g *guardianAction) config() (*chain.RollupConfig, error) {
+func (g *guardianAction) config() (*l1api.RollupConfig, error) {
 	b, err := hexutil.Decode(g.Config)
 	if err != nil {
 		return nil, fmt.Errorf("rotate: config: %w", err)
 	}
-	var c chain.RollupConfig
+	var c l1api.RollupConfig
 	if err := rlp.DecodeBytes(b, &c); err != nil {
 		return nil, fmt.Errorf("rotate: config: %w", err)
 	}
@@ -82,11 +82,11 @@ func (g *guardianAction) message() (pqkey.Context, []byte, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		h, err := chain.ConfigHash(c)
+		h, err := l1api.ConfigHash(c)
 		if err != nil {
 			return "", nil, err
 		}
-		msg, err := rlp.EncodeToBytes(&chain.ConfigChangeMessage{RollupID: g.Rollup, ConfigHash: h})
+		msg, err := rlp.EncodeToBytes(&l1api.ConfigChangeMessage{RollupID: g.Rollup, ConfigHash: h})
 		return pqkey.ContextGuardianConfig, msg, err
 	}
 	if g.Config != "" {
@@ -96,7 +96,7 @@ func (g *guardianAction) message() (pqkey.Context, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	msg, err := rlp.EncodeToBytes(&chain.GuardianMessage{RollupID: g.Rollup, Action: action})
+	msg, err := rlp.EncodeToBytes(&l1api.GuardianMessage{RollupID: g.Rollup, Action: action})
 	return pqkey.ContextGuardianPause, msg, err
 }
 
@@ -183,7 +183,7 @@ func (f *guardianFile) has(pk []byte) bool {
 // payload builds the transaction of the action for rollup r — a GuardianAction, or for a rotate
 // a ConfigChange — and checks it as L1 will, before anything is sent: the chain, the rollup, the
 // nonce (an old action is a replay), every signer a guardian, at least the threshold of them.
-func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (chain.TxType, any, error) {
+func (f *guardianFile) payload(r *l1api.Rollup, chainID uint64) (l1api.TxType, any, error) {
 	sigs, err := f.check(r, chainID)
 	if err != nil {
 		return 0, nil, err
@@ -193,17 +193,17 @@ func (f *guardianFile) payload(r *chain.Rollup, chainID uint64) (chain.TxType, a
 		if err != nil {
 			return 0, nil, err
 		}
-		return chain.TxConfigChange, &chain.ConfigChange{RollupID: r.ID, Nonce: f.Nonce, Config: *c, Sigs: sigs}, nil
+		return l1api.TxConfigChange, &l1api.ConfigChange{RollupID: r.ID, Nonce: f.Nonce, Config: *c, Sigs: sigs}, nil
 	}
 	action, err := parseAction(f.Action)
 	if err != nil {
 		return 0, nil, err
 	}
-	return chain.TxGuardianAction, &chain.GuardianAction{RollupID: r.ID, Action: action, Nonce: f.Nonce, Sigs: sigs}, nil
+	return l1api.TxGuardianAction, &l1api.GuardianAction{RollupID: r.ID, Action: action, Nonce: f.Nonce, Sigs: sigs}, nil
 }
 
 // check checks the file against rollup r and returns its signatures by guardian index.
-func (f *guardianFile) check(r *chain.Rollup, chainID uint64) ([]chain.GuardianSig, error) {
+func (f *guardianFile) check(r *l1api.Rollup, chainID uint64) ([]l1api.GuardianSig, error) {
 	switch {
 	case f.L1ChainID != chainID:
 		return nil, fmt.Errorf("the signatures are for L1 chain %d, this is chain %d", f.L1ChainID, chainID)
@@ -215,7 +215,7 @@ func (f *guardianFile) check(r *chain.Rollup, chainID uint64) ([]chain.GuardianS
 	case f.Nonce > r.GuardianNonce:
 		return nil, fmt.Errorf("the signatures are for guardian nonce %d, but rollup %d is at nonce %d: send the earlier actions first", f.Nonce, r.ID, r.GuardianNonce)
 	}
-	var sigs []chain.GuardianSig
+	var sigs []l1api.GuardianSig
 	for _, s := range f.Signatures {
 		i := guardianIndex(r, s.PublicKey)
 		if i < 0 {
@@ -225,7 +225,7 @@ func (f *guardianFile) check(r *chain.Rollup, chainID uint64) ([]chain.GuardianS
 			}
 			return nil, fmt.Errorf("%s is not a guardian of rollup %d (pqwallet guardian status lists them)", pk.Address().Hex(), r.ID)
 		}
-		sigs = append(sigs, chain.GuardianSig{Guardian: uint64(i), Sig: s.Signature})
+		sigs = append(sigs, l1api.GuardianSig{Guardian: uint64(i), Sig: s.Signature})
 	}
 	if uint64(len(sigs)) < r.Config.GuardianThreshold {
 		return nil, fmt.Errorf("%d guardian signatures, rollup %d needs %d of its %d guardians", len(sigs), r.ID,
@@ -234,7 +234,7 @@ func (f *guardianFile) check(r *chain.Rollup, chainID uint64) ([]chain.GuardianS
 	return sigs, nil
 }
 
-func guardianIndex(r *chain.Rollup, pk []byte) int {
+func guardianIndex(r *l1api.Rollup, pk []byte) int {
 	for i, g := range r.Config.Guardians {
 		if bytes.Equal(g, pk) {
 			return i

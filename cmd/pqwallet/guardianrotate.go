@@ -11,7 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/spf13/cobra"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -49,7 +49,7 @@ func (a *app) rotateProposal(cmd *cobra.Command, f *rotateFlags, g *guardianActi
 		*g = src.guardianAction
 		return nil
 	}
-	return a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *chain.Rollup) error {
+	return a.withRollup(cmd, nil, func(_ context.Context, _ *l1client.Client, r *l1api.Rollup) error {
 		next, err := f.apply(r.Config)
 		if err != nil {
 			return err
@@ -67,7 +67,7 @@ func (a *app) rotateProposal(cmd *cobra.Command, f *rotateFlags, g *guardianActi
 }
 
 // apply returns cfg with the flags' changes; at least one is required.
-func (f *rotateFlags) apply(cfg chain.RollupConfig) (*chain.RollupConfig, error) {
+func (f *rotateFlags) apply(cfg l1api.RollupConfig) (*l1api.RollupConfig, error) {
 	changed := false
 	if len(f.sequencers) > 0 {
 		cfg.Sequencers, changed = nil, true
@@ -116,7 +116,7 @@ func describeConfig(g *guardianAction) string {
 	return describeRollupConfig(c)
 }
 
-func describeRollupConfig(c *chain.RollupConfig) string {
+func describeRollupConfig(c *l1api.RollupConfig) string {
 	seqs := make([]string, len(c.Sequencers))
 	for i, s := range c.Sequencers {
 		seqs[i] = s.Hex()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
@@ -36,15 +36,15 @@ type watcher struct {
 }
 
 // onEvent is the reason to pause on an event of the L1 log, or "".
-func (w *watcher) onEvent(ev chain.Event) string {
-	if ev.Kind == chain.EventChallengeUpheld && ev.RollupID == w.rollupID && slices.Contains(w.on, condFraud) {
+func (w *watcher) onEvent(ev l1api.Event) string {
+	if ev.Kind == l1api.EventChallengeUpheld && ev.RollupID == w.rollupID && slices.Contains(w.on, condFraud) {
 		return fmt.Sprintf("fraud proof upheld against batch %d of rollup %d at L1 height %d", ev.Number, ev.RollupID, ev.Height)
 	}
 	return ""
 }
 
 // onState is the reason to pause on the rollup's state and the node's status, or "".
-func (w *watcher) onState(r *chain.Rollup, halted string) string {
+func (w *watcher) onState(r *l1api.Rollup, halted string) string {
 	if slices.Contains(w.on, condInvariant) {
 		if r.Paid > r.Deposited || r.Escrow != r.Deposited-r.Paid {
 			return fmt.Sprintf("escrow invariant broken on rollup %d: escrow %d, deposited %d, paid %d", r.ID, r.Escrow, r.Deposited, r.Paid)
@@ -84,7 +84,7 @@ func (w *watcher) pause(ctx context.Context, reason string) (bool, error) {
 
 // check refuses to start a watcher whose keys cannot pause: each must be a guardian of the
 // rollup, and together at least its threshold.
-func (w *watcher) check(r *chain.Rollup) error {
+func (w *watcher) check(r *l1api.Rollup) error {
 	for _, k := range w.keys {
 		if guardianIndex(r, k.Public().Bytes()) < 0 {
 			return fmt.Errorf("key %s is not a guardian of rollup %d (pqwallet guardian status lists them)", k.Address().Hex(), r.ID)

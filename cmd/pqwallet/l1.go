@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
@@ -78,7 +78,7 @@ type l1Result struct {
 // submitL1 signs payload as a transaction of type t from key, submits it and, with wait, waits
 // until an L1 block includes it; a transaction the block rejected is an error with the
 // chain's reason.
-func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, t chain.TxType, payload any, wait bool) (*l1Result, error) {
+func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, t l1api.TxType, payload any, wait bool) (*l1Result, error) {
 	from := key.Address()
 	acct, err := c.Account(ctx, from)
 	if err != nil {
@@ -88,7 +88,7 @@ func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.Priva
 	if err != nil {
 		return nil, err
 	}
-	raw, err := chain.SignTx(key, t, a.cfg.l1ChainID, acct.Nonce, payload)
+	raw, err := l1api.SignTx(key, t, a.cfg.l1ChainID, acct.Nonce, payload)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,8 @@ func (a *app) submitL1(ctx context.Context, c *l1client.Client, key *pqkey.Priva
 
 // l1Cost is the fee of the signed transaction raw under the chain's fees; it fails, before
 // anything is sent, if balance cannot pay the fee and the value the transaction moves.
-func l1Cost(raw []byte, chainID uint64, fees chain.Fees, balance uint64) (uint64, error) {
-	tx, err := chain.DecodeTx(raw, chainID)
+func l1Cost(raw []byte, chainID uint64, fees l1api.Fees, balance uint64) (uint64, error) {
+	tx, err := l1api.DecodeTx(raw, chainID)
 	if err != nil {
 		return 0, err
 	}
@@ -173,7 +173,7 @@ func scanL1Receipts(ctx context.Context, c *l1client.Client, hash common.Hash, h
 
 // l1Tx is the transaction an L1 command sends, and how its result reads.
 type l1Tx struct {
-	typ     chain.TxType
+	typ     l1api.TxType
 	payload any
 	details map[string]any // the details of the JSON result
 	summary string         // the first line of the human result
@@ -219,7 +219,7 @@ func (a *app) sendL1As(ctx context.Context, k namedKey, tx l1Tx, wait bool) erro
 
 // withRollup runs f within --timeout, with the L1 node dialled (requests signed by key; nil for
 // a command that only reads) and the configured rollup read from it.
-func (a *app) withRollup(cmd *cobra.Command, key *pqkey.PrivateKey, f func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error) error {
+func (a *app) withRollup(cmd *cobra.Command, key *pqkey.PrivateKey, f func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error) error {
 	ctx, cancel := a.withTimeout(cmd)
 	defer cancel()
 	c, err := a.l1Client(ctx, key)
@@ -235,9 +235,9 @@ func (a *app) withRollup(cmd *cobra.Command, key *pqkey.PrivateKey, f func(ctx c
 }
 
 // rollup reads the configured rollup (--rollup).
-func (a *app) rollup(ctx context.Context, c *l1client.Client) (*chain.Rollup, error) {
+func (a *app) rollup(ctx context.Context, c *l1client.Client) (*l1api.Rollup, error) {
 	r, err := c.Rollup(ctx, a.cfg.rollupID)
-	if errors.Is(err, chain.ErrNotFound) {
+	if errors.Is(err, l1api.ErrNotFound) {
 		return nil, fmt.Errorf("no rollup %d on L1 %s (--rollup)", a.cfg.rollupID, a.cfg.l1Addr)
 	}
 	return r, err
@@ -269,7 +269,7 @@ a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
 			if err != nil {
 				return err
 			}
-			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				if r.Paused {
 					return fmt.Errorf("rollup %d takes no deposits: rollup paused by its guardians until they unpause (pqwallet guardian status)", r.ID)
 				}
@@ -283,8 +283,8 @@ a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
 				if acct.Balance < amount {
 					return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
 				}
-				return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxDeposit,
-					payload: &chain.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()},
+				return a.sendL1(ctx, c, key, l1Tx{typ: l1api.TxDeposit,
+					payload: &l1api.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()},
 					details: map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(pk), "queueIndex": r.QueueLen},
 					summary: fmt.Sprintf("deposit %d into rollup %d for L2 key %s (deposit queue index %d, if no other deposit lands first)",
 						amount, r.ID, short(pkHex(pk)), r.QueueLen)}, wait)

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -26,7 +26,7 @@ type depositRefundJSON struct {
 	Claimed     bool           `json:"claimed"`
 	// DelayedUntil is set while the governor holds the claimed refund in its delay queue.
 	DelayedUntil *uint64 `json:"delayedUntil,omitempty"`
-	delayed      *chain.WithdrawalStatus
+	delayed      *l1api.WithdrawalStatus
 }
 
 func (a *app) refundsCommand() *cobra.Command {
@@ -55,7 +55,7 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 			for _, k := range ks {
 				keyOf[k.Info.Public.Address] = k
 			}
-			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				out, err := depositRefunds(ctx, c, r, max(from, 1), keyOf)
 				if err != nil {
 					return err
@@ -88,7 +88,7 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 }
 
 // depositRefunds returns the refunds paying keyOf's addresses in batches from..head of r.
-func depositRefunds(ctx context.Context, c *l1client.Client, r *chain.Rollup, from uint64, keyOf map[common.Address]namedKey) ([]depositRefundJSON, error) {
+func depositRefunds(ctx context.Context, c *l1client.Client, r *l1api.Rollup, from uint64, keyOf map[common.Address]namedKey) ([]depositRefundJSON, error) {
 	out := []depositRefundJSON{}
 	for n := from; n <= r.HeadNumber; n++ {
 		txs, err := batchTxs(ctx, c, r.ID, n)

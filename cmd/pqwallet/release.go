@@ -8,13 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
 // delayedLine says where a claim held in the delay queue stands and how to release it.
-func delayedLine(d *chain.WithdrawalStatus, batch uint64, index int) string {
+func delayedLine(d *l1api.WithdrawalStatus, batch uint64, index int) string {
 	return fmt.Sprintf("delayed until height %d by the governor (%s, %d to %s, delay queue id %d); not paid yet: release it from that height with: pqwallet release --batch %d --index %d",
 		d.ReleaseAt, d.Reason, d.Amount, d.Recipient.Hex(), d.DelayedID, batch, index)
 }
@@ -56,7 +56,7 @@ recipient named in the withdrawal; L1 pays it once and refuses a second release.
 the wallet first waits for the height.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, false, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batchN uint64, index int) error {
+			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, false, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *l1api.Rollup, batchN uint64, index int) error {
 				st, err := c.Withdrawal(ctx, r.ID, batchN, uint64(index))
 				if err != nil {
 					return err
@@ -73,7 +73,7 @@ the wallet first waits for the height.`,
 				if err := waitHeight(ctx, a, c, st.ReleaseAt, wait); err != nil {
 					return fmt.Errorf("%s: %w", w, err)
 				}
-				return a.sendL1(ctx, c, key, l1Tx{typ: chain.TxReleaseDelayed, payload: &chain.ReleaseDelayed{RollupID: r.ID, ID: st.DelayedID},
+				return a.sendL1(ctx, c, key, l1Tx{typ: l1api.TxReleaseDelayed, payload: &l1api.ReleaseDelayed{RollupID: r.ID, ID: st.DelayedID},
 					details: map[string]any{"rollup": r.ID, "batch": batchN, "index": index, "delayedId": st.DelayedID, "amount": st.Amount, "address": st.Recipient},
 					summary: fmt.Sprintf("release delayed %s (queue id %d): %d to %s", w, st.DelayedID, st.Amount, st.Recipient.Hex())}, wait)
 			})
@@ -101,7 +101,7 @@ type withdrawalRef struct {
 // sequencer names the batch and L1's data the position; wait waits for the withdraw to be in a
 // batch on L1), then runs f: the one path of claim and release.
 func (a *app) withWithdrawal(cmd *cobra.Command, l1Key string, ref withdrawalRef, wait bool,
-	f func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batch uint64, index int) error) error {
+	f func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *l1api.Rollup, batch uint64, index int) error) error {
 	var hash common.Hash
 	if ref.txHash != "" {
 		var err error
@@ -113,7 +113,7 @@ func (a *app) withWithdrawal(cmd *cobra.Command, l1Key string, ref withdrawalRef
 	if err != nil {
 		return err
 	}
-	return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+	return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 		batch, index := ref.batch, ref.index
 		if ref.txHash != "" {
 			tb, err := a.withdrawalOf(ctx, c, r, hash, wait)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 )
 
@@ -20,7 +20,7 @@ the claims the governor holds in its delay queue (docs/l1.md, "Proof of reserves
 the figures and their derivation as L1 reports them (l1_reserves).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				v, err := c.Reserves(ctx, r.ID)
 				if err != nil {
 					return err

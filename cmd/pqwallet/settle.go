@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
@@ -32,7 +32,7 @@ func batchTxs(ctx context.Context, c *l1client.Client, rollupID, n uint64) ([]l2
 	if err != nil {
 		return nil, err
 	}
-	data, err := chain.DecompressBatch(frame)
+	data, err := l1api.DecompressBatch(frame)
 	if err != nil {
 		return nil, fmt.Errorf("batch %d data: %w", n, err)
 	}
@@ -46,7 +46,7 @@ func batchTxs(ctx context.Context, c *l1client.Client, rollupID, n uint64) ([]l2
 // replay rebuilds the rollup's state after batch through from the batch data on L1 alone,
 // checking every batch's new root against L1's record. This is the data-availability path:
 // it needs no sequencer, which is what exodus relies on.
-func replay(ctx context.Context, c *l1client.Client, r *chain.Rollup, through uint64) (*l2.State, error) {
+func replay(ctx context.Context, c *l1client.Client, r *l1api.Rollup, through uint64) (*l2.State, error) {
 	st, err := l2.NewState(int(r.Config.TreeDepth))
 	if err != nil {
 		return nil, err
@@ -72,7 +72,7 @@ func replay(ctx context.Context, c *l1client.Client, r *chain.Rollup, through ui
 // withdrawals in it. When every withdraw of the batch applied, the list follows from the batch
 // data alone; otherwise (a failing withdraw has an empty leaf) the state before the batch is
 // replayed from L1 to learn which did. Either way the list must give L1's withdrawal root.
-func batchWithdrawals(ctx context.Context, c *l1client.Client, r *chain.Rollup, rec *chain.BatchRecord) ([]fr.Element, []withdrawalJSON, error) {
+func batchWithdrawals(ctx context.Context, c *l1client.Client, r *l1api.Rollup, rec *l1api.BatchRecord) ([]fr.Element, []withdrawalJSON, error) {
 	txs, err := batchTxs(ctx, c, r.ID, rec.Number)
 	if err != nil {
 		return nil, nil, err
@@ -103,16 +103,16 @@ func listRoot(leaves []fr.Element) [32]byte {
 }
 
 // batch reads batch n of r, naming the rollup's head and final batch when there is none.
-func batch(ctx context.Context, c *l1client.Client, r *chain.Rollup, n uint64) (*chain.BatchRecord, error) {
+func batch(ctx context.Context, c *l1client.Client, r *l1api.Rollup, n uint64) (*l1api.BatchRecord, error) {
 	rec, err := c.Batch(ctx, r.ID, n)
-	if errors.Is(err, chain.ErrNotFound) {
+	if errors.Is(err, l1api.ErrNotFound) {
 		return nil, fmt.Errorf("rollup %d has no batch %d on L1 (head batch %d, final through %d)", r.ID, n, r.HeadNumber, r.FinalNumber)
 	}
 	return rec, err
 }
 
 // notFinal says why batch n cannot be claimed yet.
-func notFinal(r *chain.Rollup, rec *chain.BatchRecord, height uint64) string {
+func notFinal(r *l1api.Rollup, rec *l1api.BatchRecord, height uint64) string {
 	return fmt.Sprintf("batch %d of rollup %d is not final yet: final through batch %d; it can finalize at L1 height %d at the earliest (now %d)",
 		rec.Number, r.ID, r.FinalNumber, rec.FinalizeAt, height)
 }
@@ -141,7 +141,7 @@ The batch must be final; with --wait the wallet waits for it (and, with --tx, fo
 be in a batch on L1), up to --timeout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, wait, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, batchN uint64, index int) error {
+			return a.withWithdrawal(cmd, l1Key, withdrawalRef{txHash: txHash, batch: batchN, index: index}, wait, func(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *l1api.Rollup, batchN uint64, index int) error {
 				return a.claim(ctx, c, key, r, batchN, index, wait)
 			})
 		},
@@ -160,7 +160,7 @@ be in a batch on L1), up to --timeout.`,
 
 // claim claims withdrawal index of batch n, signed by key: it waits for the batch to finalize
 // with wait, checks the entry is a withdrawal L1 has not paid, and sends the Merkle proof.
-func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *chain.Rollup, n uint64, index int, wait bool) error {
+func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateKey, r *l1api.Rollup, n uint64, index int, wait bool) error {
 	rec, err := batch(ctx, c, r, n)
 	if err != nil {
 		return err
@@ -201,9 +201,9 @@ func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateK
 		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed: %d to %s; L1 pays each withdrawal once",
 			index, n, r.ID, w.Amount, w.Address.Hex())
 	}
-	err = a.sendL1(ctx, c, key, l1Tx{typ: chain.TxClaimWithdrawal,
-		payload: &chain.ClaimWithdrawal{RollupID: r.ID, Batch: n, Index: uint64(index), Address: w.Address, Amount: w.Amount,
-			Siblings: chain.ListWitness(leaves, index)},
+	err = a.sendL1(ctx, c, key, l1Tx{typ: l1api.TxClaimWithdrawal,
+		payload: &l1api.ClaimWithdrawal{RollupID: r.ID, Batch: n, Index: uint64(index), Address: w.Address, Amount: w.Amount,
+			Siblings: l1api.ListWitness(leaves, index)},
 		details: map[string]any{"rollup": r.ID, "batch": n, "index": index, "address": w.Address, "amount": w.Amount},
 		summary: fmt.Sprintf("claim withdrawal %d of batch %d: %d to %s", index, n, w.Amount, w.Address.Hex())}, wait)
 	if err != nil || !wait {
@@ -228,12 +228,12 @@ func listWithdrawals(ws []withdrawalJSON) string {
 
 // waitFinal polls the rollup until batch n is final; a batch that disappears was reverted. It
 // polls through a restart of the L1 node (the client redials) until ctx ends.
-func waitFinal(ctx context.Context, c *l1client.Client, rollupID, n uint64) (*chain.Rollup, *chain.BatchRecord, error) {
+func waitFinal(ctx context.Context, c *l1client.Client, rollupID, n uint64) (*l1api.Rollup, *l1api.BatchRecord, error) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
 		r, err := c.Rollup(ctx, rollupID)
-		var rec *chain.BatchRecord
+		var rec *l1api.BatchRecord
 		if err == nil {
 			if rec, err = batch(ctx, c, r, n); err != nil && !errors.Is(err, l1client.ErrDisconnected) {
 				return nil, nil, fmt.Errorf("waiting for batch %d to finalize: %w (reverted?)", n, err)
@@ -283,7 +283,7 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 					return err
 				}
 			}
-			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				if err := exodusOpen(ctx, c, r); err != nil {
 					return err
 				}
@@ -322,17 +322,17 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 				if err != nil {
 					return err
 				}
-				msg := chain.ExodusMessage(index, acct.Balance, recipient)
+				msg := l1api.ExodusMessage(index, acct.Balance, recipient)
 				if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
 					return err
 				}
-				p := chain.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
+				p := l1api.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
 					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
 					SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
 				for _, s := range witness {
 					p.Siblings = append(p.Siblings, s.Bytes())
 				}
-				return a.sendL1As(ctx, k1, l1Tx{typ: chain.TxExodusWithdrawal, payload: &p,
+				return a.sendL1As(ctx, k1, l1Tx{typ: l1api.TxExodusWithdrawal, payload: &p,
 					details: map[string]any{"rollup": r.ID, "index": index, "balance": acct.Balance, "recipient": recipient},
 					summary: fmt.Sprintf("exodus of l2 account %d: %d to %s", index, acct.Balance, recipient.Hex())}, wait)
 			})
@@ -350,7 +350,7 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 
 // exodusOpen refuses a rollup that pays no exodus now: one not frozen, with the height it can
 // freeze at, or one its guardians paused.
-func exodusOpen(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+func exodusOpen(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 	if !r.Frozen {
 		st, err := c.Status(ctx)
 		if err != nil {
@@ -376,7 +376,7 @@ type refundJSON struct {
 	Height      uint64         `json:"height"` // the L1 block of the deposit
 }
 
-func refundOut(j uint64, d *chain.DepositEntry, key string) refundJSON {
+func refundOut(j uint64, d *l1api.DepositEntry, key string) refundJSON {
 	var pk l2.PublicKey // canonical: L1 checked it at the deposit
 	pk.X.SetBytes(d.PKX[:])
 	pk.Y.SetBytes(d.PKY[:])
@@ -408,7 +408,7 @@ query per unconsumed deposit).`,
 					return fmt.Errorf("deposit queue index %q: want a number (pqwallet exodus refund without one lists the wallet's refundable deposits)", args[0])
 				}
 			}
-			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				if err := exodusOpen(ctx, c, r); err != nil {
 					return err
 				}
@@ -445,7 +445,7 @@ query per unconsumed deposit).`,
 						return err
 					}
 				}
-				return a.sendL1As(ctx, k, l1Tx{typ: chain.TxExodusRefund, payload: &chain.ExodusRefund{RollupID: r.ID, Index: j},
+				return a.sendL1As(ctx, k, l1Tx{typ: l1api.TxExodusRefund, payload: &l1api.ExodusRefund{RollupID: r.ID, Index: j},
 					details: map[string]any{"rollup": r.ID, "queueIndex": j, "depositor": d.Depositor, "amount": d.Amount},
 					summary: fmt.Sprintf("exodus refund of deposit %d: %d to %s", j, d.Amount, d.Depositor.Hex())}, wait)
 			})
@@ -458,7 +458,7 @@ query per unconsumed deposit).`,
 
 // listRefunds prints the deposits of the wallet's L1 keys that no finalized batch consumed and
 // no refund has paid back yet.
-func (a *app) listRefunds(ctx context.Context, c *l1client.Client, r *chain.Rollup, keyOf map[common.Address]namedKey) error {
+func (a *app) listRefunds(ctx context.Context, c *l1client.Client, r *l1api.Rollup, keyOf map[common.Address]namedKey) error {
 	if len(keyOf) == 0 {
 		return fmt.Errorf("no L1 keys in %s to list the deposits of; give the deposit's queue index to refund any deposit", a.keysDir())
 	}
@@ -585,7 +585,7 @@ list and, once the batch is final, whether L1 has paid it, or the claim command 
 			if err != nil || n == 0 {
 				return fmt.Errorf("batch number %q: batches are numbered from 1", args[0])
 			}
-			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *chain.Rollup) error {
+			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
 				rec, err := batch(ctx, c, r, n)
 				if err != nil {
 					return err
@@ -599,7 +599,7 @@ list and, once the batch is final, whether L1 has paid it, or the claim command 
 					return err
 				}
 				mode := "validity"
-				if rec.Mode == chain.ModeOptimistic {
+				if rec.Mode == l1api.ModeOptimistic {
 					mode = "optimistic"
 				}
 				out := struct {

@@ -10,7 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
@@ -19,7 +19,7 @@ import (
 // txBatch is where an L2 transaction settles on L1: transaction index of batch rec, which for
 // a withdraw is its entry of the batch's withdrawal list (docs/protocol.md §8.3).
 type txBatch struct {
-	rec   *chain.BatchRecord
+	rec   *l1api.BatchRecord
 	index int
 	tx    l2.Tx
 }
@@ -27,7 +27,7 @@ type txBatch struct {
 // findTx finds L2 transaction hash in the data L1 stores with batches first..last (the batches
 // the sequencer says hold its block), so that the batch and index a claim uses are L1's, not
 // the sequencer's word.
-func findTx(ctx context.Context, c *l1client.Client, r *chain.Rollup, first, last uint64, hash common.Hash) (*txBatch, error) {
+func findTx(ctx context.Context, c *l1client.Client, r *l1api.Rollup, first, last uint64, hash common.Hash) (*txBatch, error) {
 	for n := first; n <= last && n != 0; n++ { // batches count from 1; a last of 2^64-1 must not wrap
 		rec, err := batch(ctx, c, r, n)
 		if err != nil {
@@ -49,9 +49,9 @@ func findTx(ctx context.Context, c *l1client.Client, r *chain.Rollup, first, las
 // l1Place is where status tx found a transaction on L1.
 type l1Place struct {
 	*txBatch
-	rollup  *chain.Rollup
+	rollup  *l1api.Rollup
 	claimed *bool                   // a withdraw of a final batch: whether L1 has paid it
-	delayed *chain.WithdrawalStatus // a claimed withdraw waiting in the governor's delay queue
+	delayed *l1api.WithdrawalStatus // a claimed withdraw waiting in the governor's delay queue
 	pending string                  // a withdraw of a batch not final yet: when it can finalize
 }
 
@@ -151,7 +151,7 @@ func (s *sequencerClient) waitBatched(ctx context.Context, block uint64) (*rollu
 // withdrawalOf finds the batch and withdrawal-list entry of L2 withdraw hash: the sequencer
 // names the batches of its block, L1's batch data the entry. With wait it waits for the
 // withdraw to be in a block and that block in batches L1 accepted, up to --timeout.
-func (a *app) withdrawalOf(ctx context.Context, c *l1client.Client, r *chain.Rollup, hash common.Hash, wait bool) (*txBatch, error) {
+func (a *app) withdrawalOf(ctx context.Context, c *l1client.Client, r *l1api.Rollup, hash common.Hash, wait bool) (*txBatch, error) {
 	seq, err := a.sequencerClient(ctx)
 	if err != nil {
 		return nil, err

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // ErrBondUnpaid: the challenger's L1 balance does not cover the rollup's challenge bond
-// (chain.RollupConfig.ChallengeBond), so L1 would refuse its challenge. Nothing is signed.
+// (l1api.RollupConfig.ChallengeBond), so L1 would refuse its challenge. Nothing is signed.
 var ErrBondUnpaid = errors.New("challenger: L1 balance below the challenge bond")
 
 // checkBond records in Status.BondShort how far balance is from paying the bond of pending
@@ -65,7 +65,7 @@ func (c *Challenger) watchBond(ctx context.Context) {
 }
 
 // rejected: L1's judge rejected a challenge; if it was ours, its bond was burned.
-func (c *Challenger) rejected(ev *chain.Event) {
+func (c *Challenger) rejected(ev *l1api.Event) {
 	if ev.Address != c.cfg.Key.Address() {
 		return
 	}

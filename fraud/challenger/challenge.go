@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // challengeTx is a signed challenge transaction of ours. It is stored with the cursor of the block
 // whose batch it proves before it is first sent, and kept until L1 used its nonce: until then it
 // is sent again after every block (a restarted node may have lost it; a node that has it answers
-// node.ErrKnownTx), so each nonce of ours is only ever signed for one transaction.
+// l1api.ErrKnownTx), so each nonce of ours is only ever signed for one transaction.
 type challengeTx struct {
 	Nonce       uint64
 	Batch       uint64 // the batch it proves fraudulent
@@ -61,8 +60,8 @@ func (c *Challenger) sign(ctx context.Context, id batchID, proof []byte) (*chall
 	if n := len(c.run.txs); n > 0 && c.run.txs[n-1].Nonce >= nonce {
 		nonce = c.run.txs[n-1].Nonce + 1
 	}
-	raw, err := chain.SignTx(c.cfg.Key, chain.TxChallenge, c.cfg.L1ChainID, nonce,
-		&chain.Challenge{RollupID: c.cfg.RollupID, Batch: id.Number, Proof: proof})
+	raw, err := l1api.SignTx(c.cfg.Key, l1api.TxChallenge, c.cfg.L1ChainID, nonce,
+		&l1api.Challenge{RollupID: c.cfg.RollupID, Batch: id.Number, Proof: proof})
 	if err != nil {
 		return nil, fmt.Errorf("challenger: signing the challenge of batch %d: %w", id.Number, err)
 	}
@@ -168,8 +167,8 @@ func (c *Challenger) send(ctx context.Context, tx *challengeTx) error {
 	// Known: it is in the mempool already. Nonce too low or taken: a block took the nonce, or
 	// another transaction of the key waits on it; afterBlock signs the challenge again on the
 	// next nonce once a block has used this one without reverting the batch.
-	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, node.ErrKnownTx) &&
-		!errors.Is(err, node.ErrNonceTooLow) && !errors.Is(err, node.ErrNonceTaken) {
+	if _, err := c.cfg.Source.SubmitTx(ctx, tx.Raw); err != nil && !errors.Is(err, l1api.ErrKnownTx) &&
+		!errors.Is(err, l1api.ErrNonceTooLow) && !errors.Is(err, l1api.ErrNonceTaken) {
 		return fmt.Errorf("challenger: sending the challenge of batch %d (nonce %d): %w", tx.Batch, tx.Nonce, err)
 	}
 	if tx.sent || !tx.Live {

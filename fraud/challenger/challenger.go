@@ -33,54 +33,40 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
-	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
-// Source is the L1 node as the challenger reads it: ClientSource (over QUIC) or NodeSource (in
-// process).
+// Source is the L1 node as the challenger reads it: ClientSource (over QUIC) or
+// nodesource.New (in process; a separate package, so that the challenger links no L1 node).
 type Source interface {
-	Status(ctx context.Context) (node.Status, error)
-	Rollup(ctx context.Context, id uint64) (*chain.Rollup, error)
-	Batch(ctx context.Context, rollupID, number uint64) (*chain.BatchRecord, error)
+	Status(ctx context.Context) (l1api.Status, error)
+	Rollup(ctx context.Context, id uint64) (*l1api.Rollup, error)
+	Batch(ctx context.Context, rollupID, number uint64) (*l1api.BatchRecord, error)
 	BatchData(ctx context.Context, rollupID, number uint64) ([]byte, error)
 	BatchTrace(ctx context.Context, rollupID, number uint64) ([][32]byte, error)
-	Account(ctx context.Context, a common.Address) (chain.Account, error)
+	Account(ctx context.Context, a common.Address) (l1api.Account, error)
 	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
 	// Events follows the event log from the first event of fromHeight: the stored events, then
-	// each block's as it commits, every block's ending with its chain.EventBlock.
+	// each block's as it commits, every block's ending with its l1api.EventBlock.
 	Events(ctx context.Context, fromHeight uint64) (Events, error)
 }
 
 // Events is a subscription to the event log (*l1client.Events, *node.Subscription).
 type Events interface {
-	Next() (chain.Event, error)
+	Next() (l1api.Event, error)
 	Close()
 }
 
 // ClientSource is the Source of an L1 node reached over QUIC.
 func ClientSource(c *l1client.Client) Source { return clientSource{c} }
 
-// NodeSource is the Source of an L1 node in process.
-func NodeSource(n *node.Node) Source { return nodeSource{n.Local()} }
-
-// clientSource and nodeSource only give Events its interface result.
+// clientSource only gives Events its interface result.
 type clientSource struct{ *l1client.Client }
 
 func (s clientSource) Events(ctx context.Context, fromHeight uint64) (Events, error) {
 	e, err := s.Client.Events(ctx, fromHeight)
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
-}
-
-type nodeSource struct{ node.Local }
-
-func (s nodeSource) Events(ctx context.Context, fromHeight uint64) (Events, error) {
-	e, err := s.Local.Events(ctx, fromHeight)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +134,7 @@ type Challenger struct {
 	guard     *pebbleguard.Guard
 	depth     int
 	l2ChainID uint64
-	bond      uint64 // the rollup's challenge bond (chain.RollupConfig.ChallengeBond)
+	bond      uint64 // the rollup's challenge bond (l1api.RollupConfig.ChallengeBond)
 
 	run runState // owned by the follow loop: no lock
 

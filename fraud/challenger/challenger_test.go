@@ -10,6 +10,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -202,7 +203,7 @@ func TestOldStoreRefused(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, Source: challenger.NodeSource(w.node), Key: l1Key(3),
+	ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, Source: nodesource.New(w.node), Key: l1Key(3),
 		L1ChainID: l1ChainID, RollupID: rollupID})
 	if err == nil {
 		ch.Stop()

@@ -9,13 +9,13 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/fraud"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
 // submitted checks the batch a BatchSubmitted event announces, if L1 still holds it (the same
 // number and submission height) and it builds on the agreed batch.
-func (c *Challenger) submitted(ctx context.Context, ev *chain.Event) error {
+func (c *Challenger) submitted(ctx context.Context, ev *l1api.Event) error {
 	start := time.Now()
 	id := batchID{ev.Number, ev.Height}
 	if id.Number <= c.run.agreed.Number {
@@ -48,11 +48,11 @@ func (c *Challenger) submitted(ctx context.Context, ev *chain.Event) error {
 	if err != nil {
 		return err
 	}
-	if rec.Mode == chain.ModeValidity {
+	if rec.Mode == l1api.ModeValidity {
 		return c.advance(id, data, txs, &com, "validity")
 	}
 	stored, err := c.cfg.Source.BatchTrace(ctx, c.cfg.RollupID, id.Number)
-	if errors.Is(err, chain.ErrNotFound) { // finalized before we read it (L1 agreed), or reverted since
+	if errors.Is(err, l1api.ErrNotFound) { // finalized before we read it (L1 agreed), or reverted since
 		final, err := c.isFinal(ctx, id)
 		if err != nil || !final {
 			return err
@@ -98,9 +98,9 @@ func (c *Challenger) submitted(ctx context.Context, ev *chain.Event) error {
 }
 
 // batch reads batch id from L1; nil if L1 no longer holds it (reverted, perhaps reposted).
-func (c *Challenger) batch(ctx context.Context, id batchID) (*chain.BatchRecord, error) {
+func (c *Challenger) batch(ctx context.Context, id batchID) (*l1api.BatchRecord, error) {
 	rec, err := c.cfg.Source.Batch(ctx, c.cfg.RollupID, id.Number)
-	if errors.Is(err, chain.ErrNotFound) {
+	if errors.Is(err, l1api.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
@@ -120,7 +120,7 @@ func (c *Challenger) batchData(ctx context.Context, n uint64) ([]byte, []l2.Tx, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("challenger: reading the data of batch %d: %w", n, err)
 	}
-	data, err := chain.DecompressBatch(frame)
+	data, err := l1api.DecompressBatch(frame)
 	if err != nil {
 		return nil, nil, fmt.Errorf("challenger: data of batch %d: %w", n, err) // L1 checked it at submission
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // retryDelay is the pause before a new subscription after an error (the node restarting, a
@@ -99,7 +99,7 @@ func (c *Challenger) followOnce(ctx context.Context, until uint64) error {
 		return fmt.Errorf("challenger: subscribing to the L1 event log from height %d: %w", c.run.cursor, err)
 	}
 	defer evs.Close()
-	var block []chain.Event
+	var block []l1api.Event
 	for {
 		ev, err := evs.Next()
 		if err != nil {
@@ -109,7 +109,7 @@ func (c *Challenger) followOnce(ctx context.Context, until uint64) error {
 			continue
 		}
 		block = append(block, ev)
-		if ev.Kind != chain.EventBlock {
+		if ev.Kind != l1api.EventBlock {
 			continue
 		}
 		if err := c.block(ctx, block); err != nil {
@@ -158,7 +158,7 @@ func (c *Challenger) note(err error) {
 // block handles the events of one L1 block (ending with its EventBlock), then moves the cursor
 // past it with the challenges signed on the way in one synced write, and sends them. On an error
 // memory goes back to the store, and the block is read again.
-func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
+func (c *Challenger) block(ctx context.Context, evs []l1api.Event) error {
 	err := c.handleBlock(ctx, evs)
 	if err == nil {
 		if err = c.killed(KillBeforeCursorWrite); err != nil {
@@ -192,27 +192,27 @@ func (c *Challenger) block(ctx context.Context, evs []chain.Event) error {
 }
 
 // handleBlock acts on the events of one block.
-func (c *Challenger) handleBlock(ctx context.Context, evs []chain.Event) error {
+func (c *Challenger) handleBlock(ctx context.Context, evs []l1api.Event) error {
 	for i := range evs {
 		ev := &evs[i]
-		if ev.RollupID != c.cfg.RollupID || ev.Kind == chain.EventBlock {
+		if ev.RollupID != c.cfg.RollupID || ev.Kind == l1api.EventBlock {
 			continue
 		}
 		var err error
 		switch ev.Kind {
-		case chain.EventBatchSubmitted:
+		case l1api.EventBatchSubmitted:
 			if revertedIn(evs[i+1:], ev.Number) {
 				c.log.Info("batch reverted in the block that submitted it", "batch", ev.Number, "height", ev.Height)
 				continue
 			}
 			err = c.submitted(ctx, ev)
-		case chain.EventBatchReverted:
+		case l1api.EventBatchReverted:
 			err = c.reverted(ev)
-		case chain.EventBatchFinalized:
+		case l1api.EventBatchFinalized:
 			err = c.finalized(ctx, ev)
-		case chain.EventChallengeUpheld:
+		case l1api.EventChallengeUpheld:
 			err = c.upheld(ev)
-		case chain.EventChallengeRejected:
+		case l1api.EventChallengeRejected:
 			c.rejected(ev)
 		}
 		if err != nil {
@@ -224,9 +224,9 @@ func (c *Challenger) handleBlock(ctx context.Context, evs []chain.Event) error {
 
 // revertedIn reports whether evs (the rest of a block) revert batch n: an upheld challenge
 // reverts the batch it proves and every later one, so any revert at or below n does.
-func revertedIn(evs []chain.Event, n uint64) bool {
+func revertedIn(evs []l1api.Event, n uint64) bool {
 	for i := range evs {
-		if evs[i].Kind == chain.EventBatchReverted && evs[i].Number <= n {
+		if evs[i].Kind == l1api.EventBatchReverted && evs[i].Number <= n {
 			return true
 		}
 	}
@@ -234,7 +234,7 @@ func revertedIn(evs []chain.Event, n uint64) bool {
 }
 
 // reverted: L1 reverted batch n (a challenge was upheld against it or a batch before it).
-func (c *Challenger) reverted(ev *chain.Event) error {
+func (c *Challenger) reverted(ev *l1api.Event) error {
 	n := ev.Number
 	if n <= c.run.agreed.Number {
 		return c.resync(n)
@@ -276,7 +276,7 @@ func (c *Challenger) resync(n uint64) error {
 // finalized: L1 finalized batch n. Normally the challenger agreed with it long before; if not, it
 // built on a batch the challenger could not agree with (a fraud nobody proved in time, a batch it
 // could not check), and L1's history is now the rollup's: the final batches are applied.
-func (c *Challenger) finalized(ctx context.Context, ev *chain.Event) error {
+func (c *Challenger) finalized(ctx context.Context, ev *l1api.Event) error {
 	n := ev.Number
 	for _, tx := range c.run.txs {
 		if tx.Live && tx.Batch <= n {
@@ -293,7 +293,7 @@ func (c *Challenger) finalized(ctx context.Context, ev *chain.Event) error {
 	return nil
 }
 
-func (c *Challenger) upheld(ev *chain.Event) error {
+func (c *Challenger) upheld(ev *l1api.Event) error {
 	if ev.Address != c.cfg.Key.Address() {
 		return nil
 	}

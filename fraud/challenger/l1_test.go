@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -106,7 +107,7 @@ func newWorldWith(t testing.TB, l2Signers int, judge chain.FraudJudge, challenge
 // challenger returns a challenger of the rollup following the node in process, driven by Step.
 func (w *world) challenger(executor string, key byte, dir string) *challenger.Challenger {
 	w.t.Helper()
-	cfg := challenger.Config{Dir: dir, Source: challenger.NodeSource(w.node), Key: l1Key(key), L1ChainID: l1ChainID,
+	cfg := challenger.Config{Dir: dir, Source: nodesource.New(w.node), Key: l1Key(key), L1ChainID: l1ChainID,
 		RollupID: rollupID, Executor: executor}
 	if dir == "" {
 		cfg.FS = vfs.NewMem()

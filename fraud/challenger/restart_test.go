@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -103,7 +104,7 @@ func (w *world) restartable(executor string, key byte) *restartable {
 
 func (r *restartable) open() {
 	r.w.t.Helper()
-	ch, err := challenger.New(r.w.ctx, challenger.Config{Dir: "challenger", FS: r.fs, Source: challenger.NodeSource(r.w.node),
+	ch, err := challenger.New(r.w.ctx, challenger.Config{Dir: "challenger", FS: r.fs, Source: nodesource.New(r.w.node),
 		Key: l1Key(r.key), L1ChainID: l1ChainID, RollupID: rollupID, Executor: r.executor,
 		KillAt: func(p challenger.KillPoint) bool {
 			if p != r.armed {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/internal/storefault"
 	"github.com/pqbridge/pqbridge/l1/chain"
@@ -51,7 +52,7 @@ func TestStorageFaultsChallenger(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "challenger")
 			logs := &errorCount{}
 			open := func() *challenger.Challenger {
-				ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, FS: fs, Source: challenger.NodeSource(w.node),
+				ch, err := challenger.New(w.ctx, challenger.Config{Dir: dir, FS: fs, Source: nodesource.New(w.node),
 					Key: l1Key(3), L1ChainID: l1ChainID, RollupID: rollupID, Logger: slog.New(logs)})
 				if err != nil {
 					t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/fraud/challenger"
+	"github.com/pqbridge/pqbridge/fraud/challenger/nodesource"
 	"github.com/pqbridge/pqbridge/l1/chain"
 )
 
@@ -33,7 +34,7 @@ func (s *faultySource) BatchData(ctx context.Context, rollupID, number uint64) (
 // works it is ready again and the fraud is still upheld within the window.
 func TestChallengerLoudWhileL1CallsFail(t *testing.T) {
 	w := fundedWorld(t)
-	src := &faultySource{Source: challenger.NodeSource(w.node)}
+	src := &faultySource{Source: nodesource.New(w.node)}
 	ch, err := challenger.New(w.ctx, challenger.Config{FS: vfs.NewMem(), Source: src, Key: l1Key(3), L1ChainID: l1ChainID,
 		RollupID: rollupID})
 	if err != nil {

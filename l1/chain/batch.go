@@ -1,70 +1,21 @@
 package chain
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/klauspost/compress/zstd"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// CompressBatch is how a sequencer packs batch data for SubmitBatch.Data.
-func CompressBatch(data []byte) ([]byte, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
-	if err != nil {
-		return nil, fmt.Errorf("chain: zstd encoder: %w", err)
-	}
-	defer enc.Close()
-	return enc.EncodeAll(data, nil), nil
-}
+// CompressBatch is l1api.CompressBatch.
+func CompressBatch(data []byte) ([]byte, error) { return l1api.CompressBatch(data) }
 
-// DecompressBatch inflates a zstd frame of batch data, never producing more than
-// MaxBatchDataSize bytes whatever the frame claims.
-func DecompressBatch(frame []byte) ([]byte, error) {
-	dec, err := zstd.NewReader(bytes.NewReader(frame), zstd.WithDecoderConcurrency(1),
-		zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(MaxBatchDataSize+1),
-		zstd.WithDecoderMaxWindow(1<<23))
-	if err != nil {
-		return nil, fmt.Errorf("%w: zstd: %v", ErrBatchData, err)
-	}
-	defer dec.Close()
-	data, err := io.ReadAll(io.LimitReader(dec, MaxBatchDataSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: zstd: %v", ErrBatchData, err)
-	}
-	if len(data) > MaxBatchDataSize {
-		return nil, fmt.Errorf("%w: decompresses beyond %d bytes", ErrBatchData, MaxBatchDataSize)
-	}
-	return data, nil
-}
-
-// Commitment reads the batch's commitment (docs/protocol.md §8.6) for the rollup's L2 chain ID:
-// what a FraudCase carries and a challenger builds its proof against.
-func (b *BatchRecord) Commitment(chainID uint64) (l2.Commitment, error) {
-	c := l2.Commitment{ChainID: chainID, BatchNumber: b.Number, TxCount: b.TxCount}
-	var err error
-	read := func(name string, src [32]byte, dst *fr.Element) {
-		if err != nil {
-			return
-		}
-		if *dst, err = fieldElement(src); err != nil {
-			err = fmt.Errorf("%w: %s: %v", ErrTxMalformed, name, err)
-		}
-	}
-	read("prev root", b.PrevRoot, &c.PrevRoot)
-	read("new root", b.NewRoot, &c.NewRoot)
-	read("dq before", b.DepositsBefore, &c.DepositsBefore)
-	read("dq after", b.DepositsAfter, &c.DepositsAfter)
-	read("withdrawal root", b.WithdrawalRoot, &c.WithdrawalRoot)
-	read("data hash", b.DataHash, &c.DataHash)
-	read("trace root", b.TraceRoot, &c.TraceRoot)
-	return c, err
-}
+// DecompressBatch is l1api.DecompressBatch.
+func DecompressBatch(frame []byte) ([]byte, error) { return l1api.DecompressBatch(frame) }
 
 func (x *executor) isSequencer(r *Rollup, a common.Address) bool {
 	return slices.Contains(r.Config.Sequencers, a)
@@ -172,7 +123,7 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 		x.o.put(keyBatchTrace(r.ID, p.Number), trace)
 	}
 	r.HeadNumber, r.HeadRoot, r.HeadConsumed = rec.Number, rec.NewRoot, rec.ConsumedAfter
-	r.reservesAccepted(&rec)
+	reservesAccepted(r, &rec)
 	x.emit(Event{Kind: EventBatchSubmitted, RollupID: r.ID, Number: rec.Number, Amount: uint64(rec.Mode),
 		Address: from, Root: rec.NewRoot})
 	if err := x.finalize(r); err != nil {
@@ -333,7 +284,7 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 				return err
 			}
 		}
-		r.reservesReverted(&later)
+		reservesReverted(r, &later)
 		x.o.del(keyBatch(r.ID, n))
 		x.o.del(keyBatchData(r.ID, n))
 		x.o.del(keyBatchTrace(r.ID, n))
@@ -344,14 +295,5 @@ func (x *executor) challenge(from common.Address, p *Challenge) error {
 	return nil
 }
 
-// ListWitness is l2.ListWitness (the Merkle witness of position k in list_root(leaves),
-// docs/protocol.md §8.1) in the 32-byte form ClaimWithdrawal.Siblings wants for a withdrawal
-// tree. It panics if k ≥ l2.MaxBatchTxs or len(leaves) > l2.MaxBatchTxs.
-func ListWitness(leaves []fr.Element, k int) [][32]byte {
-	sib := l2.ListWitness(leaves, k)
-	out := make([][32]byte, len(sib))
-	for l := range sib {
-		out[l] = sib[l].Bytes()
-	}
-	return out
-}
+// ListWitness is l1api.ListWitness.
+func ListWitness(leaves []fr.Element, k int) [][32]byte { return l1api.ListWitness(leaves, k) }

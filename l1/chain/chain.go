@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/fraud"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -64,92 +65,35 @@ type Config struct {
 	ExternalConsensus bool
 }
 
-// Header is a block header. Its hash is keccak256 of its RLP; the validator signs that hash with
-// pqkey.ContextBlockHeader, the chain ID and the height as nonce.
-type Header struct {
-	ChainID     uint64
-	Height      uint64
-	Timestamp   uint64 // set by the block producer; non-decreasing; the state machine reads no clock
-	ParentHash  common.Hash
-	Proposer    common.Address
-	TxRoot      common.Hash // keccak256 of the RLP list of transaction hashes
-	ReceiptRoot common.Hash // keccak256 of the RLP of the receipts
-	StateRoot   common.Hash // state root after the block (docs/l1.md §4)
-}
+type Header = l1api.Header
 
-// Hash is the block hash.
-func (h *Header) Hash() common.Hash {
-	b, err := rlp.EncodeToBytes(h)
-	if err != nil {
-		panic(err) // a struct of fixed-size fields always encodes
-	}
-	return crypto.Keccak256Hash(b)
-}
+type SealedBlock = l1api.SealedBlock
 
-// SealedBlock is a block as stored and as replayed: header, raw transactions, signature.
-type SealedBlock struct {
-	Header Header
-	Txs    [][]byte
-	Sig    []byte
-}
+type Receipt = l1api.Receipt
 
-// Receipt is the outcome of one transaction of a block.
-type Receipt struct {
-	TxHash common.Hash
-	OK     bool
-	Error  string
-}
+type EventKind = l1api.EventKind
 
-// EventKind names an event of the log.
-type EventKind uint8
-
-// Event kinds.
 const (
-	EventBlock EventKind = iota + 1
-	EventRollupRegistered
-	EventDeposit
-	EventBatchSubmitted
-	EventBatchFinalized
-	EventBatchReverted
-	EventChallengeUpheld
-	EventWithdrawalPaid
-	EventWithdrawalDelayed
-	EventRollupFrozen
-	EventExodus
-	EventDepositRefunded
-	EventPaused
-	EventUnpaused
-	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
-	EventConfigQueued      // a config change was queued: Number is its activation height, Root its config hash
-	EventConfigActivated   // a queued config change applied: Number is the height, Root its config hash
+	EventBlock             = l1api.EventBlock
+	EventRollupRegistered  = l1api.EventRollupRegistered
+	EventDeposit           = l1api.EventDeposit
+	EventBatchSubmitted    = l1api.EventBatchSubmitted
+	EventBatchFinalized    = l1api.EventBatchFinalized
+	EventBatchReverted     = l1api.EventBatchReverted
+	EventChallengeUpheld   = l1api.EventChallengeUpheld
+	EventWithdrawalPaid    = l1api.EventWithdrawalPaid
+	EventWithdrawalDelayed = l1api.EventWithdrawalDelayed
+	EventRollupFrozen      = l1api.EventRollupFrozen
+	EventExodus            = l1api.EventExodus
+	EventDepositRefunded   = l1api.EventDepositRefunded
+	EventPaused            = l1api.EventPaused
+	EventUnpaused          = l1api.EventUnpaused
+	EventChallengeRejected = l1api.EventChallengeRejected
+	EventConfigQueued      = l1api.EventConfigQueued
+	EventConfigActivated   = l1api.EventConfigActivated
 )
 
-var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
-	EventBatchSubmitted: "batch_submitted", EventBatchFinalized: "batch_finalized", EventBatchReverted: "batch_reverted",
-	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
-	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
-	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected", EventConfigQueued: "config_queued",
-	EventConfigActivated: "config_activated"}
-
-func (k EventKind) String() string {
-	if int(k) < len(eventNames) && eventNames[k] != "" {
-		return eventNames[k]
-	}
-	return fmt.Sprintf("event(%d)", uint8(k))
-}
-
-// Event is one entry of the event log (subscriptions resume from a height).
-type Event struct {
-	Height   uint64
-	Index    uint64
-	Kind     EventKind
-	RollupID uint64
-	Number   uint64 // batch number, deposit index, delayed id, account index, per kind
-	Amount   uint64 // amount paid or queued; for a submitted batch its mode
-	Address  common.Address
-	Root     common.Hash // new root (batch), block hash (block), deposit chain (deposit)
-	TxHash   common.Hash
-}
+type Event = l1api.Event
 
 // Result is the outcome of applying a block.
 type Result struct {

@@ -631,13 +631,13 @@ func TestGovernorAnomalyDetector(t *testing.T) {
 	var g GovernorState
 	// Eight windows of 100 each: the baseline climbs towards 100.
 	for w := range uint64(8) {
-		g.roll(&cfg, w*10)
-		if r := g.delayReason(&cfg, 100); r != "" {
+		roll(&g, &cfg, w*10)
+		if r := delayReason(&g, &cfg, 100); r != "" {
 			t.Fatalf("window %d: steady outflow delayed (%s), baseline %d", w, r, g.Baseline)
 		}
 		g.Outflow += 100
 	}
-	g.roll(&cfg, 80)
+	roll(&g, &cfg, 80)
 	if g.Windows != 8 || g.Baseline < 80 || g.Baseline > 100 {
 		t.Fatalf("baseline %d after %d windows", g.Baseline, g.Windows)
 	}
@@ -650,17 +650,17 @@ func TestGovernorAnomalyDetector(t *testing.T) {
 		{limit + 1, "anomaly"},
 	}
 	for _, tc := range cases {
-		if got := g.delayReason(&cfg, tc.amount); got != tc.want {
+		if got := delayReason(&g, &cfg, tc.amount); got != tc.want {
 			t.Errorf("amount %d (baseline %d): %q, want %q", tc.amount, g.Baseline, got, tc.want)
 		}
 	}
 	// Before warm-up nothing is anomalous.
 	var fresh GovernorState
-	if r := fresh.delayReason(&cfg, 1<<40); r != "" {
+	if r := delayReason(&fresh, &cfg, 1<<40); r != "" {
 		t.Fatalf("anomaly before warm-up: %s", r)
 	}
 	// Empty windows decay the baseline.
-	g.roll(&cfg, 80+10*20)
+	roll(&g, &cfg, 80+10*20)
 	if g.Baseline > 1 {
 		t.Fatalf("baseline %d after 20 empty windows", g.Baseline)
 	}

@@ -1,60 +1,60 @@
 package chain
 
-import "errors"
+import "github.com/pqbridge/pqbridge/l1/l1api"
 
-// Errors of transactions. A transaction that fails with one of them is recorded with a failed
-// receipt; whether its nonce is consumed is said in docs/l1.md §5. Test with errors.Is.
+// The errors are package l1api's, so that clients match them with errors.Is without linking
+// the state machine (docs/l1.md §6).
 var (
-	ErrTxTooLarge         = errors.New("transaction too large")
-	ErrTxMalformed        = errors.New("malformed transaction")
-	ErrUnknownType        = errors.New("unknown transaction type")
-	ErrWrongChain         = errors.New("wrong chain ID")
-	ErrBadSignature       = errors.New("bad signature")
-	ErrBadNonce           = errors.New("bad nonce")
-	ErrInsufficientFunds  = errors.New("insufficient balance")
-	ErrOverflow           = errors.New("amount overflow")
-	ErrBadConfig          = errors.New("bad rollup config")
-	ErrDuplicateChainID   = errors.New("L2 chain ID already registered")
-	ErrUnknownRollup      = errors.New("unknown rollup")
-	ErrBadL2Key           = errors.New("bad L2 public key")
-	ErrPaused             = errors.New("rollup paused")
-	ErrFrozen             = errors.New("rollup frozen (exodus)")
-	ErrNotFrozen          = errors.New("rollup not frozen")
-	ErrNotSequencer       = errors.New("sender is not a sequencer of the rollup")
-	ErrBadMode            = errors.New("unknown batch mode")
-	ErrBatchNumber        = errors.New("batch does not chain: number")
-	ErrPrevRoot           = errors.New("batch does not chain: previous root")
-	ErrBatchData          = errors.New("bad batch data")
-	ErrDataHash           = errors.New("batch data hash mismatch")
-	ErrTrace              = errors.New("batch trace does not match the trace root")
-	ErrTxCount            = errors.New("batch tx count mismatch")
-	ErrDepositMismatch    = errors.New("batch deposits do not match the deposit queue")
-	ErrForcedInclusion    = errors.New("batch leaves a deposit older than the forced-inclusion window")
-	ErrNoVerifier         = errors.New("no proof verifier configured")
-	ErrBadProof           = errors.New("validity proof rejected")
-	ErrChunkedBatch       = errors.New("chunked validity batch does not match its data")
-	ErrNotFinal           = errors.New("batch not finalized")
-	ErrNotPending         = errors.New("batch not pending")
-	ErrAlreadyClaimed     = errors.New("withdrawal already claimed")
-	ErrBadMerkleProof     = errors.New("merkle proof does not verify")
-	ErrFraudNotProven     = errors.New("fraud not proven")
-	ErrNoJudge            = errors.New("no fraud judge configured")
-	ErrGuardianQuorum     = errors.New("guardian signatures below threshold")
-	ErrBadGuardianNonce   = errors.New("wrong guardian nonce")
-	ErrBadAction          = errors.New("unknown guardian action")
-	ErrConfigImmutable    = errors.New("config field may not change")
-	ErrUnknownDelayed     = errors.New("unknown delayed withdrawal")
-	ErrNotDue             = errors.New("delayed withdrawal not due")
-	ErrAlreadyReleased    = errors.New("delayed withdrawal already released")
-	ErrAlreadyExited      = errors.New("account already exited")
-	ErrBadL2Signature     = errors.New("bad L2 signature")
-	ErrNotRefundable      = errors.New("deposit not refundable")
-	ErrEscrowShort        = errors.New("escrow below the amount")
-	ErrBadBlock           = errors.New("bad block")
-	ErrStateRootMismatch  = errors.New("state root mismatch")
-	ErrEscrowInvariant    = errors.New("FATAL: escrow invariant violated")
-	ErrSupplyInvariant    = errors.New("FATAL: supply invariant violated")
-	ErrCorruptStore       = errors.New("corrupt store")
-	ErrNotFound           = errors.New("not found")
-	ErrBadHeaderSignature = errors.New("bad block header signature")
+	ErrTxTooLarge         = l1api.ErrTxTooLarge
+	ErrTxMalformed        = l1api.ErrTxMalformed
+	ErrUnknownType        = l1api.ErrUnknownType
+	ErrWrongChain         = l1api.ErrWrongChain
+	ErrBadSignature       = l1api.ErrBadSignature
+	ErrBadNonce           = l1api.ErrBadNonce
+	ErrInsufficientFunds  = l1api.ErrInsufficientFunds
+	ErrOverflow           = l1api.ErrOverflow
+	ErrBadConfig          = l1api.ErrBadConfig
+	ErrDuplicateChainID   = l1api.ErrDuplicateChainID
+	ErrUnknownRollup      = l1api.ErrUnknownRollup
+	ErrBadL2Key           = l1api.ErrBadL2Key
+	ErrPaused             = l1api.ErrPaused
+	ErrFrozen             = l1api.ErrFrozen
+	ErrNotFrozen          = l1api.ErrNotFrozen
+	ErrNotSequencer       = l1api.ErrNotSequencer
+	ErrBadMode            = l1api.ErrBadMode
+	ErrBatchNumber        = l1api.ErrBatchNumber
+	ErrPrevRoot           = l1api.ErrPrevRoot
+	ErrBatchData          = l1api.ErrBatchData
+	ErrDataHash           = l1api.ErrDataHash
+	ErrTrace              = l1api.ErrTrace
+	ErrTxCount            = l1api.ErrTxCount
+	ErrDepositMismatch    = l1api.ErrDepositMismatch
+	ErrForcedInclusion    = l1api.ErrForcedInclusion
+	ErrNoVerifier         = l1api.ErrNoVerifier
+	ErrBadProof           = l1api.ErrBadProof
+	ErrChunkedBatch       = l1api.ErrChunkedBatch
+	ErrNotFinal           = l1api.ErrNotFinal
+	ErrNotPending         = l1api.ErrNotPending
+	ErrAlreadyClaimed     = l1api.ErrAlreadyClaimed
+	ErrBadMerkleProof     = l1api.ErrBadMerkleProof
+	ErrFraudNotProven     = l1api.ErrFraudNotProven
+	ErrNoJudge            = l1api.ErrNoJudge
+	ErrGuardianQuorum     = l1api.ErrGuardianQuorum
+	ErrBadGuardianNonce   = l1api.ErrBadGuardianNonce
+	ErrBadAction          = l1api.ErrBadAction
+	ErrConfigImmutable    = l1api.ErrConfigImmutable
+	ErrUnknownDelayed     = l1api.ErrUnknownDelayed
+	ErrNotDue             = l1api.ErrNotDue
+	ErrAlreadyReleased    = l1api.ErrAlreadyReleased
+	ErrAlreadyExited      = l1api.ErrAlreadyExited
+	ErrBadL2Signature     = l1api.ErrBadL2Signature
+	ErrNotRefundable      = l1api.ErrNotRefundable
+	ErrEscrowShort        = l1api.ErrEscrowShort
+	ErrBadBlock           = l1api.ErrBadBlock
+	ErrStateRootMismatch  = l1api.ErrStateRootMismatch
+	ErrEscrowInvariant    = l1api.ErrEscrowInvariant
+	ErrSupplyInvariant    = l1api.ErrSupplyInvariant
+	ErrCorruptStore       = l1api.ErrCorruptStore
+	ErrNotFound           = l1api.ErrNotFound
+	ErrBadHeaderSignature = l1api.ErrBadHeaderSignature
 )

@@ -9,6 +9,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/twistededwards"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
@@ -157,7 +158,7 @@ func (x *executor) applyTx(raw []byte) error {
 }
 
 func (x *executor) dispatch(tx *DecodedTx) error {
-	switch p := tx.payload.(type) {
+	switch p := tx.Body().(type) {
 	case *Transfer:
 		return x.transfer(tx.Sender, p)
 	case *RollupConfig:
@@ -181,7 +182,7 @@ func (x *executor) dispatch(tx *DecodedTx) error {
 	case *ConfigChange:
 		return x.configChange(p)
 	}
-	return fmt.Errorf("%w: %T", ErrUnknownType, tx.payload) // unreachable: decodePayload knows every type
+	return fmt.Errorf("%w: %T", ErrUnknownType, tx.Body()) // unreachable: decodePayload knows every type
 }
 
 func (x *executor) transfer(from common.Address, p *Transfer) error {
@@ -246,7 +247,7 @@ func (x *executor) finalize(r *Rollup) error {
 		}
 		x.o.del(keyBatchTrace(r.ID, b.Number)) // only challenges read it
 		r.FinalNumber, r.FinalRoot, r.FinalConsumed, r.FinalHeight = b.Number, b.NewRoot, b.ConsumedAfter, x.height
-		r.reservesFinal(&b)
+		reservesFinal(r, &b)
 		x.emit(Event{Kind: EventBatchFinalized, RollupID: r.ID, Number: b.Number, Root: b.NewRoot})
 	}
 	return x.releaseStake(r)
@@ -366,14 +367,8 @@ func validateConfig(c *RollupConfig) error {
 	return nil
 }
 
-// fieldElement reads a canonical field element.
-func fieldElement(b [32]byte) (fr.Element, error) {
-	var e fr.Element
-	if err := e.SetBytesCanonical(b[:]); err != nil {
-		return e, fmt.Errorf("non-canonical field element: %w", err)
-	}
-	return e, nil
-}
+// fieldElement reads a canonical field element (l1api.FieldElement).
+func fieldElement(b [32]byte) (fr.Element, error) { return l1api.FieldElement(b) }
 
 // validL2Key reports whether (x, y) is a non-identity point of the prime-order subgroup of the
 // L2 curve: the condition docs/protocol.md §4.1 puts on every key a deposit creates.
@@ -407,7 +402,7 @@ func (x *executor) deposit(from common.Address, p *Deposit) error {
 	if err != nil {
 		return err
 	}
-	if err := r.open(); err != nil {
+	if err := rollupOpen(r); err != nil {
 		return err
 	}
 	if p.Amount == 0 {
@@ -441,8 +436,8 @@ func (x *executor) deposit(from common.Address, p *Deposit) error {
 	return nil
 }
 
-// open rejects operations on a paused or frozen rollup.
-func (r *Rollup) open() error {
+// rollupOpen rejects operations on a paused or frozen rollup.
+func rollupOpen(r *Rollup) error {
 	if r.Paused {
 		return fmt.Errorf("%w: %d", ErrPaused, r.ID)
 	}
@@ -596,16 +591,11 @@ func (x *executor) exodusWithdrawal(p *ExodusWithdrawal) error {
 	return nil
 }
 
-// ExodusNonce is the nonce of an exodus message: no L2 state accepts it (a withdraw needs
-// nonce = sender.nonce, and sender.nonce = 2^64−1 is nonce_exhausted, docs §7.4), so an exodus
-// signature is never a valid L2 transaction.
-const ExodusNonce = math.MaxUint64
+const ExodusNonce = l1api.ExodusNonce
 
-// ExodusMessage is the transaction an account holder signs with l2.SignTx (and the rollup's L2
-// chain ID) to withdraw its balance during exodus: an L2 withdraw of the whole balance from
-// its index to the L1 recipient, with the impossible nonce ExodusNonce as the domain tag.
+// ExodusMessage is l1api.ExodusMessage.
 func ExodusMessage(index uint32, balance uint64, recipient common.Address) l2.Tx {
-	return l2.Tx{Type: l2.TxWithdraw, From: index, Amount: balance, Nonce: ExodusNonce, Address: recipient}
+	return l1api.ExodusMessage(index, balance, recipient)
 }
 
 func (x *executor) exodusRefund(p *ExodusRefund) error {
@@ -693,11 +683,7 @@ func (x *executor) checkGuardianSigs(r *Rollup, ctx pqkey.Context, msg []byte, s
 	return nil
 }
 
-// SignGuardianAction is one guardian's signature of an action at the rollup's guardian nonce.
+// SignGuardianAction is l1api.SignGuardianAction.
 func SignGuardianAction(k *pqkey.PrivateKey, chainID, rollupID uint64, action uint8, nonce uint64) ([]byte, error) {
-	msg, err := rlp.EncodeToBytes(&GuardianMessage{RollupID: rollupID, Action: action})
-	if err != nil {
-		return nil, err
-	}
-	return k.Sign(pqkey.ContextGuardianPause, chainID, nonce, msg)
+	return l1api.SignGuardianAction(k, chainID, rollupID, action, nonce)
 }

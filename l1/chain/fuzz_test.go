@@ -23,7 +23,7 @@ func FuzzDecodeTx(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if tx.payload == nil {
+		if tx.Body() == nil {
 			t.Fatal("decoded transaction without payload")
 		}
 		// One encoding per transaction, so one hash: the mempool and receipts key on it.

@@ -6,16 +6,10 @@ import (
 	"math/bits"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
-// GovernorState is a rollup's outflow accounting: the current window, what it paid out, and an
-// exponentially weighted moving average of past windows' outflow (integer math only).
-type GovernorState struct {
-	Window   uint64 // height / WindowBlocks of the current window
-	Outflow  uint64 // paid at once in the current window
-	Baseline uint64 // EWMA of closed windows' outflow
-	Windows  uint64 // closed windows observed
-}
+type GovernorState = l1api.GovernorState
 
 // maxEmptyWindows bounds the catch-up loop over windows without withdrawals: after this many
 // halvings (EWMAShift ≥ 1) the baseline has decayed as far as it matters.
@@ -32,7 +26,7 @@ func ewma(baseline, outflow uint64, shift uint8) uint64 {
 }
 
 // roll closes the windows that ended before height.
-func (g *GovernorState) roll(cfg *GovernorConfig, height uint64) {
+func roll(g *GovernorState, cfg *GovernorConfig, height uint64) {
 	w := height / cfg.WindowBlocks
 	if w <= g.Window {
 		return
@@ -48,7 +42,7 @@ func (g *GovernorState) roll(cfg *GovernorConfig, height uint64) {
 }
 
 // delayReason returns why a withdrawal of amount must wait, or "" if it may be paid now.
-func (g *GovernorState) delayReason(cfg *GovernorConfig, amount uint64) string {
+func delayReason(g *GovernorState, cfg *GovernorConfig, amount uint64) string {
 	if cfg.LargeWithdrawal > 0 && amount >= cfg.LargeWithdrawal {
 		return "large"
 	}
@@ -76,9 +70,9 @@ func (g *GovernorState) delayReason(cfg *GovernorConfig, amount uint64) string {
 func (x *executor) withdraw(r *Rollup, to common.Address, amount uint64) (*DelayedWithdrawal, error) {
 	cfg := &r.Config.Governor
 	if cfg.WindowBlocks > 0 {
-		r.Gov.roll(cfg, x.height)
+		roll(&r.Gov, cfg, x.height)
 	}
-	reason := r.Gov.delayReason(cfg, amount)
+	reason := delayReason(&r.Gov, cfg, amount)
 	if reason == "" {
 		if err := x.pay(r, to, amount); err != nil {
 			return nil, err

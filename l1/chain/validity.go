@@ -4,13 +4,11 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// MaxChunkProofSize bounds each proof of a chunked validity batch (a Groth16 proof is a few
-// hundred bytes), so that MaxChunks of them fit in MaxProofSize.
-const MaxChunkProofSize = MaxProofSize / l2.MaxChunks
+const MaxChunkProofSize = l1api.MaxChunkProofSize
 
 // chunkCount is ⌈n/b⌉ (l2.ChunkCount) for the uint64 counts of a submission, b ≥ 1.
 func chunkCount(n, b uint64) uint64 {
@@ -61,39 +59,11 @@ func (x *executor) verifyValidity(r *Rollup, p *SubmitBatch, c *l2.Commitment, t
 	return nil
 }
 
-// splitChunkProofs splits the proof of a chunked validity batch, the RLP list of exactly m
-// strings of at most MaxChunkProofSize bytes, without copying. The whole proof is already
-// bounded by MaxProofSize; the count and each size are checked before any proof is read.
-func splitChunkProofs(b []byte, m int) ([][]byte, error) {
-	content, rest, err := rlp.SplitList(b)
-	if err != nil || len(rest) != 0 {
-		return nil, fmt.Errorf("the proof of a batch of %d chunks is not an RLP list of chunk proofs", m)
-	}
-	n, err := rlp.CountValues(content)
-	if err != nil {
-		return nil, fmt.Errorf("chunk proof list: %v", err)
-	}
-	if n != m {
-		return nil, fmt.Errorf("%d chunk proofs for %d chunks", n, m)
-	}
-	proofs := make([][]byte, m)
-	for k := range proofs {
-		var kind rlp.Kind
-		if kind, proofs[k], content, err = rlp.Split(content); err != nil {
-			return nil, fmt.Errorf("chunk %d: %v", k, err)
-		}
-		if kind == rlp.List || len(proofs[k]) > MaxChunkProofSize {
-			return nil, fmt.Errorf("chunk %d: proof is a list or more than %d bytes", k, MaxChunkProofSize)
-		}
-	}
-	return proofs, nil
-}
+// splitChunkProofs is l1api.SplitChunkProofs.
+func splitChunkProofs(b []byte, m int) ([][]byte, error) { return l1api.SplitChunkProofs(b, m) }
 
-// EncodeChunkProofs is the proof of a chunked validity batch: the RLP list of its chunk proofs,
-// in chunk order (docs/l1.md §5).
-func EncodeChunkProofs(proofs [][]byte) ([]byte, error) {
-	return rlp.EncodeToBytes(proofs)
-}
+// EncodeChunkProofs is l1api.EncodeChunkProofs.
+func EncodeChunkProofs(proofs [][]byte) ([]byte, error) { return l1api.EncodeChunkProofs(proofs) }
 
 // checkTrace checks a batch's published trace against its commitment: one canonical root per
 // transaction whose list root (§8.1) is the trace root, so that every position beyond the

@@ -20,16 +20,15 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/qc"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
-// DefaultMaxMessageSize bounds a reply: the largest is a full block (node.DefaultMaxBlockBytes)
+// DefaultMaxMessageSize bounds a reply: the largest is a full block (l1api.DefaultMaxBlockBytes)
 // plus its envelope, above quicrpc's default which is sized for requests.
-const DefaultMaxMessageSize = node.DefaultMaxBlockBytes + 1<<20
+const DefaultMaxMessageSize = l1api.DefaultMaxBlockBytes + 1<<20
 
 // Config configures a Client.
 type Config struct {
@@ -155,7 +154,7 @@ func (c *Client) ChainID() uint64 { return c.chainID }
 
 // RemoteError is an error the node returned in a signed reply. errors.Is matches
 // quicrpc.ErrRemote and, when the node named it, the sentinel of the node or chain package
-// (chain.ErrNotFound, chain.ErrBadSignature, node.ErrMempoolFull, node.ErrBadRequest, ...).
+// (l1api.ErrNotFound, l1api.ErrBadSignature, l1api.ErrMempoolFull, l1api.ErrBadRequest, ...).
 type RemoteError struct {
 	Method  string
 	Code    string // the node's error code ("internal" when it has none)
@@ -221,69 +220,69 @@ func remoteError(method string, err error) error {
 	if p := quicrpc.ErrRemote.Error() + ": "; len(msg) >= len(p) && msg[:len(p)] == p {
 		msg = msg[len(p):]
 	}
-	code, text := node.SplitAPIError(msg)
-	return &RemoteError{Method: method, Code: code, Message: text, err: node.APIError(code)}
+	code, text := l1api.SplitAPIError(msg)
+	return &RemoteError{Method: method, Code: code, Message: text, err: l1api.APIError(code)}
 }
 
-// SubmitTx sends a signed raw transaction (chain.SignTx) and returns its hash once the node has
+// SubmitTx sends a signed raw transaction (l1api.SignTx) and returns its hash once the node has
 // acknowledged it: it is in the node's durable mempool log and survives a crash. Its outcome is
-// in the receipts of the block that includes it. node.ErrKnownTx comes with the hash: the
+// in the receipts of the block that includes it. l1api.ErrKnownTx comes with the hash: the
 // transaction was acknowledged before.
 func (c *Client) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) {
 	want := crypto.Keccak256Hash(raw)
 	var h common.Hash
-	if err := c.callRaw(ctx, node.MethodSubmitTx, raw, &h); err != nil {
-		if errors.Is(err, node.ErrKnownTx) {
+	if err := c.callRaw(ctx, l1api.MethodSubmitTx, raw, &h); err != nil {
+		if errors.Is(err, l1api.ErrKnownTx) {
 			return want, err
 		}
 		return common.Hash{}, err
 	}
 	if h != want {
-		return common.Hash{}, fmt.Errorf("l1client: %s: node acknowledged %s, sent %s", node.MethodSubmitTx, h, want)
+		return common.Hash{}, fmt.Errorf("l1client: %s: node acknowledged %s, sent %s", l1api.MethodSubmitTx, h, want)
 	}
 	return h, nil
 }
 
 // Account returns an L1 account (the zero account if it never received anything).
-func (c *Client) Account(ctx context.Context, a common.Address) (chain.Account, error) {
-	var acct chain.Account
-	return acct, c.call(ctx, node.MethodAccount, a, &acct)
+func (c *Client) Account(ctx context.Context, a common.Address) (l1api.Account, error) {
+	var acct l1api.Account
+	return acct, c.call(ctx, l1api.MethodAccount, a, &acct)
 }
 
 // Rollup returns a registered rollup.
-func (c *Client) Rollup(ctx context.Context, id uint64) (*chain.Rollup, error) {
-	var r chain.Rollup
-	if err := c.call(ctx, node.MethodRollup, id, &r); err != nil {
+func (c *Client) Rollup(ctx context.Context, id uint64) (*l1api.Rollup, error) {
+	var r l1api.Rollup
+	if err := c.call(ctx, l1api.MethodRollup, id, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
 // Batch returns an accepted (pending or finalized) batch.
-func (c *Client) Batch(ctx context.Context, rollupID, number uint64) (*chain.BatchRecord, error) {
-	var b chain.BatchRecord
-	if err := c.call(ctx, node.MethodBatch, node.RollupRef{RollupID: rollupID, Number: number}, &b); err != nil {
+func (c *Client) Batch(ctx context.Context, rollupID, number uint64) (*l1api.BatchRecord, error) {
+	var b l1api.BatchRecord
+	if err := c.call(ctx, l1api.MethodBatch, l1api.RollupRef{RollupID: rollupID, Number: number}, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
-// BatchData returns the zstd frame of a batch's data as submitted (chain.DecompressBatch).
+// BatchData returns the zstd frame of a batch's data as submitted (l1api.DecompressBatch).
 func (c *Client) BatchData(ctx context.Context, rollupID, number uint64) ([]byte, error) {
 	var b []byte
-	return b, c.call(ctx, node.MethodBatchData, node.RollupRef{RollupID: rollupID, Number: number}, &b)
+	return b, c.call(ctx, l1api.MethodBatchData, l1api.RollupRef{RollupID: rollupID, Number: number}, &b)
 }
 
 // BatchTrace returns the trace of a pending optimistic batch.
 func (c *Client) BatchTrace(ctx context.Context, rollupID, number uint64) ([][32]byte, error) {
 	var t [][32]byte
-	return t, c.call(ctx, node.MethodBatchTrace, node.RollupRef{RollupID: rollupID, Number: number}, &t)
+	return t, c.call(ctx, l1api.MethodBatchTrace, l1api.RollupRef{RollupID: rollupID, Number: number}, &t)
 }
 
 // Deposit returns entry index of a rollup's deposit queue.
-func (c *Client) Deposit(ctx context.Context, rollupID, index uint64) (*chain.DepositEntry, error) {
-	var d chain.DepositEntry
-	if err := c.call(ctx, node.MethodDeposit, node.RollupRef{RollupID: rollupID, Number: index}, &d); err != nil {
+func (c *Client) Deposit(ctx context.Context, rollupID, index uint64) (*l1api.DepositEntry, error) {
+	var d l1api.DepositEntry
+	if err := c.call(ctx, l1api.MethodDeposit, l1api.RollupRef{RollupID: rollupID, Number: index}, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -292,56 +291,56 @@ func (c *Client) Deposit(ctx context.Context, rollupID, index uint64) (*chain.De
 // Exited reports whether L2 account index of a rollup has been paid by an exodus withdrawal.
 func (c *Client) Exited(ctx context.Context, rollupID uint64, index uint32) (bool, error) {
 	var exited bool
-	return exited, c.call(ctx, node.MethodExited, node.AccountRef{RollupID: rollupID, Index: index}, &exited)
+	return exited, c.call(ctx, l1api.MethodExited, l1api.AccountRef{RollupID: rollupID, Index: index}, &exited)
 }
 
 // Refunded reports whether entry index of a rollup's deposit queue has been paid back to its
 // depositor by an exodus refund.
 func (c *Client) Refunded(ctx context.Context, rollupID, index uint64) (bool, error) {
 	var refunded bool
-	return refunded, c.call(ctx, node.MethodRefunded, node.RollupRef{RollupID: rollupID, Number: index}, &refunded)
+	return refunded, c.call(ctx, l1api.MethodRefunded, l1api.RollupRef{RollupID: rollupID, Number: index}, &refunded)
 }
 
 // Claimed reports whether entry index of batch number's withdrawal list has been paid (a claim
 // held in the governor's delay queue is not, until released: see Withdrawal).
 func (c *Client) Claimed(ctx context.Context, rollupID, number, index uint64) (bool, error) {
 	var claimed bool
-	return claimed, c.call(ctx, node.MethodClaimed, node.WithdrawalRef{RollupID: rollupID, Batch: number, Index: index}, &claimed)
+	return claimed, c.call(ctx, l1api.MethodClaimed, l1api.WithdrawalRef{RollupID: rollupID, Batch: number, Index: index}, &claimed)
 }
 
 // Status returns the node's head and mempool size.
-func (c *Client) Status(ctx context.Context) (node.Status, error) {
-	var s node.StatusReply
-	if err := c.call(ctx, node.MethodStatus, nil, &s); err != nil {
-		return node.Status{}, err
+func (c *Client) Status(ctx context.Context) (l1api.Status, error) {
+	var s l1api.StatusReply
+	if err := c.call(ctx, l1api.MethodStatus, nil, &s); err != nil {
+		return l1api.Status{}, err
 	}
-	return node.Status{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash, StateRoot: s.StateRoot,
+	return l1api.Status{ChainID: s.ChainID, Height: s.Height, BlockHash: s.BlockHash, StateRoot: s.StateRoot,
 		Timestamp: s.Timestamp, MempoolTxs: int(s.MempoolTxs), RollupCount: s.RollupCount, Halted: s.Halted,
 		Fees: s.Fees}, nil
 }
 
 // Block returns the sealed block at height (0 is the unsigned genesis header).
-func (c *Client) Block(ctx context.Context, height uint64) (*chain.SealedBlock, error) {
-	var b chain.SealedBlock
-	if err := c.call(ctx, node.MethodBlock, height, &b); err != nil {
+func (c *Client) Block(ctx context.Context, height uint64) (*l1api.SealedBlock, error) {
+	var b l1api.SealedBlock
+	if err := c.call(ctx, l1api.MethodBlock, height, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil
 }
 
 // Receipts returns the receipts of the block at height.
-func (c *Client) Receipts(ctx context.Context, height uint64) ([]chain.Receipt, error) {
-	var r []chain.Receipt
-	return r, c.call(ctx, node.MethodReceipts, height, &r)
+func (c *Client) Receipts(ctx context.Context, height uint64) ([]l1api.Receipt, error) {
+	var r []l1api.Receipt
+	return r, c.call(ctx, l1api.MethodReceipts, height, &r)
 }
 
 // Certificate returns the quorum certificate of a height from a validator under CometBFT
 // (docs/l1.md §9), decoded and not yet verified: the caller checks it against the validator set
-// it pinned (qc.Certificate.Verify) and the state root it trusts. chain.ErrNotFound until the
+// it pinned (qc.Certificate.Verify) and the state root it trusts. l1api.ErrNotFound until the
 // block two heights later has committed, and always from a single-validator node.
 func (c *Client) Certificate(ctx context.Context, height uint64) (*qc.Certificate, error) {
 	var b []byte
-	if err := c.call(ctx, node.MethodCertificate, height, &b); err != nil {
+	if err := c.call(ctx, l1api.MethodCertificate, height, &b); err != nil {
 		return nil, err
 	}
 	return qc.Decode(b)

@@ -11,8 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/rlp"
 
-	"github.com/pqbridge/pqbridge/l1/chain"
-	"github.com/pqbridge/pqbridge/l1/node"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
@@ -28,14 +27,14 @@ type Events struct {
 	raw    []byte // the tests' request payload, sent as it is (no resubscription)
 
 	from    uint64 // height to subscribe from: the last delivered event's, or the first asked
-	last    *chain.Event
+	last    *l1api.Event
 	rpc     *quicrpc.Client // connection of sub
 	sub     *quicrpc.Subscription
-	pending []chain.Event
+	pending []l1api.Event
 }
 
 // Events subscribes to the event log from the first event of fromHeight: the stored events, then
-// each block's as it commits; every block's events end with its chain.EventBlock. It fails at
+// each block's as it commits; every block's events end with its l1api.EventBlock. It fails at
 // once while the client is disconnected (ErrDisconnected); once subscribed, the stream follows
 // the log across reconnects. ctx bounds the stream.
 func (c *Client) Events(ctx context.Context, fromHeight uint64) (*Events, error) {
@@ -52,7 +51,7 @@ func (c *Client) Events(ctx context.Context, fromHeight uint64) (*Events, error)
 func (e *Events) subscribe() error {
 	payload := e.raw
 	if payload == nil {
-		b, err := rlp.EncodeToBytes(&node.EventsRequest{FromHeight: e.from})
+		b, err := rlp.EncodeToBytes(&l1api.EventsRequest{FromHeight: e.from})
 		if err != nil {
 			return err
 		}
@@ -60,11 +59,11 @@ func (e *Events) subscribe() error {
 	}
 	rpc, err := e.c.conn()
 	if err != nil {
-		return fmt.Errorf("l1client: %s: %w", node.MethodEvents, err)
+		return fmt.Errorf("l1client: %s: %w", l1api.MethodEvents, err)
 	}
-	sub, err := rpc.Subscribe(e.ctx, node.MethodEvents, payload)
+	sub, err := rpc.Subscribe(e.ctx, l1api.MethodEvents, payload)
 	if err != nil {
-		return remoteError(node.MethodEvents, e.c.failed(rpc, err))
+		return remoteError(l1api.MethodEvents, e.c.failed(rpc, err))
 	}
 	e.rpc, e.sub = rpc, sub
 	return nil
@@ -73,11 +72,11 @@ func (e *Events) subscribe() error {
 // Next returns the next event, waiting for the connection when there is none. It returns a
 // RemoteError when the node refused the subscription, quicrpc.ErrClosed after Close (of the
 // stream or the client) and ctx's error when ctx ended.
-func (e *Events) Next() (chain.Event, error) {
+func (e *Events) Next() (l1api.Event, error) {
 	for attempt := 0; len(e.pending) == 0; {
 		if e.sub == nil {
 			if err := e.resubscribe(attempt); err != nil {
-				return chain.Event{}, e.ended(err)
+				return l1api.Event{}, e.ended(err)
 			}
 			attempt++
 			continue
@@ -87,23 +86,23 @@ func (e *Events) Next() (chain.Event, error) {
 			e.sub.Close()
 			e.sub = nil
 			if e.ctx.Err() != nil {
-				return chain.Event{}, e.ended(err)
+				return l1api.Event{}, e.ended(err)
 			}
 			err = e.c.failed(e.rpc, err)
 			if e.raw == nil && (errors.Is(err, ErrDisconnected) || errors.Is(err, io.EOF)) {
 				continue // the node went or ended the stream: resubscribe
 			}
 			if errors.Is(err, io.EOF) {
-				return chain.Event{}, io.EOF
+				return l1api.Event{}, io.EOF
 			}
-			return chain.Event{}, remoteError(node.MethodEvents, err)
+			return l1api.Event{}, remoteError(l1api.MethodEvents, err)
 		}
 		attempt = 0
 		evs, err := decodeEvents(b)
 		if err != nil {
 			e.sub.Close()
 			e.sub = nil
-			return chain.Event{}, err
+			return l1api.Event{}, err
 		}
 		e.pending = e.unseen(evs)
 	}
@@ -111,7 +110,7 @@ func (e *Events) Next() (chain.Event, error) {
 	e.pending = e.pending[1:]
 	e.last = &ev
 	e.from = ev.Height
-	if ev.Kind == chain.EventBlock { // the last event of its block
+	if ev.Kind == l1api.EventBlock { // the last event of its block
 		e.from++
 	}
 	return ev, nil
@@ -119,7 +118,7 @@ func (e *Events) Next() (chain.Event, error) {
 
 // unseen drops the events at or before the last one delivered: a resubscription starts at the
 // beginning of that event's height.
-func (e *Events) unseen(evs []chain.Event) []chain.Event {
+func (e *Events) unseen(evs []l1api.Event) []l1api.Event {
 	k := 0
 	for e.last != nil && k < len(evs) && (evs[k].Height < e.last.Height ||
 		evs[k].Height == e.last.Height && evs[k].Index <= e.last.Index) {
@@ -133,7 +132,7 @@ func (e *Events) unseen(evs []chain.Event) []chain.Event {
 // stream or client is returned.
 func (e *Events) resubscribe(attempt int) error {
 	if e.raw != nil {
-		return fmt.Errorf("l1client: %s: %w", node.MethodEvents, quicrpc.ErrClosed)
+		return fmt.Errorf("l1client: %s: %w", l1api.MethodEvents, quicrpc.ErrClosed)
 	}
 	if attempt > 0 {
 		select {
@@ -156,7 +155,7 @@ func (e *Events) resubscribe(attempt int) error {
 func (e *Events) ended(err error) error {
 	switch {
 	case e.closed.Load():
-		return fmt.Errorf("l1client: %s: %w", node.MethodEvents, quicrpc.ErrClosed)
+		return fmt.Errorf("l1client: %s: %w", l1api.MethodEvents, quicrpc.ErrClosed)
 	case e.ctx.Err() != nil:
 		return e.ctx.Err()
 	}
@@ -170,10 +169,10 @@ func (e *Events) Close() {
 }
 
 // decodeEvents decodes one message of an event subscription: the events of one or more blocks.
-func decodeEvents(b []byte) ([]chain.Event, error) {
-	var evs []chain.Event
+func decodeEvents(b []byte) ([]l1api.Event, error) {
+	var evs []l1api.Event
 	if err := rlp.DecodeBytes(b, &evs); err != nil {
-		return nil, fmt.Errorf("l1client: %s: event message: %w: %v", node.MethodEvents, quicrpc.ErrMalformed, err)
+		return nil, fmt.Errorf("l1client: %s: event message: %w: %v", l1api.MethodEvents, quicrpc.ErrMalformed, err)
 	}
 	return evs, nil
 }

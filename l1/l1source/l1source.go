@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 )
@@ -18,7 +18,7 @@ import (
 // L1 is the native L1 node as the adapter reads it: *l1client.Client over QUIC, or node.Local
 // in process (node.Node.Local).
 type L1 interface {
-	Deposit(ctx context.Context, rollupID, index uint64) (*chain.DepositEntry, error)
+	Deposit(ctx context.Context, rollupID, index uint64) (*l1api.DepositEntry, error)
 }
 
 // Deposits is the deposit queue of rollup RollupID on the native L1: the sequencer's
@@ -36,7 +36,7 @@ func (d Deposits) Deposits(ctx context.Context, from uint64, max int) ([]sequenc
 	var out []sequencer.Deposit
 	for j := from; len(out) < max; j++ {
 		e, err := d.L1.Deposit(ctx, d.RollupID, j)
-		if errors.Is(err, chain.ErrNotFound) {
+		if errors.Is(err, l1api.ErrNotFound) {
 			break
 		}
 		if err != nil {

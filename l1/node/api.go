@@ -2,105 +2,47 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
-
-	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
 )
 
-// Methods of the node's QUIC API (package l1client calls them). Every payload is RLP; the
-// request and reply types of each are listed with Register.
 const (
-	MethodSubmitTx   = "l1_submitTx"
-	MethodAccount    = "l1_account"
-	MethodRollup     = "l1_rollup"
-	MethodBatch      = "l1_batch"
-	MethodBatchData  = "l1_batchData"
-	MethodBatchTrace = "l1_batchTrace"
-	MethodDeposit    = "l1_deposit"
-	MethodExited     = "l1_exited"
-	MethodRefunded   = "l1_refunded"
-	MethodClaimed    = "l1_claimed"
-	MethodStatus     = "l1_status"
-	MethodBlock      = "l1_block"
-	MethodReceipts   = "l1_receipts"
-	MethodEvents     = "l1_events"
-	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
-	MethodCertificate = "l1_certificate"
+	MethodSubmitTx    = l1api.MethodSubmitTx
+	MethodAccount     = l1api.MethodAccount
+	MethodRollup      = l1api.MethodRollup
+	MethodBatch       = l1api.MethodBatch
+	MethodBatchData   = l1api.MethodBatchData
+	MethodBatchTrace  = l1api.MethodBatchTrace
+	MethodDeposit     = l1api.MethodDeposit
+	MethodExited      = l1api.MethodExited
+	MethodRefunded    = l1api.MethodRefunded
+	MethodClaimed     = l1api.MethodClaimed
+	MethodStatus      = l1api.MethodStatus
+	MethodBlock       = l1api.MethodBlock
+	MethodReceipts    = l1api.MethodReceipts
+	MethodEvents      = l1api.MethodEvents
+	MethodCertificate = l1api.MethodCertificate
 )
 
-// Limits of the API, checked before a payload is decoded.
 const (
-	// MaxQuerySize bounds a query's payload: the largest is three u64s (WithdrawalRef, 28 bytes)
-	// in RLP.
-	MaxQuerySize = 64
-	// EventsPerMessage bounds the events in one subscription message: each is signed, so
-	// sending them in groups keeps a catching-up subscriber from costing one signature per event.
-	EventsPerMessage = 256
+	MaxQuerySize     = l1api.MaxQuerySize
+	EventsPerMessage = l1api.EventsPerMessage
 )
 
-// ErrBadRequest is a query payload that is too large or does not decode.
-var ErrBadRequest = errors.New("bad request payload")
+var ErrBadRequest = l1api.ErrBadRequest
 
-// apiErrors are the errors whose identity survives the wire: a handler error is sent as
-// "<code>: <message>" and the client maps the code back to the sentinel (the message is in the
-// validator's signed response, so the code is as trustworthy as the result would have been).
-var apiErrors = []struct {
-	code string
-	err  error
-}{
-	{"not_found", chain.ErrNotFound},
-	{"tx_too_large", chain.ErrTxTooLarge},
-	{"tx_malformed", chain.ErrTxMalformed},
-	{"unknown_tx_type", chain.ErrUnknownType},
-	{"wrong_chain", chain.ErrWrongChain},
-	{"bad_signature", chain.ErrBadSignature},
-	{"mempool_full", ErrMempoolFull},
-	{"known_tx", ErrKnownTx},
-	{"nonce_too_low", ErrNonceTooLow},
-	{"nonce_too_high", ErrNonceTooHigh},
-	{"nonce_taken", ErrNonceTaken},
-	{"sender_cap", ErrSenderCap},
-	{"no_balance", ErrNoBalance},
-	{"cannot_pay", ErrCannotPay},
-	{"stopped", ErrStopped},
-	{"halted", ErrHalted},
-	{"bad_request", ErrBadRequest},
-}
+// APIErrorCode is l1api.APIErrorCode.
+func APIErrorCode(err error) string { return l1api.APIErrorCode(err) }
 
-// APIErrorCode is the wire code of err ("internal" for an error without one).
-func APIErrorCode(err error) string {
-	for _, e := range apiErrors {
-		if errors.Is(err, e.err) {
-			return e.code
-		}
-	}
-	return "internal"
-}
+// APIError is l1api.APIError.
+func APIError(code string) error { return l1api.APIError(code) }
 
-// APIError returns the sentinel of a wire code, or nil for an unknown one.
-func APIError(code string) error {
-	for _, e := range apiErrors {
-		if e.code == code {
-			return e.err
-		}
-	}
-	return nil
-}
-
-// SplitAPIError splits a handler's wire message into its code and the original message.
-func SplitAPIError(msg string) (code, text string) {
-	code, text, ok := strings.Cut(msg, ": ")
-	if !ok {
-		return "", msg
-	}
-	return code, text
-}
+// SplitAPIError is l1api.SplitAPIError.
+func SplitAPIError(msg string) (code, text string) { return l1api.SplitAPIError(msg) }
 
 func apiError(err error) error {
 	if err == nil {
@@ -109,42 +51,15 @@ func apiError(err error) error {
 	return fmt.Errorf("%s: %w", APIErrorCode(err), err)
 }
 
-// RollupRef names a batch (Number) or a deposit queue entry (Number is its index) of a rollup.
-type RollupRef struct {
-	RollupID uint64
-	Number   uint64
-}
+type RollupRef = l1api.RollupRef
 
-// AccountRef names an L2 account of a rollup by its index (a u32, as in the L2 tree).
-type AccountRef struct {
-	RollupID uint64
-	Index    uint32
-}
+type AccountRef = l1api.AccountRef
 
-// WithdrawalRef names entry Index of the withdrawal list of batch Batch of a rollup.
-type WithdrawalRef struct {
-	RollupID uint64
-	Batch    uint64
-	Index    uint64
-}
+type WithdrawalRef = l1api.WithdrawalRef
 
-// StatusReply is Status on the wire (RLP has no signed or platform-sized integers).
-type StatusReply struct {
-	ChainID     uint64
-	Height      uint64
-	BlockHash   common.Hash
-	StateRoot   common.Hash
-	Timestamp   uint64
-	MempoolTxs  uint64
-	RollupCount uint64
-	Halted      string     `rlp:"optional"` // why the node halted; empty while it works
-	Fees        chain.Fees `rlp:"optional"` // the chain's transaction fees
-}
+type StatusReply = l1api.StatusReply
 
-// EventsRequest starts an event subscription at the first event of FromHeight.
-type EventsRequest struct {
-	FromHeight uint64
-}
+type EventsRequest = l1api.EventsRequest
 
 // Register mounts the node's endpoints on srv:
 //

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
@@ -26,21 +27,15 @@ const (
 	DefaultMaxMempoolTxs   = 10_000
 	DefaultMaxMempoolBytes = 256 << 20 // a few hundred full batches
 	DefaultMaxBlockTxs     = 1_000     // ML-DSA verification ≈ 40 µs each: 40 ms of a block
-	DefaultMaxBlockBytes   = 16 << 20
+	DefaultMaxBlockBytes   = l1api.DefaultMaxBlockBytes
 )
 
-// Errors of SubmitTx; the chain's envelope errors (chain.ErrBadSignature, ...) pass through.
 var (
-	ErrMempoolFull = errors.New("mempool full")
-	ErrKnownTx     = errors.New("transaction already in the mempool")
-	ErrStopped     = errors.New("node stopped")
-	// ErrHalted: the node refuses transactions and makes no blocks; the error wraps why (a
-	// storage fault, ErrStorage, or a chain error). Acknowledged transactions and sealed blocks
-	// are on disk: a restart on the same datadir resumes once the cause is fixed.
-	ErrHalted = errors.New("node halted")
-	// ErrStorage: the store failed a write or a sync (a full disk, a failed sync, a read-only
-	// datadir); pebble takes no further writes in this process.
-	ErrStorage = errors.New("storage fault")
+	ErrMempoolFull = l1api.ErrMempoolFull
+	ErrKnownTx     = l1api.ErrKnownTx
+	ErrStopped     = l1api.ErrStopped
+	ErrHalted      = l1api.ErrHalted
+	ErrStorage     = l1api.ErrStorage
 )
 
 // prefixWAL keys the mempool's write-ahead log: w/<seq> -> raw transaction. Entries are
@@ -326,18 +321,7 @@ func (n *Node) dropCommitted(txs []*poolTx) {
 	n.notify = make(chan struct{})
 }
 
-// Status is the node's head and mempool.
-type Status struct {
-	ChainID     uint64
-	Height      uint64
-	BlockHash   common.Hash
-	StateRoot   common.Hash
-	Timestamp   uint64
-	MempoolTxs  int
-	RollupCount uint64
-	Halted      string // why the node halted (Err); empty while it works
-	Fees        chain.Fees
-}
+type Status = l1api.Status
 
 // Status returns the head and mempool size.
 func (n *Node) Status() (Status, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // Defaults of the mempool policy (docs/l1.md §6.1; Config fields left zero).
@@ -26,14 +27,13 @@ const (
 	RollupReserveDiv = 8
 )
 
-// Refusals of SubmitTx by the mempool policy (besides ErrMempoolFull and ErrKnownTx).
 var (
-	ErrNonceTooLow  = errors.New("nonce too low")
-	ErrNonceTooHigh = errors.New("nonce too far ahead")
-	ErrNonceTaken   = errors.New("a transaction with this nonce is already pending")
-	ErrSenderCap    = errors.New("sender has too many pending transactions")
-	ErrNoBalance    = errors.New("sender has no balance to pay fees")
-	ErrCannotPay    = errors.New("balance cannot pay the pending transactions' fees and values")
+	ErrNonceTooLow  = l1api.ErrNonceTooLow
+	ErrNonceTooHigh = l1api.ErrNonceTooHigh
+	ErrNonceTaken   = l1api.ErrNonceTaken
+	ErrSenderCap    = l1api.ErrSenderCap
+	ErrNoBalance    = l1api.ErrNoBalance
+	ErrCannotPay    = l1api.ErrCannotPay
 )
 
 // refusalReasons label the refusal metric (MempoolStats.Refused), in the order reasonOf

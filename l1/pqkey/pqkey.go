@@ -46,6 +46,11 @@ const (
 	ContextGuardianConfig Context = "pqbridge/guardian-config-change/v1"
 	// ContextQuorumCert: a validator's vote on a committed L1 height (package l1/qc).
 	ContextQuorumCert Context = "pqbridge/l1-quorum-cert/v1"
+	// ContextL2Tx: an ML-DSA L2 transfer or withdraw (types 5 and 6, docs/protocol.md §6); the
+	// chain ID is the L2 chain's, the nonce the transaction's, the payload its 32-byte message.
+	ContextL2Tx Context = "pqbridge/l2-tx/v1"
+	// ContextL2Exodus: an ML-DSA L2 account's exodus withdrawal (docs/protocol.md §10).
+	ContextL2Exodus Context = "pqbridge/l2-exodus/v1"
 
 	// One context per L1 transaction type (package l1/chain), so that a signature made for one
 	// type is never a valid signature of another, whatever the payload bytes are.

@@ -127,7 +127,7 @@ func TestInvalidTransactions(t *testing.T) {
 		{"tx_size", raw[:159], CodeTxSize},
 		{"malformed", corrupt(func(c []byte) { c[0] = 1 }), CodeMalformed},
 		{"non_canonical", corrupt(func(c []byte) { copy(c[64:96], bytesFF()) }), CodeNonCanonical},
-		{"unknown_type", corrupt(func(c []byte) { c[7] = 5 }), CodeUnknownType},
+		{"unknown_type", corrupt(func(c []byte) { c[7] = 7 }), CodeUnknownType},
 		{"type_not_allowed", func() []byte {
 			tx := l2.Tx{Type: l2.TxDeposit, From: a, Amount: 5, PubKey: keys[0].Public()}
 			e := tx.Encode()

@@ -671,7 +671,7 @@ func (g *generator) structureCases(cases *[]Case) error {
 		{"4097 records", "batch_too_large", func(b *builder) []byte { return make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize) }},
 		{"reserved byte 0 of w0", "malformed", edit(dep, 0, 0x01)},
 		{"reserved byte 6 of w0", "malformed", edit(tr, 6, 0x80)},
-		{"unknown type 5", "unknown_type", edit(dep, 7, 5)},
+		{"unknown type 7", "unknown_type", edit(dep, 7, 7)},
 		{"unknown type 255", "unknown_type", edit(noop, 7, 255)},
 		{"deposit with to", "malformed", edit(dep, 15, 1)},
 		{"deposit with nonce", "malformed", edit(dep, 31, 1)},
@@ -698,10 +698,10 @@ func (g *generator) structureCases(cases *[]Case) error {
 		// Several faults: the order of docs §5.3 picks the error.
 		{"4097 records, the first of unknown type (count before records)", "batch_too_large", func(b *builder) []byte {
 			data := make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize)
-			data[7] = 5
+			data[7] = 7
 			return data
 		}},
-		{"unknown type and w4 = p (words before type)", "non_canonical", edits(edit(dep, 7, 5), 128, p...)},
+		{"unknown type and w4 = p (words before type)", "non_canonical", edits(edit(dep, 7, 7), 128, p...)},
 		{"unknown type and a reserved byte (type before layout)", "unknown_type", edits(edit(tr, 7, 9), 0, 0x01)},
 		{"malformed record before a non-canonical one (records in order)", "malformed", func(b *builder) []byte {
 			data := edit(noop, 31, 1)(b)

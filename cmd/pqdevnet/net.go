@@ -267,14 +267,14 @@ func (n *network) writeGenesis() error {
 			"sequencerBond": sequencerBond, "challengeBond": challengeBond, "challengeWindow": n.o.challengeWindow,
 			// Deposits must be in a batch within 2 minutes; the rollup freezes only after a
 			// day without a final batch (a devnet left idle posts no batches).
-			"forcedInclusionWindow": uint64(2*time.Minute/n.o.blockInterval) + 1,
-			"exodusTimeout":         uint64(24*time.Hour/n.o.blockInterval) + 1,
+			"forcedInclusionWindow": uint64(2*time.Minute/n.blockTime()) + 1,
+			"exodusTimeout":         uint64(24*time.Hour/n.blockTime()) + 1,
 			"sequencers":            []common.Address{n.sequencer.Address()},
 			// The governor: ten-minute windows, a cap far above the demo's amounts, a large
 			// withdrawal above step 5's (only step 8's is delayed) held for about 5 seconds, the
 			// anomaly detector after three windows.
-			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.o.blockInterval) + 1, "windowCap": 100_000_000,
-				"largeWithdrawal": largeWithdrawal, "delayBlocks": uint64(5*time.Second/n.o.blockInterval) + 1, "anomalyFactor": 10,
+			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.blockTime()) + 1, "windowCap": 100_000_000,
+				"largeWithdrawal": largeWithdrawal, "delayBlocks": uint64(5*time.Second/n.blockTime()) + 1, "anomalyFactor": 10,
 				"ewmaShift": 2, "warmupWindows": 3},
 			// Three guardians, any two of which pause or unpause the rollup (guardians.go).
 			"guardians": n.guardianKeysHex(), "guardianThreshold": guardianThreshold,

@@ -558,7 +558,7 @@ func (n *network) printExplore(u *ui) {
 	}
 	u.printf("  tail -f %s/*.log\n", n.logDir)
 	u.printf("L1 QUIC %s (chain %d), sequencer JSON-RPC http://%s (L2 chain %d), prover http://%s\n",
-		n.l1Addr, l1ChainID, n.seqAddr, l2ChainID, n.proverAddr)
+		n.l1List(), l1ChainID, n.seqAddr, l2ChainID, n.proverAddr)
 }
 
 // balance is one entry of pqwallet balance --json.

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,17 +30,15 @@ const haltObservation = 3 * time.Second
 
 // TestValidatorSetSettle (issue 15's TestValidatorSet gate, with processes): 4 pql1node
 // -consensus cometbft validators, a rollup registered at genesis and a real pqsequencer
-// (optimistic, a 2-block challenge window) given all 4 endpoints in -l1. Deposits and a transfer
-// flow; validator 3 SIGKILLed → blocks go on, and a batch the sequencer posts after the kill
-// finalizes, read from a surviving validator. Validator 2 SIGKILLed too (2 of 4 down): the two
-// left commit nothing for haltObservation (heights still, no certificate above the last, the
-// same block at every height on both); a transfer sent meanwhile waits. Both restarted (3 on its
-// datadir, 2 too): the chain resumes, the waiting transfer's batch finalizes, and all four hold
-// identical blocks (so state roots) at every height, read over QUIC.
-//
-// The sequencer pins validator 0's key (each node signs its replies with its own key until
-// replies carry certificates): its client moves along -l1 when a dial fails, so it stays on
-// validator 0, which is never killed here.
+// (optimistic, a 2-block challenge window) given all 4 endpoints in -l1 and the set in
+// -l1-validators. Deposits and a transfer flow; validator 0 — the first in -l1, the one the
+// sequencer is connected to — SIGKILLed → blocks go on, the sequencer moves to another
+// validator, and a batch it posts after the kill finalizes, read from two surviving validators.
+// Validator 1 SIGKILLed too (2 of 4 down): the two left commit nothing for haltObservation
+// (heights still, no certificate above the last, the same block at every height on both); a
+// transfer sent meanwhile waits. Both restarted on their datadirs: the chain resumes, the waiting
+// transfer's batch finalizes, and all four hold identical blocks (so state roots) at every
+// height, read over QUIC.
 func TestValidatorSetSettle(t *testing.T) {
 	dir := t.TempDir()
 	bins := setBins(t)
@@ -67,7 +64,7 @@ func TestValidatorSetSettle(t *testing.T) {
 		addrs = append(addrs, v.p.Addr(t))
 	}
 	seq := proctest.Start(t, filepath.Join(bins, "pqsequencer"), nil, "-l1", strings.Join(addrs, ","),
-		"-l1-chain-id", fmt.Sprint(setChainID), "-validator-pubkey-file", proctest.WriteFile(t, dir, "v0.pub", hex.EncodeToString(set[0].key.Public().Bytes())),
+		"-l1-chain-id", fmt.Sprint(setChainID), "-l1-validators", filepath.Join(dir, "validators.json"),
 		"-sequencer-key-file", proctest.SeedFile(t, dir, "sequencer.key", seqKey), "-rollup", "1", "-mode", "optimistic",
 		"-batch-interval", "200ms", "-block-interval", "20ms", "-listen", "127.0.0.1:0", "-datadir", filepath.Join(dir, "seq"))
 	rc, err := rpc.Dial("http://" + seq.Addr(t))
@@ -80,33 +77,35 @@ func TestValidatorSetSettle(t *testing.T) {
 		waitL2Balance(t, rc, uint32(i), 1000)
 	}
 
-	// (a) One validator SIGKILLed: blocks go on and a batch posted after the kill finalizes.
-	if err := set[3].p.Kill(); err != nil {
+	// (a) One validator SIGKILLed, the sequencer's: blocks go on and a batch posted after the
+	// kill, so through another validator, finalizes.
+	if err := set[0].p.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	set[3].c.Close()
-	set[3].c = nil
+	set[0].c.Close()
+	set[0].c = nil
 	killed := waitSetHeight(ctx, t, set, 0)
-	sendL2Transfer(t, rc, keys[0], 0, 25)
+	tx := sendL2Transfer(t, rc, keys[0], 0, 25) // sent after the kill: its batch goes to another validator
 	waitL2Balance(t, rc, 1, 1025)
+	waitL2Final(t, rc, tx)
 	n := waitFinalAfter(ctx, t, set[1].c, killed)
-	t.Logf("validator 3 down from height %d: batch %d posted after it is final on validator 1", killed, n)
+	t.Logf("validator 0 down from height %d: batch %d posted after it is final on validator 1", killed, n)
 	if b, err := set[2].c.Batch(ctx, 1, n); err != nil || b.SubmittedAt <= killed {
 		t.Fatalf("batch %d on validator 2: %+v, %v", n, b, err)
 	}
 
 	// (b) A second one SIGKILLed: 2 of 4 hold no more than 2/3 of the stake; nothing commits.
-	if err := set[2].p.Kill(); err != nil {
+	if err := set[1].p.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	set[2].c.Close()
-	set[2].c = nil
-	halted := waitHalted(ctx, t, set[:2])
-	sendL2Transfer(t, rc, keys[0], 1, 5) // posted by the sequencer, included only after the restart
+	set[1].c.Close()
+	set[1].c = nil
+	halted := waitHalted(ctx, t, set[2:])
+	tx = sendL2Transfer(t, rc, keys[0], 1, 5) // posted by the sequencer, included only after the restart
 	waitL2Balance(t, rc, 1, 1030)
 	deadline := time.Now().Add(haltObservation)
 	for time.Now().Before(deadline) {
-		for i, v := range set[:2] {
+		for i, v := range set[2:] {
 			st, err := v.c.Status(ctx)
 			if err != nil {
 				t.Fatalf("validator %d while halted: %v", i, err)
@@ -117,7 +116,7 @@ func TestValidatorSetSettle(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond) // sampling the heights, not synchronising
 	}
-	for i, v := range set[:2] {
+	for i, v := range set[2:] {
 		// Height h's certificate is in block h+2: the last one is of halted-2.
 		if _, err := v.c.Certificate(ctx, halted-2); err != nil {
 			t.Fatalf("validator %d: certificate of height %d: %v", i, halted-2, err)
@@ -128,15 +127,16 @@ func TestValidatorSetSettle(t *testing.T) {
 			}
 		}
 	}
-	compareBlocks(ctx, t, set[:2], halted)
-	t.Logf("halted at height %d for %v with validators 2 and 3 down", halted, haltObservation)
+	compareBlocks(ctx, t, set[2:], halted)
+	t.Logf("halted at height %d for %v with validators 0 and 1 down", halted, haltObservation)
 
-	for _, i := range []int{2, 3} {
+	for _, i := range []int{0, 1} {
 		set[i].p = proctest.Start(t, filepath.Join(bins, "pql1node"), nil, set[i].args...)
 		set[i].c = dialValidator(ctx, t, set[i])
 	}
 	resumed := waitSetHeight(ctx, t, set, halted+3)
-	n = waitFinalAfter(ctx, t, set[3].c, halted)
+	waitL2Final(t, rc, tx)
+	n = waitFinalAfter(ctx, t, set[0].c, halted)
 	t.Logf("resumed: every validator at height %d or more; batch %d posted during the halt final", resumed, n)
 	compareBlocks(ctx, t, set, waitSetHeight(ctx, t, set, 0))
 
@@ -175,8 +175,8 @@ func setDeposits(ctx context.Context, t *testing.T, c *l1client.Client, user *pq
 	return keys
 }
 
-// sendL2Transfer sends amount from L2 account 0 to account 1 with nonce.
-func sendL2Transfer(t *testing.T, rc *rpc.Client, key *l2.PrivateKey, nonce uint64, amount uint64) {
+// sendL2Transfer sends amount from L2 account 0 to account 1 with nonce and returns its hash.
+func sendL2Transfer(t *testing.T, rc *rpc.Client, key *l2.PrivateKey, nonce uint64, amount uint64) common.Hash {
 	t.Helper()
 	tx := l2.Tx{Type: l2.TxTransfer, From: 0, To: 1, Amount: amount, Nonce: nonce}
 	if err := l2.SignTx(key, 7, &tx); err != nil {
@@ -187,6 +187,21 @@ func sendL2Transfer(t *testing.T, rc *rpc.Client, key *l2.PrivateKey, nonce uint
 	if err := rc.Call(&hash, "rollup_sendTransaction", hexutil.Bytes(raw[:])); err != nil {
 		t.Fatalf("L2 transfer %d: %v", nonce, err)
 	}
+	return hash
+}
+
+// waitL2Final waits until the L2 block holding transaction hash is final on L1 (the sequencer's
+// settlement status, which it reads from L1).
+func waitL2Final(t *testing.T, rc *rpc.Client, hash common.Hash) {
+	t.Helper()
+	proctest.WaitFor(t, fmt.Sprintf("L2 transaction %s final on L1", hash), 60*time.Second, func() bool {
+		var r rollupapi.Receipt
+		if err := rc.Call(&r, "rollup_getReceipt", hash); err != nil || !r.Included || r.Block == nil {
+			return false
+		}
+		var st rollupapi.Status
+		return rc.Call(&st, "rollup_getStatus", *r.Block) == nil && st.Settlement == "final"
+	})
 }
 
 // waitL2Balance waits for L2 account i to hold balance at the sequencer.

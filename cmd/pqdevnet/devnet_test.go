@@ -20,8 +20,8 @@ import (
 // pqchallenger as separate processes and walks the demo through pqwallet (deposit, transfers, a
 // Groth16-proven batch, an optimistic batch, a claimed withdrawal, an injected fraud reverted, a
 // guardian pause and unpause, a withdrawal delayed by the governor and released once, a quorum
-// certificate verified against the pinned set, a validator SIGKILLed while a transfer becomes
-// final and restarted, every daemon's metrics). The demo
+// certificate verified against the pinned set, the sequencer's validator SIGKILLed while a
+// transfer becomes final through another and restarted, every daemon's metrics). The demo
 // checks each step's values itself and exits non-zero naming the first step that fails; this
 // test checks the exit status, that every step reported success, and that the daemons are gone.
 func TestDevnetDemo(t *testing.T) {
@@ -50,7 +50,7 @@ func TestDevnetDemo(t *testing.T) {
 		"[9/11] A quorum certificate of L1, verified against the pinned validator set", "(more than 2/3 needed): verified against the pinned set",
 		"The same certificate against another app hash is refused",
 		"[10/11] A validator SIGKILLed: settlement goes on, it restarts and catches up", "$ kill -KILL", "the transfer final on L1 with 3 validators",
-		"pql1node-4 restarted on its datadir", "as on pql1node",
+		"pql1node-4 restarted on its datadir", "as on pql1node", "the sequencer posted through another validator",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)

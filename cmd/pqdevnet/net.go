@@ -291,7 +291,8 @@ func (n *network) writeGenesis() error {
 // `PQBRIDGE_HOME=<dir>/wallet bin/pqwallet …` needs no other option.
 func (n *network) writeWalletConfig() error {
 	cfg := map[string]any{"l1-chain-id": l1ChainID, "l2-chain-id": l2ChainID, "rollup": rollupID,
-		"validator": filepath.Join(n.keysDir, "validator.pub"), "passphrase-file": n.passFile}
+		"passphrase-file": n.passFile}
+	n.l1Trust(cfg)
 	if n.l1Addr != "" {
 		cfg["l1"], cfg["sequencer"] = n.l1List(), "http://"+n.seqAddr
 	}
@@ -318,7 +319,6 @@ func (n *network) start(ctx context.Context, u *ui) error {
 	if err := n.startL1(ctx, u, log); err != nil {
 		return err
 	}
-	validatorPub := filepath.Join(n.keysDir, "validator.pub")
 
 	pr, err := n.spawn(ctx, u, "pqprover", append([]string{"--listen", n.addr("prover"), "--keys", n.o.keysCache,
 		"--depth", fmt.Sprint(n.params.Depth), "--batch", fmt.Sprint(n.params.BatchSize), "--metrics", n.addr("prover-metrics")}, log...))
@@ -335,7 +335,7 @@ func (n *network) start(ctx context.Context, u *ui) error {
 
 	shares := filepath.Join(n.keysDir, "sequencer.share1.json") + "," + filepath.Join(n.keysDir, "sequencer.share3.json")
 	seq, err := n.spawn(ctx, u, "pqsequencer", append([]string{"--datadir", n.path("sequencer"), "--listen", n.addr("sequencer"),
-		"--l1", n.l1List(), "--l1-chain-id", fmt.Sprint(l1ChainID), "--validator-pubkey-file", validatorPub, "--rollup", fmt.Sprint(rollupID),
+		"--l1", n.l1ListFrom(len(n.vals) - 1), "--l1-chain-id", fmt.Sprint(l1ChainID), n.l1TrustFlag(), n.l1TrustFile(), "--rollup", fmt.Sprint(rollupID),
 		"--key-shares", shares, "--passphrase-file", n.passFile, "--prover", "http://" + n.proverAddr, "--mode", "auto",
 		"--challenge-wait", n.o.proofWait.String(), "--batch-interval", "1s", "--block-interval", "100ms", "--devnet",
 		"--metrics", n.addr("sequencer-metrics")}, log...))
@@ -354,7 +354,7 @@ func (n *network) start(ctx context.Context, u *ui) error {
 	u.ok("pqsequencer   L2 sequencer, JSON-RPC http://%s (key from 2 of 3 shares), metrics http://%s", n.seqAddr, n.metrics["pqsequencer"])
 
 	ch, err := n.spawn(ctx, u, "pqchallenger", append([]string{"--l1", n.l1List(), "--l1-chain-id", fmt.Sprint(l1ChainID),
-		"--validator-pubkey-file", validatorPub, "--keystore", filepath.Join(n.keysDir, "challenger.json"), "--passphrase-file", n.passFile,
+		n.l1TrustFlag(), n.l1TrustFile(), "--keystore", filepath.Join(n.keysDir, "challenger.json"), "--passphrase-file", n.passFile,
 		"--rollup", fmt.Sprint(rollupID), "--datadir", n.path("challenger"), "--metrics", n.addr("challenger-metrics")}, log...))
 	if err != nil {
 		return err

@@ -118,17 +118,47 @@ func (n *network) blockTime() time.Duration {
 	return n.o.blockInterval
 }
 
-// l1List is the -l1 of the sequencer, the challenger and the wallet: every validator's QUIC
-// address, the first (whose key they pin) first.
-func (n *network) l1List() string {
+// l1List is the -l1 of the challenger and the wallet: every validator's QUIC address, the
+// first first.
+func (n *network) l1List() string { return n.l1ListFrom(0) }
+
+// l1ListFrom is every validator's QUIC address from validator i on, then the ones before: the
+// sequencer's starts from the last validator, the one the demo SIGKILLs, so that it is the
+// sequencer's own L1 endpoint that dies.
+func (n *network) l1ListFrom(i int) string {
 	if len(n.vals) == 0 {
 		return n.l1Addr
 	}
 	var addrs []string
-	for _, v := range n.vals {
-		addrs = append(addrs, v.quic)
+	for j := range n.vals {
+		addrs = append(addrs, n.vals[(i+j)%len(n.vals)].quic)
 	}
 	return strings.Join(addrs, ",")
+}
+
+// l1TrustFlag and l1TrustFile are how the daemons pin L1: the validator set
+// (--l1-validators validators.json) with validators, the one validator's key otherwise.
+func (n *network) l1TrustFlag() string {
+	if len(n.vals) == 0 {
+		return "--validator-pubkey-file"
+	}
+	return "--l1-validators"
+}
+
+func (n *network) l1TrustFile() string {
+	if len(n.vals) == 0 {
+		return filepath.Join(n.keysDir, "validator.pub")
+	}
+	return n.path("validators.json")
+}
+
+// l1Trust sets the wallet configuration's pin: "l1-validators" or "validator".
+func (n *network) l1Trust(cfg map[string]any) {
+	if len(n.vals) == 0 {
+		cfg["validator"] = n.l1TrustFile()
+	} else {
+		cfg["l1-validators"] = n.l1TrustFile()
+	}
 }
 
 // startL1 starts the L1: one pql1node, or with --validators > 1 a CometBFT set of that many,
@@ -158,7 +188,11 @@ func (n *network) startL1(ctx context.Context, u *ui, log []string) error {
 	// The client redials for as long as the devnet runs; the first connection gets 30 s.
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	var err error
-	n.l1, err = l1client.Dial(dctx, l1client.Config{Addrs: l1client.ParseAddrs(n.l1List()), ChainID: l1ChainID, Validator: n.validator.Public()})
+	cfg := l1client.Config{Addrs: l1client.ParseAddrs(n.l1List()), ChainID: l1ChainID, Validator: n.validator.Public()}
+	if n.valSet != nil {
+		cfg.Validator, cfg.Validators = nil, n.valSet
+	}
+	n.l1, err = l1client.Dial(dctx, cfg)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connecting to pql1node at %s: %w", n.l1Addr, err)

@@ -73,8 +73,9 @@ func (d *demo) certificate(ctx context.Context) (string, error) {
 	return fmt.Sprintf("height %d: %d of %d validators, stake %d of %d, verified", h, len(cert.Votes), len(n.vals), signed, n.valSet.TotalPower()), nil
 }
 
-// validatorDown SIGKILLs the last validator: settlement goes on with the others (a transfer
-// becomes final on L1), then it restarts on its datadir and catches up.
+// validatorDown SIGKILLs the last validator, the sequencer's L1 endpoint: the sequencer moves to
+// another validator (it pins the set), settlement goes on with the other three (a transfer
+// becomes final on L1), then the validator restarts on its datadir and catches up.
 func (d *demo) validatorDown(ctx context.Context) (string, error) {
 	n := d.n
 	if len(n.vals) < 4 {
@@ -82,7 +83,23 @@ func (d *demo) validatorDown(ctx context.Context) (string, error) {
 		return "skipped: fewer than 4 validators", nil
 	}
 	v := n.vals[len(n.vals)-1]
-	d.u.note("%d of %d equal validators hold more than 2/3 of the stake: L1 goes on without one.", len(n.vals)-1, len(n.vals))
+	d.u.note("%d of %d equal validators hold more than 2/3 of the stake: L1 goes on without one. %s is the sequencer's", len(n.vals)-1, len(n.vals), v.name)
+	d.u.note("L1 endpoint (first in its --l1); it pins the set (--l1-validators), so it moves to another validator.")
+	reconnects := func() (float64, error) {
+		m, err := scrape(ctx, "http://"+n.metrics["pqsequencer"]+"/metrics")
+		if err != nil {
+			return 0, err
+		}
+		v, lines := m.sum("pqsequencer_l1_reconnects_total")
+		if len(lines) == 0 {
+			return 0, fmt.Errorf("pqsequencer /metrics has no pqsequencer_l1_reconnects_total")
+		}
+		return v, nil
+	}
+	before, err := reconnects()
+	if err != nil {
+		return "", err
+	}
 	d.u.command(fmt.Sprintf("kill -KILL %d   # %s", v.d.cmd.Process.Pid, v.name))
 	if err := v.d.kill(); err != nil {
 		return "", err
@@ -124,6 +141,14 @@ func (d *demo) validatorDown(ctx context.Context) (string, error) {
 	if _, err := n.wallet(ctx, d.u, "status", "tx", m[1]); err != nil {
 		return "", err
 	}
+	after, err := reconnects()
+	if err != nil {
+		return "", err
+	}
+	if after <= before {
+		return "", fmt.Errorf("the transfer is final but pqsequencer_l1_reconnects_total is still %v: the sequencer did not leave %s", after, v.name)
+	}
+	d.u.note("pqsequencer_l1_reconnects_total %v → %v: the sequencer posted through another validator.", before, after)
 	if st, err = n.l1.Status(ctx); err != nil {
 		return "", err
 	}
@@ -156,6 +181,6 @@ func (d *demo) validatorDown(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("%s holds block %d %s after catching up, %s %s", v.name, target, mine.Header.Hash(), n.vals[0].name, theirs.Header.Hash())
 	}
 	p.end(fmt.Sprintf("block %d %s, as on %s", target, mine.Header.Hash().Hex()[:18], n.vals[0].name))
-	return fmt.Sprintf("%s killed at height %d; transfer final with %d of %d; restarted, caught up to %d",
+	return fmt.Sprintf("%s (the sequencer's L1) killed at height %d; sequencer moved, transfer final with %d of %d; restarted, caught up to %d",
 		v.name, down, len(n.vals)-1, len(n.vals), target), nil
 }

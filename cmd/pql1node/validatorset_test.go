@@ -41,9 +41,8 @@ type setValidator struct {
 // and a transfer sent to one of them lands on all three; restarted on its datadir, the killed
 // one catches up; another SIGKILLed and restarted on an empty L1 store gets every block replayed
 // into it; all four hold identical blocks (headers, so state roots), and each serves
-// over QUIC a certificate of every height that verifies against the pinned set. Not here yet:
-// batches finalizing, and two killed (covered in process by l1/abci's
-// TestValidatorsHaltAndResume).
+// over QUIC a certificate of every height that verifies against the pinned set. Batches
+// finalizing with one killed, and two killed, are TestValidatorSetSettle's.
 func TestValidatorSetSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(setBins(t), "pql1node")

@@ -138,6 +138,19 @@ func (k *PrivateKey) Sign(ctx Context, chainID, nonce uint64, payload []byte) ([
 	return sig, nil
 }
 
+// SignDeterministic is Sign with FIPS 204's deterministic variant: the same inputs give the
+// same signature. It exists for reproducible test vectors; everything else signs with Sign.
+func (k *PrivateKey) SignDeterministic(ctx Context, chainID, nonce uint64, payload []byte) ([]byte, error) {
+	if err := ctx.check(); err != nil {
+		return nil, err
+	}
+	sig := make([]byte, SignatureSize)
+	if err := mldsa65.SignTo(k.sk, message(chainID, nonce, payload), []byte(ctx), false, sig); err != nil {
+		return nil, fmt.Errorf("pqkey: sign %s: %w", ctx, err)
+	}
+	return sig, nil
+}
+
 // ParsePublicKey decodes a public key; the size is checked before decoding.
 func ParsePublicKey(b []byte) (*PublicKey, error) {
 	if len(b) != PublicKeySize {

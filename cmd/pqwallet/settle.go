@@ -36,7 +36,7 @@ func batchTxs(ctx context.Context, c *l1client.Client, rollupID, n uint64) ([]l2
 	if err != nil {
 		return nil, fmt.Errorf("batch %d data: %w", n, err)
 	}
-	txs, _, err := l2.DecodeBatchData(data)
+	txs, err := l2.DecodeBatch(data)
 	if err != nil {
 		return nil, fmt.Errorf("batch %d data: %w", n, err)
 	}
@@ -192,8 +192,13 @@ func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateK
 		}
 	}
 	// L1 refuses a second claim in its block too; asking first spares the signature and a
-	// spent L1 nonce.
-	if st, err := a.certifiedWithdrawal(ctx, c, r.ID, n, uint64(index)); err != nil {
+	// spent L1 nonce. A proven read answers for a certified height, which trails the head where
+	// the batch was seen final: it waits for one at or above the head's height now.
+	head, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st, err := a.funds(c, head.Height).Withdrawal(ctx, r.ID, n, uint64(index)); err != nil {
 		return err
 	} else if st.Delayed && !st.Released {
 		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed and is %s", index, n, r.ID, delayedLine(st, n, index))
@@ -318,11 +323,17 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 				if err != nil {
 					return err
 				}
-				p := l1api.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
-					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient}
-				if err := a.signExodus(k2, r.Config.L2ChainID, &p); err != nil {
+				sk, err := a.unlockL2(k2)
+				if err != nil {
 					return err
 				}
+				msg := l1api.ExodusMessage(index, acct.Balance, recipient)
+				if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
+					return err
+				}
+				p := l1api.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
+					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
+					SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
 				for _, s := range witness {
 					p.Siblings = append(p.Siblings, s.Bytes())
 				}

@@ -48,7 +48,7 @@ func (v Verified) proven(ctx context.Context, height uint64, keys ...[]byte) (*s
 	if err != nil {
 		return nil, fmt.Errorf("%w: height %d: %w", ErrCertificate, r.Height, err)
 	}
-	if err := v.c.VerifyCertificate(cert, r.Height, r.AppHash); err != nil {
+	if err := v.c.verifyCert(ctx, cert, r.Height, r.AppHash); err != nil {
 		return nil, err
 	}
 	if err := r.VerifyEntries(keys); err != nil {

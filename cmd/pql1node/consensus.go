@@ -1,8 +1,7 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,18 +48,15 @@ func (f *consensusFlags) register(fs *flag.FlagSet) {
 // consensusKeys derives the CometBFT keys of a consensus seed: the Ed25519 key that signs
 // CometBFT's votes and the one that authenticates its p2p connections.
 func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
-	derive := func(domain string) cmted25519.PrivKey {
-		s := sha256.Sum256(append([]byte(domain), seed[:]...))
-		return cmted25519.PrivKey(ed25519.NewKeyFromSeed(s[:]))
-	}
-	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
+	ck, nk := valset.ConsensusKeys(seed)
+	return cmted25519.PrivKey(ck), cmted25519.PrivKey(nk)
 }
 
 // validatorsFile is the -validators JSON (l1/valset, which clients read too).
 type validatorsFile = valset.File
 
 // defaultEpochLength is the blocks between validator-set changes when -validators names none.
-const defaultEpochLength = 100
+const defaultEpochLength = valset.DefaultEpochLength
 
 // readValidators decodes a -validators file strictly: the genesis set, each validator's stake,
 // and the staking parameters (epochLength absent: defaultEpochLength; minStake absent: the
@@ -165,6 +161,6 @@ func (cv *cometValidator) start(n *node.Node, key *pqkey.PrivateKey, g chain.Gen
 	}
 	n.SetRelay(abci.Relay(cmt))
 	log.Info("validator of a CometBFT set", "node_id", abci.NodeID(cv.nodeKey), "p2p", cv.flags.p2pListen,
-		"validators", len(cv.vals), "set_hash", app.ValidatorSet().Hash())
+		"validators", len(cv.vals), "set_hash", app.ValidatorSet().Hash(), "consensus_key", hex.EncodeToString(cv.consensus.PubKey().Bytes()))
 	return func() error { return errors.Join(abci.StopComet(cmt), n.Stop()) }, nil
 }

@@ -184,3 +184,20 @@ func (v Verified) Withdrawal(ctx context.Context, rollupID, number, index uint64
 	s.Released, s.ReleasedAt, s.Amount, s.Recipient = dw.Released, dw.ReleasedAt, dw.Amount, dw.Recipient
 	return s, nil
 }
+
+// ValidatorState returns the validator records and unbonding stake (s/validators) proven at the
+// newest certified height, which it returns too; l1api.ErrNotFound on a chain without a
+// validator set.
+func (v Verified) ValidatorState(ctx context.Context) (*l1api.ValidatorState, uint64, error) {
+	r, err := v.proven(ctx, 0, stateproof.ValidatorsKey())
+	if err != nil {
+		return nil, 0, err
+	}
+	var s l1api.ValidatorState
+	if ok, err := decode(r, 0, &s); err != nil {
+		return nil, 0, err
+	} else if !ok {
+		return nil, 0, notFound(r, "validator set")
+	}
+	return &s, r.Height, nil
+}

@@ -38,11 +38,11 @@ type trustedSet struct {
 	set  *qc.ValidatorSet
 }
 
-// trustedSets are the sets adopted so far, in increasing from order.
+// trustedSets are the sets adopted so far, in increasing from order. No lock is held across a
+// walk's calls: concurrent walks prove the same sets and the first adopts each.
 type trustedSets struct {
-	mu     sync.Mutex
-	list   []trustedSet
-	follow sync.Mutex // one walk at a time
+	mu   sync.Mutex
+	list []trustedSet
 }
 
 // forHeight returns the trusted set that certifies height; ok false when no set is pinned.
@@ -97,8 +97,6 @@ func (c *Client) verifyCert(ctx context.Context, cert *qc.Certificate, height ui
 // that set, then for the set before each one down to the newest trusted set (at most
 // maxSetChanges), and proves and adopts them in increasing order.
 func (c *Client) follow(ctx context.Context, height uint64) error {
-	c.sets.follow.Lock()
-	defer c.sets.follow.Unlock()
 	cur := c.sets.latest()
 	var named []trustedSet
 	for t := height; ; {
@@ -123,8 +121,10 @@ func (c *Client) follow(ctx context.Context, height uint64) error {
 		if err := c.proveSet(ctx, cur, named[i]); err != nil {
 			return err
 		}
+		if !c.adopt(cur, named[i]) {
+			return nil // another walk went further meanwhile: the caller checks again
+		}
 		cur = named[i]
-		c.adopt(cur)
 	}
 	return nil
 }
@@ -170,9 +170,14 @@ func (c *Client) proveSet(ctx context.Context, cur, next trustedSet) error {
 	return nil
 }
 
-// adopt makes t the newest trusted set; the next dials accept replies signed by its members.
-func (c *Client) adopt(t trustedSet) {
+// adopt makes t, proven under prev, the newest trusted set if prev still is; the next dials
+// accept replies signed by its members. False when another walk adopted a set meanwhile.
+func (c *Client) adopt(prev, t trustedSet) bool {
 	c.sets.mu.Lock()
+	if last := c.sets.list[len(c.sets.list)-1]; last.from != prev.from || last.set != prev.set {
+		c.sets.mu.Unlock()
+		return false
+	}
 	c.sets.list = append(c.sets.list, t)
 	c.sets.mu.Unlock()
 	keys := make([]*pqkey.PublicKey, 0, len(t.set.Validators()))
@@ -183,6 +188,7 @@ func (c *Client) adopt(t trustedSet) {
 	c.rpcCfg.ValidatorSet = keys
 	c.mu.Unlock()
 	c.log.Info("validator set adopted", "from", t.from, "set", t.set.Hash(), "members", len(keys), "power", t.set.TotalPower())
+	return true
 }
 
 // signerSet is members as a set for qc.Certificate.Verify.

@@ -10,9 +10,9 @@
 package valset
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"

@@ -45,11 +45,9 @@ func (f *consensusFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeoutCommit, "timeout-commit", 0, "with -consensus cometbft: wait after a commit before the next height (0: CometBFT's 1s)")
 }
 
-// consensusKeys derives the CometBFT keys of a consensus seed: the Ed25519 key that signs
-// CometBFT's votes and the one that authenticates its p2p connections.
+// consensusKeys derives the CometBFT keys of a consensus seed (abci.ConsensusKeys).
 func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
-	ck, nk := valset.ConsensusKeys(seed)
-	return cmted25519.PrivKey(ck), cmted25519.PrivKey(nk)
+	return abci.ConsensusKeys(seed)
 }
 
 // validatorsFile is the -validators JSON (l1/valset, which clients read too).

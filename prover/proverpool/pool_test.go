@@ -255,7 +255,9 @@ func TestProverBack(t *testing.T) {
 func TestAllDown(t *testing.T) {
 	keys := provertest.Keys(t, provertest.Params())
 	a, b := startEndpoint(t, keys, nil), startEndpoint(t, keys, nil)
-	p := newPool(t, proverpool.Config{Attempts: 3}, a, b)
+	// Down for a minute: no probe runs before the third attempt (on a loaded machine one could,
+	// adding a failure to a's count in the error).
+	p := newPool(t, proverpool.Config{Attempts: 3, DownMin: time.Minute}, a, b)
 	a.kill()
 	b.kill()
 	job := provertest.Jobs(t, keys.Params, chainID, 1)[0]

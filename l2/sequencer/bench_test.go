@@ -147,7 +147,7 @@ func BenchmarkVerifierPool(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(decoded); i += 64 {
-				if ok, _ := v.verify(context.Background(), keys[decoded[i].From].Public(), &decoded[i]); !ok {
+				if ok, _ := v.verify(context.Background(), keys[decoded[i].From].Public(), nil, &decoded[i]); !ok {
 					b.Error("invalid")
 				}
 			}

@@ -18,6 +18,10 @@ type Deposit struct {
 	PubKey     l2.PublicKey
 	Amount     uint64
 	Depositor  [20]byte // the L1 address that paid it; a dev deposit's is zero
+	// MLDSAKey is the ML-DSA-65 public key of a deposit to an ML-DSA account (PubKey is then
+	// l2.MLDSAPublicKey(MLDSAKey)); nil for an EdDSA account. The sequencer keeps it, so that it
+	// verifies the account's transactions (docs/protocol.md §4.2).
+	MLDSAKey []byte
 }
 
 // DepositSource is the L1 deposit queue as the sequencer sees it: l1source.Deposits (the
@@ -49,6 +53,16 @@ func (m *MemoryDepositSource) AddFrom(depositor [20]byte, pk l2.PublicKey, amoun
 	defer m.mu.Unlock()
 	i := uint64(len(m.list))
 	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: pk, Amount: amount, Depositor: depositor})
+	return i
+}
+
+// AddMLDSA appends a deposit to the ML-DSA-65 account of pub from the zero L1 address and
+// returns its queue index.
+func (m *MemoryDepositSource) AddMLDSA(pub []byte, amount uint64) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := uint64(len(m.list))
+	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: l2.MLDSAPublicKey(pub), Amount: amount, MLDSAKey: pub})
 	return i
 }
 

@@ -72,7 +72,8 @@ func (s *Sequencer) RPCStats() (conns int, refusals map[string]uint64) {
 }
 
 // SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or
-// withdraw. It returns the transaction hash once the transaction is in the synced log.
+// withdraw, or of an ML-DSA one (types 5, 6) followed by its 3,309-byte signature. It returns
+// the transaction hash (of the record) once the transaction is in the synced log.
 func (a *API) SendTransaction(ctx context.Context, raw hexutil.Bytes) (common.Hash, error) {
 	h, err := a.s.SendTransaction(ctx, raw)
 	return common.Hash(h), err
@@ -146,22 +147,27 @@ func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
 // RPCBlock is an API result type, declared in l2/rollupapi so clients need not link the core.
 type RPCBlock = rollupapi.Block
 
-func rpcBlock(h *Header, hashes [][32]byte, data []byte) *RPCBlock {
-	b := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
+func rpcBlock(h *Header, hashes [][32]byte, b *Block) *RPCBlock {
+	rb := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
 		PostRoot: h.PostRoot, TraceRoot: h.TraceRoot, WithdrawalRoot: h.WithdrawalRoot,
 		DepositStart: hexutil.Uint64(h.DepositStart), DepositEnd: hexutil.Uint64(h.DepositEnd),
 		TxCount: hexutil.Uint64(h.TxCount), Timestamp: hexutil.Uint64(h.Time), TxsHash: h.TxsHash}
-	b.TxHashes = make([]common.Hash, 0, h.TxCount)
+	rb.TxHashes = make([]common.Hash, 0, h.TxCount)
 	for _, x := range hashes {
-		b.TxHashes = append(b.TxHashes, x)
+		rb.TxHashes = append(rb.TxHashes, x)
 	}
-	for k := 0; k+l2.TxSize <= len(data); k += l2.TxSize {
+	if b == nil {
+		return rb
+	}
+	for k := 0; (k+1)*l2.TxSize <= len(b.Data); k++ {
+		rec := b.Data[k*l2.TxSize : (k+1)*l2.TxSize]
 		if hashes == nil {
-			b.TxHashes = append(b.TxHashes, TxHash(data[k:k+l2.TxSize]))
+			rb.TxHashes = append(rb.TxHashes, TxHash(rec))
 		}
-		b.Transactions = append(b.Transactions, data[k:k+l2.TxSize])
+		// As rollup_sendTransaction takes it: the record, and its signature for a type 5/6.
+		rb.Transactions = append(rb.Transactions, append(rec[:len(rec):len(rec)], b.Sig(k)...))
 	}
-	return b
+	return rb
 }
 
 // GetBlock is rollup_getBlock(number, fullTransactions); null if there is no such block.
@@ -170,7 +176,7 @@ func (a *API) GetBlock(number hexutil.Uint64, full *bool) (*RPCBlock, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	rb := rpcBlock(&b.Header, nil, b.Data)
+	rb := rpcBlock(&b.Header, nil, b)
 	if full == nil || !*full {
 		rb.Transactions = nil
 	}

@@ -54,6 +54,12 @@ type Config struct {
 	FS vfs.FS
 	// Backpressure bounds admission ahead of settlement (SetLagSource; backpressure.go).
 	Backpressure BackpressureConfig
+	// Keys resolves the ML-DSA-65 public keys of accounts the sequencer has not seen a deposit
+	// for (L1's key registry, l1_l2Key); nil: only the keys of the deposits it executed.
+	Keys l2.KeyBook
+	// NoMLDSA refuses ML-DSA transactions (types 5 and 6) at admission: a validity-only rollup
+	// (-mode validity) cannot prove them (docs/settlement.md).
+	NoMLDSA bool
 }
 
 func (c *Config) defaults() error {
@@ -97,6 +103,7 @@ type Sequencer struct {
 	deposits DepositSource
 	dev      *devDeposits
 	verifier *verifier
+	keys     *keyBook
 
 	wal    *walLog
 	txs    txPool
@@ -141,6 +148,7 @@ func New(cfg Config) (*Sequencer, error) {
 		return nil, err
 	}
 	s.db = db
+	s.keys = &keyBook{db: db, ext: cfg.Keys}
 	s.wal = &walLog{db: db, ch: make(chan walReq, 1024)}
 	s.snaps = &snapshotter{db: db, log: cfg.Logger, every: cfg.SnapshotEvery}
 	if err := s.recover(); err != nil {

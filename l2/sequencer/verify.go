@@ -9,7 +9,10 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// verifier checks EdDSA signatures (docs/protocol.md §6) before admission; the core does not.
+// verifier checks signatures (docs/protocol.md §6) before admission; the core does not.
+// ML-DSA-65 jobs (types 5 and 6) share the queue and the workers: the batcher hashes only the
+// EdDSA jobs, and a worker verifies each ML-DSA job of its share on its own (l2.VerifyMLDSA,
+// circl), the EdDSA ones with the batch equation.
 // A batcher goroutine takes every job waiting (up to maxVerifyBatch) and computes their
 // challenges c = H(R.x, R.y, pk.x, pk.y, H(TAG_TX, chain_id, w0, w1)) all at once with the
 // native core's batched Poseidon2 (txchallenge: 5 calls per batch, never one per transaction);
@@ -34,6 +37,7 @@ const maxVerifyBatch = 512
 
 type verifyJob struct {
 	pk   l2.PublicKey
+	pub  []byte // the ML-DSA-65 public key of an ML-DSA job
 	tx   *l2.Tx
 	c    fr.Element
 	done chan bool
@@ -49,14 +53,20 @@ func newVerifier(chainID uint64, workers int) *verifier {
 			defer v.running.Done()
 			var results []bool
 			var checks []l2.SignatureCheck
+			var eddsa []*verifyJob
 			for share := range v.curve {
-				results = append(results[:0], make([]bool, len(share))...)
-				checks = checks[:0]
+				checks, eddsa = checks[:0], eddsa[:0]
 				for _, j := range share {
+					if j.tx.Type.MLDSA() {
+						j.done <- l2.VerifyMLDSA(j.pub, v.chainID, j.tx, j.tx.MLDSASig) == nil
+						continue
+					}
 					checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx, Challenge: j.c})
+					eddsa = append(eddsa, j)
 				}
+				results = append(results[:0], make([]bool, len(checks))...)
 				l2.VerifyTxBatch(checks, results)
-				for i, j := range share {
+				for i, j := range eddsa {
 					j.done <- results[i]
 				}
 			}
@@ -94,23 +104,35 @@ func (v *verifier) batch() {
 	}
 }
 
-// challenges sets j.c for every job with one batched computation (txchallenge.Hasher.Fill), in
-// checks, a buffer the batcher reuses: the workers build their own from their share.
+// challenges sets j.c for every EdDSA job with one batched computation
+// (txchallenge.Hasher.Fill), in checks, a buffer the batcher reuses: the workers build their own
+// from their share. ML-DSA jobs have no challenge.
 func challenges(h *txchallenge.Hasher, checks []l2.SignatureCheck, jobs []*verifyJob) []l2.SignatureCheck {
 	checks = checks[:0]
 	for _, j := range jobs {
-		checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx})
+		if !j.tx.Type.MLDSA() {
+			checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx})
+		}
+	}
+	if len(checks) == 0 {
+		return checks
 	}
 	h.Fill(checks)
-	for k, j := range jobs {
-		j.c = checks[k].Challenge
+	k := 0
+	for _, j := range jobs {
+		if !j.tx.Type.MLDSA() {
+			j.c = checks[k].Challenge
+			k++
+		}
 	}
 	return checks
 }
 
-// verify reports whether tx carries a valid signature under pk.
-func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, tx *l2.Tx) (bool, error) {
-	j := &verifyJob{pk: pk, tx: tx, done: make(chan bool, 1)}
+// verify reports whether tx carries a valid signature under pk: EdDSA for types 2 and 3; for
+// types 5 and 6, ML-DSA-65 under pub (whose hash the caller has matched with pk.y) of
+// tx.MLDSASig.
+func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, pub []byte, tx *l2.Tx) (bool, error) {
+	j := &verifyJob{pk: pk, pub: pub, tx: tx, done: make(chan bool, 1)}
 	select {
 	case v.jobs <- j:
 	case <-ctx.Done():

@@ -60,7 +60,7 @@ func TestVerifierMatchesReference(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			it := &items[i]
-			got, err := v.verify(context.Background(), it.pk, &it.tx)
+			got, err := v.verify(context.Background(), it.pk, nil, &it.tx)
 			if want := l2.VerifyTx(it.pk, testChainID, &it.tx); err != nil || got != want {
 				t.Errorf("item %d: verifier %v (%v), reference %v", i, got, err, want)
 			}

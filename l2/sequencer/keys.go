@@ -1,0 +1,88 @@
+package sequencer
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l2"
+)
+
+// prefixKey holds the ML-DSA-65 public keys of the deposits the sequencer executed:
+// k/<kh> -> the 1,952-byte key, written with the block that executed the deposit.
+var prefixKey = []byte("k/")
+
+func keyKey(kh fr.Element) []byte {
+	b := kh.Bytes()
+	return append(append([]byte(nil), prefixKey...), b[:]...)
+}
+
+// keyBook resolves an ML-DSA account's public key from its key hash kh (docs/protocol.md §4.2):
+// in memory, then the sequencer's database (the keys of the deposits it executed), then
+// Config.Keys (L1's key registry). A key never changes once known: the hash names it.
+type keyBook struct {
+	cache sync.Map // fr.Element -> []byte
+	db    *store
+	ext   l2.KeyBook
+}
+
+// lookup returns the key of hash kh, and whether it is known; err is a database failure.
+func (k *keyBook) lookup(kh fr.Element) ([]byte, bool, error) {
+	if pub, ok := k.cache.Load(kh); ok {
+		return pub.([]byte), true, nil
+	}
+	pub, ok, err := k.db.get(keyKey(kh))
+	if err != nil {
+		return nil, false, fmt.Errorf("ML-DSA key %x: %w", kh.Bytes(), err)
+	}
+	if !ok && k.ext != nil {
+		pub, ok = k.ext.MLDSAKey(kh)
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if h := l2.MLDSAKeyHash(pub); !h.Equal(&kh) { // a key source that does not give what it was asked
+		return nil, false, fmt.Errorf("ML-DSA key source gave a key of hash %x for %x", h.Bytes(), kh.Bytes())
+	}
+	k.cache.Store(kh, pub)
+	return pub, true, nil
+}
+
+// learn puts the keys that the deposits of a block carry into b (stored with the block) and
+// returns them, for remember once the block is durable. A deposit whose key is not the one
+// its account key names is not the protocol's (L1 refuses it): its key is not learnt.
+func (k *keyBook) learn(b *pebble.Batch, deps []Deposit) ([][]byte, error) {
+	var out [][]byte
+	for _, d := range deps {
+		if d.MLDSAKey == nil {
+			continue
+		}
+		if want := l2.MLDSAPublicKey(d.MLDSAKey); want != d.PubKey {
+			continue
+		}
+		if err := b.Set(keyKey(d.PubKey.Y), d.MLDSAKey, nil); err != nil {
+			return nil, err
+		}
+		out = append(out, d.MLDSAKey)
+	}
+	return out, nil
+}
+
+// remember caches keys learnt from a stored block.
+func (k *keyBook) remember(keys [][]byte) {
+	for _, pub := range keys {
+		k.cache.Store(l2.MLDSAKeyHash(pub), pub)
+	}
+}
+
+// MLDSAKey implements l2.KeyBook with the sequencer's keys (keyBook.lookup): the settlement
+// engine's cross-check and the Go reference replay read the keys of the sequencer's accounts
+// through it. A database failure is logged and reported as an unknown key.
+func (s *Sequencer) MLDSAKey(kh fr.Element) ([]byte, bool) {
+	pub, ok, err := s.keys.lookup(kh)
+	if err != nil {
+		s.log.Warn("ML-DSA key lookup failed", "err", err)
+	}
+	return pub, ok
+}

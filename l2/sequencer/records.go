@@ -15,7 +15,7 @@ var (
 	prefixBlock  = []byte("b/")        // b/<number> -> header | batch data (interleaved) | trace
 	prefixRcpt   = []byte("r/")        // r/<tx hash> -> receipt
 	prefixWAL    = []byte("w/")        // w/<seq> -> record (| ML-DSA signature): acknowledged, not yet in a block
-	prefixDevDep = []byte("d/")        // d/<queue index> -> pk.x | pk.y | amount (dev deposit queue)
+	prefixDevDep = []byte("d/")        // d/<queue index> -> pk.x | pk.y | amount (| ML-DSA key): dev deposit queue
 )
 
 func u64Key(prefix []byte, n uint64) []byte {

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/pqbridge/pqbridge/internal/rpcguard"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
@@ -245,21 +246,31 @@ func (a *API) NewBlocks(ctx context.Context) (*rpc.Subscription, error) {
 }
 
 // DevDeposit is rollup_devDeposit(pubkey, amount), dev sequencers only: it appends a deposit of
-// amount to the key pubkey (64 bytes: x then y) to the dev deposit queue and returns its queue
-// index. The key must be a valid non-identity point of the prime-order subgroup, as L1 requires.
+// amount to the key pubkey to the dev deposit queue and returns its queue index. pubkey is an
+// EdDSA key (64 bytes: x then y), which must be a valid non-identity point of the prime-order
+// subgroup as L1 requires, or an ML-DSA-65 public key (1,952 bytes) for an ML-DSA account.
 func (a *API) DevDeposit(pubkey hexutil.Bytes, amount hexutil.Uint64) (hexutil.Uint64, error) {
-	if len(pubkey) != 64 {
-		return 0, newError(CodeMalformed, "malformed", "public key of %d bytes, want 64 (x then y)", len(pubkey))
+	var i uint64
+	var err error
+	switch len(pubkey) {
+	case l2.MLDSAPubSize:
+		if _, perr := pqkey.ParsePublicKey(pubkey); perr != nil {
+			return 0, newError(CodeMalformed, "bad_pubkey", "not an ML-DSA-65 public key: %v", perr)
+		}
+		i, err = a.s.DevDepositMLDSA(pubkey, uint64(amount))
+	case 64:
+		var pk l2.PublicKey
+		if pk.X.SetBytesCanonical(pubkey[:32]) != nil || pk.Y.SetBytesCanonical(pubkey[32:]) != nil {
+			return 0, newError(CodeNonCanonical, "non_canonical", "public key coordinate >= p")
+		}
+		p := twistededwards.NewPointAffine(pk.X, pk.Y)
+		if !p.IsOnCurve() || !p.IsInSubGroup() || p.IsZero() {
+			return 0, newError(CodeMalformed, "bad_pubkey", "not a non-identity point of the prime-order subgroup")
+		}
+		i, err = a.s.DevDeposit(pk, uint64(amount))
+	default:
+		return 0, newError(CodeMalformed, "malformed", "public key of %d bytes, want 64 (EdDSA: x then y) or %d (ML-DSA-65)", len(pubkey), l2.MLDSAPubSize)
 	}
-	var pk l2.PublicKey
-	if pk.X.SetBytesCanonical(pubkey[:32]) != nil || pk.Y.SetBytesCanonical(pubkey[32:]) != nil {
-		return 0, newError(CodeNonCanonical, "non_canonical", "public key coordinate >= p")
-	}
-	p := twistededwards.NewPointAffine(pk.X, pk.Y)
-	if !p.IsOnCurve() || !p.IsInSubGroup() || p.IsZero() {
-		return 0, newError(CodeMalformed, "bad_pubkey", "not a non-identity point of the prime-order subgroup")
-	}
-	i, err := a.s.DevDeposit(pk, uint64(amount))
 	var e *Error
 	if err != nil && !errors.As(err, &e) {
 		return 0, newError(CodeDurability, "durability", "%v", err)

@@ -266,6 +266,16 @@ func (s *Sequencer) Block(n uint64) (*Block, error) { return s.db.block(n) }
 
 // DevDeposit appends a deposit to the dev queue (Config.Dev only) and returns its queue index.
 func (s *Sequencer) DevDeposit(pk l2.PublicKey, amount uint64) (uint64, error) {
+	return s.devDeposit(Deposit{PubKey: pk, Amount: amount})
+}
+
+// DevDepositMLDSA appends a deposit to the ML-DSA-65 account of pub (1,952 bytes) to the dev
+// queue (Config.Dev only) and returns its queue index.
+func (s *Sequencer) DevDepositMLDSA(pub []byte, amount uint64) (uint64, error) {
+	return s.devDeposit(Deposit{PubKey: l2.MLDSAPublicKey(pub), Amount: amount, MLDSAKey: pub})
+}
+
+func (s *Sequencer) devDeposit(d Deposit) (uint64, error) {
 	if !s.cfg.Dev || s.cfg.Deposits != nil {
 		return 0, newError(CodeDevDisabled, "dev_disabled", "rollup_devDeposit needs a sequencer started with --dev and no L1 deposit source")
 	}
@@ -275,7 +285,7 @@ func (s *Sequencer) DevDeposit(pk l2.PublicKey, amount uint64) (uint64, error) {
 	defer s.run.inflight.Done()
 	var i uint64
 	err := s.db.write(func() (err error) {
-		i, err = s.dev.add(pk, amount)
+		i, err = s.dev.add(d)
 		return err
 	})
 	if err != nil {

@@ -34,7 +34,8 @@ type CrossCheckStatus struct {
 type checkJob struct {
 	number     uint64
 	start, end Position
-	data       []byte
+	data       []byte   // records
+	sigs       [][]byte // of each type 5/6 record (nil: none in the batch)
 	trace      []fr.Element
 	pos        []Position // of each transaction
 }
@@ -46,6 +47,7 @@ type checkJob struct {
 // the engine's records.
 type crossCheck struct {
 	src     BlockSource
+	keys    l2.KeyBook // Config.Keys: the ML-DSA signatures are verified when it knows the key
 	chainID uint64
 	log     *slog.Logger
 	fail    func(error) // halts the engine
@@ -61,8 +63,8 @@ type crossCheck struct {
 	ctx     context.Context // ends a state rebuild at Stop
 }
 
-func newCrossCheck(src BlockSource, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
-	return &crossCheck{src: src, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size)}
+func newCrossCheck(src BlockSource, keys l2.KeyBook, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
+	return &crossCheck{src: src, keys: keys, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size)}
 }
 
 // offer queues j without blocking: with the queue full, j is skipped (counted) and the check
@@ -137,8 +139,42 @@ func (c *crossCheck) check(j *checkJob) error {
 				j.number, k, p.Block, p.Offset, got, want)
 		}
 	}
+	if err := c.checkMLDSA(j, txs); err != nil {
+		c.state = nil
+		return err
+	}
 	c.at = j.end
 	c.checked.Store(j.number)
+	return nil
+}
+
+// checkMLDSA verifies the ML-DSA-65 signature of each type 5/6 of j (txs, executed on c.state:
+// the sender's account holds its key hash) under the key Config.Keys gives; one it does not
+// know is logged and left unverified, never a disagreement (the sequencer verified it at
+// admission). A signature that does not verify is: the batch would be proven a fraud on L1.
+func (c *crossCheck) checkMLDSA(j *checkJob, txs []l2.Tx) error {
+	if j.sigs == nil || c.keys == nil {
+		return nil
+	}
+	unknown := 0
+	for k := range txs {
+		if j.sigs[k] == nil {
+			continue
+		}
+		acc, _ := c.state.Account(txs[k].From)
+		pub, ok := c.keys.MLDSAKey(acc.PubKey.Y)
+		if !ok {
+			unknown++
+			continue
+		}
+		if err := l2.VerifyMLDSA(pub, c.chainID, &txs[k], j.sigs[k]); err != nil {
+			p := j.pos[k]
+			return fmt.Errorf("%w: batch %d: transaction %d (L2 block %d, transaction %d): %w", ErrCrossCheck, j.number, k, p.Block, p.Offset, err)
+		}
+	}
+	if unknown > 0 {
+		c.log.Warn("cross-check: ML-DSA signatures not verified: key not known", "batch", j.number, "count", unknown)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package sequencer
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -212,4 +213,45 @@ func TestDevDepositMLDSA(t *testing.T) {
 func khHash(pub []byte) common.Hash {
 	kh := l2.MLDSAKeyHash(pub)
 	return kh.Bytes()
+}
+
+// TestBlockCodecSignatures: a stored block keeps each type 5/6 record's signature after it, also
+// beyond the 256 one batch takes (a block is not a batch), with its trace; a cut signature is
+// refused.
+func TestBlockCodecSignatures(t *testing.T) {
+	const n = l2.MaxBatchMLDSATxs + 44
+	var data, trace []byte
+	sigs := make([][]byte, n)
+	for k := range n {
+		tx := l2.Tx{Type: l2.TxTransfer, From: uint32(k), To: 1, Amount: 1}
+		if k%7 != 3 {
+			sigs[k] = make([]byte, l2.MLDSASigSize)
+			sigs[k][0], sigs[k][1] = byte(k), byte(k>>8)
+			tx.Type, tx.SigDigest = l2.TxTransferMLDSA, l2.MLDSASigDigest(sigs[k])
+		}
+		rec := tx.Encode()
+		data = append(data, rec[:]...)
+		trace = append(trace, make([]byte, 32)...)
+		trace[len(trace)-1] = byte(k)
+	}
+	h := Header{Number: 9, TxCount: n}
+	v := encodeBlock(&h, data, sigs, trace)
+	b, err := decodeBlock(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Data, data) || !bytes.Equal(b.Trace, trace) || len(b.Sigs) != n {
+		t.Fatalf("decoded block differs: %d bytes of records, %d of trace, %d signatures", len(b.Data), len(b.Trace), len(b.Sigs))
+	}
+	for k := range sigs {
+		if !bytes.Equal(b.Sig(k), sigs[k]) {
+			t.Fatalf("signature %d differs", k)
+		}
+	}
+	if _, err := decodeBlock(v[:len(v)-32*n-1]); err == nil { // the last signature cut by a byte
+		t.Fatal("a block with a cut signature decoded")
+	}
+	if got := b.BatchData(); len(got) != len(v)-headerSize-len(trace) {
+		t.Fatalf("batch data of %d bytes", len(got))
+	}
 }

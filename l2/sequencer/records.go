@@ -142,7 +142,8 @@ func encodeBlock(h *Header, data []byte, sigs [][]byte, trace []byte) []byte {
 
 // decodeBlock reads encodeBlock's value; a value of header | data only (a block stored before
 // traces were kept) gives a nil Trace. The batch data is read record by record: a type 5/6
-// record is followed by its signature.
+// record is followed by its signature. A block is not a batch: it may hold more ML-DSA
+// transactions than one batch takes (the settlement engine cuts them apart).
 func decodeBlock(v []byte) (*Block, error) {
 	if len(v) < headerSize {
 		return nil, fmt.Errorf("sequencer: block value of %d bytes", len(v))
@@ -152,26 +153,36 @@ func decodeBlock(v []byte) (*Block, error) {
 		return nil, err
 	}
 	rest, n := v[headerSize:], int(h.TxCount)
-	size, signed, k := 0, false, 0
-	for ; k < n && size+l2.TxSize <= len(rest); k++ {
-		if l2.TxType(rest[size+7]).MLDSA() {
-			size += l2.MLDSASigSize
-			signed = true
-		}
-		size += l2.TxSize
-	}
 	b := &Block{Header: h}
+	size, k := 0, 0
+	for ; k < n && size+l2.TxSize <= len(rest); k++ {
+		rec := rest[size : size+l2.TxSize]
+		size += l2.TxSize
+		if !l2.TxType(rec[7]).MLDSA() {
+			continue
+		}
+		if b.Sigs == nil {
+			b.Sigs = make([][]byte, n)
+		}
+		if size+l2.MLDSASigSize > len(rest) {
+			break
+		}
+		b.Sigs[k] = rest[size : size+l2.MLDSASigSize : size+l2.MLDSASigSize]
+		size += l2.MLDSASigSize
+	}
 	if extra := len(rest) - size; k < n || (extra != 0 && extra != 32*n) {
 		return nil, fmt.Errorf("sequencer: block %d: %d bytes after the header for %d transactions", h.Number, len(rest), n)
 	} else if extra != 0 {
 		b.Trace = rest[size:]
 	}
-	if !signed {
+	if b.Sigs == nil {
 		b.Data = rest[:size]
 		return b, nil
 	}
-	if b.Data, b.Sigs, err = l2.SplitBatchData(rest[:size]); err != nil {
-		return nil, fmt.Errorf("sequencer: block %d: %w", h.Number, err)
+	b.Data = make([]byte, 0, n*l2.TxSize)
+	for off, k := 0, 0; k < n; k++ {
+		b.Data = append(b.Data, rest[off:off+l2.TxSize]...)
+		off += l2.TxSize + len(b.Sigs[k])
 	}
 	return b, nil
 }

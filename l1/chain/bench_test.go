@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkBlockOfTransfers measures Execute + Commit of a block of 100 signed transfers
-// (ML-DSA-65 verification, state writes, lattice hash, one synced batch on a memory FS).
+// (ML-DSA-65 verification, state writes, state tree update, one synced batch on a memory FS).
 func BenchmarkBlockOfTransfers(b *testing.B) {
 	h := newHarness(b, 1)
 	u := h.users[0]

@@ -121,7 +121,6 @@ type Chain struct {
 
 	mu   sync.RWMutex
 	head head
-	lt   ltHash
 	// committing is the view of the store the queries read while a block's batch is being
 	// committed, nil otherwise. pebble makes a batch readable when it is applied to the
 	// memtable, before its WAL record is written and synced; until Commit has returned, a
@@ -158,18 +157,12 @@ func Open(db *pebble.DB, cfg Config) (*Chain, error) {
 	if err := rlp.DecodeBytes(b, &c.head); err != nil {
 		return nil, fmt.Errorf("%w: head: %v", ErrCorruptStore, err)
 	}
-	lb, ok, err := dbGet(db, []byte(keyLtHash))
+	root, err := treeRoot(db)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, fmt.Errorf("%w: lattice hash missing", ErrCorruptStore)
-	}
-	if c.lt, err = parseLtHash(lb); err != nil {
-		return nil, err
-	}
-	if c.lt.root() != c.head.StateRoot {
-		return nil, fmt.Errorf("%w: lattice hash does not give the head's state root", ErrCorruptStore)
+	if root != c.head.StateRoot {
+		return nil, fmt.Errorf("%w: the state tree's root %s is not the head's state root %s", ErrCorruptStore, root, c.head.StateRoot)
 	}
 	g, err := c.Block(0)
 	if err != nil {
@@ -224,28 +217,28 @@ func (c *Chain) writeGenesis() error {
 		o.putRLP(keyFees(), &c.fees)
 	}
 	o.commitTx()
-	var lt ltHash
 	batch := c.db.NewBatch()
 	defer batch.Close()
-	if err := o.updateLtHash(&lt); err != nil {
+	root, err := o.updateRoot()
+	if err != nil {
 		return err
 	}
 	if err := o.flush(batch); err != nil {
 		return err
 	}
-	h := c.genesisHeader(lt.root())
+	h := c.genesisHeader(root)
 	hd := head{Height: 0, Hash: h.Hash(), Timestamp: h.Timestamp, StateRoot: h.StateRoot}
-	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd, &lt); err != nil {
+	if err := writeMeta(batch, &SealedBlock{Header: h}, nil, nil, &hd); err != nil {
 		return err
 	}
 	if err := c.commit(batch); err != nil {
 		return fmt.Errorf("chain: committing genesis: %w", err)
 	}
-	c.head, c.lt = hd, lt
+	c.head = hd
 	return nil
 }
 
-func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events []Event, hd *head, lt *ltHash) error {
+func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events []Event, hd *head) error {
 	set := func(k string, v any) error {
 		enc, err := rlp.EncodeToBytes(v)
 		if err != nil {
@@ -265,10 +258,7 @@ func writeMeta(batch *pebble.Batch, b *SealedBlock, receipts []Receipt, events [
 			return err
 		}
 	}
-	if err := set(keyHead, hd); err != nil {
-		return err
-	}
-	return batch.Set([]byte(keyLtHash), lt.bytes(), nil)
+	return set(keyHead, hd)
 }
 
 // ChainID is the L1 chain ID.
@@ -289,7 +279,6 @@ type Pending struct {
 	Result
 	txs    [][]byte
 	o      *overlay
-	lt     ltHash
 	parent common.Hash
 }
 
@@ -299,7 +288,7 @@ type Pending struct {
 // a failed receipt.
 func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	c.mu.RLock()
-	hd, lt := c.head, c.lt
+	hd := c.head
 	c.mu.RUnlock()
 	timestamp = max(timestamp, hd.Timestamp)
 	x := &executor{c: c, o: newOverlay(c.db), height: hd.Height + 1, timestamp: timestamp}
@@ -327,10 +316,10 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	if err := x.checkSupply(); err != nil {
 		return nil, err
 	}
-	if err := x.o.updateLtHash(&lt); err != nil {
+	root, err := x.o.updateRoot()
+	if err != nil {
 		return nil, err
 	}
-	p.lt = lt
 	txRoot, err := rlp.EncodeToBytes(hashes)
 	if err != nil {
 		return nil, fmt.Errorf("chain: encoding tx hashes: %w", err)
@@ -341,7 +330,7 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	}
 	p.Header = Header{ChainID: c.ChainID(), Height: x.height, Timestamp: timestamp, ParentHash: hd.Hash,
 		Proposer: c.validator.Address(), TxRoot: crypto.Keccak256Hash(txRoot),
-		ReceiptRoot: crypto.Keccak256Hash(rcpt), StateRoot: lt.root()}
+		ReceiptRoot: crypto.Keccak256Hash(rcpt), StateRoot: root}
 	blockHash := p.Header.Hash()
 	p.Events = append(x.events, Event{Kind: EventBlock, Number: x.height, Root: blockHash})
 	for i := range p.Events {
@@ -379,7 +368,7 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 		return err
 	}
 	hd := head{Height: p.Header.Height, Hash: h, Timestamp: p.Header.Timestamp, StateRoot: p.Header.StateRoot}
-	if err := writeMeta(batch, &SealedBlock{Header: p.Header, Txs: p.txs, Sig: sig}, p.Receipts, p.Events, &hd, &p.lt); err != nil {
+	if err := writeMeta(batch, &SealedBlock{Header: p.Header, Txs: p.txs, Sig: sig}, p.Receipts, p.Events, &hd); err != nil {
 		return err
 	}
 	if extra != nil {
@@ -399,7 +388,7 @@ func (c *Chain) Commit(p *Pending, sig []byte, extra func(*pebble.Batch) error) 
 		return fmt.Errorf("chain: committing block %d: %w", hd.Height, err)
 	}
 	c.mu.Lock()
-	c.head, c.lt = hd, p.lt
+	c.head = hd
 	c.committing = nil
 	c.mu.Unlock()
 	return snap.Close() // no query holds it: they read it under mu

@@ -173,21 +173,22 @@ func FuzzDecodeTrace(f *testing.F) {
 	})
 }
 
-// FuzzParseLtHash: the stored lattice hash parses back to what bytes wrote, or is ErrCorruptStore.
-func FuzzParseLtHash(f *testing.F) {
-	h := ltElement([]byte("s/acct/x"), []byte{1})
-	f.Add(h.bytes())
-	f.Add(h.bytes()[1:])
+// FuzzParseNode: a stored tree node parses back to what encode wrote, or is ErrCorruptStore.
+func FuzzParseNode(f *testing.F) {
+	n := tnode{kind: kindInner, a: common.Hash{1}, b: common.Hash{2}}
+	f.Add(n.encode())
+	f.Add(n.encode()[1:])
+	f.Add(tnode{kind: kindLeaf, a: common.Hash{3}}.encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := parseLtHash(b)
+		n, err := parseNode("t/x", b)
 		if err != nil {
 			if !errors.Is(err, ErrCorruptStore) {
 				t.Fatalf("rejection %v is not ErrCorruptStore", err)
 			}
 			return
 		}
-		if !bytes.Equal(h.bytes(), b) {
-			t.Fatal("a parsed lattice hash does not encode back to its bytes")
+		if !bytes.Equal(n.encode(), b) {
+			t.Fatal("a parsed tree node does not encode back to its bytes")
 		}
 	})
 }

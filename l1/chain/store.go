@@ -1,93 +1,27 @@
 package chain
 
 import (
-	"crypto/sha3"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 // Key prefixes. Only keys under prefixState are state; the rest is history and bookkeeping that
 // the state root does not cover.
 const (
-	prefixState   = "s/"
+	prefixState   = stateproof.PrefixState
 	prefixBlock   = "b/" // b/<height> -> SealedBlock
 	prefixReceipt = "r/" // r/<height> -> []Receipt
 	prefixEvent   = "e/" // e/<height>/<index> -> Event
 	keyHead       = "m/head"
-	keyLtHash     = "m/lthash"
 )
-
-// ltLanes is the size of the lattice hash (LtHash16 with 1024 lanes: Bellare–Micciancio's
-// additive hash, as in Facebook's lthash and Solana's accounts lattice hash).
-const ltLanes = 1024
-
-// ltHash is a homomorphic multiset hash of every (key, value) pair of the state: the lane-wise
-// sum mod 2^16 of SHAKE256(domain, key, value). Adding a pair adds its hash, removing subtracts
-// it, so the root is a function of the set of pairs alone, independent of history and order.
-type ltHash [ltLanes]uint16
-
-var ltDomain = []byte("pqbridge/l1-state-lthash/v1")
-
-func ltElement(key, value []byte) *ltHash {
-	in := make([]byte, 0, len(ltDomain)+8+len(key)+len(value))
-	in = append(in, ltDomain...)
-	in = binary.BigEndian.AppendUint32(in, uint32(len(key)))
-	in = append(in, key...)
-	in = binary.BigEndian.AppendUint32(in, uint32(len(value)))
-	in = append(in, value...)
-	out := sha3.SumSHAKE256(in, 2*ltLanes)
-	var h ltHash
-	for i := range h {
-		h[i] = binary.LittleEndian.Uint16(out[2*i:])
-	}
-	return &h
-}
-
-func (h *ltHash) add(e *ltHash) {
-	for i := range h {
-		h[i] += e[i]
-	}
-}
-
-func (h *ltHash) sub(e *ltHash) {
-	for i := range h {
-		h[i] -= e[i]
-	}
-}
-
-func (h *ltHash) bytes() []byte {
-	b := make([]byte, 2*ltLanes)
-	for i, v := range h {
-		binary.LittleEndian.PutUint16(b[2*i:], v)
-	}
-	return b
-}
-
-// parseLtHash decodes a lattice hash as bytes encodes it (the stored m/lthash).
-func parseLtHash(b []byte) (ltHash, error) {
-	var h ltHash
-	if len(b) != 2*ltLanes {
-		return h, fmt.Errorf("%w: lattice hash of %d bytes, want %d", ErrCorruptStore, len(b), 2*ltLanes)
-	}
-	for i := range h {
-		h[i] = binary.LittleEndian.Uint16(b[2*i:])
-	}
-	return h, nil
-}
-
-// root is the state root: keccak256 of the lattice hash, domain-tagged.
-func (h *ltHash) root() common.Hash {
-	return crypto.Keccak256Hash([]byte("pqbridge/l1-state-root/v1"), h.bytes())
-}
 
 // entry is a pending write of an overlay: a value or a deletion.
 type entry struct {
@@ -186,28 +120,8 @@ func (o *overlay) flush(batch *pebble.Batch) error {
 	return nil
 }
 
-// updateLtHash applies the block layer's changes of state keys to lt: subtract the committed
-// pair, add the new one. Lattice addition commutes; keys are visited sorted all the same.
-func (o *overlay) updateLtHash(lt *ltHash) error {
-	for _, k := range slices.Sorted(maps.Keys(o.block)) {
-		if !strings.HasPrefix(k, prefixState) {
-			continue
-		}
-		old, existed, err := dbGet(o.db, []byte(k))
-		if err != nil {
-			return err
-		}
-		if existed {
-			lt.sub(ltElement([]byte(k), old))
-		}
-		if e := o.block[k]; !e.deleted {
-			lt.add(ltElement([]byte(k), e.value))
-		}
-	}
-	return nil
-}
-
-// Key builders. Integers are big-endian so that keys sort by number.
+// Key builders: the state keys are stateproof's (one definition for the chain and its clients),
+// the history keys are the chain's. Integers are big-endian so that keys sort by number.
 func u64key(prefix string, ns ...uint64) string {
 	b := []byte(prefix)
 	for i, n := range ns {
@@ -219,21 +133,21 @@ func u64key(prefix string, ns ...uint64) string {
 	return string(b)
 }
 
-func keyAccount(a common.Address) string     { return prefixState + "acct/" + string(a[:]) }
-func keyRollupCount() string                 { return prefixState + "rollups" }
-func keyRollup(id uint64) string             { return u64key(prefixState+"rollup/", id) }
-func keyChainID(l2 uint64) string            { return u64key(prefixState+"l2chain/", l2) }
-func keyDeposit(id, j uint64) string         { return u64key(prefixState+"dq/", id, j) }
-func keyBatch(id, n uint64) string           { return u64key(prefixState+"batch/", id, n) }
-func keyBatchData(id, n uint64) string       { return u64key(prefixState+"bdata/", id, n) }
-func keyBatchTrace(id, n uint64) string      { return u64key(prefixState+"btrace/", id, n) }
-func keyClaim(id, n, k uint64) string        { return u64key(prefixState+"claim/", id, n, k) }
-func keyExit(id uint64, idx uint32) string   { return u64key(prefixState+"exit/", id, uint64(idx)) }
-func keyRefund(id, j uint64) string          { return u64key(prefixState+"refund/", id, j) }
-func keyDelayed(id, n uint64) string         { return u64key(prefixState+"delayed/", id, n) }
-func keyClaimDelayed(id, n, k uint64) string { return u64key(prefixState+"claimdelay/", id, n, k) }
+func keyAccount(a common.Address) string     { return string(stateproof.AccountKey(a)) }
+func keyRollupCount() string                 { return string(stateproof.RollupCountKey()) }
+func keyRollup(id uint64) string             { return string(stateproof.RollupKey(id)) }
+func keyChainID(l2 uint64) string            { return string(stateproof.L2ChainKey(l2)) }
+func keyDeposit(id, j uint64) string         { return string(stateproof.DepositKey(id, j)) }
+func keyBatch(id, n uint64) string           { return string(stateproof.BatchKey(id, n)) }
+func keyBatchData(id, n uint64) string       { return string(stateproof.BatchDataKey(id, n)) }
+func keyBatchTrace(id, n uint64) string      { return string(stateproof.BatchTraceKey(id, n)) }
+func keyClaim(id, n, k uint64) string        { return string(stateproof.ClaimKey(id, n, k)) }
+func keyExit(id uint64, idx uint32) string   { return string(stateproof.ExitKey(id, idx)) }
+func keyRefund(id, j uint64) string          { return string(stateproof.RefundKey(id, j)) }
+func keyDelayed(id, n uint64) string         { return string(stateproof.DelayedKey(id, n)) }
+func keyClaimDelayed(id, n, k uint64) string { return string(stateproof.ClaimDelayedKey(id, n, k)) }
 func keyBlock(h uint64) string               { return u64key(prefixBlock, h) }
 func keyReceipts(h uint64) string            { return u64key(prefixReceipt, h) }
 func keyEvent(h uint64, i uint64) string     { return u64key(prefixEvent, h, i) }
-func keyGlobal() string                      { return prefixState + "global" }
-func keyFees() string                        { return prefixState + "fees" }
+func keyGlobal() string                      { return string(stateproof.GlobalKey()) }
+func keyFees() string                        { return string(stateproof.FeesKey()) }

@@ -26,6 +26,8 @@ const (
 	MethodEvents     = "l1_events"
 	// MethodCertificate serves the quorum certificates of a node under CometBFT (docs/l1.md §9).
 	MethodCertificate = "l1_certificate"
+	// MethodProveState serves proven reads at a committed height (docs/l1.md §9, l1/node/prove.go).
+	MethodProveState = "l1_proveState"
 )
 
 // Limits of the API, checked before a payload is decoded.

@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 const (
@@ -26,6 +27,7 @@ const (
 	MethodReceipts    = l1api.MethodReceipts
 	MethodEvents      = l1api.MethodEvents
 	MethodCertificate = l1api.MethodCertificate
+	MethodProveState  = l1api.MethodProveState
 )
 
 const (
@@ -83,6 +85,8 @@ type EventsRequest = l1api.EventsRequest
 //	                                              then each block's as it commits
 //	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
 //	                                              (CometBFT validators; not_found before height+2)
+//	l1_proveState  stateproof.Request          -> stateproof.Reply: the keys' values at a height
+//	                                              with their proofs and the height's certificate
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -101,6 +105,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
+	srv.Handle(MethodProveState, n.handleProveState)
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil
@@ -197,4 +202,17 @@ func (n *Node) handleEvents(ctx context.Context, req *quicrpc.Request, send func
 			return nil // the subscriber left or the server is stopping
 		}
 	}
+}
+
+// handleProveState decodes a bounded stateproof.Request and answers it with ProveState.
+func (n *Node) handleProveState(_ context.Context, req *quicrpc.Request) ([]byte, error) {
+	r, err := stateproof.DecodeRequest(req.Payload)
+	if err != nil {
+		return nil, apiError(fmt.Errorf("%w: %w", ErrBadRequest, err))
+	}
+	reply, err := n.ProveState(r)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	return rlp.EncodeToBytes(reply)
 }

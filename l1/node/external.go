@@ -81,6 +81,9 @@ func (n *Node) CommitExternal(p *chain.Pending, extra func(*pebble.Batch) error)
 	if err != nil {
 		return n.storeErr(fmt.Sprintf("committing block %d", p.Header.Height), err)
 	}
+	if err := n.recordView(); err != nil {
+		n.cfg.Logger.Warn("releasing an old state view", "err", err, "height", p.Header.Height)
+	}
 	stale, err := n.staleTxs(inBlock)
 	if err != nil {
 		return err

@@ -77,6 +77,7 @@ type Node struct {
 	chain *chain.Chain
 
 	produceMu sync.Mutex // one block at a time
+	views     views      // the last committed heights, for proven reads (prove.go)
 
 	mu   sync.Mutex
 	pool []*poolTx // FIFO of the logged transactions
@@ -140,6 +141,9 @@ func New(cfg Config) (*Node, error) {
 		cfg.Logger.Warn("the chain charges no transaction fees: block space is free to spam (docs/security.md)")
 	}
 	if err := n.loadWAL(); err != nil {
+		return nil, errors.Join(err, n.chain.Close(), db.Close())
+	}
+	if err := n.recordView(); err != nil {
 		return nil, errors.Join(err, n.chain.Close(), db.Close())
 	}
 	return n, nil
@@ -243,7 +247,7 @@ func (n *Node) Stop() error {
 	if err := n.guard.Err(); errors.As(err, &f) && f.Wedged() {
 		return fmt.Errorf("node: store left open: %w", err)
 	}
-	return errors.Join(n.chain.Close(), n.db.Close())
+	return errors.Join(n.views.closeAll(), n.chain.Close(), n.db.Close())
 }
 
 // ProduceBlock orders the mempool into the next block, signs and commits it, and returns its
@@ -279,6 +283,9 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Result, error) {
 	err = n.chain.Commit(p, sig, func(b *pebble.Batch) error { return deleteWAL(b, append(stale, picked...)) })
 	if err != nil {
 		return nil, n.storeErr(fmt.Sprintf("sealing block %d", p.Header.Height), err)
+	}
+	if err := n.recordView(); err != nil {
+		n.cfg.Logger.Warn("releasing an old state view", "err", err, "height", p.Header.Height)
 	}
 	n.mu.Lock()
 	for _, tx := range picked {

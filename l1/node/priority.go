@@ -15,9 +15,13 @@ const DefaultPriorityMinBalance = 1
 // or holds at least minBalance on L1. Each call reads the chain (an account, the rollups); the
 // server asks once per connection, at its first request. A read error means no priority.
 func (n *Node) Priority(minBalance uint64) func(common.Address) bool {
-	validator := n.cfg.Key.Address()
+	var validator *common.Address // none on a node under CometBFT started without its key
+	if n.cfg.Key != nil {
+		v := n.cfg.Key.Address()
+		validator = &v
+	}
 	return func(a common.Address) bool {
-		if a == validator {
+		if validator != nil && a == *validator {
 			return true
 		}
 		if acct, err := n.chain.Account(a); err == nil && acct.Balance >= max(minBalance, 1) {

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
+	"github.com/pqbridge/pqbridge/l1/stateproof"
 )
 
 // The security tests of the L1 node's endpoints: a real node (l1/node on a pebble store,
@@ -283,6 +285,14 @@ func (tg *target) endpoints(t *testing.T) []endpoint {
 		}), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		// A single-validator node has no certificates (docs/l1.md §9).
 		{node.MethodCertificate, rlpBytes(t, included), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
+		// A proven read at the head (height 0 on a single-validator node): the proof verifies.
+		{node.MethodProveState, rlpBytes(t, &stateproof.Request{Keys: [][]byte{stateproof.AccountKey(carol.Address())}}),
+			decoded(func(r *stateproof.Reply) bool {
+				var a chain.Account
+				return r.VerifyEntries([][]byte{stateproof.AccountKey(carol.Address())}) == nil && r.Entries[0].Present &&
+					rlp.DecodeBytes(r.Entries[0].Value, &a) == nil && a.Balance == carolBalance && len(r.Cert) == 0
+			}), badQuery, stateproof.MaxRequestSize + 1,
+			fmt.Sprintf("bad request payload: stateproof: request of %d bytes, at most %d", stateproof.MaxRequestSize+1, stateproof.MaxRequestSize)},
 		// A subscription's genuine answer is the signed acknowledgement, with no payload.
 		{node.MethodEvents, rlpBytes(t, &node.EventsRequest{FromHeight: 1}), func(t *testing.T, reply []byte, err error) {
 			t.Helper()

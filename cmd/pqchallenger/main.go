@@ -30,6 +30,7 @@ type config struct {
 	l1               string
 	l1ChainID        uint64
 	validatorPubFile string
+	l1Validators     string
 	key              keystore.DaemonKey
 	rollupID         uint64
 	dataDir          string
@@ -55,7 +56,8 @@ func main() {
 	fs := flag.NewFlagSet("pqchallenger", flag.ExitOnError)
 	fs.StringVar(&c.l1, "l1", "127.0.0.1:9645", "L1 node QUIC (UDP) address, or a comma-separated list tried in turn")
 	fs.Uint64Var(&c.l1ChainID, "l1-chain-id", 1, "L1 chain ID")
-	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (pins the node's replies)")
+	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (pins the node's replies; a one-node L1)")
+	fs.StringVar(&c.l1Validators, "l1-validators", "", "instead of -validator-pubkey-file, the L1 validator-set JSON (pql1node -validators): replies signed by any member are accepted, certificates checked against the set, and -l1 lists the validators' endpoints")
 	c.key.Register(fs, "key-file", "the challenger's")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID to watch")
 	fs.StringVar(&c.dataDir, "datadir", "pqchallenger-data", "data directory (pebble: cursor and agreed state)")
@@ -66,14 +68,11 @@ func main() {
 }
 
 func run(ctx context.Context, c config, log *slog.Logger) error {
-	key, err := c.key.Load("key-file")
+	validator, validators, err := keystore.ReadL1Trust("validator-pubkey-file", c.validatorPubFile, "l1-validators", c.l1Validators)
 	if err != nil {
 		return err
 	}
-	if c.validatorPubFile == "" {
-		return errors.New("-validator-pubkey-file is required")
-	}
-	validator, err := keystore.ReadPublicKeyFile(c.validatorPubFile)
+	key, err := c.key.Load("key-file")
 	if err != nil {
 		return err
 	}
@@ -83,8 +82,8 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	}
 	defer ms.Stop()
 	// While no L1 node is reachable the start waits, logging what for; the client redials.
-	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator, Key: key,
-		Logger: log.With("component", "l1client")})
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+		Validators: validators, Key: key, Logger: log.With("component", "l1client")})
 	if err != nil {
 		return fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}

@@ -1,28 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/abci"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/valset"
 )
 
 // Consensus engines of -consensus.
@@ -60,29 +56,14 @@ func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
 	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
 }
 
-// validatorsFile is the -validators JSON.
-type validatorsFile struct {
-	Validators []struct {
-		PQKey        hexutil.Bytes `json:"pqKey"`
-		ConsensusKey hexutil.Bytes `json:"consensusKey"`
-		Power        uint64        `json:"power"`
-	} `json:"validators"`
-}
+// validatorsFile is the -validators JSON (l1/valset, which clients read too).
+type validatorsFile = valset.File
 
 // readValidators decodes a -validators file strictly.
 func readValidators(path string) ([]abci.Validator, error) {
-	b, err := os.ReadFile(path)
+	f, err := valset.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("-validators: %w", err)
-	}
-	var f validatorsFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("-validators %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("-validators %s: data after the object", path)
 	}
 	vals := make([]abci.Validator, len(f.Validators))
 	for i, v := range f.Validators {

@@ -23,6 +23,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/qc"
+	"github.com/pqbridge/pqbridge/l1/valset"
 )
 
 const setChainID = 41
@@ -166,11 +167,7 @@ func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Addre
 		key, cseed := testKey(byte(100+i)), testKey(byte(150+i))
 		ck, nk := consensusKeys(cseed.Seed())
 		ids = append(ids, abci.NodeID(nk))
-		vf.Validators = append(vf.Validators, struct {
-			PQKey        hexutil.Bytes `json:"pqKey"`
-			ConsensusKey hexutil.Bytes `json:"consensusKey"`
-			Power        uint64        `json:"power"`
-		}{key.Public().Bytes(), ck.PubKey().Bytes(), 10})
+		vf.Validators = append(vf.Validators, valset.Entry{PQKey: key.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
 		set = append(set, &setValidator{key: key, args: []string{
 			"-datadir", filepath.Join(dir, fmt.Sprint("v", i)), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(setChainID),
 			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key), "-dev", funded.Hex(),

@@ -43,19 +43,17 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 		return nil, errNoProver
 	case c.seq.Dev:
 		return nil, errors.New("-dev and -l1 exclude each other: with -l1 deposits come from the L1 queue")
-	case c.validatorPubFile == "":
-		return nil, errors.New("-validator-pubkey-file is required with -l1")
+	}
+	validator, validators, err := keystore.ReadL1Trust("validator-pubkey-file", c.validatorPubFile, "l1-validators", c.l1Validators)
+	if err != nil {
+		return nil, err
 	}
 	key, err := c.key.Load("sequencer-key-file")
 	if err != nil {
 		return nil, err
 	}
-	validator, err := keystore.ReadPublicKeyFile(c.validatorPubFile)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator, Key: key,
-		Logger: c.seq.Logger.With("component", "l1client")})
+	cl, err := l1client.New(l1client.Config{Addrs: l1client.ParseAddrs(c.l1), ChainID: c.l1ChainID, Validator: validator,
+		Validators: validators, Key: key, Logger: c.seq.Logger.With("component", "l1client")})
 	if err != nil {
 		return nil, fmt.Errorf("-l1 %s: %w", c.l1, err)
 	}

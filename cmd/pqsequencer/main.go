@@ -55,6 +55,7 @@ type config struct {
 	l1               string
 	l1ChainID        uint64
 	validatorPubFile string
+	l1Validators     string
 	rollupID         uint64
 	key              keystore.DaemonKey
 	batchSize        int
@@ -107,7 +108,8 @@ func main() {
 	fs.StringVar(&c.pprof, "pprof", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.l1, "l1", "", "L1 node QUIC (UDP) address, or a comma-separated list tried in turn: take deposits from the rollup's L1 queue and settle batches there; empty: no L1")
 	fs.Uint64Var(&c.l1ChainID, "l1-chain-id", 1, "L1 chain ID (with -l1)")
-	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies)")
+	fs.StringVar(&c.validatorPubFile, "validator-pubkey-file", "", "file holding the L1 validator's ML-DSA-65 public key in hex (with -l1; pins the node's replies; a one-node L1)")
+	fs.StringVar(&c.l1Validators, "l1-validators", "", "instead of -validator-pubkey-file, the L1 validator-set JSON (pql1node -validators): replies signed by any member are accepted, certificates checked against the set, and -l1 lists the validators' endpoints")
 	fs.Uint64Var(&c.rollupID, "rollup", 1, "rollup ID on L1 (with -l1)")
 	c.key.Register(fs, "sequencer-key-file", "the sequencer's")
 	fs.IntVar(&c.batchSize, "batch-size", 0, "the least batch cut (with -l1; 0: the rollup's batch size on L1, the circuit's B, the size of one validity proof's chunk)")

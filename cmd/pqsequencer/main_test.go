@@ -19,7 +19,10 @@ func TestConnectL1Refuses(t *testing.T) {
 		{"validity without a prover", config{l1: "127.0.0.1:1", mode: "validity"}, errNoProver.Error()},
 		{"unknown mode", config{l1: "127.0.0.1:1", mode: "fast"}, "want auto, optimistic or validity"},
 		{"dev with l1", config{l1: "127.0.0.1:1", mode: "auto", seq: devConfig()}, "exclude each other"},
-		{"no validator key", config{l1: "127.0.0.1:1", mode: "optimistic"}, "-validator-pubkey-file is required"},
+		{"no validator key", config{l1: "127.0.0.1:1", mode: "optimistic"}, "-validator-pubkey-file or -l1-validators is required"},
+		{"key and set", config{l1: "127.0.0.1:1", mode: "optimistic", validatorPubFile: "v.pub", l1Validators: "v.json"}, "exclude each other"},
+		{"missing set file", config{l1: "127.0.0.1:1", mode: "optimistic", l1Validators: "/nonexistent/validators.json"},
+			"-l1-validators: validator set: open /nonexistent/validators.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := connectL1(context.Background(), &tc.c)

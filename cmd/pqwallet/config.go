@@ -34,6 +34,7 @@ type config struct {
 	l1Addr         string
 	l1ChainID      uint64
 	validator      string
+	l1Validators   string
 	sequencer      string
 	rollupID       uint64
 	l2ChainID      uint64
@@ -89,6 +90,7 @@ terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
 	f.StringVar(&a.cfg.l1Addr, "l1", defaultL1, "L1 node's QUIC (UDP) address, host:port, or a comma-separated list tried in turn")
 	f.Uint64Var(&a.cfg.l1ChainID, "l1-chain-id", 1, "L1 chain ID: signed into every L1 transaction and request")
 	f.StringVar(&a.cfg.validator, "validator", "", "L1 validator's ML-DSA-65 public key, in hex or in a file holding the hex; every reply of the L1 node must be signed with it (an address is not enough: replies are checked against the key)")
+	f.StringVar(&a.cfg.l1Validators, "l1-validators", "", "instead of --validator, a file with the L1 validator-set JSON (pql1node -validators): replies signed by any member are accepted, certificates are checked against the set, and --l1 lists the validators' endpoints")
 	f.StringVar(&a.cfg.sequencer, "sequencer", defaultSequencer, "sequencer's JSON-RPC URL (http:// or ws://)")
 	f.Uint64Var(&a.cfg.rollupID, "rollup", 1, "rollup ID on L1 (rollups are numbered from 1 in registration order)")
 	f.Uint64Var(&a.cfg.l2ChainID, "l2-chain-id", 1, "L2 chain ID: signed into every L2 transaction (the sequencer's -chain-id)")

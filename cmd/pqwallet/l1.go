@@ -17,8 +17,27 @@ import (
 	"github.com/pqbridge/pqbridge/l1/l1api"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/qc"
+	"github.com/pqbridge/pqbridge/l1/valset"
 	"github.com/pqbridge/pqbridge/l2"
 )
+
+// validatorSet reads --l1-validators, the validator-set JSON; nil when it is not set. It
+// excludes --validator.
+func (a *app) validatorSet() (*qc.ValidatorSet, error) {
+	path := strings.TrimSpace(a.cfg.l1Validators)
+	if path == "" {
+		return nil, nil
+	}
+	if strings.TrimSpace(a.cfg.validator) != "" {
+		return nil, errors.New("--validator and --l1-validators exclude each other (from the command line, the environment or config.json): pin one validator's key or the validator set")
+	}
+	set, err := valset.ReadSet(path)
+	if err != nil {
+		return nil, fmt.Errorf("--l1-validators: %w", err)
+	}
+	return set, nil
+}
 
 // validatorKey reads --validator: the key in hex, or a file holding it.
 func (a *app) validatorKey() (*pqkey.PublicKey, error) {
@@ -53,11 +72,17 @@ func (a *app) validatorKey() (*pqkey.PublicKey, error) {
 // giving up with the last dial error when the command's --timeout ends; key signs the requests (a throwaway key when nil: reads need no
 // account).
 func (a *app) l1Client(ctx context.Context, key *pqkey.PrivateKey) (*l1client.Client, error) {
-	validator, err := a.validatorKey()
-	if err != nil {
+	cfg := l1client.Config{Addrs: l1client.ParseAddrs(a.cfg.l1Addr), ChainID: a.cfg.l1ChainID, Key: key}
+	var err error
+	if cfg.Validators, err = a.validatorSet(); err != nil {
 		return nil, err
 	}
-	c, err := l1client.Dial(ctx, l1client.Config{Addrs: l1client.ParseAddrs(a.cfg.l1Addr), ChainID: a.cfg.l1ChainID, Validator: validator, Key: key})
+	if cfg.Validators == nil {
+		if cfg.Validator, err = a.validatorKey(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := l1client.Dial(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("L1 node %s: %w", a.cfg.l1Addr, err)
 	}

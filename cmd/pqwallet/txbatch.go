@@ -63,7 +63,7 @@ func (a *app) locate(ctx context.Context, hash common.Hash, st *rollupapi.Status
 	if st.Batch == nil || st.LastBatch == nil {
 		return nil, nil
 	}
-	if _, err := a.validatorKey(); err != nil {
+	if _, err := a.validatorKey(); err != nil && strings.TrimSpace(a.cfg.l1Validators) == "" {
 		a.progress("the sequencer places the block in L1 batches %d..%d; finding the transaction there needs L1: %v", uint64(*st.Batch), uint64(*st.LastBatch), err)
 		return nil, nil
 	}

@@ -32,6 +32,7 @@ const (
 	kindEmpty = iota
 	kindLeaf
 	kindInner
+	kindStub // a subtree an update leaves alone, known by its hash (a) only: never stored
 )
 
 func (n tnode) hash() common.Hash {
@@ -40,6 +41,8 @@ func (n tnode) hash() common.Hash {
 		return stateproof.LeafHash(n.a, n.b)
 	case kindInner:
 		return stateproof.InnerHash(n.a, n.b)
+	case kindStub:
+		return n.a
 	}
 	return common.Hash{}
 }
@@ -140,7 +143,13 @@ func (t *treeWriter) update(d int, path common.Hash, cur tnode, ups []leafUpdate
 	split := sort.Search(len(ups), func(i int) bool { return stateproof.Bit(ups[i].path, d) == 1 })
 	parts := [2][]leafUpdate{ups[:split], ups[split:]}
 	var kids [2]tnode
-	for side := range kids {
+	for side, h := range [2]common.Hash{cur.a, cur.b} {
+		if len(parts[side]) == 0 {
+			if h != (common.Hash{}) {
+				kids[side] = tnode{kind: kindStub, a: h} // read below only if it may move up
+			}
+			continue
+		}
 		p := childPath(path, d, byte(side))
 		old, err := loadNode(t.r, d+1, p)
 		if err != nil {
@@ -148,6 +157,14 @@ func (t *treeWriter) update(d int, path common.Hash, cur tnode, ups []leafUpdate
 		}
 		if kids[side], err = t.update(d+1, p, old, parts[side]); err != nil {
 			return tnode{}, err
+		}
+	}
+	for side := range kids {
+		if kids[side].kind == kindStub && kids[1-side].kind == kindEmpty {
+			var err error
+			if kids[side], err = loadNode(t.r, d+1, childPath(path, d, byte(side))); err != nil {
+				return tnode{}, err
+			}
 		}
 	}
 	l, r := kids[0], kids[1]

@@ -1,9 +1,11 @@
 // Package l1client is the Go client of the L1 node's QUIC API (l1/node.Register): typed calls
 // over one authenticated quicrpc connection at a time, for sequencers, challengers, wallets and
-// tests. Every reply it returns has been verified as signed by the pinned validator key over the
-// connection it came on. The client redials with backoff when the connection goes, moving
-// through a list of endpoints, and its event streams resume across reconnects: a restart of the
-// L1 node never needs a restart of its users.
+// tests. Every reply it returns has been verified as signed, over the connection it came on, by
+// the pinned validator key or by a member of the pinned validator set; CertifiedHead verifies
+// quorum certificates against the set (certified.go). The client redials with backoff when the
+// connection goes, moving through a list of endpoints (also away from one whose head stalls,
+// stall.go), and its event streams resume across reconnects: a restart or loss of one L1 node
+// never needs a restart of its users.
 package l1client
 
 import (
@@ -17,7 +19,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/pqbridge/pqbridge/l1/l1api"
@@ -37,7 +38,16 @@ type Config struct {
 	Addrs     []string
 	Addr      string
 	ChainID   uint64           // the L1 chain ID
-	Validator *pqkey.PublicKey // the validator key the replies must be signed with
+	Validator *pqkey.PublicKey // the validator key the replies must be signed with (one-node chain)
+	// Validators pins a validator set instead of one key (give one of the two): a reply is
+	// accepted when signed by any member's ML-DSA key (Validator says which member answers),
+	// and CertifiedHead and the verified reads check quorum certificates against the set.
+	Validators *qc.ValidatorSet
+	// StallTimeout: the connected node is left for the next endpoint when its head has not
+	// advanced for this long (stall.go). 0: DefaultStallTimeout when Validators is set and
+	// there is more than one endpoint, else off (a one-node chain makes blocks only when it has
+	// transactions); negative: off.
+	StallTimeout time.Duration
 	// Key signs the requests (it is the caller's transport identity, not an account: transactions
 	// carry their own signatures); nil: a fresh key.
 	Key            *pqkey.PrivateKey
@@ -52,12 +62,13 @@ type Config struct {
 // redials in the background whenever the connection goes (see conn.go): calls made meanwhile
 // fail at once with ErrDisconnected, and event streams (Events) resume where they stopped.
 type Client struct {
-	cfg     Config
-	rpcCfg  quicrpc.ClientConfig
-	chainID uint64
-	log     *slog.Logger
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when the redial loop has returned
+	cfg      Config
+	rpcCfg   quicrpc.ClientConfig
+	chainID  uint64
+	log      *slog.Logger
+	cancel   context.CancelFunc
+	done     chan struct{}  // closed when the redial loop has returned
+	watchers sync.WaitGroup // the stall watcher
 
 	mu      sync.Mutex
 	rpc     *quicrpc.Client // nil while disconnected
@@ -80,8 +91,17 @@ func New(cfg Config) (*Client, error) {
 	if len(cfg.Addrs) == 0 {
 		return nil, errors.New("l1client: no L1 node address")
 	}
-	if cfg.Validator == nil {
-		return nil, errors.New("l1client: no validator key to pin the node's replies to")
+	if (cfg.Validator == nil) == (cfg.Validators == nil) {
+		return nil, errors.New("l1client: give one validator key or one validator set to pin the nodes' replies to")
+	}
+	var members []*pqkey.PublicKey
+	if cfg.Validators != nil {
+		for _, v := range cfg.Validators.Validators() {
+			members = append(members, v.Key)
+		}
+	}
+	if cfg.StallTimeout == 0 && cfg.Validators != nil && len(cfg.Addrs) > 1 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	if cfg.Key == nil {
 		k, err := pqkey.GenerateKey(rand.Reader)
@@ -101,8 +121,12 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, chainID: cfg.ChainID, log: cfg.Logger, cancel: cancel, done: make(chan struct{}),
 		lastErr: errNotDialled, errAddr: cfg.Addrs[0], up: make(chan struct{}),
 		rpcCfg: quicrpc.ClientConfig{Key: cfg.Key, ChainID: cfg.ChainID, ValidatorPublicKey: cfg.Validator,
-			MaxMessageSize: cfg.MaxMessageSize, IdleTimeout: cfg.IdleTimeout}}
+			ValidatorSet: members, MaxMessageSize: cfg.MaxMessageSize, IdleTimeout: cfg.IdleTimeout}}
 	go c.redial(ctx)
+	if cfg.StallTimeout > 0 {
+		c.watchers.Add(1)
+		go c.watchStall(ctx)
+	}
 	return c, nil
 }
 
@@ -143,6 +167,7 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	c.cancel()
 	<-c.done
+	c.watchers.Wait()
 	if rpc != nil {
 		return rpc.Close()
 	}
@@ -222,25 +247,6 @@ func remoteError(method string, err error) error {
 	}
 	code, text := l1api.SplitAPIError(msg)
 	return &RemoteError{Method: method, Code: code, Message: text, err: l1api.APIError(code)}
-}
-
-// SubmitTx sends a signed raw transaction (l1api.SignTx) and returns its hash once the node has
-// acknowledged it: it is in the node's durable mempool log and survives a crash. Its outcome is
-// in the receipts of the block that includes it. l1api.ErrKnownTx comes with the hash: the
-// transaction was acknowledged before.
-func (c *Client) SubmitTx(ctx context.Context, raw []byte) (common.Hash, error) {
-	want := crypto.Keccak256Hash(raw)
-	var h common.Hash
-	if err := c.callRaw(ctx, l1api.MethodSubmitTx, raw, &h); err != nil {
-		if errors.Is(err, l1api.ErrKnownTx) {
-			return want, err
-		}
-		return common.Hash{}, err
-	}
-	if h != want {
-		return common.Hash{}, fmt.Errorf("l1client: %s: node acknowledged %s, sent %s", l1api.MethodSubmitTx, h, want)
-	}
-	return h, nil
 }
 
 // Account returns an L1 account (the zero account if it never received anything).

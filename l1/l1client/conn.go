@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/quic-go/quic-go"
 
 	retry "github.com/pqbridge/pqbridge/internal/backoff"
@@ -40,6 +41,7 @@ var ErrDisconnected = errors.New("l1 disconnected")
 type DisconnectedError struct {
 	Endpoint string
 	Err      error
+	lost     bool // the call was sent, and the connection failed under it
 }
 
 func (e *DisconnectedError) Error() string {
@@ -85,13 +87,13 @@ func (c *Client) failed(rpc *quicrpc.Client, err error) error {
 		cause = e
 	}
 	c.mu.Lock()
-	endpoint := c.cfg.Addrs[c.idx]
 	if c.rpc == rpc {
-		c.drop(cause)
+		c.drop("call failed", cause)
 	}
+	endpoint := c.errAddr // the endpoint the connection was with (drop moved idx on)
 	c.mu.Unlock()
 	rpc.Close()
-	return &DisconnectedError{Endpoint: endpoint, Err: err}
+	return &DisconnectedError{Endpoint: endpoint, Err: err, lost: true}
 }
 
 // connLevel reports whether a call's error means the connection is gone rather than the call
@@ -109,12 +111,14 @@ func connLevel(err error) bool {
 		errors.As(err, &app) || errors.As(err, &tr) || errors.As(err, &hs)
 }
 
-// drop forgets the connection (c.mu held) and opens a new wait for the next one.
-func (c *Client) drop(cause error) {
+// drop forgets the connection (c.mu held), opens a new wait for the next one and moves on to
+// the next endpoint: the node that stopped serving is dialled again only after the others.
+func (c *Client) drop(reason string, cause error) {
 	c.rpc = nil
 	c.lastErr, c.errAddr = cause, c.cfg.Addrs[c.idx]
 	c.up = make(chan struct{})
-	c.log.Warn("l1 disconnected", "endpoint", c.cfg.Addrs[c.idx], "err", cause)
+	c.idx = (c.idx + 1) % len(c.cfg.Addrs)
+	c.log.Warn("l1 disconnected", "endpoint", c.errAddr, "reason", reason, "err", cause, "next", c.cfg.Addrs[c.idx])
 }
 
 // redial keeps the client connected until Close: it waits for the connection to go, then dials
@@ -149,7 +153,7 @@ func (c *Client) redial(ctx context.Context) {
 			}
 			c.mu.Lock()
 			if c.rpc == rpc {
-				c.drop(rpc.Err())
+				c.drop("connection lost", rpc.Err())
 			}
 			c.mu.Unlock()
 			if time.Since(since) >= c.cfg.MaxBackoff {
@@ -203,7 +207,7 @@ func (c *Client) connected(rpc *quicrpc.Client, addr string) {
 	}
 	c.dialled = true
 	close(c.up)
-	c.log.Info("l1 connected", "endpoint", addr, "reconnects", c.reconnects.Load())
+	c.log.Info("l1 connected", "endpoint", addr, "validator", rpc.Validator(), "reconnects", c.reconnects.Load())
 }
 
 // WaitConnected waits until the client has a connection, or ctx ends: then the error names the
@@ -233,6 +237,17 @@ func (c *Client) Connected() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.rpc != nil
+}
+
+// Validator is the address of the validator whose key signs the current connection's replies
+// (with Config.Validators, the member that answered), or the zero address while disconnected.
+func (c *Client) Validator() common.Address {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rpc == nil {
+		return common.Address{}
+	}
+	return c.rpc.Validator()
 }
 
 // Reconnects counts the connections made after the first.

@@ -1,6 +1,7 @@
 package quicrpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,6 +22,10 @@ type ClientConfig struct {
 	Key                *pqkey.PrivateKey // signs every request
 	ChainID            uint64
 	ValidatorPublicKey *pqkey.PublicKey // the only key whose responses are accepted
+	// ValidatorSet, instead of ValidatorPublicKey, pins the keys of a validator set: Dial's hello
+	// reply announces the server's key, which must be a member (ErrNotMember names it if not)
+	// and sign that reply; the connection then accepts that member's key only (Validator).
+	ValidatorSet []*pqkey.PublicKey
 
 	MaxMessageSize   int // largest response or event frame, and largest request this client sends
 	HandshakeTimeout time.Duration
@@ -63,10 +68,12 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 		cfg.signer = mldsaSigner{cfg.Key}
 	}
 	if cfg.validator == nil {
-		if cfg.ValidatorPublicKey == nil {
-			return nil, errors.New("quicrpc: client needs the validator's public key")
+		if cfg.ValidatorPublicKey == nil && len(cfg.ValidatorSet) == 0 {
+			return nil, errors.New("quicrpc: client needs the validator's public key or the validator set")
 		}
-		cfg.validator = cfg.ValidatorPublicKey
+		if cfg.ValidatorPublicKey != nil {
+			cfg.validator = cfg.ValidatorPublicKey
+		} // else the hello reply pins the member that answers (openResponse)
 	}
 	if cfg.dial == nil {
 		cfg.dial = quic.DialAddr
@@ -93,6 +100,10 @@ func Dial(ctx context.Context, addr string, cfg ClientConfig) (*Client, error) {
 	}
 	return c, nil
 }
+
+// Validator is the address of the validator key this connection's replies are signed with:
+// ValidatorPublicKey's, or the member of ValidatorSet that answered Dial.
+func (c *Client) Validator() common.Address { return c.cfg.validator.Address() }
 
 // Close closes the connection; calls in flight fail.
 func (c *Client) Close() error {
@@ -216,8 +227,17 @@ func (c *Client) openResponse(body []byte, hash common.Hash, seq uint64) ([]byte
 	// Verified over what this client expects (its request, its connection), never over what
 	// the message claims.
 	signed := responseSigningPayload(hash, c.binding, r.Status, r.Error, r.Payload)
-	if err := c.cfg.validator.Verify(responseContext(seq), c.cfg.ChainID, seq, signed, r.Signature); err != nil {
-		return nil, fmt.Errorf("%w: response not signed by the validator: %w", ErrBadSignature, err)
+	key := c.cfg.validator
+	if key == nil { // Dial's hello under a pinned set: the reply announces the signer's key
+		if key, err = c.member(r.Payload); err != nil {
+			return nil, err
+		}
+	}
+	if err := key.Verify(responseContext(seq), c.cfg.ChainID, seq, signed, r.Signature); err != nil {
+		return nil, fmt.Errorf("%w: response not signed by validator %s: %w", ErrBadSignature, key.Address(), err)
+	}
+	if c.cfg.validator == nil && r.Status == statusOK {
+		c.cfg.validator = key // only Dial runs before this is set: no call races it
 	}
 	switch r.Status {
 	case statusOK:
@@ -227,6 +247,20 @@ func (c *Client) openResponse(body []byte, hash common.Hash, seq uint64) ([]byte
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrRemote, r.Error)
 	}
+}
+
+// member returns the member of the pinned set whose key a hello reply announces.
+func (c *Client) member(announced []byte) (verifier, error) {
+	k, err := c.cfg.scheme.parse(announced)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the validator's hello announces no key: %v", ErrMalformed, err)
+	}
+	for _, m := range c.cfg.ValidatorSet {
+		if bytes.Equal(m.Bytes(), k.Bytes()) {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: validator %s (the pinned set has %d members)", ErrNotMember, k.Address(), len(c.cfg.ValidatorSet))
 }
 
 // streamErr names a failed stream read or write: our context, a server rejection, or transport.

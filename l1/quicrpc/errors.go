@@ -21,6 +21,8 @@ var (
 	ErrMalformed       = errors.New("quicrpc: malformed message")
 	ErrTimeout         = errors.New("quicrpc: request timed out")
 	ErrClosed          = errors.New("quicrpc: closed")
+	// ErrNotMember: the server's key is not in the validator set the client pinned.
+	ErrNotMember = errors.New("quicrpc: validator key is not a member of the pinned set")
 	// ErrRefused: the server refused the connection under its admission limits (admission.go):
 	// before the handshake (server full, per-address cap, handshake rate; the reason is only in
 	// the server's metrics) or at the first request (per-key cap, slots reserved for funded keys;

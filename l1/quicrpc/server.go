@@ -20,7 +20,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 )
 
-// helloMethod is answered by every server with an empty signed response: Dial calls it so the
+// helloMethod is answered by every server with its signed public key: Dial calls it so the
 // validator proves its key over the new connection before the client sends anything else.
 const helloMethod = "quicrpc.hello"
 
@@ -413,7 +413,7 @@ func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, H
 	h, sh := s.handlers[r.Method], s.streams[r.Method]
 	s.mu.Unlock()
 	if r.Method == helloMethod {
-		h = hello
+		h = s.hello
 	}
 	if h == nil && sh == nil {
 		return nil, none, nil, nil, fmt.Errorf("%w: %q", ErrUnknownMethod, r.Method)
@@ -446,7 +446,11 @@ func (s *Server) readRequest(p *peer, st *quic.Stream) (*Request, common.Hash, H
 	}, hash, h, sh, nil
 }
 
-func hello(context.Context, *Request) ([]byte, error) { return nil, nil }
+// hello answers Dial's check with the server's public key, so that a client pinning a set of
+// validator keys knows which member signs this connection (and can name a non-member's).
+func (s *Server) hello(context.Context, *Request) ([]byte, error) {
+	return s.sign.publicKey().Bytes(), nil
+}
 
 // writeResponse signs and writes one response (seq 0) or event (seq > 0).
 func (s *Server) writeResponse(st *quic.Stream, p *peer, hash common.Hash, seq, status uint64, errMsg string, payload []byte) error {

@@ -1,0 +1,91 @@
+// Package valset reads the validator-set JSON that every L1 validator (pql1node -validators)
+// and every client that pins the set (-l1-validators) take:
+//
+//	{"validators": [{"pqKey": "0x<ML-DSA-65 public key>", "consensusKey": "0x<Ed25519 public key>", "power": 10}, ...]}
+//
+// It is pure (no CometBFT, no pebble), so clients link it without the validator's engine.
+package valset
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/qc"
+)
+
+// Entry is one validator of the file.
+type Entry struct {
+	PQKey        hexutil.Bytes `json:"pqKey"`        // ML-DSA-65 public key: certificates and QUIC replies
+	ConsensusKey hexutil.Bytes `json:"consensusKey"` // Ed25519 public key: CometBFT's votes
+	Power        uint64        `json:"power"`        // stake
+}
+
+// File is the validator-set JSON.
+type File struct {
+	Validators []Entry `json:"validators"`
+}
+
+// Read decodes the file at path strictly (unknown fields and trailing data are refused); every
+// error names the file.
+func Read(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("validator set: %w", err)
+	}
+	f, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("validator set %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse decodes the JSON strictly; an empty list is an error.
+func Parse(b []byte) (*File, error) {
+	var f File
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the object")
+	}
+	if len(f.Validators) == 0 {
+		return nil, errors.New("lists no validator")
+	}
+	return &f, nil
+}
+
+// Set is the ML-DSA set of the file's validators, what a client pins: each key must parse,
+// and the set be valid (qc.NewValidatorSet). Errors name the validator by its position.
+func (f *File) Set() (*qc.ValidatorSet, error) {
+	vals := make([]qc.Validator, len(f.Validators))
+	for i, v := range f.Validators {
+		k, err := pqkey.ParsePublicKey(v.PQKey)
+		if err != nil {
+			return nil, fmt.Errorf("validator %d: pqKey: %w", i, err)
+		}
+		vals[i] = qc.Validator{Key: k, Power: v.Power}
+	}
+	return qc.NewValidatorSet(vals)
+}
+
+// ReadSet reads the file at path and returns its set; errors name the file and what is wrong.
+func ReadSet(path string) (*qc.ValidatorSet, error) {
+	f, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := f.Set()
+	if err != nil {
+		return nil, fmt.Errorf("validator set %s: %w", path, err)
+	}
+	return s, nil
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -267,7 +268,7 @@ func (s *Sequencer) decodeSubmission(raw []byte) (l2.Tx, error) {
 
 // senderKey checks that the sender's key kind matches the transaction's type (docs §7.1 step 3)
 // and returns, for an ML-DSA transaction, the sender's ML-DSA-65 public key (keyBook).
-func (s *Sequencer) senderKey(pk l2.PublicKey, tx *l2.Tx) ([]byte, error) {
+func (s *Sequencer) senderKey(pk l2.PublicKey, tx *l2.Tx) (*pqkey.PublicKey, error) {
 	if l2.IsMLDSAKey(pk) != tx.Type.MLDSA() {
 		kind := "an EdDSA"
 		if l2.IsMLDSAKey(pk) {

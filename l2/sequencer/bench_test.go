@@ -149,31 +149,61 @@ func reportAcks(b *testing.B, acks []time.Duration) {
 }
 
 // BenchmarkVerifierPool is the ceiling of the signature stage alone: transfers per second
-// through the worker pool, to compare with BenchmarkSequencerThroughput on the same machine.
+// through the worker pool, to compare with BenchmarkSequencerThroughput on the same machine;
+// "eddsa" with EdDSA transfers (batched challenges and batch equations), "mldsa" with ML-DSA-65
+// ones (each verified on its own, circl).
 func BenchmarkVerifierPool(b *testing.B) {
-	keys, txs := signedTransfers(b, b.N)
-	decoded := make([]l2.Tx, len(txs))
-	for i, raw := range txs {
-		decoded[i], _ = l2.DecodeTx(raw)
-	}
-	v := newVerifier(testChainID, runtime.GOMAXPROCS(0))
-	defer v.stop()
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(decoded); i += 64 {
-				if ok, _ := v.verify(context.Background(), keys[decoded[i].From].Public(), nil, &decoded[i]); !ok {
-					b.Error("invalid")
+	for _, kind := range []string{"eddsa", "mldsa"} {
+		b.Run(kind, func(b *testing.B) {
+			var txs [][]byte
+			var pks []l2.PublicKey
+			var pubs []*pqkey.PublicKey
+			if kind == "mldsa" {
+				var keys []*pqkey.PrivateKey
+				keys, txs = signedMLDSATransfers(b, b.N)
+				for _, k := range keys {
+					pubs = append(pubs, k.Public())
+					pks = append(pks, l2.MLDSAPublicKey(k.Public().Bytes()))
+				}
+			} else {
+				var keys []*l2.PrivateKey
+				keys, txs = signedTransfers(b, b.N)
+				for _, k := range keys {
+					pubs, pks = append(pubs, nil), append(pks, k.Public())
 				}
 			}
-		}()
+			decoded := make([]l2.Tx, len(txs))
+			for i, raw := range txs {
+				tx, err := l2.DecodeTx(raw[:l2.TxSize])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if tx.Type.MLDSA() {
+					tx.MLDSASig = raw[l2.TxSize:]
+				}
+				decoded[i] = tx
+			}
+			v := newVerifier(testChainID, runtime.GOMAXPROCS(0))
+			defer v.stop()
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range 64 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := w; i < len(decoded); i += 64 {
+						from := decoded[i].From
+						if ok, _ := v.verify(context.Background(), pks[from], pubs[from], &decoded[i]); !ok {
+							b.Error("invalid")
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tx/s")
+		})
 	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tx/s")
 }
 
 // BenchmarkChallenges is the batched challenge hashing per transaction (7 Poseidon2 compresses

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -20,17 +21,19 @@ func keyKey(kh fr.Element) []byte {
 
 // keyBook resolves an ML-DSA account's public key from its key hash kh (docs/protocol.md §4.2):
 // in memory, then the sequencer's database (the keys of the deposits it executed), then
-// Config.Keys (L1's key registry). A key never changes once known: the hash names it.
+// Config.Keys (L1's key registry). A key never changes once known: the hash names it. It is
+// kept parsed (decoding an ML-DSA-65 key costs more than a verification).
 type keyBook struct {
-	cache sync.Map // fr.Element -> []byte
+	cache sync.Map // fr.Element -> *pqkey.PublicKey
 	db    *store
 	ext   l2.KeyBook
 }
 
-// lookup returns the key of hash kh, and whether it is known; err is a database failure.
-func (k *keyBook) lookup(kh fr.Element) ([]byte, bool, error) {
-	if pub, ok := k.cache.Load(kh); ok {
-		return pub.([]byte), true, nil
+// lookup returns the key of hash kh, and whether it is known; err is a database failure, or a
+// key of the wrong hash or that does not decode.
+func (k *keyBook) lookup(kh fr.Element) (*pqkey.PublicKey, bool, error) {
+	if pk, ok := k.cache.Load(kh); ok {
+		return pk.(*pqkey.PublicKey), true, nil
 	}
 	pub, ok, err := k.db.get(keyKey(kh))
 	if err != nil {
@@ -45,15 +48,20 @@ func (k *keyBook) lookup(kh fr.Element) ([]byte, bool, error) {
 	if h := l2.MLDSAKeyHash(pub); !h.Equal(&kh) { // a key source that does not give what it was asked
 		return nil, false, fmt.Errorf("ML-DSA key source gave a key of hash %x for %x", h.Bytes(), kh.Bytes())
 	}
-	k.cache.Store(kh, pub)
-	return pub, true, nil
+	pk, err := pqkey.ParsePublicKey(pub)
+	if err != nil {
+		return nil, false, fmt.Errorf("ML-DSA key %x: %w", kh.Bytes(), err)
+	}
+	k.cache.Store(kh, pk)
+	return pk, true, nil
 }
 
 // learn puts the keys that the deposits of a block carry into b (stored with the block) and
 // returns them, for remember once the block is durable. A deposit whose key is not the one
-// its account key names is not the protocol's (L1 refuses it): its key is not learnt.
-func (k *keyBook) learn(b *pebble.Batch, deps []Deposit) ([][]byte, error) {
-	var out [][]byte
+// its account key names, or does not decode, is not the protocol's (L1 refuses it): its key is
+// not learnt.
+func (k *keyBook) learn(b *pebble.Batch, deps []Deposit) ([]*pqkey.PublicKey, error) {
+	var out []*pqkey.PublicKey
 	for _, d := range deps {
 		if d.MLDSAKey == nil {
 			continue
@@ -61,18 +69,22 @@ func (k *keyBook) learn(b *pebble.Batch, deps []Deposit) ([][]byte, error) {
 		if want := l2.MLDSAPublicKey(d.MLDSAKey); want != d.PubKey {
 			continue
 		}
+		pk, err := pqkey.ParsePublicKey(d.MLDSAKey)
+		if err != nil {
+			continue
+		}
 		if err := b.Set(keyKey(d.PubKey.Y), d.MLDSAKey, nil); err != nil {
 			return nil, err
 		}
-		out = append(out, d.MLDSAKey)
+		out = append(out, pk)
 	}
 	return out, nil
 }
 
 // remember caches keys learnt from a stored block.
-func (k *keyBook) remember(keys [][]byte) {
-	for _, pub := range keys {
-		k.cache.Store(l2.MLDSAKeyHash(pub), pub)
+func (k *keyBook) remember(keys []*pqkey.PublicKey) {
+	for _, pk := range keys {
+		k.cache.Store(l2.MLDSAKeyHash(pk.Bytes()), pk)
 	}
 }
 
@@ -80,9 +92,12 @@ func (k *keyBook) remember(keys [][]byte) {
 // engine's cross-check and the Go reference replay read the keys of the sequencer's accounts
 // through it. A database failure is logged and reported as an unknown key.
 func (s *Sequencer) MLDSAKey(kh fr.Element) ([]byte, bool) {
-	pub, ok, err := s.keys.lookup(kh)
+	pk, ok, err := s.keys.lookup(kh)
 	if err != nil {
 		s.log.Warn("ML-DSA key lookup failed", "err", err)
 	}
-	return pub, ok
+	if !ok {
+		return nil, false
+	}
+	return pk.Bytes(), true
 }

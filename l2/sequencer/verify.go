@@ -6,13 +6,14 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/ffi/txchallenge"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
 // verifier checks signatures (docs/protocol.md §6) before admission; the core does not.
 // ML-DSA-65 jobs (types 5 and 6) share the queue and the workers: the batcher hashes only the
 // EdDSA jobs, and a worker verifies each ML-DSA job of its share on its own (l2.VerifyMLDSA,
-// circl), the EdDSA ones with the batch equation.
+// circl, under the key book's parsed key), the EdDSA ones with the batch equation.
 // A batcher goroutine takes every job waiting (up to maxVerifyBatch) and computes their
 // challenges c = H(R.x, R.y, pk.x, pk.y, H(TAG_TX, chain_id, w0, w1)) all at once with the
 // native core's batched Poseidon2 (txchallenge: 5 calls per batch, never one per transaction);
@@ -37,7 +38,7 @@ const maxVerifyBatch = 512
 
 type verifyJob struct {
 	pk   l2.PublicKey
-	pub  []byte // the ML-DSA-65 public key of an ML-DSA job
+	pub  *pqkey.PublicKey // the ML-DSA-65 public key of an ML-DSA job
 	tx   *l2.Tx
 	c    fr.Element
 	done chan bool
@@ -58,7 +59,7 @@ func newVerifier(chainID uint64, workers int) *verifier {
 				checks, eddsa = checks[:0], eddsa[:0]
 				for _, j := range share {
 					if j.tx.Type.MLDSA() {
-						j.done <- l2.VerifyMLDSA(j.pub, v.chainID, j.tx, j.tx.MLDSASig) == nil
+						j.done <- l2.VerifyMLDSAKey(j.pub, v.chainID, j.tx, j.tx.MLDSASig) == nil
 						continue
 					}
 					checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx, Challenge: j.c})
@@ -129,9 +130,8 @@ func challenges(h *txchallenge.Hasher, checks []l2.SignatureCheck, jobs []*verif
 }
 
 // verify reports whether tx carries a valid signature under pk: EdDSA for types 2 and 3; for
-// types 5 and 6, ML-DSA-65 under pub (whose hash the caller has matched with pk.y) of
-// tx.MLDSASig.
-func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, pub []byte, tx *l2.Tx) (bool, error) {
+// types 5 and 6, ML-DSA-65 under pub (the key book's, of hash pk.y) of tx.MLDSASig.
+func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, pub *pqkey.PublicKey, tx *l2.Tx) (bool, error) {
 	j := &verifyJob{pk: pk, pub: pub, tx: tx, done: make(chan bool, 1)}
 	select {
 	case v.jobs <- j:

@@ -21,19 +21,47 @@ func keyKey(kh fr.Element) []byte {
 
 // keyBook resolves an ML-DSA account's public key from its key hash kh (docs/protocol.md §4.2):
 // in memory, then the sequencer's database (the keys of the deposits it executed), then
-// Config.Keys (L1's key registry). A key never changes once known: the hash names it. It is
-// kept parsed (decoding an ML-DSA-65 key costs more than a verification).
+// Config.Keys (L1's key registry). A key never changes once known: the hash names it. Up to
+// maxParsedKeys keys are kept parsed in memory (decoding an ML-DSA-65 key, which expands its
+// matrix to ≈37 KB, costs more than a verification); beyond, an arbitrary one is dropped and
+// read again from the database when needed.
 type keyBook struct {
-	cache sync.Map // fr.Element -> *pqkey.PublicKey
+	mu    sync.Mutex
+	cache map[fr.Element]*pqkey.PublicKey
 	db    *store
 	ext   l2.KeyBook
+}
+
+// maxParsedKeys bounds the key book's memory: ≈150 MB of parsed keys.
+const maxParsedKeys = 4096
+
+func newKeyBook(db *store, ext l2.KeyBook) *keyBook {
+	return &keyBook{cache: make(map[fr.Element]*pqkey.PublicKey), db: db, ext: ext}
+}
+
+func (k *keyBook) cached(kh fr.Element) *pqkey.PublicKey {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.cache[kh]
+}
+
+func (k *keyBook) keep(kh fr.Element, pk *pqkey.PublicKey) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.cache) >= maxParsedKeys {
+		for x := range k.cache {
+			delete(k.cache, x)
+			break
+		}
+	}
+	k.cache[kh] = pk
 }
 
 // lookup returns the key of hash kh, and whether it is known; err is a database failure, or a
 // key of the wrong hash or that does not decode.
 func (k *keyBook) lookup(kh fr.Element) (*pqkey.PublicKey, bool, error) {
-	if pk, ok := k.cache.Load(kh); ok {
-		return pk.(*pqkey.PublicKey), true, nil
+	if pk := k.cached(kh); pk != nil {
+		return pk, true, nil
 	}
 	pub, ok, err := k.db.get(keyKey(kh))
 	if err != nil {
@@ -52,7 +80,7 @@ func (k *keyBook) lookup(kh fr.Element) (*pqkey.PublicKey, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("ML-DSA key %x: %w", kh.Bytes(), err)
 	}
-	k.cache.Store(kh, pk)
+	k.keep(kh, pk)
 	return pk, true, nil
 }
 
@@ -84,7 +112,7 @@ func (k *keyBook) learn(b *pebble.Batch, deps []Deposit) ([]*pqkey.PublicKey, er
 // remember caches keys learnt from a stored block.
 func (k *keyBook) remember(keys []*pqkey.PublicKey) {
 	for _, pk := range keys {
-		k.cache.Store(l2.MLDSAKeyHash(pk.Bytes()), pk)
+		k.keep(l2.MLDSAKeyHash(pk.Bytes()), pk)
 	}
 }
 

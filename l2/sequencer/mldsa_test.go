@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -253,5 +254,31 @@ func TestBlockCodecSignatures(t *testing.T) {
 	}
 	if got := b.BatchData(); len(got) != len(v)-headerSize-len(trace) {
 		t.Fatalf("batch data of %d bytes", len(got))
+	}
+}
+
+// TestKeyBookBounded: the key book keeps at most maxParsedKeys keys parsed; a key dropped from
+// memory is read again from the database (the keys of executed deposits).
+func TestKeyBookBounded(t *testing.T) {
+	h := start(t, mldsaConfig(t))
+	key := mldsaTestKey(6)
+	h.fundMLDSA([]*pqkey.PrivateKey{key}, 1)
+	kh := l2.MLDSAKeyHash(key.Public().Bytes())
+	k := h.s.keys
+	filler := key.Public()
+	for i := range maxParsedKeys + 10 {
+		var x fr.Element
+		x.SetUint64(uint64(i) + 1)
+		k.keep(x, filler)
+	}
+	if n := len(k.cache); n != maxParsedKeys {
+		t.Fatalf("%d keys in memory, want at most %d", n, maxParsedKeys)
+	}
+	k.mu.Lock()
+	delete(k.cache, kh) // dropped, if it was not already
+	k.mu.Unlock()
+	pk, ok, err := k.lookup(kh)
+	if err != nil || !ok || !bytes.Equal(pk.Bytes(), key.Public().Bytes()) {
+		t.Fatalf("key dropped from memory: lookup %v %v", ok, err)
 	}
 }

@@ -148,7 +148,7 @@ func New(cfg Config) (*Sequencer, error) {
 		return nil, err
 	}
 	s.db = db
-	s.keys = &keyBook{db: db, ext: cfg.Keys}
+	s.keys = newKeyBook(db, cfg.Keys)
 	s.wal = &walLog{db: db, ch: make(chan walReq, 1024)}
 	s.snaps = &snapshotter{db: db, log: cfg.Logger, every: cfg.SnapshotEvery}
 	if err := s.recover(); err != nil {

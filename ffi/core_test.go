@@ -63,7 +63,10 @@ func TestApplyBatchStructuralErrors(t *testing.T) {
 		{"one byte too long", append(bytes.Clone(valid), 0), ErrMalformed},
 		{"4097 records", make([]byte, (MaxBatchTxs+1)*TxSize), ErrBatchTooLarge},
 		{"4097 records and a byte: length checked first", make([]byte, (MaxBatchTxs+1)*TxSize+1), ErrMalformed},
-		{"type 5", edit(valid, func(b []byte) { b[7] = 5 }), ErrUnknownType},
+		{"type 7", edit(valid, func(b []byte) { b[7] = 7 }), ErrUnknownType},
+		{"transfer_mldsa with w3", edit(valid, func(b []byte) { b[TxSize+7] = 5; b[TxSize+127] = 1 }), ErrMalformed},
+		{"transfer_mldsa with w4", edit(valid, func(b []byte) { b[TxSize+7] = 5; b[TxSize+159] = 1 }), ErrMalformed},
+		{"withdraw_mldsa with w3", edit(batch(withdraw(0, 9, 1, 0)), func(b []byte) { b[7] = 6; b[127] = 1 }), ErrMalformed},
 		{"type 255", edit(valid, func(b []byte) { b[TxSize+7] = 255 }), ErrUnknownType},
 		{"w2 = p", edit(valid, func(b []byte) { copy(b[64:96], modulusBE) }), ErrNonCanonical},
 		{"w4 all ones", edit(valid, func(b []byte) { copy(b[TxSize+128:2*TxSize], bytes.Repeat([]byte{0xff}, 32)) }), ErrNonCanonical},
@@ -83,8 +86,8 @@ func TestApplyBatchStructuralErrors(t *testing.T) {
 		// record decides the error.
 		{"malformed record before a non-canonical one", edit(valid, func(b []byte) { b[3] = 1; copy(b[TxSize+64:], modulusBE) }), ErrMalformed},
 		{"non-canonical record before a malformed one", edit(valid, func(b []byte) { copy(b[64:], modulusBE); b[TxSize+3] = 1 }), ErrNonCanonical},
-		{"unknown type before a non-canonical record", edit(valid, func(b []byte) { b[7] = 5; copy(b[TxSize+64:], modulusBE) }), ErrUnknownType},
-		{"non-canonical and unknown type in one record", edit(valid, func(b []byte) { b[7] = 5; copy(b[64:], modulusBE) }), ErrNonCanonical},
+		{"unknown type before a non-canonical record", edit(valid, func(b []byte) { b[7] = 7; copy(b[TxSize+64:], modulusBE) }), ErrUnknownType},
+		{"non-canonical and unknown type in one record", edit(valid, func(b []byte) { b[7] = 7; copy(b[64:], modulusBE) }), ErrNonCanonical},
 	}
 	c := newBadInputCore(t)
 	for _, tt := range tests {
@@ -599,12 +602,12 @@ func TestPoseidon2CompressBatchLarge(t *testing.T) {
 }
 
 func TestTxStatusNames(t *testing.T) {
-	for s := TxOK; s <= TxDepositPlaceable; s++ {
+	for s := TxOK; s <= TxKeyKindMismatch; s++ {
 		if s.String() != l2.Status(s).String() {
 			t.Errorf("status %d: %q, reference %q", s, s, l2.Status(s))
 		}
 	}
-	if got := TxStatus(11).String(); got != "tx_status(11)" {
+	if got := TxStatus(12).String(); got != "tx_status(12)" {
 		t.Errorf("unknown status: %q", got)
 	}
 }

@@ -99,9 +99,9 @@ func applyBoth(c *Core, ref *l2.State, data []byte, out *BatchOutput) (accepted 
 // touched returns the account indices a transaction names.
 func touched(tx *l2.Tx) []uint32 {
 	switch tx.Type {
-	case l2.TxTransfer:
+	case l2.TxTransfer, l2.TxTransferMLDSA:
 		return []uint32{tx.From, tx.To}
-	case l2.TxDeposit, l2.TxWithdraw:
+	case l2.TxDeposit, l2.TxWithdraw, l2.TxWithdrawMLDSA:
 		return []uint32{tx.From}
 	}
 	return nil
@@ -127,7 +127,8 @@ func compareAccount(c *Core, ref *l2.State, i uint32) string {
 }
 
 // TestDifferentialCoreVsReference runs ≥ 100,000 random transactions (10,000 with -short) of
-// l2test.RandomBatches through both implementations at depth 16, in batches of 1 to 256
+// l2test.NewMixedRandomBatches (EdDSA and ML-DSA accounts, types 2/3 and 5/6 of both kinds)
+// through both implementations at depth 16, in batches of 1 to 256
 // transactions and every 64th batch of MaxBatchTxs. The reference dominates the time (≈ 40
 // Poseidon2 compressions per applied transfer in Go): about 15 s on the 2-core development
 // machine without -race, within the one-minute budget.
@@ -143,10 +144,10 @@ func TestDifferentialCoreVsReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := l2test.NewRandomBatches(seed, depth)
+	gen := l2test.NewMixedRandomBatches(seed, depth)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	var out BatchOutput
-	var txs, batches, applied, rejected, statuses = 0, 0, 0, 0, map[TxStatus]int{}
+	var txs, batches, applied, rejected, mldsaApplied, statuses = 0, 0, 0, 0, 0, map[TxStatus]int{}
 	for txs < total {
 		size := 1 + rng.IntN(maxTxs)
 		if batches%64 == 63 {
@@ -164,14 +165,20 @@ func TestDifferentialCoreVsReference(t *testing.T) {
 		txs += out.Len()
 		applied += out.Applied
 		rejected += out.Rejected
-		for _, s := range out.Statuses {
+		for k, s := range out.Statuses {
 			statuses[s]++
+			if s == TxOK && l2.TxType(data[k*TxSize+7]).MLDSA() {
+				mldsaApplied++
+			}
 		}
 	}
-	t.Logf("seed %d: %d batches, %d transactions (%d applied, %d rejected), %d accounts; statuses %v",
-		seed, batches, txs, applied, rejected, ref.Len(), statuses)
+	t.Logf("seed %d: %d batches, %d transactions (%d applied, %d of them ML-DSA, %d rejected), %d accounts; statuses %v",
+		seed, batches, txs, applied, mldsaApplied, rejected, ref.Len(), statuses)
+	if mldsaApplied == 0 {
+		t.Errorf("no type 5/6 transaction applied in %d transactions", txs)
+	}
 	// The generator must exercise the rules, not only the happy path.
-	for _, s := range []TxStatus{TxOK, TxIndexOutOfRange, TxSenderNotFound, TxRecipientNotFound, TxBadNonce, TxInsufficientBalance} {
+	for _, s := range []TxStatus{TxOK, TxIndexOutOfRange, TxSenderNotFound, TxRecipientNotFound, TxBadNonce, TxInsufficientBalance, TxKeyKindMismatch} {
 		if statuses[s] == 0 {
 			t.Errorf("no transaction with status %v in %d transactions", s, txs)
 		}
@@ -193,7 +200,7 @@ func TestDifferentialStructuralErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen := l2test.NewRandomBatches(seed, depth)
+	gen := l2test.NewMixedRandomBatches(seed, depth)
 	rng := rand.New(rand.NewPCG(seed, 2))
 	var out BatchOutput
 	classes := map[string]int{}

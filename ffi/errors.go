@@ -14,7 +14,7 @@ var (
 	// ErrMalformed: batch data length is not a multiple of TxSize, the batch is empty, or a
 	// record's layout is wrong (reserved or unused fields not zero, withdraw address ≥ 2^160).
 	ErrMalformed = errors.New("malformed batch data")
-	// ErrUnknownType: a record's type byte is > 3.
+	// ErrUnknownType: a record's type byte is > 6.
 	ErrUnknownType = errors.New("unknown transaction type")
 	// ErrNonCanonical: a 32-byte word is not a canonical field element (≥ p).
 	ErrNonCanonical = errors.New("non-canonical field element")
@@ -80,6 +80,9 @@ const (
 	TxBadSignature TxStatus = C.PQ_TX_BAD_SIGNATURE
 	// TxDepositPlaceable: a refund of a deposit that some index could take (§7.6).
 	TxDepositPlaceable TxStatus = C.PQ_TX_DEPOSIT_PLACEABLE
+	// TxKeyKindMismatch: a type 2/3 from an ML-DSA account (pk.x = 0) or a type 5/6 from an
+	// EdDSA account (§7).
+	TxKeyKindMismatch TxStatus = C.PQ_TX_KEY_KIND_MISMATCH
 )
 
 var txStatusNames = [...]string{
@@ -94,6 +97,7 @@ var txStatusNames = [...]string{
 	TxPubkeyMismatch:      "pubkey_mismatch",
 	TxBadSignature:        "bad_signature",
 	TxDepositPlaceable:    "deposit_placeable",
+	TxKeyKindMismatch:     "key_kind_mismatch",
 }
 
 // String returns the spec name of the status (docs/protocol.md §7.1).

@@ -80,6 +80,29 @@ func TestVectorsBatches(t *testing.T) {
 	}
 }
 
+// TestVectorsMLDSA runs the vectors' ML-DSA cases without signature checks through the core:
+// types 5/6 applied and key_kind_mismatch both ways, as the reference computed them.
+func TestVectorsMLDSA(t *testing.T) {
+	v := loadVectors(t)
+	seen := map[l2.Status]int{}
+	for _, tc := range v.Cases {
+		if !strings.HasPrefix(tc.Name, "mldsa:") || tc.VerifySignatures {
+			continue
+		}
+		t.Run(tc.Name, func(t *testing.T) { runVectorCase(t, &tc) })
+		for _, b := range tc.Batches {
+			for k, st := range b.Statuses {
+				if l2.TxType(b.Txs[k*TxSize+7]).MLDSA() || st == int(l2.StatusKeyKindMismatch) {
+					seen[l2.Status(st)]++
+				}
+			}
+		}
+	}
+	if seen[l2.StatusOK] == 0 || seen[l2.StatusKeyKindMismatch] == 0 {
+		t.Fatalf("the vectors' ML-DSA cases give statuses %v: want ok and key_kind_mismatch", seen)
+	}
+}
+
 // runVectorCase applies a case's batches to a core started from its pre_state and checks every
 // value against the vectors.
 func runVectorCase(t *testing.T, tc *vectors.Case) {

@@ -6,10 +6,12 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// DataHash is the batch data hash of docs §8.5: H over the 5·n words of the batch, in order.
-// data must pass every structural check of docs §5.3.
+// DataHash is the batch data hash of docs §8.5: H over the 5·n words of the batch's records,
+// in order (the ML-DSA signatures are bound by their digests in w2, not hashed). data is batch
+// data in its interleaved form (docs §5.4; without type 5/6 records, the records alone) and must
+// pass every structural check of docs §5.3 and §5.4.
 func DataHash(data []byte) (fr.Element, error) {
-	txs, err := DecodeBatch(data)
+	txs, _, err := DecodeBatchData(data)
 	if err != nil {
 		return fr.Element{}, err
 	}
@@ -77,7 +79,7 @@ type AppliedBatch struct {
 	ChainID, Number uint64
 	PrevRoot        fr.Element // the root before the batch
 	DepositsBefore  fr.Element // dq_before (docs §8.4)
-	Data            []byte     // canonical batch data (docs §5.3)
+	Data            []byte     // canonical batch data, interleaved (docs §5.3, §5.4)
 	Trace           []fr.Element
 }
 
@@ -86,7 +88,7 @@ type AppliedBatch struct {
 // leaves (WithdrawalLeaves: every transaction applied), the deposit chain extended by each
 // deposit and refund, and the data hash.
 func (b *AppliedBatch) Commitment() (Commitment, error) {
-	txs, err := DecodeBatch(b.Data)
+	txs, _, err := DecodeBatchData(b.Data)
 	if err != nil {
 		return Commitment{}, err
 	}

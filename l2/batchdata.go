@@ -12,40 +12,47 @@ var ErrSignatureUnavailable = errors.New("signature_unavailable")
 
 // SplitBatchData splits batch data in its interleaved form (docs §5.4), where each type 5/6
 // record is immediately followed by its MLDSASigSize-byte signature, into the records
-// (concatenated, the form DecodeBatch, DataHash and the core read) and the signatures, one per
-// record, nil for a record of another type. It parses sequentially and applies the structural
-// checks of the interleaved form in this order, per record: empty data or a truncated record is
-// malformed; more than MaxBatchTxs records, or more than MaxBatchMLDSATxs records of type 5/6,
-// is batch_too_large; a truncated signature is malformed. Only byte 7 of a record (its type) is
-// read; DecodeBatch checks the records themselves.
+// (concatenated, the form DecodeBatch and the core read) and the signatures, one per record, nil
+// for a record of another type (the signatures alias data). Only byte 7 of each record (its
+// type) is read; DecodeBatch checks the records themselves. The checks of the interleaved form,
+// in order: empty data, or data that does not parse to the end as records each followed by its
+// signature (a truncated record or signature), is malformed; then more than MaxBatchTxs records,
+// or more than MaxBatchMLDSATxs records of type 5/6, is batch_too_large. So the length checks
+// come before the counts, as in docs §5.3.
 func SplitBatchData(data []byte) (records []byte, sigs [][]byte, err error) {
 	if len(data) == 0 {
 		return nil, nil, fmt.Errorf("%w: empty batch", ErrMalformed)
 	}
 	n, mldsa := 0, 0
-	records = make([]byte, 0, min(len(data), MaxBatchTxs*TxSize))
-	for off := 0; off < len(data); {
+	for off := 0; off < len(data); n++ {
 		if len(data)-off < TxSize {
 			return nil, nil, fmt.Errorf("%w: record %d: %d bytes left, a record is %d", ErrMalformed, n, len(data)-off, TxSize)
 		}
-		if n++; n > MaxBatchTxs {
-			return nil, nil, fmt.Errorf("%w: more than %d records", ErrBatchTooLarge, MaxBatchTxs)
-		}
-		rec := data[off : off+TxSize]
 		off += TxSize
-		records = append(records, rec...)
-		if !TxType(rec[7]).MLDSA() {
-			sigs = append(sigs, nil)
+		if !TxType(data[off-TxSize+7]).MLDSA() {
 			continue
 		}
-		if mldsa++; mldsa > MaxBatchMLDSATxs {
-			return nil, nil, fmt.Errorf("%w: more than %d ML-DSA records", ErrBatchTooLarge, MaxBatchMLDSATxs)
-		}
+		mldsa++
 		if len(data)-off < MLDSASigSize {
-			return nil, nil, fmt.Errorf("%w: record %d: truncated ML-DSA signature: %d bytes left, want %d", ErrMalformed, n-1, len(data)-off, MLDSASigSize)
+			return nil, nil, fmt.Errorf("%w: record %d: truncated ML-DSA signature: %d bytes left, want %d", ErrMalformed, n, len(data)-off, MLDSASigSize)
 		}
-		sigs = append(sigs, data[off:off+MLDSASigSize:off+MLDSASigSize])
 		off += MLDSASigSize
+	}
+	if n > MaxBatchTxs {
+		return nil, nil, fmt.Errorf("%w: %d records, at most %d", ErrBatchTooLarge, n, MaxBatchTxs)
+	}
+	if mldsa > MaxBatchMLDSATxs {
+		return nil, nil, fmt.Errorf("%w: %d ML-DSA records, at most %d", ErrBatchTooLarge, mldsa, MaxBatchMLDSATxs)
+	}
+	records = make([]byte, 0, n*TxSize)
+	sigs = make([][]byte, n)
+	for k, off := 0, 0; k < n; k++ {
+		records = append(records, data[off:off+TxSize]...)
+		off += TxSize
+		if TxType(data[off-TxSize+7]).MLDSA() {
+			sigs[k] = data[off : off+MLDSASigSize : off+MLDSASigSize]
+			off += MLDSASigSize
+		}
 	}
 	return records, sigs, nil
 }
@@ -67,7 +74,7 @@ func JoinBatchData(records []byte, sigs [][]byte) ([]byte, error) {
 		switch mldsa := TxType(rec[7]).MLDSA(); {
 		case mldsa && len(sigs[k]) != MLDSASigSize:
 			return nil, fmt.Errorf("l2: join batch data: record %d (%s) has a signature of %d bytes, want %d", k, TxType(rec[7]), len(sigs[k]), MLDSASigSize)
-		case !mldsa && sigs[k] != nil:
+		case !mldsa && len(sigs[k]) != 0:
 			return nil, fmt.Errorf("l2: join batch data: record %d (%s) takes no signature", k, TxType(rec[7]))
 		}
 		data = append(data, rec...)

@@ -180,6 +180,23 @@ func BenchmarkVerifyTx(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyMLDSA verifies one signed transfer_mldsa as the reference does (signed
+// message, signature digest, key parsing and ML-DSA-65), against BenchmarkVerifyTx.
+func BenchmarkVerifyMLDSA(b *testing.B) {
+	key := mldsaKey(1)
+	pub := key.Public().Bytes()
+	tx := l2.Tx{Type: l2.TxTransferMLDSA, From: 1, To: 2, Amount: 3, Nonce: 4}
+	sig, err := l2.SignMLDSA(key, 1, &tx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := l2.VerifyMLDSA(pub, 1, &tx, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkVerifyGnark is gnark-crypto's eddsa Verify of the same signature, for comparison:
 // it also decompresses R and checks that the key and R are in the prime-order subgroup.
 func BenchmarkVerifyGnark(b *testing.B) {

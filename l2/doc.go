@@ -1,6 +1,7 @@
 // Package l2 is the Go reference implementation of the pqbridge L2 state transition
 // (docs/protocol.md): Poseidon2 hashing, the transaction encoding and its structural checks,
-// EdDSA transaction signatures, the sparse Merkle account tree, execution of transactions and
+// EdDSA and ML-DSA-65 transaction signatures (mldsa.go; the interleaved batch data of
+// batchdata.go), the sparse Merkle account tree, execution of transactions and
 // batches, the batch commitment, and partial states built from Merkle witnesses, on which a
 // fraud-proof verifier runs the same execution for one transaction. It is written independently
 // of the Zig core, in plain Go on gnark-crypto, and favours obvious correctness over speed: L1

@@ -90,12 +90,22 @@ var ErrMLDSASignature = errors.New("l2: ML-DSA signature does not verify")
 // form of SignedMessage(chainID, tx). It sets tx.SigDigest (w2) to the signature's digest and
 // tx.MLDSASig to the signature, and returns it; it goes after the record in batch data.
 func SignMLDSA(key *pqkey.PrivateKey, chainID uint64, tx *Tx) ([]byte, error) {
+	return signMLDSA(key.Sign, chainID, tx)
+}
+
+// SignMLDSADeterministic is SignMLDSA with FIPS 204's deterministic signing
+// (pqkey.PrivateKey.SignDeterministic), for reproducible test vectors.
+func SignMLDSADeterministic(key *pqkey.PrivateKey, chainID uint64, tx *Tx) ([]byte, error) {
+	return signMLDSA(key.SignDeterministic, chainID, tx)
+}
+
+func signMLDSA(sign func(pqkey.Context, uint64, uint64, []byte) ([]byte, error), chainID uint64, tx *Tx) ([]byte, error) {
 	if !tx.Type.MLDSA() {
 		return nil, fmt.Errorf("l2: a %s is not signed with ML-DSA", tx.Type)
 	}
 	m := SignedMessage(chainID, tx)
 	msg := m.Bytes()
-	sig, err := key.Sign(pqkey.ContextL2Tx, chainID, tx.Nonce, msg[:])
+	sig, err := sign(pqkey.ContextL2Tx, chainID, tx.Nonce, msg[:])
 	if err != nil {
 		return nil, fmt.Errorf("l2: signing %s: %w", tx.Type, err)
 	}

@@ -152,7 +152,7 @@ func TestSplitJoinBatchData(t *testing.T) {
 		t.Fatalf("swapped signatures: %v", err)
 	}
 	// The data hash is over the records only.
-	h1, err := l2.DataHash(records)
+	h1, err := l2.DataHash(data)
 	if err != nil || h1 != l2.TxsDataHash(txs) {
 		t.Fatalf("DataHash: %v", err)
 	}
@@ -182,8 +182,9 @@ func TestSplitBatchDataErrors(t *testing.T) {
 		{"truncated record", data[:l2.TxSize+100], l2.ErrMalformed, "record 1: 100 bytes left"},
 		{"truncated signature", data[:2*l2.TxSize+l2.MLDSASigSize-1], l2.ErrMalformed, "record 1: truncated ML-DSA signature"},
 		{"missing signature", data[:2*l2.TxSize], l2.ErrMalformed, "record 1: truncated ML-DSA signature"},
-		{"too many ML-DSA records", tooMany, l2.ErrBatchTooLarge, "more than 256 ML-DSA records"},
-		{"4097 records", make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize), l2.ErrBatchTooLarge, "more than 4096 records"},
+		{"too many ML-DSA records", tooMany, l2.ErrBatchTooLarge, "257 ML-DSA records, at most 256"},
+		{"4097 records", make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize), l2.ErrBatchTooLarge, "4097 records, at most 4096"},
+		{"4097 records, the last truncated (length before count)", make([]byte, (l2.MaxBatchTxs+1)*l2.TxSize-1), l2.ErrMalformed, "record 4096: 159 bytes left"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,12 +267,15 @@ func TestApplyMLDSA(t *testing.T) {
 		tx   *l2.Tx
 		opts l2.ApplyOptions
 	}{
-		"nil KeyBook":       {&transfer, noKeys},
-		"unknown key":       {&transfer, l2.ApplyOptions{ChainID: 42, VerifySignatures: true, Keys: l2.KeyMap{}}},
-		"tampered":          {&tampered, opts},
-		"other signer":      {&other, opts},
-		"digest not w2":     {&l2.Tx{Type: transfer.Type, From: 3, To: 4, Amount: 100, Nonce: 7, MLDSASig: transfer.MLDSASig}, opts},
-		"other chain":       {&transfer, l2.ApplyOptions{ChainID: 43, VerifySignatures: true, Keys: keys}},
+		"nil KeyBook":   {&transfer, noKeys},
+		"unknown key":   {&transfer, l2.ApplyOptions{ChainID: 42, VerifySignatures: true, Keys: l2.KeyMap{}}},
+		"tampered":      {&tampered, opts},
+		"other signer":  {&other, opts},
+		"digest not w2": {&l2.Tx{Type: transfer.Type, From: 3, To: 4, Amount: 100, Nonce: 7, MLDSASig: transfer.MLDSASig}, opts},
+		"other chain":   {&transfer, l2.ApplyOptions{ChainID: 43, VerifySignatures: true, Keys: keys}},
+		// A KeyBook that answers kh with another key (whose signature this is) verifies nothing.
+		"key of another hash": {&other, l2.ApplyOptions{ChainID: 42, VerifySignatures: true,
+			Keys: l2.KeyMap{pqPK.Y: mldsaKey(2).Public().Bytes()}}},
 		"withdraw tampered": {&l2.Tx{Type: withdraw.Type, From: 3, Amount: 101, Nonce: 7, Address: withdraw.Address, SigDigest: withdraw.SigDigest, MLDSASig: withdraw.MLDSASig}, opts},
 	}
 	for name, c := range cases {

@@ -41,11 +41,11 @@ func (s *State) AccountWitness(i uint32) (AccountWitness, error) {
 func (tx *Tx) Touches(depth int) []uint32 {
 	inRange := func(i uint32) bool { return uint64(i) < uint64(1)<<depth }
 	switch tx.Type {
-	case TxDeposit, TxWithdraw:
+	case TxDeposit, TxWithdraw, TxWithdrawMLDSA:
 		if inRange(tx.From) {
 			return []uint32{tx.From}
 		}
-	case TxTransfer:
+	case TxTransfer, TxTransferMLDSA:
 		switch {
 		case !inRange(tx.From) || !inRange(tx.To):
 		case tx.From == tx.To:

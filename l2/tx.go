@@ -158,7 +158,9 @@ func AppendTx(dst []byte, tx *Tx) []byte {
 	return dst
 }
 
-// EncodeBatch returns the batch data of txs: their encodings concatenated.
+// EncodeBatch returns the records of txs: their encodings concatenated, what DecodeBatch and
+// the core read. It is the batch data when no transaction is of type 5/6; EncodeBatchData gives
+// the interleaved batch data with their signatures (docs §5.4).
 func EncodeBatch(txs []Tx) []byte {
 	data := make([]byte, 0, len(txs)*TxSize)
 	for i := range txs {

@@ -209,7 +209,8 @@ func (s *Slot) define(g *gadgets, st *batchState) error {
 	api.AssertIsEqual(w[0], api.Add(api.Mul(s.Type, two192), api.Mul(s.From, two160),
 		api.Mul(s.To, two128), api.Mul(s.Amount, two64), s.Nonce))
 
-	// Type selectors (docs §5.1): 0 no-op, 1 deposit, 2 transfer, 3 withdraw.
+	// Type selectors (docs §5.1): 0 no-op, 1 deposit, 2 transfer, 3 withdraw. The type has 2
+	// bits: refunds (4) and the ML-DSA types 5 and 6 are never proven (docs §8.7).
 	t0, t1 := typeBits[0], typeBits[1]
 	isWithdraw := api.Mul(t0, t1)
 	isTransfer := api.Sub(t1, isWithdraw)
@@ -274,7 +275,7 @@ func (s *Slot) define(g *gadgets, st *batchState) error {
 
 	// Account B, a transfer's recipient, in the mid state: it must exist (a leaf made by
 	// Compress is never 0, so recipient_not_found is excluded), and is credited after the
-	// sender's update, so a transfer to oneself only bumps the nonce (docs §7.3 step 9).
+	// sender's update, so a transfer to oneself only bumps the nonce (docs §7.3 step 10).
 	b := &s.Recipient
 	g.u64(b.Balance)
 	g.u64(b.Nonce)
@@ -309,6 +310,11 @@ func (s *Slot) define(g *gadgets, st *batchState) error {
 	sigKey := twistededwards.Point{X: api.Select(isSigned, a.PubKeyX, g.base.X), Y: api.Select(isSigned, a.PubKeyY, g.base.Y)}
 	g.curve.AssertIsOnCurve(sigR)   // rule 1: gnark's verifier does not check R
 	g.curve.AssertIsOnCurve(sigKey) // a key off the curve verifies nothing (l2.VerifyTx)
+	// An ML-DSA account's key is (0, kh) (docs §4.2): it never signs an EdDSA transaction
+	// (key_kind_mismatch, §7), even when kh = 1 makes it the curve's identity, under which any
+	// R = S·B verifies. Types 5 and 6 themselves are excluded by the 2-bit type above (§8.7).
+	// The base point of unsigned slots has x != 0.
+	api.AssertIsDifferent(sigKey.X, 0)
 	valid, err := eddsa.IsValid(g.curve, eddsa.Signature{R: sigR, S: w[4]}, msg,
 		eddsa.PublicKey{A: sigKey}, hash.NewMerkleDamgardHasher(api, g.perm, 0))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 // CircuitVersion names the constraint system of BatchCircuit. It is part of every key
 // directory name, so keys made for an older circuit are never loaded for a newer one; bump it
 // whenever Define changes the constraints.
-const CircuitVersion = "batch-v1"
+const CircuitVersion = "batch-v2" // v2: signed transactions assert pk.x != 0 (issue 17)
 
 // Params are the setup parameters of a batch circuit: the state tree depth D of the rollup
 // (docs/protocol.md §3, fixed at genesis) and the number B of transaction slots of one proof.
@@ -30,7 +30,7 @@ func (p Params) Validate() error {
 	return nil
 }
 
-// String is the parameter set's name in key directories and logs, e.g. "batch-v1-d24-b16".
+// String is the parameter set's name in key directories and logs, e.g. "batch-v2-d24-b16".
 func (p Params) String() string {
 	return fmt.Sprintf("%s-d%d-b%d", CircuitVersion, p.Depth, p.BatchSize)
 }

@@ -29,6 +29,7 @@ const (
 	carol      = 6  // nonce 2^64-1: every transaction of hers is nonce_exhausted
 	dave       = 9  // balance 7, nonce 1
 	fresh      = 12 // empty before the batch
+	pq         = 3  // an ML-DSA account (docs §4.2) of key hash 1: key (0, 1), the curve's identity; balance 990, nonce 6
 	empty      = 13 // empty throughout
 )
 
@@ -108,7 +109,9 @@ func newScenario(t *testing.T) *scenario {
 		return l2.IndexedAccount{Index: i, Account: l2.Account{PubKey: sc.keys[i].Public(), Balance: bal, Nonce: nonce}}
 	}
 	s, err := l2.NewStateFromAccounts(soundDepth, []l2.IndexedAccount{
-		acc(alice, 1000, 5), acc(bob, math.MaxUint64-10, 0), acc(carol, 50, math.MaxUint64), acc(dave, 7, 1),
+		acc(alice, 1000, 5), acc(bob, math.MaxUint64-10, 0),
+		{Index: pq, Account: l2.Account{PubKey: l2.PublicKey{Y: fr.One()}, Balance: 990, Nonce: 6}},
+		acc(carol, 50, math.MaxUint64), acc(dave, 7, 1),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -358,6 +361,21 @@ func TestSoundness(t *testing.T) {
 		return tx
 	}
 	okTransfer := transfer(alice, dave, 990, 6) // alice's whole balance after the prefix
+	// identitySigned signs tx for the key (0, 1), the identity: c·pk vanishes, so R = S·B
+	// verifies by the cofactored rule of docs §6 for any message (l2.VerifyTx says so too).
+	identitySigned := func(tx l2.Tx) l2.Tx {
+		var r twistededwards.PointAffine
+		r.ScalarMultiplicationBase(big.NewInt(5))
+		tx.Sig = l2.Signature{RX: r.X, RY: r.Y, S: fr.NewElement(5)}
+		if !l2.VerifyTx(l2.PublicKey{Y: fr.One()}, testChainID, &tx) {
+			t.Fatal("the identity key does not verify R = S·B")
+		}
+		return tx
+	}
+	mldsaTx := func(tx l2.Tx) l2.Tx {
+		tx.SigDigest = l2.MLDSASigDigest([]byte("a signature the circuit never sees"))
+		return tx
+	}
 
 	cases := []struct {
 		name           string
@@ -539,6 +557,16 @@ func TestSoundness(t *testing.T) {
 				// The same w0 with amount + 2^64 borrowed from the to field.
 				s.To, s.Amount = uint32(dave-1), new(big.Int).Add(big.NewInt(990), two64)
 			}}},
+		// ML-DSA accounts (docs §4.2, §8.7): the circuit proves EdDSA transactions only. pq's
+		// twin is alice, with the same balance and nonce after the prefix.
+		{"EdDSA transfer from an ML-DSA account (key (0, 1))", mutation{last: transfer(alice, dave, 500, 6)},
+			mutation{last: identitySigned(l2.Tx{Type: l2.TxTransfer, From: pq, To: dave, Amount: 500, Nonce: 6})}},
+		{"EdDSA withdraw from an ML-DSA account (key (0, 1))", mutation{last: withdraw(alice, 5, 6)},
+			mutation{last: identitySigned(l2.Tx{Type: l2.TxWithdraw, From: pq, Amount: 5, Nonce: 6, Address: [20]byte{1, 2, 3}})}},
+		{"a transfer_mldsa (type 5) in a proof", mutation{last: transfer(alice, dave, 500, 6)},
+			mutation{last: mldsaTx(l2.Tx{Type: l2.TxTransferMLDSA, From: pq, To: dave, Amount: 500, Nonce: 6})}},
+		{"a withdraw_mldsa (type 6) in a proof", mutation{last: withdraw(alice, 5, 6)},
+			mutation{last: mldsaTx(l2.Tx{Type: l2.TxWithdrawMLDSA, From: pq, Amount: 5, Nonce: 6, Address: [20]byte{1, 2, 3}})}},
 		// A refund is proven by no circuit (docs/protocol.md §8.7): one forced into a witness,
 		// consuming the deposit entry its valid twin places, must not prove.
 		{"a refund (type 4) in a proof", mutation{last: deposit(fresh, sc.erin, 5)},

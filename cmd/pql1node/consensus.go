@@ -39,7 +39,7 @@ type consensusFlags struct {
 
 func (f *consensusFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.engine, "consensus", engineSingle, "consensus engine: "+engineSingle+" (this node makes every block) or "+engineCometBFT+" (a validator of the -validators set; in progress, docs/l1.md §9)")
-	fs.StringVar(&f.validators, "validators", "", "with -consensus cometbft: validator-set JSON {\"validators\": [{\"pqKey\", \"consensusKey\", \"power\"}]}, the same on every validator")
+	fs.StringVar(&f.validators, "validators", "", "with -consensus cometbft: genesis validator-set JSON {\"validators\": [{\"pqKey\", \"consensusKey\", \"stake\"}], \"epochLength\", \"minStake\"}, the same on every validator")
 	fs.StringVar(&f.keyFile, "consensus-key-file", "", "with -consensus cometbft: hex seed (mode 0600) of the CometBFT Ed25519 consensus and p2p keys; -init creates it")
 	fs.StringVar(&f.p2pListen, "p2p-listen", "tcp://127.0.0.1:26656", "with -consensus cometbft: CometBFT p2p listen address")
 	fs.StringVar(&f.peers, "peers", "", "with -consensus cometbft: comma-separated <node id>@host:port of the other validators")
@@ -59,17 +59,34 @@ func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
 // validatorsFile is the -validators JSON (l1/valset, which clients read too).
 type validatorsFile = valset.File
 
-// readValidators decodes a -validators file strictly.
-func readValidators(path string) ([]abci.Validator, error) {
+// defaultEpochLength is the blocks between validator-set changes when -validators names none.
+const defaultEpochLength = 100
+
+// readValidators decodes a -validators file strictly: the genesis set, each validator's stake,
+// and the staking parameters (epochLength absent: defaultEpochLength; minStake absent: the
+// smallest genesis stake).
+func readValidators(path string) ([]abci.Validator, chain.Staking, error) {
+	var st chain.Staking
 	f, err := valset.Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("-validators: %w", err)
+		return nil, st, fmt.Errorf("-validators: %w", err)
+	}
+	st = chain.Staking{EpochLength: f.EpochLength, MinStake: f.MinStake}
+	if st.EpochLength == 0 {
+		st.EpochLength = defaultEpochLength
 	}
 	vals := make([]abci.Validator, len(f.Validators))
 	for i, v := range f.Validators {
-		vals[i] = abci.Validator{PQKey: v.PQKey, ConsensusKey: v.ConsensusKey, Power: v.Power}
+		stake := v.StakeOf()
+		if stake == 0 {
+			return nil, st, fmt.Errorf("-validators %s: validator %d has no stake", path, i)
+		}
+		if f.MinStake == 0 && (st.MinStake == 0 || stake < st.MinStake) {
+			st.MinStake = stake
+		}
+		vals[i] = abci.Validator{PQKey: v.PQKey, ConsensusKey: v.ConsensusKey, Power: stake}
 	}
-	return vals, nil
+	return vals, st, nil
 }
 
 // cometValidator is what -consensus cometbft adds to a node: the set, this validator's CometBFT
@@ -77,6 +94,7 @@ func readValidators(path string) ([]abci.Validator, error) {
 type cometValidator struct {
 	flags      consensusFlags
 	vals       []abci.Validator
+	staking    chain.Staking
 	consensus  cmted25519.PrivKey
 	nodeKey    cmted25519.PrivKey
 	genesisKey []byte // the first validator's ML-DSA key: the Proposer every node's headers name
@@ -94,7 +112,7 @@ func loadConsensus(f consensusFlags, initKey bool) (*cometValidator, error) {
 	if f.validators == "" || f.keyFile == "" {
 		return nil, errors.New("-consensus cometbft needs -validators and -consensus-key-file")
 	}
-	vals, err := readValidators(f.validators)
+	vals, staking, err := readValidators(f.validators)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +129,14 @@ func loadConsensus(f consensusFlags, initKey bool) (*cometValidator, error) {
 		return nil, fmt.Errorf("-consensus-key-file: %w", err)
 	}
 	ck, nk := consensusKeys(k.Seed())
-	return &cometValidator{flags: f, vals: vals, consensus: ck, nodeKey: nk, genesisKey: vals[0].PQKey}, nil
+	return &cometValidator{flags: f, vals: vals, staking: staking, consensus: ck, nodeKey: nk, genesisKey: vals[0].PQKey}, nil
+}
+
+// setGenesis puts the validator set into the L1 genesis: its stake, the staking parameters, and
+// the first validator's key as the Proposer every validator's headers name.
+func (cv *cometValidator) setGenesis(g *chain.Genesis) {
+	g.Validator = cv.genesisKey
+	g.Validators, g.Staking = abci.GenesisValidators(cv.vals), cv.staking
 }
 
 // start runs the ABCI application over n and its CometBFT node, under dataDir/cometbft, and

@@ -109,7 +109,7 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 		return err
 	}
 	if cv != nil {
-		gen.Validator = cv.genesisKey // the same genesis on every validator
+		cv.setGenesis(&gen) // the same genesis on every validator
 	}
 	verifier, err := loadVerifier(c.verifyingKeys, log)
 	if err != nil {

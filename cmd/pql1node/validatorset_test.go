@@ -136,6 +136,13 @@ func TestValidatorSetSIGKILL(t *testing.T) {
 				t.Fatalf("validator %d, certificate %d: %v", i, height, err)
 			}
 		}
+		// l1_validators serves the genesis set (no epoch boundary changed it) for every height.
+		for _, height := range []uint64{0, h - 2} {
+			got, from, err := v.c.Validators(ctx, height)
+			if err != nil || got.Hash() != pinned.Hash() || from != 1 {
+				t.Fatalf("validator %d: set of height %d from %d (%v), want the pinned set from 1", i, height, from, err)
+			}
+		}
 		if _, err := v.c.Certificate(ctx, h+1000); !errors.Is(err, chain.ErrNotFound) {
 			t.Fatalf("validator %d: certificate of a future height: %v, want chain.ErrNotFound", i, err)
 		}
@@ -167,7 +174,7 @@ func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Addre
 		key, cseed := testKey(byte(100+i)), testKey(byte(150+i))
 		ck, nk := consensusKeys(cseed.Seed())
 		ids = append(ids, abci.NodeID(nk))
-		vf.Validators = append(vf.Validators, valset.Entry{PQKey: key.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
+		vf.Validators = append(vf.Validators, valset.Entry{PQKey: key.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Stake: 10})
 		set = append(set, &setValidator{key: key, args: []string{
 			"-datadir", filepath.Join(dir, fmt.Sprint("v", i)), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(setChainID),
 			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key), "-dev", funded.Hex(),
@@ -252,6 +259,10 @@ func TestConsensusFlags(t *testing.T) {
 			validators: proctest.WriteFile(t, dir, "extra.json", `{"validators": [], "stake": 1}`)}, "unknown field"},
 		"trailing data": {consensusFlags{engine: engineCometBFT, keyFile: seed,
 			validators: proctest.WriteFile(t, dir, "trail.json", `{"validators": []} {}`)}, "data after"},
+		"no stake": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "nostake.json", `{"validators": [{"pqKey": "0x00", "consensusKey": "0x00"}]}`)}, "validator 0 has no stake"},
+		"stake and power": {consensusFlags{engine: engineCometBFT, keyFile: seed,
+			validators: proctest.WriteFile(t, dir, "both.json", `{"validators": [{"pqKey": "0x00", "consensusKey": "0x00", "stake": 2, "power": 3}]}`)}, "stake 2 and power 3"},
 	} {
 		if _, err := loadConsensus(tc.f, false); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
@@ -265,6 +276,15 @@ func TestConsensusFlags(t *testing.T) {
 	if len(cv.vals) != 1 || !bytes.Equal(cv.consensus, ck) || !bytes.Equal(cv.nodeKey, nk) || bytes.Equal(ck, nk) {
 		t.Fatalf("loaded %d validators; keys from the seed %v %v, distinct %v",
 			len(cv.vals), bytes.Equal(cv.consensus, ck), bytes.Equal(cv.nodeKey, nk), !bytes.Equal(ck, nk))
+	}
+	if cv.staking != (chain.Staking{EpochLength: defaultEpochLength, MinStake: 1}) {
+		t.Fatalf("staking %+v from a file naming none, want epochs of %d and the smallest stake", cv.staking, defaultEpochLength)
+	}
+	staked := proctest.WriteFile(t, dir, "staked.json", fmt.Sprintf(`{"validators": [{"pqKey": "%s", "consensusKey": "0x%x", "stake": 500}], "epochLength": 10, "minStake": 50}`,
+		hexutil.Encode(testKey(8).Public().Bytes()), make([]byte, 32)))
+	cv, err = loadConsensus(consensusFlags{engine: engineCometBFT, validators: staked, keyFile: seed}, false)
+	if err != nil || cv.vals[0].Power != 500 || cv.staking != (chain.Staking{EpochLength: 10, MinStake: 50}) {
+		t.Fatalf("staked set: %v, %+v", err, cv)
 	}
 	// -init creates the consensus seed file once.
 	path := filepath.Join(dir, "new.consensus")

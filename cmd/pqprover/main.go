@@ -80,7 +80,7 @@ when the key directory has none (devnets only). SIGINT or SIGTERM stop it gracef
 func main() {
 	var c config
 	fs := flag.NewFlagSet("pqprover", flag.ExitOnError)
-	fs.StringVar(&c.keysDir, "keys", "", "key directory root (required): keys of -depth and -batch in DIR/batch-v1-d<D>-b<B>; DIR,DIR2,... serves several key sets (a rotated verifying key), jobs name theirs by VK ID, the first by default")
+	fs.StringVar(&c.keysDir, "keys", "", "key directory root (required): keys of -depth and -batch in DIR/batch-v2-d<D>-b<B>; DIR,DIR2,... serves several key sets (a rotated verifying key), jobs name theirs by VK ID, the first by default")
 	fs.IntVar(&c.params.Depth, "depth", 24, "state tree depth D")
 	fs.IntVar(&c.params.BatchSize, "batch", 16, "transaction slots B")
 	fs.BoolVar(&c.devSetup, "dev-setup", false, "make dev keys if the key directory has none (devnet only)")

@@ -22,6 +22,24 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 )
 
+// fundsReads are the wallet's reads of funds on L1: balances and where a withdrawal stands.
+type fundsReads interface {
+	Account(ctx context.Context, a common.Address) (l1api.Account, error)
+	Withdrawal(ctx context.Context, rollupID, number, index uint64) (*l1api.WithdrawalStatus, error)
+}
+
+// funds is where balance, the claim check and refunds read funds: with --l1-validators the
+// proven reads (l1client.Verified: the certificate of the newest certified height against the
+// set, and the state proofs; a node cannot lie about them, but they trail the head by two
+// blocks or more), else the pinned node's signed replies. Reads right after the wallet's own
+// transaction (the next nonce, a claim's delay) stay on the head.
+func (a *app) funds(c *l1client.Client) fundsReads {
+	if strings.TrimSpace(a.cfg.l1Validators) != "" {
+		return c.Verified()
+	}
+	return c
+}
+
 // validatorSet reads --l1-validators, the validator-set JSON; nil when it is not set. It
 // excludes --validator.
 func (a *app) validatorSet() (*qc.ValidatorSet, error) {

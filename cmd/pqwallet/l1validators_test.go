@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/quicrpc"
@@ -63,6 +65,15 @@ func TestL1ValidatorsOption(t *testing.T) {
 	defer c.Close()
 	if st, err := c.Status(ctx); err != nil || st.ChainID != 77 || c.Validator() != k.Address() {
 		t.Fatalf("status %+v %v from %s, want chain 77 from %s", st, err, c.Validator(), k.Address())
+	}
+
+	// Balances and claim checks go through the proven reads, which a one-node chain cannot
+	// serve: its replies carry no certificate.
+	if _, ok := a.funds(c).(l1client.Verified); !ok {
+		t.Fatalf("funds reads %T, want the proven reads", a.funds(c))
+	}
+	if _, err := a.funds(c).Account(ctx, k.Address()); !errors.Is(err, l1client.ErrCertificate) {
+		t.Fatalf("proven balance from a one-node chain: %v, want ErrCertificate", err)
 	}
 
 	a, err = run(`{"l1-validators": "`+vals+`"}`, "--validator", "0x00")

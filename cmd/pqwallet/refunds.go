@@ -56,7 +56,7 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 				keyOf[k.Info.Public.Address] = k
 			}
 			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
-				out, err := depositRefunds(ctx, c, r, max(from, 1), keyOf)
+				out, err := depositRefunds(ctx, c, a.funds(c), r, max(from, 1), keyOf)
 				if err != nil {
 					return err
 				}
@@ -87,8 +87,9 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 	return cmd
 }
 
-// depositRefunds returns the refunds paying keyOf's addresses in batches from..head of r.
-func depositRefunds(ctx context.Context, c *l1client.Client, r *l1api.Rollup, from uint64, keyOf map[common.Address]namedKey) ([]depositRefundJSON, error) {
+// depositRefunds returns the refunds paying keyOf's addresses in batches from..head of r (read
+// through c), whether each is paid read through funds (app.funds).
+func depositRefunds(ctx context.Context, c *l1client.Client, funds fundsReads, r *l1api.Rollup, from uint64, keyOf map[common.Address]namedKey) ([]depositRefundJSON, error) {
 	out := []depositRefundJSON{}
 	for n := from; n <= r.HeadNumber; n++ {
 		txs, err := batchTxs(ctx, c, r.ID, n)
@@ -104,7 +105,7 @@ func depositRefunds(ctx context.Context, c *l1client.Client, r *l1api.Rollup, fr
 			d := depositRefundJSON{Batch: n, Index: k, Depositor: tx.Address, Key: key.Name, Amount: tx.Amount,
 				L2PublicKey: pkHex(tx.PubKey), Final: n <= r.FinalNumber}
 			if d.Final {
-				st, err := c.Withdrawal(ctx, r.ID, n, uint64(k))
+				st, err := funds.Withdrawal(ctx, r.ID, n, uint64(k))
 				if err != nil {
 					return nil, err
 				}

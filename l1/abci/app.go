@@ -53,13 +53,13 @@ type Config struct {
 type App struct {
 	abcitypes.BaseApplication
 
-	n      *node.Node
-	chain  *chain.Chain
-	key    *pqkey.PrivateKey
-	set    *qc.ValidatorSet
-	vals   []Validator
-	member map[string]common.Address // CometBFT validator address -> ML-DSA address
-	log    *slog.Logger
+	n       *node.Node
+	chain   *chain.Chain
+	key     *pqkey.PrivateKey
+	genesis *qc.ValidatorSet // the set in force from height 1
+	vals    []Validator
+	sets    setCache
+	log     *slog.Logger
 
 	// CometBFT's consensus connection calls FinalizeBlock then Commit from one goroutine; mu
 	// guards the block between them against the other connections' reads.
@@ -82,17 +82,29 @@ func New(cfg Config) (*App, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	set, member, err := validatorSet(cfg.Validators)
+	set, _, err := validatorSet(cfg.Validators)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Key != nil {
-		if _, ok := set.Member(cfg.Key.Address()); !ok {
-			return nil, fmt.Errorf("abci: key %s is not in the validator set", cfg.Key.Address())
-		}
+	a := &App{n: cfg.Node, chain: cfg.Node.Chain(), key: cfg.Key, vals: cfg.Validators, log: cfg.Logger}
+	genesis, err := a.signers(0)
+	if err != nil {
+		return nil, fmt.Errorf("%w (the L1 genesis needs the validators with their stake)", err)
 	}
-	return &App{n: cfg.Node, chain: cfg.Node.Chain(), key: cfg.Key, set: set, vals: cfg.Validators,
-		member: member, log: cfg.Logger}, nil
+	if genesis.set.Hash() != set.Hash() {
+		return nil, fmt.Errorf("abci: the L1 genesis validator set %s is not the configured set %s", genesis.set.Hash(), set.Hash())
+	}
+	a.genesis = genesis.set
+	return a, nil
+}
+
+// GenesisValidators is the chain genesis's form of the set: each validator's stake is its power.
+func GenesisValidators(vals []Validator) []chain.GenesisValidator {
+	out := make([]chain.GenesisValidator, len(vals))
+	for i, v := range vals {
+		out[i] = chain.GenesisValidator{PQKey: v.PQKey, ConsensusKey: v.ConsensusKey, Stake: v.Power}
+	}
+	return out
 }
 
 // validatorSet builds the ML-DSA set of vals and maps their CometBFT addresses to it.
@@ -124,8 +136,9 @@ func validatorSet(vals []Validator) (*qc.ValidatorSet, map[string]common.Address
 	return set, member, nil
 }
 
-// ValidatorSet is the ML-DSA validator set clients pin.
-func (a *App) ValidatorSet() *qc.ValidatorSet { return a.set }
+// ValidatorSet is the genesis ML-DSA validator set, which clients pin; later sets are certified
+// changes of it (SignersOf).
+func (a *App) ValidatorSet() *qc.ValidatorSet { return a.genesis }
 
 // Info tells CometBFT the last committed height and its app hash, from which it replays.
 func (a *App) Info(context.Context, *abcitypes.InfoRequest) (*abcitypes.InfoResponse, error) {
@@ -190,7 +203,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 		results[0] = &abcitypes.ExecTxResult{Code: CodeOK}
 		txs = txs[1:]
 	}
-	p, err := a.chain.Execute(uint64(req.Time.UnixMilli()), txs)
+	p, err := a.chain.ExecuteBlock(uint64(req.Time.UnixMilli()), txs, a.misbehavior(req.Height, req.Misbehavior))
 	if err != nil {
 		return nil, fmt.Errorf("abci: executing block %d: %w", req.Height, err)
 	}
@@ -205,7 +218,11 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	a.mu.Lock()
 	a.pending = &pendingBlock{height: uint64(req.Height), p: p, cert: cert}
 	a.mu.Unlock()
-	return &abcitypes.FinalizeBlockResponse{TxResults: results, AppHash: p.Header.StateRoot[:]}, nil
+	if len(p.ValidatorUpdates) > 0 {
+		a.log.Info("validator set changes", "height", req.Height, "updates", len(p.ValidatorUpdates), "in_force_from", req.Height+2)
+	}
+	return &abcitypes.FinalizeBlockResponse{TxResults: results, AppHash: p.Header.StateRoot[:],
+		ValidatorUpdates: validatorUpdates(p.ValidatorUpdates)}, nil
 }
 
 // Commit writes the finalized block, and the certificate it carried, in one batch.

@@ -37,7 +37,8 @@ func newAppSet(t *testing.T) *appSet {
 		s.cmt = append(s.cmt, ck.PubKey().Address())
 	}
 	n, err := node.New(node.Config{Dir: filepath.Join(t.TempDir(), "l1"), ExternalConsensus: true,
-		Genesis: chain.Genesis{ChainID: testChainID, Validator: keys[0].Public().Bytes(), Timestamp: 1_700_000_000_000}})
+		Genesis: chain.Genesis{ChainID: testChainID, Validator: keys[0].Public().Bytes(), Timestamp: 1_700_000_000_000,
+			Validators: GenesisValidators(vals), Staking: chain.Staking{EpochLength: testEpoch, MinStake: 1}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,5 +298,35 @@ func TestProposalTxCount(t *testing.T) {
 	}
 	if accepted(t, s.apps[0], 2, append(prep.Txs, []byte{0xff})) {
 		t.Fatal("a block of one transaction too many accepted")
+	}
+}
+
+// TestNewNeedsTheStakedGenesis: the application refuses an L1 genesis without the validator set
+// (the certificates' sets are chain state) and one whose set is not the configured one.
+func TestNewNeedsTheStakedGenesis(t *testing.T) {
+	k := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xc0})
+	ck := ed25519.GenPrivKeyFromSecret([]byte{0xc0}).PubKey().Bytes()
+	vals := []Validator{{PQKey: k.Public().Bytes(), ConsensusKey: ck, Power: 5}}
+	for name, tc := range map[string]struct {
+		genesis []chain.GenesisValidator
+		want    string
+	}{
+		"no set":    {nil, "needs the validators"},
+		"other set": {[]chain.GenesisValidator{{PQKey: k.Public().Bytes(), ConsensusKey: ck, Stake: 6}}, "is not the configured set"},
+		"same set":  {GenesisValidators(vals), ""},
+	} {
+		n, err := node.New(node.Config{Dir: filepath.Join(t.TempDir(), "l1"), ExternalConsensus: true,
+			Genesis: chain.Genesis{ChainID: testChainID, Validator: k.Public().Bytes(), Timestamp: 1_700_000_000_000,
+				Validators: tc.genesis, Staking: chain.Staking{EpochLength: testEpoch, MinStake: 1}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = New(Config{Node: n, Key: k, Validators: vals})
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

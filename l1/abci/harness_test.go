@@ -62,24 +62,44 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
+// testEpoch is the test networks' epoch length: short, so that set changes come within seconds.
+const testEpoch = 8
+
+// testPower is each genesis validator's stake.
+const testPower = 100
+
 func newTestNet(t *testing.T, size int) *testNet {
+	t.Helper()
+	return newTestNetWith(t, size, 0, nil)
+}
+
+// newTestNetWith is a network of size genesis validators and spare further nodes (not in the
+// genesis set, with keys of their own); twins[j] = i gives spare node size+j validator i's keys
+// (a second node signing with them: an equivocating validator). Spare nodes start too.
+func newTestNetWith(t *testing.T, size, spare int, twins map[int]int) *testNet {
 	t.Helper()
 	user := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xee})
 	tn := &testNet{t: t, user: user}
-	ports := freePorts(t, size)
-	for i := range size {
+	ports := freePorts(t, size+spare)
+	for i := range size + spare {
 		pq := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xa0, byte(i)})
 		ck := ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("consensus-%d", i)))
+		if of, ok := twins[i-size]; ok && i >= size {
+			pq, ck = tn.nodes[of].pq, tn.nodes[of].comet.ConsensusKey
+		}
 		nk := ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("p2p-%d", i)))
 		dir := t.TempDir()
 		tn.nodes = append(tn.nodes, &validatorNode{pq: pq, dir: dir, comet: CometConfig{
 			Home: filepath.Join(dir, "comet"), Moniker: fmt.Sprintf("v%d", i),
 			ListenAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), ConsensusKey: ck, NodeKey: nk,
 			TimeoutCommit: 150 * time.Millisecond, TimeoutPropose: 600 * time.Millisecond}})
-		tn.vals = append(tn.vals, Validator{PQKey: pq.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: 10})
+		if i < size {
+			tn.vals = append(tn.vals, Validator{PQKey: pq.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Power: testPower})
+		}
 	}
 	tn.genesis = chain.Genesis{ChainID: testChainID, Validator: tn.nodes[0].pq.Public().Bytes(), Timestamp: 1_700_000_000_000,
-		Alloc: []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}}
+		Alloc:      []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}},
+		Validators: GenesisValidators(tn.vals), Staking: chain.Staking{EpochLength: testEpoch, MinStake: 10}}
 	var err error
 	if tn.doc, err = GenesisDoc(testChainID, tn.genesis.Timestamp, tn.vals); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,11 @@ func (a *App) header(height uint64) (qc.Header, error) {
 	if err != nil {
 		return qc.Header{}, fmt.Errorf("abci: block %d: %w", height, err)
 	}
-	return qc.Header{ChainID: a.chain.ChainID(), Height: height, AppHash: b.Header.StateRoot, ValSetHash: a.set.Hash()}, nil
+	s, err := a.signers(height)
+	if err != nil {
+		return qc.Header{}, err
+	}
+	return qc.Header{ChainID: a.chain.ChainID(), Height: height, AppHash: b.Header.StateRoot, ValSetHash: s.set.Hash()}, nil
 }
 
 // Certificate returns the quorum certificate of a height, once the block carrying it (height+2)
@@ -82,7 +86,11 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abcitypes.VerifyVoteEx
 // checkExtension decodes a vote extension by the CometBFT validator cmtAddr on height and
 // verifies it, adding it to b if b is not nil.
 func (a *App) checkExtension(cmtAddr []byte, height uint64, ext []byte, b *qc.Builder) error {
-	signer, ok := a.member[string(cmtAddr)]
+	s, err := a.signers(height)
+	if err != nil {
+		return err
+	}
+	signer, ok := s.member[string(cmtAddr)]
 	if !ok {
 		return fmt.Errorf("%w: CometBFT validator %X", qc.ErrNotMember, cmtAddr)
 	}
@@ -100,7 +108,7 @@ func (a *App) checkExtension(cmtAddr []byte, height uint64, ext []byte, b *qc.Bu
 	if err != nil {
 		return err
 	}
-	m, _ := a.set.Member(signer) // a member: member maps into the set
+	m, _ := s.set.Member(signer) // a member: member maps into the set
 	return qc.VerifyVote(m.Key, &h, v.Sig)
 }
 
@@ -140,7 +148,11 @@ func (a *App) buildCertificate(height uint64, votes []abcitypes.ExtendedVoteInfo
 	if err != nil {
 		return nil, err
 	}
-	b, err := qc.NewBuilder(a.set, h)
+	s, err := a.signers(height)
+	if err != nil {
+		return nil, err
+	}
+	b, err := qc.NewBuilder(s.set, h)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +201,11 @@ func (a *App) checkProposal(height int64, txs [][]byte) error {
 		if err != nil {
 			return err
 		}
-		if err := c.Verify(a.set, h.ChainID, h.Height, h.AppHash); err != nil {
+		s, err := a.signers(h.Height)
+		if err != nil {
+			return err
+		}
+		if err := c.Verify(s.set, h.ChainID, h.Height, h.AppHash); err != nil {
 			return err
 		}
 		first = 1

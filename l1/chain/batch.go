@@ -194,7 +194,7 @@ func (x *executor) lockBond(from common.Address, bond uint64) error {
 		return nil
 	}
 	if err := x.debit(from, bond); err != nil {
-		return fmt.Errorf("sequencer bond: %w", err)
+		return fmt.Errorf("locking %d: %w", bond, err)
 	}
 	g, err := x.global()
 	if err != nil {

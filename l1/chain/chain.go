@@ -48,6 +48,10 @@ type Genesis struct {
 	Timestamp uint64
 	Alloc     []Alloc
 	Fees      Fees // zero: no fees
+	// Validators is the staked validator set of a chain under external consensus (validators.go);
+	// none: no validator state, and the validator transactions are refused.
+	Validators []GenesisValidator
+	Staking    Staking
 }
 
 // Config configures a Chain.
@@ -91,6 +95,10 @@ const (
 	EventChallengeRejected = l1api.EventChallengeRejected
 	EventConfigQueued      = l1api.EventConfigQueued
 	EventConfigActivated   = l1api.EventConfigActivated
+	EventValidatorChange   = l1api.EventValidatorChange
+	EventValidatorSet      = l1api.EventValidatorSet
+	EventValidatorSlashed  = l1api.EventValidatorSlashed
+	EventStakeReleased     = l1api.EventStakeReleased
 )
 
 type Event = l1api.Event
@@ -216,6 +224,9 @@ func (c *Chain) writeGenesis() error {
 	if !c.fees.IsZero() { // absent for a chain without fees: its genesis root is unchanged
 		o.putRLP(keyFees(), &c.fees)
 	}
+	if err := genesisValidators(o, &c.cfg.Genesis); err != nil {
+		return err
+	}
 	o.commitTx()
 	batch := c.db.NewBatch()
 	defer batch.Close()
@@ -277,9 +288,12 @@ func (c *Chain) Head() (height uint64, hash common.Hash, timestamp uint64, state
 // Pending is an executed, not yet committed block.
 type Pending struct {
 	Result
-	txs    [][]byte
-	o      *overlay
-	parent common.Hash
+	// ValidatorUpdates are the consensus engine's power changes of an epoch boundary, in force
+	// from height+2 (CometBFT's rule); empty in other blocks.
+	ValidatorUpdates []ValidatorUpdate
+	txs              [][]byte
+	o                *overlay
+	parent           common.Hash
 }
 
 // Execute runs txs as the next block with the given timestamp (clamped to the parent's) on an
@@ -287,6 +301,12 @@ type Pending struct {
 // fails only for a fatal condition (store error, escrow invariant); a failing transaction gets
 // a failed receipt.
 func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
+	return c.ExecuteBlock(timestamp, txs, nil)
+}
+
+// ExecuteBlock is Execute with the equivocation evidence the consensus engine reports for the
+// block (validators.go): it is applied before the transactions.
+func (c *Chain) ExecuteBlock(timestamp uint64, txs [][]byte, evidence []Misbehavior) (*Pending, error) {
 	c.mu.RLock()
 	hd := c.head
 	c.mu.RUnlock()
@@ -295,7 +315,10 @@ func (c *Chain) Execute(timestamp uint64, txs [][]byte) (*Pending, error) {
 	if err := x.tick(); err != nil {
 		return nil, err
 	}
-	p := &Pending{txs: txs, o: x.o, parent: hd.Hash}
+	if err := x.validatorTick(evidence); err != nil {
+		return nil, err
+	}
+	p := &Pending{txs: txs, o: x.o, parent: hd.Hash, ValidatorUpdates: x.valUpdates}
 	hashes := make([]common.Hash, len(txs))
 	for i, raw := range txs {
 		hashes[i] = crypto.Keccak256Hash(raw)

@@ -57,4 +57,13 @@ var (
 	ErrCorruptStore       = l1api.ErrCorruptStore
 	ErrNotFound           = l1api.ErrNotFound
 	ErrBadHeaderSignature = l1api.ErrBadHeaderSignature
+	ErrNoValidatorSet     = l1api.ErrNoValidatorSet
+	ErrNotValidator       = l1api.ErrNotValidator
+	ErrAlreadyValidator   = l1api.ErrAlreadyValidator
+	ErrJailed             = l1api.ErrJailed
+	ErrStakeTooLow        = l1api.ErrStakeTooLow
+	ErrBadConsensusKey    = l1api.ErrBadConsensusKey
+	ErrTooManyValidators  = l1api.ErrTooManyValidators
+	ErrStakeConcentration = l1api.ErrStakeConcentration
+	ErrLastValidator      = l1api.ErrLastValidator
 )

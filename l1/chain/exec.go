@@ -29,6 +29,8 @@ type executor struct {
 	events    []Event // of committed transactions and of the tick
 	txEvents  []Event // of the transaction being applied
 	txHash    common.Hash
+	// valUpdates are the power changes of an epoch boundary (validators.go).
+	valUpdates []ValidatorUpdate
 }
 
 func (x *executor) emit(e Event) {
@@ -181,6 +183,12 @@ func (x *executor) dispatch(tx *DecodedTx) error {
 		return x.releaseDelayed(p)
 	case *ConfigChange:
 		return x.configChange(p)
+	case *ValidatorJoin:
+		return x.validatorJoin(tx, p)
+	case *ValidatorStake:
+		return x.validatorStake(tx.Sender, p)
+	case *ValidatorLeave:
+		return x.validatorLeave(tx.Sender)
 	}
 	return fmt.Errorf("%w: %T", ErrUnknownType, tx.Body()) // unreachable: decodePayload knows every type
 }

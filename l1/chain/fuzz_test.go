@@ -39,7 +39,8 @@ func FuzzDecodePayload(f *testing.F) {
 	seeds := []any{&Transfer{Amount: 1}, &RollupConfig{TreeDepth: 4, Guardians: [][]byte{{1}}}, &Deposit{RollupID: 1},
 		&SubmitBatch{Data: []byte{1}}, &ClaimWithdrawal{Siblings: make([][32]byte, 12)}, &Challenge{Proof: []byte{2}},
 		&ExodusWithdrawal{Siblings: make([][32]byte, 4)}, &ExodusRefund{}, &GuardianAction{Sigs: []GuardianSig{{Sig: []byte{3}}}},
-		&ReleaseDelayed{}, &ConfigChange{Config: RollupConfig{TreeDepth: 4}, Sigs: []GuardianSig{{Sig: []byte{4}}}}}
+		&ReleaseDelayed{}, &ConfigChange{Config: RollupConfig{TreeDepth: 4}, Sigs: []GuardianSig{{Sig: []byte{4}}}},
+		&ValidatorJoin{ConsensusKey: make([]byte, 32), Stake: 1}, &ValidatorStake{Amount: 1, Withdraw: true}, &ValidatorLeave{}}
 	for i, p := range seeds {
 		b, _ := rlp.EncodeToBytes(p)
 		f.Add(uint8(i+1), b)

@@ -69,7 +69,9 @@ type harness struct {
 	real      ProofVerifier // the chain's verifier instead of verifier, when set (real proofs)
 	judge     FraudJudge
 	blocks    []*SealedBlock
-	fees      Fees // the genesis fees (zero unless a test sets them before open)
+	fees      Fees               // the genesis fees (zero unless a test sets them before open)
+	vals      []GenesisValidator // the genesis validator set (validators_test.go), none by default
+	staking   Staking
 }
 
 const userFunds = 1_000_000
@@ -109,7 +111,8 @@ func openMem(t testing.TB) *pebble.DB {
 }
 
 func (h *harness) genesis() Genesis {
-	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000, Fees: h.fees}
+	g := Genesis{ChainID: testChainID, Validator: h.validator.Public().Bytes(), Timestamp: 1000, Fees: h.fees,
+		Validators: h.vals, Staking: h.staking}
 	for _, u := range h.users {
 		g.Alloc = append(g.Alloc, Alloc{Address: u.Address(), Balance: userFunds})
 	}
@@ -361,7 +364,11 @@ func (h *harness) checkSupply(extra ...common.Address) {
 	}
 	g, _ := h.c.Global()
 	total += g.Bonded + g.Burned
-	if want := uint64(len(h.users)) * userFunds; total != want {
+	want := uint64(len(h.users)) * userFunds
+	for _, v := range h.vals {
+		want += v.Stake
+	}
+	if total != want {
 		h.t.Fatalf("supply %d, genesis allocated %d", total, want)
 	}
 }

@@ -31,6 +31,9 @@ const (
 	TxGuardianAction   = l1api.TxGuardianAction
 	TxReleaseDelayed   = l1api.TxReleaseDelayed
 	TxConfigChange     = l1api.TxConfigChange
+	TxValidatorJoin    = l1api.TxValidatorJoin
+	TxValidatorStake   = l1api.TxValidatorStake
+	TxValidatorLeave   = l1api.TxValidatorLeave
 )
 
 type Tx = l1api.Tx

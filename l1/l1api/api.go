@@ -28,6 +28,8 @@ const (
 	MethodCertificate = "l1_certificate"
 	// MethodProveState serves proven reads at a committed height (docs/l1.md §9, l1/node/prove.go).
 	MethodProveState = "l1_proveState"
+	// MethodValidators serves the validator set that certifies a height (SignerSet).
+	MethodValidators = "l1_validators"
 )
 
 // Limits of the API, checked before a payload is decoded.

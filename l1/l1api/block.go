@@ -66,6 +66,10 @@ const (
 	EventChallengeRejected // the judge rejected a challenge: Amount is the bond burned, Address the challenger
 	EventConfigQueued      // a config change was queued: Number is its activation height, Root its config hash
 	EventConfigActivated   // a queued config change applied: Number is the height, Root its config hash
+	EventValidatorChange   // a join, stake change or leave was queued: Address the validator, Amount its stake from the next epoch
+	EventValidatorSet      // an epoch boundary changed the set: Number the height it is in force from, Amount its total stake
+	EventValidatorSlashed  // equivocation evidence: Address the validator, Amount the stake burned, Number the evidence height
+	EventStakeReleased     // unbonded stake paid back: Address the validator, Amount
 )
 
 var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup_registered", EventDeposit: "deposit",
@@ -73,7 +77,8 @@ var eventNames = [...]string{EventBlock: "block", EventRollupRegistered: "rollup
 	EventChallengeUpheld: "challenge_upheld", EventWithdrawalPaid: "withdrawal_paid", EventWithdrawalDelayed: "withdrawal_delayed",
 	EventRollupFrozen: "rollup_frozen", EventExodus: "exodus", EventDepositRefunded: "deposit_refunded", EventPaused: "paused",
 	EventUnpaused: "unpaused", EventChallengeRejected: "challenge_rejected", EventConfigQueued: "config_queued",
-	EventConfigActivated: "config_activated"}
+	EventConfigActivated: "config_activated", EventValidatorChange: "validator_change", EventValidatorSet: "validator_set",
+	EventValidatorSlashed: "validator_slashed", EventStakeReleased: "stake_released"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && eventNames[k] != "" {

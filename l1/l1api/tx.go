@@ -48,6 +48,9 @@ const (
 	TxGuardianAction   TxType = 9
 	TxReleaseDelayed   TxType = 10
 	TxConfigChange     TxType = 11
+	TxValidatorJoin    TxType = 12
+	TxValidatorStake   TxType = 13
+	TxValidatorLeave   TxType = 14
 )
 
 var txContexts = map[TxType]pqkey.Context{
@@ -62,6 +65,9 @@ var txContexts = map[TxType]pqkey.Context{
 	TxGuardianAction:   pqkey.ContextTxGuardianAction,
 	TxReleaseDelayed:   pqkey.ContextTxReleaseDelayed,
 	TxConfigChange:     pqkey.ContextTxConfigChange,
+	TxValidatorJoin:    pqkey.ContextTxValidatorJoin,
+	TxValidatorStake:   pqkey.ContextTxValidatorStake,
+	TxValidatorLeave:   pqkey.ContextTxValidatorLeave,
 }
 
 // Context returns the signature context of the type, or false for an unknown type.
@@ -169,6 +175,12 @@ func DecodePayload(t TxType, b []byte) (any, error) {
 		p = new(ReleaseDelayed)
 	case TxConfigChange:
 		p = new(ConfigChange)
+	case TxValidatorJoin:
+		p = new(ValidatorJoin)
+	case TxValidatorStake:
+		p = new(ValidatorStake)
+	case TxValidatorLeave:
+		p = new(ValidatorLeave)
 	default:
 		return nil, fmt.Errorf("%w: %d", ErrUnknownType, t)
 	}

@@ -27,7 +27,7 @@ var (
 
 // startNode runs a node on a real pebble store in dir and serves its API on loopback. Blocks are
 // produced by the test (ProduceBlock), so no test waits on a clock.
-func startNode(t *testing.T, dir string) (*node.Node, string) {
+func startNode(t testing.TB, dir string) (*node.Node, string) {
 	t.Helper()
 	n, err := node.New(node.Config{Dir: dir, Key: validator, Genesis: chain.Genesis{ChainID: chainID,
 		Validator: validator.Public().Bytes(), Alloc: []chain.Alloc{{Address: alice.Address(), Balance: 1000}}}})

@@ -72,22 +72,30 @@ func (v *lyingValidator) start(t *testing.T) string {
 }
 
 // certify builds a certificate of h signed by keys (real ML-DSA-65 votes), in signer order.
-func certify(t *testing.T, h qc.Header, keys ...*pqkey.PrivateKey) *qc.Certificate {
+func certify(t testing.TB, h qc.Header, keys ...*pqkey.PrivateKey) *qc.Certificate {
 	t.Helper()
+	c, err := certifyVotes(h, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func certifyVotes(h qc.Header, keys ...*pqkey.PrivateKey) (*qc.Certificate, error) {
 	c := &qc.Certificate{Header: h}
 	for _, k := range keys {
 		sig, err := qc.Sign(k, &h)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		c.Votes = append(c.Votes, qc.Vote{Signer: k.Address(), Sig: sig})
 	}
 	slices.SortFunc(c.Votes, func(a, b qc.Vote) int { return bytes.Compare(a.Signer[:], b.Signer[:]) })
-	return c
+	return c, nil
 }
 
 // testSet is a set of four validators of equal stake (10 each): three sign a quorum.
-func testSet(t *testing.T) ([]*pqkey.PrivateKey, *qc.ValidatorSet) {
+func testSet(t testing.TB) ([]*pqkey.PrivateKey, *qc.ValidatorSet) {
 	t.Helper()
 	keys := []*pqkey.PrivateKey{key(20), key(21), key(22), key(23)}
 	var vals []qc.Validator

@@ -84,7 +84,7 @@ func TestRotationPastDeadAndStalled(t *testing.T) {
 	defer close(done)
 
 	c, err := l1client.New(l1client.Config{Addrs: []string{deadAddr(t), stalled, liveAddr}, ChainID: chainID,
-		Validators: setOf(t, stalledKey, liveKey), Key: key(9), StallTimeout: 400 * time.Millisecond,
+		Validators: setOf(t, stalledKey, liveKey), Key: key(9), StallTimeout: time.Second,
 		MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -112,25 +112,39 @@ func TestRotationPastDeadAndStalled(t *testing.T) {
 }
 
 // droppingValidator is a FAULT-INJECTING fake validator: a real quicrpc server signing with a
-// member's key whose l1_submitTx takes the transaction and never answers; the test then stops
-// the server, so the connection fails under the submission.
-func droppingValidator(t *testing.T, k *pqkey.PrivateKey) (addr string, got <-chan struct{}, stop func()) {
+// member's key whose l1_submitTx takes the transaction and never answers while the connection
+// lives; drop then closes the server's connections under it (the handler is released only at
+// the test's end, so no answer races the close).
+func droppingValidator(t *testing.T, k *pqkey.PrivateKey) (addr string, got <-chan struct{}, drop func()) {
 	t.Helper()
 	srv, err := quicrpc.NewServer(quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0", ValidatorKey: k, ChainID: chainID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	received := make(chan struct{}, 1)
-	srv.Handle(node.MethodSubmitTx, func(ctx context.Context, _ *quicrpc.Request) ([]byte, error) {
+	received, release, stopped := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	srv.Handle(node.MethodSubmitTx, func(context.Context, *quicrpc.Request) ([]byte, error) {
 		received <- struct{}{}
-		<-ctx.Done()
-		return nil, ctx.Err()
+		<-release
+		return nil, errors.New("dropped")
 	})
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Stop)
-	return srv.Addr().String(), received, srv.Stop
+	var once sync.Once
+	drop = func() {
+		once.Do(func() {
+			go func() { // Stop closes the connections at once, then waits for the handler
+				srv.Stop()
+				close(stopped)
+			}()
+		})
+	}
+	t.Cleanup(func() {
+		drop()
+		close(release)
+		<-stopped
+	})
+	return srv.Addr().String(), received, drop
 }
 
 // TestSubmitFailsOver: a submission whose connection fails under it is sent again to the next

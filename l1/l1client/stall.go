@@ -43,7 +43,9 @@ func (c *Client) watchStall(ctx context.Context) {
 		if cur != rpc {
 			rpc, height, since = cur, 0, time.Now()
 		}
-		if h, ok := c.head(ctx, rpc, period); ok && h > height {
+		// A slow answer still counts if it shows progress; one that never comes ends with the
+		// stall timeout, after which the node has stalled anyway.
+		if h, ok := c.head(ctx, rpc, c.cfg.StallTimeout); ok && h > height {
 			height, since = h, time.Now()
 			continue
 		}

@@ -28,6 +28,7 @@ const (
 	MethodEvents      = l1api.MethodEvents
 	MethodCertificate = l1api.MethodCertificate
 	MethodProveState  = l1api.MethodProveState
+	MethodValidators  = l1api.MethodValidators
 )
 
 const (
@@ -87,6 +88,8 @@ type EventsRequest = l1api.EventsRequest
 //	                                              (CometBFT validators; not_found before height+2)
 //	l1_proveState  stateproof.Request          -> stateproof.Reply: the keys' values at a height
 //	                                              with their proofs and the height's certificate
+//	l1_validators  height u64                  -> SignerSet: the set whose votes certify that height
+//	                                              (not_found on a single-validator node)
 func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodSubmitTx, n.handleSubmitTx)
 	srv.Handle(MethodAccount, query(func(a common.Address) (any, error) { return n.Account(a) }))
@@ -106,6 +109,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.HandleStream(MethodEvents, n.handleEvents)
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 	srv.Handle(MethodProveState, n.handleProveState)
+	srv.Handle(MethodValidators, query(func(h uint64) (any, error) { return n.Signers(h) }))
 }
 
 // Serve starts a QUIC server for the node's API with cfg (its ChainID is the node's; a nil

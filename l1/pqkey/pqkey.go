@@ -65,6 +65,9 @@ const (
 	ContextTxGuardianAction   Context = "pqbridge/l1-tx/guardian-action/v1"
 	ContextTxReleaseDelayed   Context = "pqbridge/l1-tx/release-delayed/v1"
 	ContextTxConfigChange     Context = "pqbridge/l1-tx/config-change/v1"
+	ContextTxValidatorJoin    Context = "pqbridge/l1-tx/validator-join/v1"
+	ContextTxValidatorStake   Context = "pqbridge/l1-tx/validator-stake/v1"
+	ContextTxValidatorLeave   Context = "pqbridge/l1-tx/validator-leave/v1"
 )
 
 const maxContextLen = 255 // FIPS 204 limit on the context string
@@ -133,6 +136,19 @@ func (k *PrivateKey) Sign(ctx Context, chainID, nonce uint64, payload []byte) ([
 	}
 	sig := make([]byte, SignatureSize)
 	if err := mldsa65.SignTo(k.sk, message(chainID, nonce, payload), []byte(ctx), true, sig); err != nil {
+		return nil, fmt.Errorf("pqkey: sign %s: %w", ctx, err)
+	}
+	return sig, nil
+}
+
+// SignDeterministic is Sign with FIPS 204's deterministic variant: the same inputs give the
+// same signature. It exists for reproducible test vectors; everything else signs with Sign.
+func (k *PrivateKey) SignDeterministic(ctx Context, chainID, nonce uint64, payload []byte) ([]byte, error) {
+	if err := ctx.check(); err != nil {
+		return nil, err
+	}
+	sig := make([]byte, SignatureSize)
+	if err := mldsa65.SignTo(k.sk, message(chainID, nonce, payload), []byte(ctx), false, sig); err != nil {
 		return nil, fmt.Errorf("pqkey: sign %s: %w", ctx, err)
 	}
 	return sig, nil

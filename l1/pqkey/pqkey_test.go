@@ -118,3 +118,34 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestSignDeterministic: the deterministic variant gives the same signature for the same
+// inputs, which verifies like a hedged one; the L2 contexts separate transactions from exodus.
+func TestSignDeterministic(t *testing.T) {
+	k := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{9})
+	payload := []byte("l2 message")
+	a, err := k.SignDeterministic(pqkey.ContextL2Tx, 7, 3, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := k.SignDeterministic(pqkey.ContextL2Tx, 7, 3, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("two deterministic signatures of the same inputs differ")
+	}
+	if err := k.Public().Verify(pqkey.ContextL2Tx, 7, 3, payload, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Public().Verify(pqkey.ContextL2Exodus, 7, 3, payload, a); !errors.Is(err, pqkey.ErrBadSignature) {
+		t.Fatalf("an L2 transaction signature verifies as an exodus: %v", err)
+	}
+	c, err := k.SignDeterministic(pqkey.ContextL2Tx, 7, 4, payload)
+	if err != nil || bytes.Equal(a, c) {
+		t.Fatalf("another nonce gives the same signature (%v)", err)
+	}
+	if _, err := k.SignDeterministic("", 7, 3, payload); !errors.Is(err, pqkey.ErrBadContext) {
+		t.Fatalf("empty context: %v", err)
+	}
+}

@@ -17,6 +17,9 @@
 // necessarily holds two connections with two different exporter values) can neither forward a
 // client's requests nor the validator's responses. Dial does not return before the validator has
 // signed a response over the new connection's binding, so nothing is sent to an unproven server.
+// That response (to quicrpc.hello) carries the server's public key: a client pinning a set of
+// validator keys (ClientConfig.ValidatorSet) accepts the connection only if the key is a member
+// and signed it, and then that key only (Client.Validator).
 //
 // # Framing
 //

@@ -293,6 +293,7 @@ func (tg *target) endpoints(t *testing.T) []endpoint {
 					rlp.DecodeBytes(r.Entries[0].Value, &a) == nil && a.Balance == carolBalance && len(r.Cert) == 0
 			}), badQuery, stateproof.MaxRequestSize + 1,
 			fmt.Sprintf("bad request payload: stateproof: request of %d bytes, at most %d", stateproof.MaxRequestSize+1, stateproof.MaxRequestSize)},
+		{node.MethodValidators, rlpBytes(t, included), remote("not_found"), badQuery, node.MaxQuerySize + 1, tooBigQuery},
 		// A subscription's genuine answer is the signed acknowledgement, with no payload.
 		{node.MethodEvents, rlpBytes(t, &node.EventsRequest{FromHeight: 1}), func(t *testing.T, reply []byte, err error) {
 			t.Helper()

@@ -38,3 +38,5 @@ func DelayedKey(id, n uint64) []byte         { return u64key(PrefixState+"delaye
 func ClaimDelayedKey(id, n, k uint64) []byte { return u64key(PrefixState+"claimdelay/", id, n, k) }
 func GlobalKey() []byte                      { return []byte(PrefixState + "global") }
 func FeesKey() []byte                        { return []byte(PrefixState + "fees") }
+func ValidatorsKey() []byte                  { return []byte(PrefixState + "validators") }
+func ValidatorSetKey(from uint64) []byte     { return u64key(PrefixState+"valset/", from) }

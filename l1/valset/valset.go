@@ -1,7 +1,10 @@
 // Package valset reads the validator-set JSON that every L1 validator (pql1node -validators)
 // and every client that pins the set (-l1-validators) take:
 //
-//	{"validators": [{"pqKey": "0x<ML-DSA-65 public key>", "consensusKey": "0x<Ed25519 public key>", "power": 10}, ...]}
+//	{"validators": [{"pqKey": "0x<ML-DSA-65 public key>", "consensusKey": "0x<Ed25519 public key>", "stake": 10}, ...],
+//	 "epochLength": 100, "minStake": 10}
+//
+// ("power" is accepted as the older name of "stake").
 //
 // It is pure (no CometBFT, no pebble), so clients link it without the validator's engine.
 package valset
@@ -22,14 +25,26 @@ import (
 
 // Entry is one validator of the file.
 type Entry struct {
-	PQKey        hexutil.Bytes `json:"pqKey"`        // ML-DSA-65 public key: certificates and QUIC replies
-	ConsensusKey hexutil.Bytes `json:"consensusKey"` // Ed25519 public key: CometBFT's votes
-	Power        uint64        `json:"power"`        // stake
+	PQKey        hexutil.Bytes `json:"pqKey"`           // ML-DSA-65 public key: certificates and QUIC replies
+	ConsensusKey hexutil.Bytes `json:"consensusKey"`    // Ed25519 public key: CometBFT's votes
+	Stake        uint64        `json:"stake,omitempty"` // its stake: CometBFT's voting power and its weight in certificates
+	Power        uint64        `json:"power,omitempty"` // the older name of stake
+}
+
+// StakeOf is the entry's stake (Stake, or Power in a file of the older form).
+func (e *Entry) StakeOf() uint64 {
+	if e.Stake != 0 {
+		return e.Stake
+	}
+	return e.Power
 }
 
 // File is the validator-set JSON.
 type File struct {
 	Validators []Entry `json:"validators"`
+	// The genesis staking parameters (pql1node; docs/l1.md §5, Validators); clients ignore them.
+	EpochLength uint64 `json:"epochLength,omitempty"`
+	MinStake    uint64 `json:"minStake,omitempty"`
 }
 
 // Read decodes the file at path strictly (unknown fields and trailing data are refused); every
@@ -60,6 +75,11 @@ func Parse(b []byte) (*File, error) {
 	if len(f.Validators) == 0 {
 		return nil, errors.New("lists no validator")
 	}
+	for i, v := range f.Validators {
+		if v.Stake != 0 && v.Power != 0 && v.Stake != v.Power {
+			return nil, fmt.Errorf("validator %d: stake %d and power %d; give one", i, v.Stake, v.Power)
+		}
+	}
 	return &f, nil
 }
 
@@ -72,7 +92,7 @@ func (f *File) Set() (*qc.ValidatorSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("validator %d: pqKey: %w", i, err)
 		}
-		vals[i] = qc.Validator{Key: k, Power: v.Power}
+		vals[i] = qc.Validator{Key: k, Power: v.StakeOf()}
 	}
 	return qc.NewValidatorSet(vals)
 }

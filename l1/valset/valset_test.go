@@ -34,17 +34,26 @@ func TestReadSet(t *testing.T) {
 	if len(s.Validators()) != 3 || s.TotalPower() != 33 {
 		t.Fatalf("set of %d, power %d; want 3, 33", len(s.Validators()), s.TotalPower())
 	}
+	// "stake" is the current name of the same number.
+	staked := filepath.Join(dir, "staked.json")
+	if err := os.WriteFile(staked, []byte(strings.ReplaceAll(string(b), `"power"`, `"stake"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := ReadSet(staked); err != nil || s2.Hash() != s.Hash() {
+		t.Fatalf("the set with stake: %v; want the same set", err)
+	}
 
 	cases := map[string]struct {
 		body string
 		want string
 		is   error
 	}{
-		"empty":    {`{"validators": []}`, "lists no validator", nil},
-		"unknown":  {`{"validators": [], "x": 1}`, "unknown field", nil},
-		"trailing": {string(b) + "{}", "data after the object", nil},
-		"badkey":   {`{"validators": [{"pqKey": "0x01", "consensusKey": "0x", "power": 1}]}`, "validator 0: pqKey", nil},
-		"nopower":  {strings.Replace(string(b), `"power":10`, `"power":0`, 1), "has no stake", qc.ErrBadSet},
+		"empty":           {`{"validators": []}`, "lists no validator", nil},
+		"unknown":         {`{"validators": [], "x": 1}`, "unknown field", nil},
+		"trailing":        {string(b) + "{}", "data after the object", nil},
+		"badkey":          {`{"validators": [{"pqKey": "0x01", "consensusKey": "0x", "power": 1}]}`, "validator 0: pqKey", nil},
+		"nopower":         {strings.Replace(string(b), `"power":10`, `"power":0`, 1), "has no stake", qc.ErrBadSet},
+		"stake and power": {strings.Replace(string(b), `"power":10`, `"power":10,"stake":11`, 1), "validator 0: stake 11 and power 10", nil},
 	}
 	for name, tc := range cases {
 		p := filepath.Join(dir, name+".json")

@@ -15,6 +15,7 @@ import (
 // the tree); the expected results are whatever the reference computes, not the shadow.
 type RandomBatches struct {
 	depth  int
+	mldsa  bool // NewMixedRandomBatches: ML-DSA keys and types 5 and 6 too
 	rng    *rand.Rand
 	keys   []l2.PublicKey
 	hot    []uint32 // a small set of indices the transactions concentrate on
@@ -27,8 +28,9 @@ type shadowAccount struct {
 }
 
 const (
-	randomKeys = 4
-	hotIndices = 48
+	randomKeys      = 4
+	randomMLDSAKeys = 2
+	hotIndices      = 48
 )
 
 // NewRandomBatches returns a generator for a state of the given depth that starts empty.
@@ -42,6 +44,24 @@ func NewRandomBatches(seed uint64, depth int) *RandomBatches {
 	r.hot = append(r.hot, 0, uint32(size-1))
 	for len(r.hot) < hotIndices && uint64(len(r.hot)) < size {
 		r.hot = append(r.hot, uint32(rng.Uint64N(size)))
+	}
+	return r
+}
+
+// NewMixedRandomBatches is NewRandomBatches whose key pool also holds ML-DSA account keys
+// (0, kh) and whose transfers and withdraws are also of types 5 and 6: mostly of the sender's
+// kind, sometimes of the other (key_kind_mismatch). Its batches are the records only (docs
+// §5.4: what the core reads) and their ML-DSA signatures do not exist: apply them without
+// signature checks.
+func NewMixedRandomBatches(seed uint64, depth int) *RandomBatches {
+	r := NewRandomBatches(seed, depth)
+	r.mldsa = true
+	for range randomMLDSAKeys {
+		var pub [l2.MLDSAPubSize]byte
+		for j := range pub {
+			pub[j] = byte(r.rng.Uint32())
+		}
+		r.keys = append(r.keys, l2.MLDSAPublicKey(pub[:]))
 	}
 	return r
 }
@@ -127,7 +147,9 @@ func (r *RandomBatches) next() l2.Tx {
 			to = from
 		}
 		a := r.shadow[from]
-		return l2.Tx{Type: l2.TxTransfer, From: from, To: to, Nonce: r.nonce(a), Amount: r.amount(a.balance)}
+		tx := l2.Tx{Type: l2.TxTransfer, From: from, To: to, Nonce: r.nonce(a), Amount: r.amount(a.balance)}
+		r.kind(&tx, a)
+		return tx
 	default:
 		from := r.existing()
 		if r.rng.IntN(8) == 0 {
@@ -138,8 +160,31 @@ func (r *RandomBatches) next() l2.Tx {
 		for j := range addr {
 			addr[j] = byte(r.rng.Uint32())
 		}
-		return l2.Tx{Type: l2.TxWithdraw, From: from, Nonce: r.nonce(a), Amount: r.amount(a.balance), Address: addr}
+		tx := l2.Tx{Type: l2.TxWithdraw, From: from, Nonce: r.nonce(a), Amount: r.amount(a.balance), Address: addr}
+		r.kind(&tx, a)
+		return tx
 	}
+}
+
+// kind makes a transfer or withdraw of a mixed generator of the sender's key kind, one time in
+// eight of the other kind. Type 5/6 records carry a made-up signature digest in w2.
+func (r *RandomBatches) kind(tx *l2.Tx, sender shadowAccount) {
+	if !r.mldsa {
+		return
+	}
+	pq := l2.IsMLDSAKey(r.keys[sender.key])
+	if r.rng.IntN(8) == 0 {
+		pq = !pq
+	}
+	if !pq {
+		return
+	}
+	if tx.Type == l2.TxTransfer {
+		tx.Type = l2.TxTransferMLDSA
+	} else {
+		tx.Type = l2.TxWithdrawMLDSA
+	}
+	tx.SigDigest.SetUint64(r.rng.Uint64())
 }
 
 // nonce is mostly the expected one, sometimes stale or ahead.
@@ -176,15 +221,18 @@ func (r *RandomBatches) apply(tx *l2.Tx) {
 			a.balance += tx.Amount
 			r.shadow[tx.From] = a
 		}
-	case l2.TxTransfer, l2.TxWithdraw:
-		if uint64(tx.From) >= size || (tx.Type == l2.TxTransfer && uint64(tx.To) >= size) {
+	case l2.TxTransfer, l2.TxWithdraw, l2.TxTransferMLDSA, l2.TxWithdrawMLDSA:
+		if uint64(tx.From) >= size || (tx.Type.IsTransfer() && uint64(tx.To) >= size) {
 			return
 		}
 		s, ok := r.shadow[tx.From]
-		if !ok || tx.Nonce != s.nonce || s.nonce == math.MaxUint64 || tx.Amount > s.balance {
+		if !ok || l2.IsMLDSAKey(r.keys[s.key]) != tx.Type.MLDSA() {
 			return
 		}
-		if tx.Type == l2.TxWithdraw {
+		if tx.Nonce != s.nonce || s.nonce == math.MaxUint64 || tx.Amount > s.balance {
+			return
+		}
+		if tx.Type.IsWithdraw() {
 			s.balance -= tx.Amount
 			s.nonce++
 			r.shadow[tx.From] = s

@@ -65,6 +65,9 @@ func Generate() (*File, error) {
 	if f.Chunks, err = g.chunkings(); err != nil {
 		return nil, err
 	}
+	if f.Interleaved, err = g.interleaved(); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -236,6 +239,20 @@ func (b *builder) batch(want []l2.Status, txs ...l2.Tx) {
 	}
 }
 
+// rawData applies interleaved batch data (docs §5.4) that must decode, with its signatures,
+// and returns the statuses; the batch's txs are its records and its data the interleaved form.
+func (b *builder) rawData(data []byte) []l2.Status {
+	if b.err != nil {
+		return nil
+	}
+	records, _, err := l2.SplitBatchData(data)
+	if err != nil {
+		b.err = err
+		return nil
+	}
+	return b.apply(Batch{Txs: records, Data: data}, data)
+}
+
 // raw applies batch data that must fail with the call-level error wantErr, or succeed if it
 // is "", and returns the statuses.
 func (b *builder) raw(data []byte, wantErr string) []l2.Status {
@@ -243,7 +260,7 @@ func (b *builder) raw(data []byte, wantErr string) []l2.Status {
 		return nil
 	}
 	batch := Batch{Txs: data}
-	txs, err := l2.DecodeBatch(data)
+	_, err := l2.DecodeBatch(data)
 	batch.Error = ErrorName(err)
 	if batch.Error != wantErr {
 		b.err = fmt.Errorf("batch %d: error %q (%v), want %q", len(b.c.Batches), batch.Error, err, wantErr)
@@ -251,6 +268,17 @@ func (b *builder) raw(data []byte, wantErr string) []l2.Status {
 	}
 	if err != nil {
 		b.c.Batches = append(b.c.Batches, batch)
+		return nil
+	}
+	return b.apply(batch, data)
+}
+
+// apply applies decodable batch data (records, or the interleaved form) and records batch
+// with its results.
+func (b *builder) apply(batch Batch, data []byte) []l2.Status {
+	txs, _, err := l2.DecodeBatchData(data)
+	if err != nil {
+		b.err = err
 		return nil
 	}
 	dh, err := l2.DataHash(data)
@@ -495,6 +523,9 @@ func (g *generator) cases() ([]Case, error) {
 		return nil, err
 	}
 	if err := g.depthCases(&cases); err != nil {
+		return nil, err
+	}
+	if err := g.mldsaCases(&cases); err != nil {
 		return nil, err
 	}
 	if err := g.refundCases(&cases); err != nil {

@@ -30,6 +30,19 @@ type File struct {
 	Leaves        []Leaf        `json:"leaves"`
 	Cases         []Case        `json:"cases"`
 	Chunks        []Chunking    `json:"chunks"` // docs/protocol.md §8.8
+	// Interleaved are structural cases of the interleaved batch data form (docs §5.4), read by
+	// l2.SplitBatchData and l2.DecodeBatchData only (the core reads records).
+	Interleaved []Interleaved `json:"interleaved"`
+}
+
+// Interleaved is interleaved batch data and what decoding it gives: a call-level error, or its
+// records and data hash.
+type Interleaved struct {
+	Name     string   `json:"name"`
+	Data     Bytes    `json:"data"`
+	Error    string   `json:"error"`
+	Records  Bytes    `json:"records,omitempty"`
+	DataHash *Element `json:"data_hash,omitempty"`
 }
 
 // Compression is a known answer of Compress(left, right).
@@ -67,7 +80,10 @@ type Case struct {
 	PreState []Account `json:"pre_state,omitempty"`
 	// PreStateRoot is the root of the PreState accounts, so a snapshot of them (which carries
 	// its root) can be built without a Merkle tree.
-	PreStateRoot  *Element  `json:"pre_state_root,omitempty"`
+	PreStateRoot *Element `json:"pre_state_root,omitempty"`
+	// MLDSAKeys are the ML-DSA-65 public keys the reference's KeyBook knows (docs §7: a type
+	// 5/6 whose sender's key is not among them is bad_signature with verify_signatures).
+	MLDSAKeys     []Bytes   `json:"mldsa_keys,omitempty"`
 	Batches       []Batch   `json:"batches"`
 	AccountsAfter []Account `json:"accounts_after"`
 	RootAfter     Element   `json:"root_after"`
@@ -76,7 +92,10 @@ type Case struct {
 // Batch is one batch of a case and its expected results. A batch with a call-level Error has
 // no results and leaves the state unchanged.
 type Batch struct {
-	Txs              Bytes     `json:"txs"`
+	Txs Bytes `json:"txs"` // the records, what the core reads
+	// Data is the batch data in its interleaved form (docs §5.4) when the batch has type 5/6
+	// records: each followed by its ML-DSA signature. Its records are Txs.
+	Data             Bytes     `json:"data,omitempty"`
 	Error            string    `json:"error"`
 	Statuses         []int     `json:"statuses,omitempty"`
 	PostRoots        []Element `json:"post_roots,omitempty"`

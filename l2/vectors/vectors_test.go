@@ -92,10 +92,18 @@ func TestReplay(t *testing.T) {
 			if c.VerifySignatures {
 				covered["verify_signatures"] = true
 			}
-			opts := l2.ApplyOptions{ChainID: uint64(c.ChainID), VerifySignatures: c.VerifySignatures}
+			keys := l2.KeyMap{}
+			for _, pub := range c.MLDSAKeys {
+				keys.Add(pub)
+				covered["mldsa_keys"] = true
+			}
+			opts := l2.ApplyOptions{ChainID: uint64(c.ChainID), VerifySignatures: c.VerifySignatures, Keys: keys}
 			for bi, b := range c.Batches {
 				replayBatch(t, fmt.Sprintf("batch %d", bi), s, opts, b)
 				covered[b.Error] = true
+				if b.Data != nil {
+					covered["data"] = true
+				}
 				for _, st := range b.Statuses {
 					covered[l2.Status(st).String()] = true
 				}
@@ -119,7 +127,7 @@ func TestReplay(t *testing.T) {
 	for _, name := range []string{"malformed", "unknown_type", "non_canonical", "batch_too_large",
 		"ok", "index_out_of_range", "sender_not_found", "recipient_not_found", "bad_nonce",
 		"nonce_exhausted", "insufficient_balance", "balance_overflow", "pubkey_mismatch", "bad_signature",
-		"pre_state", "verify_signatures"} {
+		"key_kind_mismatch", "pre_state", "verify_signatures", "mldsa_keys", "data"} {
 		if !covered[name] {
 			t.Errorf("no case gives %s", name)
 		}
@@ -129,7 +137,19 @@ func TestReplay(t *testing.T) {
 func replayBatch(t *testing.T, name string, s *l2.State, opts l2.ApplyOptions, b vectors.Batch) {
 	t.Helper()
 	rootBefore := s.Root()
-	txs, err := l2.DecodeBatch(b.Txs)
+	data := b.Txs
+	var txs []l2.Tx
+	var err error
+	if b.Data != nil { // interleaved: its records are txs
+		data = b.Data
+		records, _, err := l2.SplitBatchData(b.Data)
+		if err != nil || !bytes.Equal(records, b.Txs) {
+			t.Fatalf("%s: the records of data are not txs (%v)", name, err)
+		}
+		txs, _, err = l2.DecodeBatchData(data)
+	} else {
+		txs, err = l2.DecodeBatch(data)
+	}
 	if got := vectors.ErrorName(err); got != b.Error {
 		t.Fatalf("%s: error %q, want %q", name, got, b.Error)
 	}
@@ -151,12 +171,44 @@ func replayBatch(t *testing.T, name string, s *l2.State, opts l2.ApplyOptions, b
 			t.Fatalf("%s: transaction %d: status %d", name, k, r.Statuses[k])
 		}
 	}
-	dh, err := l2.DataHash(b.Txs)
+	dh, err := l2.DataHash(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !eq(r.FinalRoot, *b.FinalRoot) || !eq(r.TraceRoot, *b.TraceRoot) || !eq(r.WithdrawalRoot, *b.WithdrawalRoot) || !eq(dh, *b.DataHash) {
 		t.Fatalf("%s: final, trace, withdrawal root or data hash", name)
+	}
+}
+
+// TestInterleaved replays the interleaved-form cases: the error, or the records and the data
+// hash, which is the records' (docs §8.5).
+func TestInterleaved(t *testing.T) {
+	f, err := vectors.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, c := range f.Interleaved {
+		records, _, err := l2.SplitBatchData(c.Data)
+		if err == nil {
+			_, _, err = l2.DecodeBatchData(c.Data)
+		}
+		if got := vectors.ErrorName(err); got != c.Error {
+			t.Fatalf("%s: error %q, want %q", c.Name, got, c.Error)
+		}
+		seen[c.Error] = true
+		if err != nil {
+			continue
+		}
+		h, err := l2.DataHash(c.Data)
+		txs, errR := l2.DecodeBatch(c.Records)
+		if err != nil || errR != nil || !bytes.Equal(records, c.Records) || c.DataHash == nil || !eq(h, *c.DataHash) ||
+			!eq(l2.TxsDataHash(txs), *c.DataHash) {
+			t.Fatalf("%s: records or data hash (%v, %v)", c.Name, err, errR)
+		}
+	}
+	if !seen[""] || !seen["malformed"] {
+		t.Fatalf("interleaved cases cover %v", seen)
 	}
 }
 

@@ -31,7 +31,7 @@ extern "C" {
 typedef enum {
     PQ_OK = 0,
     PQ_ERR_MALFORMED = 1,          /* batch data length or a record's layout is wrong (§5.3) */
-    PQ_ERR_UNKNOWN_TYPE = 2,       /* a record's type byte is > 3 */
+    PQ_ERR_UNKNOWN_TYPE = 2,       /* a record's type byte is > 6 */
     PQ_ERR_NON_CANONICAL = 3,      /* a 32-byte word is >= p */
     PQ_ERR_BATCH_TOO_LARGE = 4,    /* more than PQ_MAX_BATCH_TXS records */
     PQ_ERR_BUFFER_TOO_SMALL = 5,   /* an output buffer is shorter than required */
@@ -53,7 +53,8 @@ enum {
     PQ_TX_BALANCE_OVERFLOW = 7,
     PQ_TX_PUBKEY_MISMATCH = 8,
     PQ_TX_BAD_SIGNATURE = 9,        /* never produced by the core */
-    PQ_TX_DEPOSIT_PLACEABLE = 10    /* a refund of a deposit that some index could take (§7.6) */
+    PQ_TX_DEPOSIT_PLACEABLE = 10,   /* a refund of a deposit that some index could take (§7.6) */
+    PQ_TX_KEY_KIND_MISMATCH = 11    /* a type 2/3 from an ML-DSA account or 5/6 from an EdDSA one */
 };
 
 #define PQ_TX_SIZE 160
@@ -113,8 +114,8 @@ int pq_core_apply_batch(pq_core *core,
  * advanced identically) and also writes, for every transaction k, two witness entries taken in
  * the state BEFORE transaction k, for the validity prover: entry A (at witness + 2k*E, with
  * E = PQ_WITNESS_ENTRY_FIXED + 32*depth) for index `from` (the sender; for a deposit the target;
- * for a no-op index 0) and entry B (at witness + (2k+1)*E) for index `to` (transfers; for every
- * other type a copy of A). Entries are written whatever the transaction's status.
+ * for a no-op index 0) and entry B (at witness + (2k+1)*E) for index `to` (transfers, types 2
+ * and 5; for every other type a copy of A). Entries are written whatever the transaction's status.
  * Entry layout (big-endian integers):
  *   index u32 | exists u8 | pad 3 zero | pk.x 32 | pk.y 32 | balance u64 | nonce u64 | leaf 32 |
  *   siblings depth*32 (leaf level first, docs/protocol.md §4.3).

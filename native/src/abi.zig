@@ -59,7 +59,8 @@ comptime {
     assert(smt.depth_min == 2 and smt.depth_max == 32);
     assert(snapshot.header_size == 24 and snapshot.entry_size == 88 and snapshot.trailer_size == 32);
     assert(@intFromEnum(exec.TxStatus.bad_signature) == 9 and @intFromEnum(exec.TxStatus.deposit_placeable) == 10);
-    assert(@intFromEnum(exec.TxType.refund) == 4);
+    assert(@intFromEnum(exec.TxStatus.key_kind_mismatch) == 11);
+    assert(@intFromEnum(exec.TxType.refund) == 4 and @intFromEnum(exec.TxType.withdraw_mldsa) == 6);
     assert(witness.entry_fixed == 120 and witness.entries_per_tx == 2);
 }
 
@@ -530,7 +531,7 @@ test "abi: apply with witnesses checks its arguments and gives the outputs of ap
     try testing.expectEqual(Status.invalid_argument, pq_core_apply_batch_witness(traced, &txs, txs.len, &o.statuses, 4, &o.roots, 128, &o.wleaves, 128, null, &entries, entries.len));
     try testing.expectEqual(Status.buffer_too_small, pq_core_apply_batch_witness(traced, &txs, txs.len, &o.statuses, 3, &o.roots, 128, &o.wleaves, 128, &o.result, &entries, entries.len));
     var bad = txs;
-    bad[3 * exec.tx_size + 7] = 5;
+    bad[3 * exec.tx_size + 7] = 7;
     try testing.expectEqual(Status.unknown_type, Call.run(traced, &bad, &o, &entries, entries.len));
     // None of the refused calls changed the state.
     const empty_root = smt.emptySubtrees()[depth].toBytes();

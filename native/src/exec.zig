@@ -36,7 +36,14 @@ comptime {
     assert(@as(u64, 1) << list_depth == max_batch_txs);
 }
 
-pub const TxType = enum(u8) { noop = 0, deposit = 1, transfer = 2, withdraw = 3, refund = 4 };
+/// Types 5 and 6 are a transfer and a withdraw from an ML-DSA-65 account (docs §4.2, §5.1): w2
+/// is the digest of a signature the core never sees, and they execute as types 2 and 3.
+pub const TxType = enum(u8) { noop = 0, deposit = 1, transfer = 2, withdraw = 3, refund = 4, transfer_mldsa = 5, withdraw_mldsa = 6 };
+
+/// Whether a type is signed with ML-DSA-65 (its sender's leaf must have pk.x = 0, docs §7).
+pub fn isMldsa(t: u8) bool {
+    return t == @intFromEnum(TxType.transfer_mldsa) or t == @intFromEnum(TxType.withdraw_mldsa);
+}
 
 /// Per-transaction status (docs §7.1).
 pub const TxStatus = enum(u8) {
@@ -53,6 +60,8 @@ pub const TxStatus = enum(u8) {
     bad_signature = 9,
     /// A refund of a deposit that some index could take (docs §7.6).
     deposit_placeable = 10,
+    /// A type 2/3 from an ML-DSA account (pk.x = 0) or a type 5/6 from an EdDSA one (docs §7).
+    key_kind_mismatch = 11,
 };
 
 /// Call-level errors: the batch is rejected as a whole and the state is unchanged.
@@ -122,7 +131,7 @@ fn validateRecord(r: *const [tx_size]u8) BatchError!void {
     for (0..5) |i| {
         if (Fr.fromCanonicalBytes(word(r, i)) == null) return error.NonCanonical;
     }
-    if (r[7] > @intFromEnum(TxType.refund)) return error.UnknownType;
+    if (r[7] > @intFromEnum(TxType.withdraw_mldsa)) return error.UnknownType;
     const w0 = word(r, 0);
     if (!allZero(w0[0..7])) return error.Malformed;
     const h = Header.decode(w0);
@@ -134,6 +143,9 @@ fn validateRecord(r: *const [tx_size]u8) BatchError!void {
         .withdraw => h.to == 0 and allZero(word(r, 1)[0..12]),
         // The depositor's L1 address, the deposit's key, no signature.
         .refund => h.from == 0 and h.to == 0 and h.nonce == 0 and allZero(word(r, 1)[0..12]) and allZero(word(r, 4)),
+        // As transfer and withdraw; w2 is the signature digest, w3 and w4 are zero.
+        .transfer_mldsa => allZero(word(r, 1)) and allZero(word(r, 3)) and allZero(word(r, 4)),
+        .withdraw_mldsa => h.to == 0 and allZero(word(r, 1)[0..12]) and allZero(word(r, 3)) and allZero(word(r, 4)),
     };
     if (!valid) return error.Malformed;
 }
@@ -307,8 +319,8 @@ pub const Batch = struct {
             batch.statuses[k] = switch (@as(TxType, @enumFromInt(h.type))) {
                 .noop => .ok,
                 .deposit => batch.deposit(state, tx, h, element(word(r, 2)), element(word(r, 3))),
-                .transfer => batch.transfer(state, tx, h),
-                .withdraw => batch.withdraw(state, tx, h, element(word(r, 1))),
+                .transfer, .transfer_mldsa => batch.transfer(state, tx, h),
+                .withdraw, .withdraw_mldsa => batch.withdraw(state, tx, h, element(word(r, 1))),
                 .refund => batch.refund(state, tx, h, element(word(r, 1)), element(word(r, 2)), element(word(r, 3))),
             };
         }
@@ -374,9 +386,12 @@ pub const Batch = struct {
         return .ok;
     }
 
-    /// Steps shared by transfer and withdraw up to the recipient (docs §7.3 2–5, §7.4 2–5).
+    /// Steps shared by transfer and withdraw of both kinds up to the recipient (docs §7.3 2–6,
+    /// §7.4 2–6; the signature, step 4, is checked outside the core): the sender's key kind
+    /// (pk.x = 0 for ML-DSA) must be the type's.
     fn checkSender(sender: *const Touched, h: Header) ?TxStatus {
         if (!sender.exists) return .sender_not_found;
+        if (sender.account.pk_x.isZero() != isMldsa(h.type)) return .key_kind_mismatch;
         if (h.nonce != sender.account.nonce) return .bad_nonce;
         if (sender.account.nonce == std.math.maxInt(u64)) return .nonce_exhausted;
         return null;
@@ -553,6 +568,19 @@ pub const TestTx = struct {
     pub fn withdraw(from: u32, address: u64, amount: u64, nonce: u64) TestTx {
         return .{ .type = .withdraw, .from = from, .amount = amount, .nonce = nonce, .w1 = address, .w2 = 5 };
     }
+
+    /// A deposit creating an ML-DSA account: key (0, kh).
+    pub fn depositMldsa(index: u32, kh: u64, amount: u64) TestTx {
+        return .{ .type = .deposit, .from = index, .amount = amount, .w3 = kh };
+    }
+
+    pub fn transferMldsa(from: u32, to: u32, amount: u64, nonce: u64) TestTx {
+        return .{ .type = .transfer_mldsa, .from = from, .to = to, .amount = amount, .nonce = nonce, .w2 = 9 };
+    }
+
+    pub fn withdrawMldsa(from: u32, address: u64, amount: u64, nonce: u64) TestTx {
+        return .{ .type = .withdraw_mldsa, .from = from, .amount = amount, .nonce = nonce, .w1 = address, .w2 = 9 };
+    }
 };
 
 /// A state and its batch scratch for tests; also used by the tests of witness.zig.
@@ -724,6 +752,38 @@ test "withdraw statuses, leaves and root" {
     try testing.expectEqual(@as(u32, 4), result.rejected);
 }
 
+test "ML-DSA types: key kind after sender_not_found, then as transfer and withdraw" {
+    const core = try TestCore.init(4);
+    defer core.deinit();
+    _ = try core.apply(&.{ TestTx.deposit(1, 10, 100), TestTx.depositMldsa(2, 20, 100), TestTx.depositMldsa(3, 30, 5) });
+    const result = try core.apply(&.{
+        TestTx.transferMldsa(5, 1, 1, 0), // no sender
+        TestTx.transferMldsa(1, 2, 1, 7), // EdDSA sender: the kind before the nonce
+        TestTx.withdrawMldsa(1, 9, 1, 0),
+        TestTx.transfer(2, 1, 1, 7), // ML-DSA sender of a type 2
+        TestTx.withdraw(3, 9, 1, 0),
+        TestTx.transferMldsa(2, 1, 10, 1), // bad nonce
+        TestTx.transferMldsa(2, 1, 10, 0),
+        TestTx.transferMldsa(2, 4, 10, 1), // no recipient
+        TestTx.withdrawMldsa(3, 0xabcdef, 6, 0), // insufficient
+        TestTx.withdrawMldsa(3, 0xabcdef, 5, 0),
+        TestTx.transfer(1, 3, 3, 0), // an EdDSA sender may pay an ML-DSA account
+    });
+    try testing.expectEqualSlices(TxStatus, &.{
+        .sender_not_found,     .key_kind_mismatch, .key_kind_mismatch, .key_kind_mismatch,
+        .key_kind_mismatch,    .bad_nonce,         .ok,                .recipient_not_found,
+        .insufficient_balance, .ok,                .ok,
+    }, core.batch.statuses[0..11]);
+    try testing.expectEqual(@as(u32, 3), result.applied);
+    try testing.expectEqual(@as(u64, 107), core.account(1).balance);
+    try testing.expectEqual(@as(u64, 90), core.account(2).balance);
+    try testing.expectEqual(@as(u64, 1), core.account(2).nonce);
+    try testing.expectEqual(@as(u64, 3), core.account(3).balance);
+    try testing.expectEqual(@as(u64, 1), core.account(3).nonce);
+    const wleaf = poseidon2.hashMD(&.{ Fr.fromU64(0xabcdef), Fr.fromU64(5) });
+    try testing.expect(core.batch.withdrawal_leaves[9].eql(wleaf));
+}
+
 test "structural errors reject the batch and leave the state unchanged" {
     const core = try TestCore.init(4);
     defer core.deinit();
@@ -739,6 +799,11 @@ test "structural errors reject the batch and leave the state unchanged" {
         .{ .txs = &.{ ok, .{ .type = .deposit, .from = 1, .w2 = 10, .w3 = 11, .w4 = 1 } }, .err = error.Malformed },
         .{ .txs = &.{ ok, .{ .type = .transfer, .from = 1, .to = 2, .w1 = 1 } }, .err = error.Malformed },
         .{ .txs = &.{ ok, .{ .type = .withdraw, .from = 1, .to = 2 } }, .err = error.Malformed },
+        .{ .txs = &.{ ok, .{ .type = .transfer_mldsa, .from = 1, .to = 2, .w2 = 1, .w3 = 1 } }, .err = error.Malformed },
+        .{ .txs = &.{ ok, .{ .type = .transfer_mldsa, .from = 1, .to = 2, .w2 = 1, .w4 = 1 } }, .err = error.Malformed },
+        .{ .txs = &.{ ok, .{ .type = .transfer_mldsa, .from = 1, .to = 2, .w1 = 1 } }, .err = error.Malformed },
+        .{ .txs = &.{ ok, .{ .type = .withdraw_mldsa, .from = 1, .to = 2 } }, .err = error.Malformed },
+        .{ .txs = &.{ ok, .{ .type = .withdraw_mldsa, .from = 1, .w2 = 1, .w3 = 1 } }, .err = error.Malformed },
         .{ .txs = &.{ ok, .{ .from = 1 } }, .err = error.Malformed },
     };
     for (cases) |c| {
@@ -751,7 +816,7 @@ test "structural errors reject the batch and leave the state unchanged" {
     const p_bytes = [_]u8{ 0x30, 0x64, 0x4e, 0x72, 0xe1, 0x31, 0xa0, 0x29, 0xb8, 0x50, 0x45, 0xb6, 0x81, 0x81, 0x58, 0x5d, 0x28, 0x33, 0xe8, 0x48, 0x79, 0xb9, 0x70, 0x91, 0x43, 0xe1, 0xf5, 0x93, 0xf0, 0x00, 0x00, 0x01 };
     const Mutation = struct { offset: usize, bytes: []const u8, err: BatchError };
     const mutations = [_]Mutation{
-        .{ .offset = tx_size + 7, .bytes = &.{5}, .err = error.UnknownType },
+        .{ .offset = tx_size + 7, .bytes = &.{7}, .err = error.UnknownType },
         .{ .offset = tx_size + 6, .bytes = &.{1}, .err = error.Malformed },
         .{ .offset = tx_size + 64, .bytes = &p_bytes, .err = error.NonCanonical },
         .{ .offset = tx_size + 128, .bytes = &p_bytes, .err = error.NonCanonical },

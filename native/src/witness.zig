@@ -54,7 +54,8 @@ pub fn apply(batch: *exec.Batch, allocator: Allocator, state: *State, txs: []con
         const b = out[(entries_per_tx * k + 1) * size ..][0..size];
         // A no-op's `from` is 0 and a deposit's is its target: both are entry A's index.
         writeEntry(state, h.from, a);
-        if (h.type == @intFromEnum(exec.TxType.transfer)) writeEntry(state, h.to, b) else @memcpy(b, a);
+        const to = h.type == @intFromEnum(exec.TxType.transfer) or h.type == @intFromEnum(exec.TxType.transfer_mldsa);
+        if (to) writeEntry(state, h.to, b) else @memcpy(b, a);
         batch.run(state, txs, k, k + 1);
     }
     return batch.result(state, count);
@@ -137,7 +138,7 @@ fn expectEntries(txs: []const exec.TestTx, depth: u32, pre_root: Fr, trace: []co
         const a = out[(2 * k) * size ..][0..size];
         const b = out[(2 * k + 1) * size ..][0..size];
         try expectEntry(a, depth, t.from, root);
-        if (t.type == .transfer) {
+        if (t.type == .transfer or t.type == .transfer_mldsa) {
             try expectEntry(b, depth, t.to, root);
         } else {
             try testing.expectEqualSlices(u8, a, b);
@@ -161,8 +162,11 @@ test "witness: same results and state as apply, entries verify before each trans
             // A few indices beyond the tree.
             const from = random.uintLessThan(u32, (1 << depth) + 3);
             const to = random.uintLessThan(u32, (1 << depth) + 3);
-            t.* = switch (random.uintLessThan(u32, 6)) {
+            // Key 0 (from % 3 == 0) makes an ML-DSA account, pk.x = 0: types 5/6 are its own.
+            t.* = switch (random.uintLessThan(u32, 8)) {
                 0, 1 => exec.TestTx.deposit(from, from % 3, random.uintLessThan(u64, 1000)),
+                5 => exec.TestTx.transferMldsa(from, to, random.uintLessThan(u64, 300), random.uintLessThan(u64, 2)),
+                6 => exec.TestTx.withdrawMldsa(from, random.int(u32), random.uintLessThan(u64, 300), random.uintLessThan(u64, 2)),
                 2, 3 => exec.TestTx.transfer(from, to, random.uintLessThan(u64, 300), random.uintLessThan(u64, 2)),
                 4 => exec.TestTx.withdraw(from, random.int(u32), random.uintLessThan(u64, 300), random.uintLessThan(u64, 2)),
                 else => .{},

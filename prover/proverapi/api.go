@@ -63,7 +63,7 @@ type Info struct {
 
 // infoJSON is Info's wire form.
 type infoJSON struct {
-	Params         string `json:"params"` // prover.Params.String(), e.g. "batch-v1-d24-b16"
+	Params         string `json:"params"` // prover.Params.String(), e.g. "batch-v2-d24-b16"
 	CircuitVersion string `json:"circuit_version"`
 	Depth          int    `json:"depth"`
 	BatchSize      int    `json:"batch_size"`

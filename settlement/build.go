@@ -186,12 +186,16 @@ func (e *Engine) build(number uint64, data []byte, sigs [][]byte, trace []fr.Ele
 	if err != nil {
 		return nil, err
 	}
-	ab := l2.AppliedBatch{ChainID: e.cfg.ChainID, Number: number, PrevRoot: prev, DepositsBefore: dq, Data: data, Trace: trace}
-	c, err := ab.Commitment()
+	b := &built{Data: data, Sigs: sigs, Trace: trace}
+	bd, err := b.batchData()
 	if err != nil {
 		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
 	}
-	return &built{Commitment: c, Data: data, Sigs: sigs, Trace: trace}, nil
+	ab := l2.AppliedBatch{ChainID: e.cfg.ChainID, Number: number, PrevRoot: prev, DepositsBefore: dq, Data: bd, Trace: trace}
+	if b.Commitment, err = ab.Commitment(); err != nil {
+		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
+	}
+	return b, nil
 }
 
 // nextNumber is the number of the next batch to build.

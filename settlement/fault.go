@@ -213,11 +213,11 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 	if len(txs) > l2.MaxBatchTxs || mldsaCount(txs) > l2.MaxBatchMLDSATxs {
 		return fmt.Errorf("%w: the batch is full", errFaultNotApplicable)
 	}
-	dh, err := l2.DataHash(l2.EncodeBatch(txs)) // over the records (docs §8.5)
+	data, err := l2.EncodeBatchData(txs)
 	if err != nil {
 		return err
 	}
-	data, err := l2.EncodeBatchData(txs)
+	dh, err := l2.DataHash(data) // over the records (docs §8.5)
 	if err != nil {
 		return err
 	}

@@ -46,13 +46,9 @@ func (h *harness) fundMLDSA(keys []*pqkey.PrivateKey, amount uint64) []uint32 {
 	return h.depositIndices(first, end)
 }
 
-// mldsaConfig is the test configuration for ML-DSA transactions.
-// TODO(17a): the core executes types 5/6 once issue 17's core lands; until then the reference.
-func mldsaConfig(t *testing.T) Config {
-	cfg := testConfig(t)
-	cfg.Executor = ExecutorReference
-	return cfg
-}
+// mldsaConfig is the test configuration for ML-DSA transactions: the native core executes
+// them.
+func mldsaConfig(t *testing.T) Config { return testConfig(t) }
 
 // TestAdmissionMLDSA sends ML-DSA transfers and withdrawals, and each refusal at admission with
 // its valid twin: the wrong size, the wrong key kind both ways, a bad signature (another chain,

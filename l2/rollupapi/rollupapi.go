@@ -51,7 +51,7 @@ type Block struct {
 	DepositEnd     hexutil.Uint64  `json:"depositEnd"`
 	TxCount        hexutil.Uint64  `json:"txCount"`
 	Timestamp      hexutil.Uint64  `json:"timestamp"` // unix milliseconds
-	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the batch data (interleaved: records and ML-DSA signatures)
+	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the records (each binds its ML-DSA signature by w2)
 	TxHashes       []common.Hash   `json:"txHashes"`
 	Transactions   []hexutil.Bytes `json:"transactions,omitempty"`
 }

@@ -246,7 +246,7 @@ func (s *Sequencer) storeBlock(blk *Block, deps []Deposit, entries []*entry, fai
 	errs = append(errs, err)
 	if n := len(blk.Data) / l2.TxSize; n > 0 {
 		h.TxCount = uint32(n)
-		h.TxsHash = keccak(blk.BatchData())
+		h.TxsHash = keccak(blk.Data) // the records: they bind each ML-DSA signature by its digest (w2)
 		errs = append(errs, b.Set(u64Key(prefixBlock, h.Number), encodeBlock(h, blk.Data, blk.Sigs, blk.Trace), nil))
 	}
 	if err := errors.Join(errs...); err != nil {

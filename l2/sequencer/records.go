@@ -35,7 +35,7 @@ type Header struct {
 	DepositEnd     uint64   // DepositEnd-DepositStart transactions, in queue order
 	TxCount        uint32
 	Time           uint64   // unix milliseconds when the block was built
-	TxsHash        [32]byte // keccak256 of the batch data (interleaved form): binds the data to Hash (not §8.5's data_hash)
+	TxsHash        [32]byte // keccak256 of the records: binds the data to Hash (w2 binds each signature; not §8.5's data_hash)
 }
 
 const headerSize = 8 + 32*5 + 8 + 8 + 4 + 8 + 32

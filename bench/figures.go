@@ -294,7 +294,7 @@ func buildFigures(s *suite, res *results) []figure {
 		{label: "ML-DSA-65 sign", value: m("pqkey", "Sign", "ns/op")},
 		{label: "ML-DSA-65 verify", value: m("pqkey", "Verify", "ns/op")},
 	}
-	figs = append(figs, l1, settleFigure(s))
+	figs = append(figs, l1, l1ConsensusFigure(), settleFigure(s))
 	return figs
 }
 

@@ -155,6 +155,7 @@ func newSuite(quick bool) *suite {
 	}
 	settle, checkpoints := settleSteps(quick)
 	s.steps, s.engineBatches = append(s.steps, settle...), checkpoints
+	s.steps = append(s.steps, l1ConsensusSteps(quick, bt, count)...)
 	for _, b := range s.slots {
 		s.steps = append(s.steps, step{id: fmt.Sprintf("circuit-B%d", b), pkg: "./prover/cmd/circuitstats",
 			runArgs: []string{"-depth", "24", "-batch", strconv.Itoa(b)}, sample: "circuitstats", timeout: stepTimeout})

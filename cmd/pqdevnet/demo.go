@@ -64,6 +64,8 @@ func runDemo(ctx context.Context, n *network, u *ui) error {
 		{"An injected fraud: caught by the challenger, reverted on L1", d.fraud},
 		{"Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause", d.guardians},
 		{"A large withdrawal delayed by the governor, released after the delay, paid once", d.delayed},
+		{"A quorum certificate of L1, verified against the pinned validator set", d.certificate},
+		{"A validator SIGKILLed: settlement goes on, it restarts and catches up", d.validatorDown},
 		{"Metrics of every daemon", d.metrics},
 	}
 	u.header("Demo")
@@ -556,7 +558,7 @@ func (n *network) printExplore(u *ui) {
 	}
 	u.printf("  tail -f %s/*.log\n", n.logDir)
 	u.printf("L1 QUIC %s (chain %d), sequencer JSON-RPC http://%s (L2 chain %d), prover http://%s\n",
-		n.l1Addr, l1ChainID, n.seqAddr, l2ChainID, n.proverAddr)
+		n.l1List(), l1ChainID, n.seqAddr, l2ChainID, n.proverAddr)
 }
 
 // balance is one entry of pqwallet balance --json.

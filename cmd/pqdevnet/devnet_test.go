@@ -16,10 +16,12 @@ import (
 )
 
 // TestDevnetDemo is `make devnet-demo` with small circuit parameters: it builds every binary,
-// and pqdevnet starts pql1node, pqprover, pqsequencer and pqchallenger as separate processes and
-// walks the demo through pqwallet (deposit, transfers, a Groth16-proven batch, an optimistic
-// batch, a claimed withdrawal, an injected fraud reverted, a guardian pause and unpause, a
-// withdrawal delayed by the governor and released once, every daemon's metrics). The demo
+// and pqdevnet starts 4 pql1node -consensus cometbft validators, pqprover, pqsequencer and
+// pqchallenger as separate processes and walks the demo through pqwallet (deposit, transfers, a
+// Groth16-proven batch, an optimistic batch, a claimed withdrawal, an injected fraud reverted, a
+// guardian pause and unpause, a withdrawal delayed by the governor and released once, a quorum
+// certificate verified against the pinned set, the sequencer's validator SIGKILLed while a
+// transfer becomes final through another and restarted, every daemon's metrics). The demo
 // checks each step's values itself and exits non-zero naming the first step that fails; this
 // test checks the exit status, that every step reported success, and that the daemons are gone.
 func TestDevnetDemo(t *testing.T) {
@@ -38,19 +40,23 @@ func TestDevnetDemo(t *testing.T) {
 		t.Fatalf("pqdevnet --exit: %v\n%s\nlogs:\n%s", err, text, logs(dir))
 	}
 	for _, want := range []string{
-		"[1/9] Deposit on L1, credited on L2", "[3/9] A batch proven with Groth16, final on L1 at once",
-		"[6/9] An injected fraud: caught by the challenger, reverted on L1",
-		"[7/9] Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause",
-		"[8/9] A large withdrawal delayed by the governor, released after the delay, paid once", "[9/9] Metrics of every daemon",
+		"[1/11] Deposit on L1, credited on L2", "[3/11] A batch proven with Groth16, final on L1 at once",
+		"[6/11] An injected fraud: caught by the challenger, reverted on L1",
+		"[7/11] Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause",
+		"[8/11] A large withdrawal delayed by the governor, released after the delay, paid once", "[11/11] Metrics of every daemon",
 		"fraud proof for batch", "reverted", "$ pqwallet claim --tx", "Summary",
 		"$ pqwallet guardian watch --on fraud", "rollup paused", "$ pqwallet guardian submit", "delayed until height",
 		"$ pqwallet release --tx", "already released",
+		"[9/11] A quorum certificate of L1, verified against the pinned validator set", "(more than 2/3 needed): verified against the pinned set",
+		"The same certificate against another app hash is refused",
+		"[10/11] A validator SIGKILLed: settlement goes on, it restarts and catches up", "$ kill -KILL", "the transfer final on L1 with 3 validators",
+		"pql1node-4 restarted on its datadir", "as on pql1node", "the sequencer posted through another validator",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	for i := 1; i <= 9; i++ {
+	for i := 1; i <= 11; i++ {
 		if !regexp.MustCompile(`✓ ` + strconv.Itoa(i) + `\. `).MatchString(text) {
 			t.Errorf("summary lacks a passed step %d", i)
 		}
@@ -72,8 +78,9 @@ func TestDevnetDemo(t *testing.T) {
 		t.Logf("output:\n%s", text)
 	}
 	// Every daemon stopped: their stores can be opened again, which pebble refuses while a
-	// process holds the lock; the log of each ends with its shutdown.
-	for _, d := range []string{"pql1node", "pqsequencer", "pqprover", "pqchallenger"} {
+	// process holds the lock; the log of each ends with its shutdown (pql1node-4's after its
+	// restart).
+	for _, d := range []string{"pql1node", "pql1node-2", "pql1node-3", "pql1node-4", "pqsequencer", "pqprover", "pqchallenger"} {
 		b, err := os.ReadFile(filepath.Join(dir, "logs", d+".log"))
 		if err != nil {
 			t.Errorf("%s log: %v", d, err)

@@ -1,10 +1,11 @@
-// Command pqdevnet is `make devnet`: it starts a whole pqbridge network on loopback — an L1 node
-// (pql1node), a sequencer (pqsequencer, settling on that L1), a prover (pqprover) and a
+// Command pqdevnet is `make devnet`: it starts a whole pqbridge network on loopback — 4 L1
+// validators (pql1node -consensus cometbft, validators.go; --validators 1: one L1 node), a sequencer (pqsequencer, settling on that L1), a prover (pqprover) and a
 // challenger (pqchallenger), each its own process with a fresh data directory and dev keys — and
 // then walks a newcomer through a demo with the wallet CLI (pqwallet): an L1 deposit, L2
 // transfers, a batch proven with Groth16 and final at once, an optimistic batch final after its
 // challenge window, a withdrawal claimed on L1, and an injected fraud caught by the challenger and
-// reverted on L1. It prints what it runs, progress on the long steps and a summary, and then keeps
+// reverted on L1, an L1 quorum certificate verified against the pinned set, and the
+// sequencer's validator SIGKILLed while settlement goes on. It prints what it runs, progress on the long steps and a summary, and then keeps
 // the network serving until Ctrl-C (or, with --exit, stops it and exits: `make devnet-demo`, whose
 // status is 0 only if every step did what it should).
 //
@@ -38,11 +39,12 @@ func newCommand() *cobra.Command {
 	var o options
 	cmd := &cobra.Command{
 		Use:   "pqdevnet",
-		Short: "Run a local pqbridge network (L1 node, sequencer, prover, challenger) and a guided demo",
-		Long: `pqdevnet starts an L1 node, a sequencer, a prover and a challenger on loopback, each as its own
-process with a fresh data directory and dev keys, and runs a demo through the wallet CLI:
-deposit, transfers, a proven batch, an optimistic batch, a withdrawal claimed on L1 and an
-injected fraud that the challenger catches. Then it keeps serving until Ctrl-C.
+		Short: "Run a local pqbridge network (L1 validators, sequencer, prover, challenger) and a guided demo",
+		Long: `pqdevnet starts 4 L1 validators (CometBFT; --validators 1: one L1 node), a sequencer, a prover
+and a challenger on loopback, each as its own process with a fresh data directory and dev keys,
+and runs a demo through the wallet CLI: deposit, transfers, a proven batch, an optimistic batch,
+a withdrawal claimed on L1, an injected fraud that the challenger catches, an L1 quorum
+certificate and a validator killed while settlement goes on. Then it keeps serving until Ctrl-C.
 
 The binaries come from --bin (make devnet builds them into bin/).`,
 		Example: `  make devnet                      # build, start, demo, keep serving
@@ -68,7 +70,8 @@ The binaries come from --bin (make devnet builds them into bin/).`,
 	f.StringVar(&o.keysCache, "keys-cache", ".cache/devnet-keys", "where the Groth16 dev keys are cached between runs (made on first use)")
 	f.BoolVar(&o.demo, "demo", true, "run the demo once the network is up")
 	f.BoolVar(&o.exit, "exit", false, "stop the network after the demo and exit: 0 if every step passed, 1 naming the failed step")
-	f.StringVar(&o.ports, "ports", "fixed", "fixed: the daemons' default ports (L1 9645/udp, sequencer 8645, prover 8646, metrics 9100-9103); random: any free ports")
+	f.StringVar(&o.ports, "ports", "fixed", "fixed: the daemons' default ports (L1 9645/udp — validators 9645-9648/udp with p2p 26656-26659 and metrics 9100, 9104-9106 — sequencer 8645, prover 8646, metrics 9100-9103); random: any free ports")
+	f.IntVar(&o.validators, "validators", 4, "L1 validators, each its own pql1node -consensus cometbft process (1: a single pql1node that makes every block)")
 	f.IntVar(&o.depth, "depth", 16, "L2 state tree depth (2^depth accounts; the circuit grows with it)")
 	f.IntVar(&o.batch, "batch", 4, "transactions per batch (the circuit's slots)")
 	f.DurationVar(&o.blockInterval, "l1-block-interval", 250*time.Millisecond, "L1 block interval")
@@ -87,6 +90,7 @@ type options struct {
 	demo, exit          bool
 	ports               string
 	depth, batch        int
+	validators          int
 	blockInterval       time.Duration
 	challengeWindow     uint64
 	proofWait           time.Duration
@@ -98,6 +102,9 @@ type options struct {
 func run(ctx context.Context, o options) error {
 	if o.ports != "fixed" && o.ports != "random" {
 		return fmt.Errorf("--ports %q: want fixed or random", o.ports)
+	}
+	if o.validators < 1 || o.validators > 16 {
+		return fmt.Errorf("--validators %d: want 1 to 16", o.validators)
 	}
 	if o.prometheus {
 		if _, err := os.Stat(o.alerts); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/l1client"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
+	"github.com/pqbridge/pqbridge/l1/qc"
 	"github.com/pqbridge/pqbridge/prover"
 )
 
@@ -65,7 +66,11 @@ type network struct {
 	challenger           *pqkey.PrivateKey
 	guardians            []*pqkey.PrivateKey // 3, threshold 2 (guardians.go)
 	walletHome           string
-	alice                common.Address // the demo user's L1 address (funded at genesis)
+	// vals are the L1 validators with --validators > 1 (validators.go); none: one pql1node.
+	vals      []*validator
+	valSet    *qc.ValidatorSet // their ML-DSA keys and stakes, as clients pin them
+	valCommon []string         // the flags every validator shares
+	alice     common.Address   // the demo user's L1 address (funded at genesis)
 
 	daemons []*daemon
 	// dead is closed when the first daemon exits on its own; deadDaemon is that daemon.
@@ -239,6 +244,9 @@ func (n *network) makeOperatorKeys() error {
 	if err := n.makeGuardianKeys(passphrase, params); err != nil {
 		return err
 	}
+	if err := n.makeValidatorKeys(passphrase, params); err != nil {
+		return err
+	}
 	return os.WriteFile(filepath.Join(n.keysDir, "validator.pub"), []byte(hex.EncodeToString(n.validator.Public().Bytes())+"\n"), 0o644)
 }
 
@@ -259,14 +267,14 @@ func (n *network) writeGenesis() error {
 			"sequencerBond": sequencerBond, "challengeBond": challengeBond, "challengeWindow": n.o.challengeWindow,
 			// Deposits must be in a batch within 2 minutes; the rollup freezes only after a
 			// day without a final batch (a devnet left idle posts no batches).
-			"forcedInclusionWindow": uint64(2*time.Minute/n.o.blockInterval) + 1,
-			"exodusTimeout":         uint64(24*time.Hour/n.o.blockInterval) + 1,
+			"forcedInclusionWindow": uint64(2*time.Minute/n.blockTime()) + 1,
+			"exodusTimeout":         uint64(24*time.Hour/n.blockTime()) + 1,
 			"sequencers":            []common.Address{n.sequencer.Address()},
 			// The governor: ten-minute windows, a cap far above the demo's amounts, a large
 			// withdrawal above step 5's (only step 8's is delayed) held for about 5 seconds, the
 			// anomaly detector after three windows.
-			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.o.blockInterval) + 1, "windowCap": 100_000_000,
-				"largeWithdrawal": largeWithdrawal, "delayBlocks": uint64(5*time.Second/n.o.blockInterval) + 1, "anomalyFactor": 10,
+			"governor": map[string]any{"windowBlocks": uint64(10*time.Minute/n.blockTime()) + 1, "windowCap": 100_000_000,
+				"largeWithdrawal": largeWithdrawal, "delayBlocks": uint64(5*time.Second/n.blockTime()) + 1, "anomalyFactor": 10,
 				"ewmaShift": 2, "warmupWindows": 3},
 			// Three guardians, any two of which pause or unpause the rollup (guardians.go).
 			"guardians": n.guardianKeysHex(), "guardianThreshold": guardianThreshold,
@@ -283,9 +291,10 @@ func (n *network) writeGenesis() error {
 // `PQBRIDGE_HOME=<dir>/wallet bin/pqwallet …` needs no other option.
 func (n *network) writeWalletConfig() error {
 	cfg := map[string]any{"l1-chain-id": l1ChainID, "l2-chain-id": l2ChainID, "rollup": rollupID,
-		"validator": filepath.Join(n.keysDir, "validator.pub"), "passphrase-file": n.passFile}
+		"passphrase-file": n.passFile}
+	n.l1Trust(cfg)
 	if n.l1Addr != "" {
-		cfg["l1"], cfg["sequencer"] = n.l1Addr, "http://"+n.seqAddr
+		cfg["l1"], cfg["sequencer"] = n.l1List(), "http://"+n.seqAddr
 	}
 	b, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
@@ -307,35 +316,9 @@ func (n *network) start(ctx context.Context, u *ui) error {
 	started := time.Now()
 	log := []string{"--log-format", "text"}
 
-	l1, err := n.spawn(ctx, u, "pql1node", append([]string{"--datadir", n.path("l1"), "--listen", n.addr("l1"),
-		"--chain-id", fmt.Sprint(l1ChainID), "--keystore", filepath.Join(n.keysDir, "validator.json"), "--passphrase-file", n.passFile,
-		"--genesis", n.path("genesis.json"), "--block-interval", n.o.blockInterval.String(),
-		"--verifying-keys", filepath.Join(prover.KeyDir(n.o.keysCache, n.params), "verifying.key"),
-		"--metrics", n.addr("l1-metrics")}, log...))
-	if err != nil {
+	if err := n.startL1(ctx, u, log); err != nil {
 		return err
 	}
-	if n.l1Addr, err = l1.addrLine(ctx, "listening on "); err != nil {
-		return err
-	}
-	if n.metrics["pql1node"], err = l1.addrLine(ctx, "metrics on "); err != nil {
-		return err
-	}
-	validatorPub := filepath.Join(n.keysDir, "validator.pub")
-	// The client redials for as long as the devnet runs; the first connection gets 30 s.
-	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	n.l1, err = l1client.Dial(dctx, l1client.Config{Addr: n.l1Addr, ChainID: l1ChainID, Validator: n.validator.Public()})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("connecting to pql1node at %s: %w", n.l1Addr, err)
-	}
-	if err := waitUntil(ctx, 30*time.Second, "the rollup registered on L1", func() (bool, error) {
-		_, err := n.l1.Rollup(ctx, rollupID)
-		return err == nil, nil
-	}); err != nil {
-		return err
-	}
-	u.ok("pql1node      L1 node, QUIC %s (chain %d, block every %v), metrics http://%s", n.l1Addr, l1ChainID, n.o.blockInterval, n.metrics["pql1node"])
 
 	pr, err := n.spawn(ctx, u, "pqprover", append([]string{"--listen", n.addr("prover"), "--keys", n.o.keysCache,
 		"--depth", fmt.Sprint(n.params.Depth), "--batch", fmt.Sprint(n.params.BatchSize), "--metrics", n.addr("prover-metrics")}, log...))
@@ -352,7 +335,7 @@ func (n *network) start(ctx context.Context, u *ui) error {
 
 	shares := filepath.Join(n.keysDir, "sequencer.share1.json") + "," + filepath.Join(n.keysDir, "sequencer.share3.json")
 	seq, err := n.spawn(ctx, u, "pqsequencer", append([]string{"--datadir", n.path("sequencer"), "--listen", n.addr("sequencer"),
-		"--l1", n.l1Addr, "--l1-chain-id", fmt.Sprint(l1ChainID), "--validator-pubkey-file", validatorPub, "--rollup", fmt.Sprint(rollupID),
+		"--l1", n.l1ListFrom(len(n.vals) - 1), "--l1-chain-id", fmt.Sprint(l1ChainID), n.l1TrustFlag(), n.l1TrustFile(), "--rollup", fmt.Sprint(rollupID),
 		"--key-shares", shares, "--passphrase-file", n.passFile, "--prover", "http://" + n.proverAddr, "--mode", "auto",
 		"--challenge-wait", n.o.proofWait.String(), "--batch-interval", "1s", "--block-interval", "100ms", "--devnet",
 		"--metrics", n.addr("sequencer-metrics")}, log...))
@@ -370,8 +353,8 @@ func (n *network) start(ctx context.Context, u *ui) error {
 	}
 	u.ok("pqsequencer   L2 sequencer, JSON-RPC http://%s (key from 2 of 3 shares), metrics http://%s", n.seqAddr, n.metrics["pqsequencer"])
 
-	ch, err := n.spawn(ctx, u, "pqchallenger", append([]string{"--l1", n.l1Addr, "--l1-chain-id", fmt.Sprint(l1ChainID),
-		"--validator-pubkey-file", validatorPub, "--keystore", filepath.Join(n.keysDir, "challenger.json"), "--passphrase-file", n.passFile,
+	ch, err := n.spawn(ctx, u, "pqchallenger", append([]string{"--l1", n.l1List(), "--l1-chain-id", fmt.Sprint(l1ChainID),
+		n.l1TrustFlag(), n.l1TrustFile(), "--keystore", filepath.Join(n.keysDir, "challenger.json"), "--passphrase-file", n.passFile,
 		"--rollup", fmt.Sprint(rollupID), "--datadir", n.path("challenger"), "--metrics", n.addr("challenger-metrics")}, log...))
 	if err != nil {
 		return err
@@ -391,7 +374,7 @@ func (n *network) start(ctx context.Context, u *ui) error {
 	}
 	n.upAt = time.Now()
 	go n.watchFirstFinal(ctx)
-	u.printf("\nAll four daemons ready in %v; logs in %s\n", n.upAt.Sub(started).Round(100*time.Millisecond), n.logDir)
+	u.printf("\nAll %d daemons ready in %v; logs in %s\n", len(n.daemons), n.upAt.Sub(started).Round(100*time.Millisecond), n.logDir)
 	return n.writeWalletConfig()
 }
 
@@ -402,6 +385,11 @@ func (n *network) stop(u *ui) {
 	}
 	if n.l1 != nil {
 		n.l1.Close()
+	}
+	for _, v := range n.vals {
+		if v.c != nil {
+			v.c.Close()
+		}
 	}
 	for i := len(n.daemons) - 1; i >= 0; i-- {
 		n.daemons[i].stop()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -13,7 +14,8 @@ var daemonJobs = []string{"pql1node", "pqsequencer", "pqprover", "pqchallenger"}
 
 // writePrometheus writes dir/prometheus.yml, a Prometheus configuration scraping the daemons'
 // metrics addresses (metrics: daemon -> host:port) with the alert rules of alertsFile, copied
-// next to it so that the configuration is complete on its own. It returns the file's path.
+// next to it so that the configuration is complete on its own. The L1 validators after the
+// first (pql1node-2 …) are more targets of the pql1node job. It returns the file's path.
 func writePrometheus(dir string, metrics map[string]string, alertsFile string) (string, error) {
 	rules, err := os.ReadFile(alertsFile)
 	if err != nil {
@@ -35,7 +37,11 @@ func writePrometheus(dir string, metrics map[string]string, alertsFile string) (
 		if !ok || addr == "" {
 			return "", fmt.Errorf("prometheus: no metrics address for %s", job)
 		}
-		fmt.Fprintf(&b, "  - job_name: %s\n    static_configs:\n      - targets: [%q]\n", job, addr)
+		targets := []string{strconv.Quote(addr)}
+		for i := 2; metrics[fmt.Sprintf("%s-%d", job, i)] != ""; i++ {
+			targets = append(targets, strconv.Quote(metrics[fmt.Sprintf("%s-%d", job, i)]))
+		}
+		fmt.Fprintf(&b, "  - job_name: %s\n    static_configs:\n      - targets: [%s]\n", job, strings.Join(targets, ", "))
 	}
 	path := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -56,7 +62,7 @@ func (n *network) printPrometheus(u *ui) error {
 		return fmt.Errorf("prometheus: %w", err)
 	}
 	u.header("Prometheus and Grafana")
-	u.printf("  %s scrapes the four daemons, with the alert rules (docs/runbook.md says what to do):\n", path)
+	u.printf("  %s scrapes the daemons (every L1 validator in the pql1node job), with the alert rules (docs/runbook.md says what to do):\n", path)
 	u.printf("  prometheus --config.file=%s/prometheus.yml --web.listen-address=127.0.0.1:9090\n", abs)
 	u.printf("  # or: docker run --rm --network host -v %s:/etc/prometheus prom/prometheus --config.file=/etc/prometheus/prometheus.yml\n", abs)
 	u.printf("  Grafana: add a Prometheus data source at http://127.0.0.1:9090, then import deploy/grafana/*.json\n")

@@ -5,17 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // TestPrometheusConfig checks the configuration --prometheus writes: one scrape job per daemon,
-// named as the alert rules expect, at the daemon's metrics address, and the rules copied.
+// named as the alert rules expect, at the daemon's metrics address (the pql1node job at every
+// validator's), and the rules copied.
 func TestPrometheusConfig(t *testing.T) {
 	const alerts = "../../deploy/prometheus/alerts.yml"
 	metrics := map[string]string{"pql1node": "127.0.0.1:9100", "pqsequencer": "127.0.0.1:9101",
-		"pqprover": "127.0.0.1:9102", "pqchallenger": "127.0.0.1:40123"}
+		"pqprover": "127.0.0.1:9102", "pqchallenger": "127.0.0.1:40123", "pql1node-2": "127.0.0.1:9104", "pql1node-3": "127.0.0.1:9105"}
+	wantTargets := map[string][]string{"pql1node": {"127.0.0.1:9100", "127.0.0.1:9104", "127.0.0.1:9105"},
+		"pqsequencer": {"127.0.0.1:9101"}, "pqprover": {"127.0.0.1:9102"}, "pqchallenger": {"127.0.0.1:40123"}}
 	dir := filepath.Join(t.TempDir(), "prometheus")
 	path, err := writePrometheus(dir, metrics, alerts)
 	if err != nil {
@@ -37,19 +41,19 @@ func TestPrometheusConfig(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatalf("%s: %v\n%s", path, err, raw)
 	}
-	got := map[string]string{}
+	got := map[string][]string{}
 	for _, sc := range cfg.ScrapeConfigs {
-		if len(sc.StaticConfigs) != 1 || len(sc.StaticConfigs[0].Targets) != 1 {
-			t.Fatalf("job %s: static_configs %v, want one target", sc.JobName, sc.StaticConfigs)
+		if len(sc.StaticConfigs) != 1 {
+			t.Fatalf("job %s: static_configs %v, want one", sc.JobName, sc.StaticConfigs)
 		}
-		got[sc.JobName] = sc.StaticConfigs[0].Targets[0]
+		got[sc.JobName] = sc.StaticConfigs[0].Targets
 	}
-	if len(got) != len(metrics) {
-		t.Errorf("jobs %v, want %v", got, metrics)
+	if len(got) != len(wantTargets) {
+		t.Errorf("jobs %v, want %v", got, wantTargets)
 	}
-	for job, addr := range metrics {
-		if got[job] != addr {
-			t.Errorf("job %s: target %q, want %q", job, got[job], addr)
+	for job, targets := range wantTargets {
+		if !slices.Equal(got[job], targets) {
+			t.Errorf("job %s: targets %q, want %q", job, got[job], targets)
 		}
 	}
 	if len(cfg.RuleFiles) != 1 || cfg.RuleFiles[0] != "alerts.yml" {

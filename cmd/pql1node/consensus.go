@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,14 +44,9 @@ func (f *consensusFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeoutCommit, "timeout-commit", 0, "with -consensus cometbft: wait after a commit before the next height (0: CometBFT's 1s)")
 }
 
-// consensusKeys derives the CometBFT keys of a consensus seed: the Ed25519 key that signs
-// CometBFT's votes and the one that authenticates its p2p connections.
+// consensusKeys derives the CometBFT keys of a consensus seed (abci.ConsensusKeys).
 func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
-	derive := func(domain string) cmted25519.PrivKey {
-		s := sha256.Sum256(append([]byte(domain), seed[:]...))
-		return cmted25519.PrivKey(ed25519.NewKeyFromSeed(s[:]))
-	}
-	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
+	return abci.ConsensusKeys(seed)
 }
 
 // validatorsFile is the -validators JSON (l1/valset, which clients read too).

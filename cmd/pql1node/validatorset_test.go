@@ -41,14 +41,13 @@ type setValidator struct {
 // and a transfer sent to one of them lands on all three; restarted on its datadir, the killed
 // one catches up; another SIGKILLed and restarted on an empty L1 store gets every block replayed
 // into it; all four hold identical blocks (headers, so state roots), and each serves
-// over QUIC a certificate of every height that verifies against the pinned set. Not here yet:
-// batches finalizing, and two killed (covered in process by l1/abci's
-// TestValidatorsHaltAndResume).
+// over QUIC a certificate of every height that verifies against the pinned set. Batches
+// finalizing with one killed, and two killed, are TestValidatorSetSettle's.
 func TestValidatorSetSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(proctest.Build(t, "pql1node"), "pql1node")
+	bin := filepath.Join(setBins(t), "pql1node")
 	user := testKey(200)
-	set := startValidatorSet(t, bin, dir, 4, user.Address())
+	set := startValidatorSet(t, bin, dir, 4, "-dev", user.Address().Hex())
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	waitSetHeight(ctx, t, set, 3)
@@ -155,8 +154,15 @@ func TestValidatorSetSIGKILL(t *testing.T) {
 	}
 }
 
-// startValidatorSet writes the set's keys and validators file and starts n validators.
-func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Address) []*setValidator {
+// setBins builds the daemons of the TestValidatorSet tests, once per test binary.
+func setBins(t *testing.T) string {
+	t.Helper()
+	return proctest.Build(t, "pql1node", "pqsequencer")
+}
+
+// startValidatorSet writes the set's keys and validators file and starts n validators, each with
+// the genesis flags (-dev or -genesis).
+func startValidatorSet(t *testing.T, bin, dir string, n int, genesis ...string) []*setValidator {
 	t.Helper()
 	var vf validatorsFile
 	var set []*setValidator
@@ -177,9 +183,10 @@ func startValidatorSet(t *testing.T, bin, dir string, n int, funded common.Addre
 		vf.Validators = append(vf.Validators, valset.Entry{PQKey: key.Public().Bytes(), ConsensusKey: ck.PubKey().Bytes(), Stake: 10})
 		set = append(set, &setValidator{key: key, args: []string{
 			"-datadir", filepath.Join(dir, fmt.Sprint("v", i)), "-listen", "127.0.0.1:0", "-chain-id", fmt.Sprint(setChainID),
-			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key), "-dev", funded.Hex(),
+			"-validator-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".key"), key),
 			"-consensus", engineCometBFT, "-consensus-key-file", proctest.SeedFile(t, dir, fmt.Sprint("v", i, ".consensus"), cseed),
 			"-p2p-listen", "tcp://" + p2p[i], "-timeout-commit", "150ms"}})
+		set[i].args = append(set[i].args, genesis...)
 	}
 	b, err := json.Marshal(&vf)
 	if err != nil {

@@ -36,7 +36,7 @@ type validatorNode struct {
 
 // testNet is a network of validators sharing a genesis.
 type testNet struct {
-	t       *testing.T
+	t       testing.TB
 	genesis chain.Genesis
 	vals    []Validator
 	doc     *types.GenesisDoc
@@ -46,7 +46,7 @@ type testNet struct {
 
 // freePorts reserves n loopback ports by listening and closing (the OS does not hand them out
 // again at once).
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	ports := make([]int, n)
 	for i := range ports {
@@ -68,15 +68,22 @@ const testEpoch = 8
 // testPower is each genesis validator's stake.
 const testPower = 100
 
-func newTestNet(t *testing.T, size int) *testNet {
+func newTestNet(t testing.TB, size int) *testNet {
 	t.Helper()
 	return newTestNetWith(t, size, 0, nil)
 }
 
+// newTestNetAlloc is newTestNet with more accounts funded at genesis.
+func newTestNetAlloc(t testing.TB, size int, alloc []chain.Alloc) *testNet {
+	t.Helper()
+	return newTestNetWith(t, size, 0, nil, alloc...)
+}
+
 // newTestNetWith is a network of size genesis validators and spare further nodes (not in the
 // genesis set, with keys of their own); twins[j] = i gives spare node size+j validator i's keys
-// (a second node signing with them: an equivocating validator). Spare nodes start too.
-func newTestNetWith(t *testing.T, size, spare int, twins map[int]int) *testNet {
+// (a second node signing with them: an equivocating validator). Spare nodes start too. alloc
+// funds more accounts at genesis.
+func newTestNetWith(t testing.TB, size, spare int, twins map[int]int, alloc ...chain.Alloc) *testNet {
 	t.Helper()
 	user := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0xee})
 	tn := &testNet{t: t, user: user}
@@ -98,7 +105,7 @@ func newTestNetWith(t *testing.T, size, spare int, twins map[int]int) *testNet {
 		}
 	}
 	tn.genesis = chain.Genesis{ChainID: testChainID, Validator: tn.nodes[0].pq.Public().Bytes(), Timestamp: 1_700_000_000_000,
-		Alloc:      []chain.Alloc{{Address: user.Address(), Balance: 1_000_000}},
+		Alloc:      append([]chain.Alloc{{Address: user.Address(), Balance: 1_000_000}}, alloc...),
 		Validators: GenesisValidators(tn.vals), Staking: chain.Staking{EpochLength: testEpoch, MinStake: 10}}
 	var err error
 	if tn.doc, err = GenesisDoc(testChainID, tn.genesis.Timestamp, tn.vals); err != nil {

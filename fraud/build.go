@@ -21,8 +21,12 @@ import (
 // ErrNoFraud means the inputs are not those of the batch (the challenger's state is not at the
 // batch's previous root, the data or trace is not the committed one): nothing can be proven from
 // them.
-func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) (*Proof, error) {
-	return BuildFrom(pre, c, data, trace, 0)
+//
+// keys gives the ML-DSA-65 public keys of the batch's ML-DSA senders (L1's registry, l1_l2Key):
+// a type 5/6 step from an ML-DSA account whose key it does not know is an error, not a fault,
+// and its step proof carries the key and the signature (docs §11.2).
+func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element, keys l2.KeyBook) (*Proof, error) {
+	return BuildFrom(pre, c, data, trace, 0, keys)
 }
 
 // BuildFrom is Build for a challenger that has already found steps 0 to from-1 right by other
@@ -32,7 +36,7 @@ func Build(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) (*P
 // it may be nil). pre may be a partial state (l2.NewPartialState) holding the paths of every
 // account the steps from step from on touch (l2.Tx.Touches): BuildFrom reads no other, so a
 // challenger needs no Go copy of the whole state.
-func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element, from int) (*Proof, error) {
+func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element, from int, keys l2.KeyBook) (*Proof, error) {
 	txs, err := CheckInputs(c, data, trace)
 	if err != nil {
 		return nil, err
@@ -50,7 +54,7 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 			return nil, fmt.Errorf("fraud: the state is at root %x, step %d starts from %x", root.Bytes(), from, want.Bytes())
 		}
 	}
-	opts := l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true}
+	opts := l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true, Keys: keys}
 	for k := from; k < n; k++ {
 		if txs[k].Type == l2.TxRefund {
 			p, err := refundStep(pre, c, trace, k, &txs[k])
@@ -67,11 +71,19 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 			}
 			accounts = append(accounts, w)
 		}
+		pub, err := signerPub(&txs[k], accounts, keys)
+		if err != nil {
+			return nil, fmt.Errorf("fraud: step %d: %w", k, err)
+		}
 		st, _ := pre.Apply(&txs[k], opts)
 		if root := pre.Root(); st == l2.StatusOK && root.Equal(&trace[k]) {
 			continue
 		}
-		return StepProof(c, trace, k, accounts), nil
+		p := StepProof(c, trace, k, accounts)
+		if pub != nil {
+			p.MLDSAPub, p.MLDSASig = pub, txs[k].MLDSASig
+		}
+		return p, nil
 	}
 	if !trace[n-1].Equal(&c.NewRoot) {
 		return &Proof{Kind: KindFinalRoot, Batch: c.BatchNumber, Step: uint64(n - 1), NextRoot: trace[n-1],
@@ -81,6 +93,26 @@ func BuildFrom(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element,
 		return &Proof{Kind: KindWithdrawalRoot, Batch: c.BatchNumber}, nil
 	}
 	return nil, ErrNoFraud
+}
+
+// signerPub is the ML-DSA key of tx's sender when tx is a type 5/6 from an ML-DSA account
+// (accounts[0], its witness before the step), which its step proof carries; nil otherwise. An
+// unknown key is an error: the account's key was registered on L1 by the deposit that made it,
+// so the caller's KeyBook is short of it, and without it no proof of the step is judged.
+func signerPub(tx *l2.Tx, accounts []l2.AccountWitness, keys l2.KeyBook) ([]byte, error) {
+	if !tx.Type.MLDSA() || len(accounts) == 0 || !accounts[0].Exists || !l2.IsMLDSAKey(accounts[0].Account.PubKey) {
+		return nil, nil
+	}
+	kh := accounts[0].Account.PubKey.Y
+	var pub []byte
+	ok := false
+	if keys != nil {
+		pub, ok = keys.MLDSAKey(kh)
+	}
+	if got := l2.MLDSAKeyHash(pub); !ok || !got.Equal(&kh) {
+		return nil, fmt.Errorf("the ML-DSA key of account %d (hash %x) is unknown", tx.From, kh.Bytes())
+	}
+	return pub, nil
 }
 
 // StepProof is the step proof (docs §11.2) that step k of a batch with commitment c and trace
@@ -116,12 +148,25 @@ func refundStep(pre *l2.State, c *l2.Commitment, trace []fr.Element, k int, tx *
 // CheckInputs decodes a posted batch's data after checking it and the published trace against
 // the commitment (data hash, transaction count, trace root), as Build does before anything
 // else: an executor that re-executes the batch by other means checks its inputs the same way.
+//
+// data is the batch data as posted, interleaved (docs §5.4); the transactions returned carry
+// their ML-DSA signatures, whose digests are checked against w2 as L1 did.
 func CheckInputs(c *l2.Commitment, data []byte, trace []fr.Element) ([]l2.Tx, error) {
-	txs, err := l2.DecodeBatch(data)
+	records, sigs, err := l2.SplitBatchData(data)
 	if err != nil {
 		return nil, fmt.Errorf("fraud: batch data: %w", err)
 	}
-	if dh, err := l2.DataHash(data); err != nil || !dh.Equal(&c.DataHash) {
+	txs, err := l2.DecodeBatch(records)
+	if err != nil {
+		return nil, fmt.Errorf("fraud: batch data: %w", err)
+	}
+	for k := range txs {
+		txs[k].MLDSASig = sigs[k]
+	}
+	if err := l2.CheckSignatureDigests(txs, sigs); err != nil {
+		return nil, fmt.Errorf("fraud: batch data: %w", err)
+	}
+	if dh := l2.TxsDataHash(txs); !dh.Equal(&c.DataHash) { // over the records only
 		return nil, fmt.Errorf("fraud: the data is not the batch's (data hash)")
 	}
 	if uint64(len(txs)) != c.TxCount || len(trace) != len(txs) {

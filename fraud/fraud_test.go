@@ -250,13 +250,13 @@ func TestBuildFrom(t *testing.T) {
 			if k < len(txs) {
 				pre = s.Clone() // BuildFrom executes on it
 			}
-			got, err := fraud.BuildFrom(pre, &b.c, b.data, b.trace, k)
+			got, err := fraud.BuildFrom(pre, &b.c, b.data, b.trace, k, nil)
 			if !errors.Is(err, wantErr) || (err == nil && !bytes.Equal(got.Encode(), want.Encode())) {
 				t.Fatalf("batch %d from step %d: %+v %v, Build: %+v %v", i, k, got, err, want, wantErr)
 			}
 			if k < len(txs) {
 				if root := state.Root(); k > 0 && !root.Equal(&b.trace[k-1]) {
-					if _, err := fraud.BuildFrom(state.Clone(), &b.c, b.data, b.trace, k); err == nil || errors.Is(err, fraud.ErrNoFraud) {
+					if _, err := fraud.BuildFrom(state.Clone(), &b.c, b.data, b.trace, k, nil); err == nil || errors.Is(err, fraud.ErrNoFraud) {
 						t.Fatalf("batch %d from step %d on the state before the batch: %v", i, k, err)
 					}
 				}
@@ -265,7 +265,7 @@ func TestBuildFrom(t *testing.T) {
 		}
 		state.ApplyBatch(txs, unsigned)
 	}
-	if _, err := fraud.BuildFrom(nil, &l2.Commitment{}, nil, nil, 1); err == nil {
+	if _, err := fraud.BuildFrom(nil, &l2.Commitment{}, nil, nil, 1, nil); err == nil {
 		t.Fatal("BuildFrom of no batch")
 	}
 }
@@ -359,18 +359,18 @@ func TestBuildRejectsForeignInputs(t *testing.T) {
 	}
 	other := newWorld(t, 4, 1000, 501).state
 	cases := map[string]func() error{
-		"state at another root": func() error { _, err := fraud.Build(other, &b.c, b.data, b.trace); return err },
+		"state at another root": func() error { _, err := fraud.Build(other, &b.c, b.data, b.trace, nil); return err },
 		"other data": func() error {
-			_, err := fraud.Build(b.pre.Clone(), &b.c, l2.EncodeBatch(txs[:1]), b.trace[:1])
+			_, err := fraud.Build(b.pre.Clone(), &b.c, l2.EncodeBatch(txs[:1]), b.trace[:1], nil)
 			return err
 		},
 		"other trace": func() error {
 			tr := []fr.Element{b.trace[0], elem(1)}
-			_, err := fraud.Build(b.pre.Clone(), &b.c, b.data, tr)
+			_, err := fraud.Build(b.pre.Clone(), &b.c, b.data, tr, nil)
 			return err
 		},
-		"short trace":    func() error { _, err := fraud.Build(b.pre.Clone(), &b.c, b.data, b.trace[:1]); return err },
-		"malformed data": func() error { _, err := fraud.Build(b.pre.Clone(), &b.c, b.data[1:], b.trace); return err },
+		"short trace":    func() error { _, err := fraud.Build(b.pre.Clone(), &b.c, b.data, b.trace[:1], nil); return err },
+		"malformed data": func() error { _, err := fraud.Build(b.pre.Clone(), &b.c, b.data[1:], b.trace, nil); return err },
 	}
 	for name, f := range cases {
 		if err := f(); err == nil || errors.Is(err, fraud.ErrNoFraud) {

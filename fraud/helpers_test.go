@@ -31,7 +31,10 @@ type posted struct {
 // transactions that succeed.
 func commit(t testing.TB, pre *l2.State, txs []l2.Tx, opts l2.ApplyOptions) *posted {
 	t.Helper()
-	data := l2.EncodeBatch(txs)
+	data, err := l2.EncodeBatchData(txs) // interleaved: a type 5/6 record is followed by its signature
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := pre.Clone().ApplyBatch(txs, opts)
 	return seal(t, pre, data, r.PostRoots, r.FinalRoot, r.WithdrawalRoot)
 }
@@ -39,17 +42,18 @@ func commit(t testing.TB, pre *l2.State, txs []l2.Tx, opts l2.ApplyOptions) *pos
 // seal commits to the given trace, new root and withdrawal root, whatever they are.
 func seal(t testing.TB, pre *l2.State, data []byte, trace []fr.Element, newRoot, wroot fr.Element) *posted {
 	t.Helper()
-	dh, err := l2.DataHash(data)
+	txs, _, err := l2.DecodeBatchData(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	c := l2.Commitment{ChainID: testChainID, BatchNumber: testBatch, PrevRoot: pre.Root(), NewRoot: newRoot,
 		WithdrawalRoot: wroot, DataHash: dh, TraceRoot: l2.ListRoot(trace), TxCount: uint64(len(trace))}
 	return &posted{pre: pre, c: c, data: data, trace: trace}
 }
 
 func (b *posted) build() (*fraud.Proof, error) {
-	return fraud.Build(b.pre.Clone(), &b.c, b.data, b.trace)
+	return fraud.Build(b.pre.Clone(), &b.c, b.data, b.trace, nil)
 }
 
 // fraudCase is the case L1 hands the judge for proof against b.

@@ -16,7 +16,7 @@ import (
 // (fraudtest.HonestProofs). Against an honest batch each must be judged "not fraud".
 func honestProofs(t testing.TB, b *posted) []*fraud.Proof {
 	t.Helper()
-	ps, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace)
+	ps, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

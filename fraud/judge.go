@@ -14,7 +14,7 @@ type Case struct {
 	L2ChainID  uint64
 	TreeDepth  int
 	Commitment l2.Commitment
-	Data       []byte // decompressed batch data, checked against the data hash at submission
+	Data       []byte // decompressed batch data (interleaved, docs §5.4), checked at submission
 	Proof      []byte
 }
 
@@ -32,37 +32,42 @@ func (Judge) Judge(c *Case) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	n, err := checkCase(c)
+	records, err := checkCase(c)
 	if err != nil {
 		return false, err
 	}
+	n := uint64(len(records) / l2.TxSize)
 	if p.Batch != c.Commitment.BatchNumber {
 		return false, fmt.Errorf("%w: proof against batch %d, this is batch %d", ErrMismatch, p.Batch, c.Commitment.BatchNumber)
 	}
 	switch p.Kind {
 	case KindStep:
-		return judgeStep(c, p, n)
+		return judgeStep(c, p, records, n)
 	case KindFinalRoot:
 		return judgeFinalRoot(c, p, n)
 	default: // KindWithdrawalRoot: Decode admits no other kind
-		return judgeWithdrawalRoot(c)
+		return judgeWithdrawalRoot(c, records)
 	}
 }
 
 // checkCase checks what L1 already guarantees of a case (the submission rules of docs/l1.md §5)
-// as far as the judge relies on it, and returns the transaction count n.
-func checkCase(c *Case) (uint64, error) {
+// as far as the judge relies on it, and returns the batch's records: the data without the
+// signatures that follow its type 5/6 records (l2.SplitBatchData).
+func checkCase(c *Case) ([]byte, error) {
 	if c.TreeDepth < l2.MinTreeDepth || c.TreeDepth > l2.MaxTreeDepth {
-		return 0, fmt.Errorf("%w: tree depth %d", ErrMismatch, c.TreeDepth)
+		return nil, fmt.Errorf("%w: tree depth %d", ErrMismatch, c.TreeDepth)
 	}
 	if c.Commitment.ChainID != c.L2ChainID {
-		return 0, fmt.Errorf("%w: commitment for chain %d, rollup chain %d", ErrMismatch, c.Commitment.ChainID, c.L2ChainID)
+		return nil, fmt.Errorf("%w: commitment for chain %d, rollup chain %d", ErrMismatch, c.Commitment.ChainID, c.L2ChainID)
 	}
-	n := uint64(len(c.Data) / l2.TxSize)
-	if len(c.Data)%l2.TxSize != 0 || n == 0 || n > l2.MaxBatchTxs || n != c.Commitment.TxCount {
-		return 0, fmt.Errorf("%w: %d bytes of batch data for %d transactions", ErrMismatch, len(c.Data), c.Commitment.TxCount)
+	records, _, err := l2.SplitBatchData(c.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch data: %w", ErrMismatch, err)
 	}
-	return n, nil
+	if n := uint64(len(records) / l2.TxSize); n != c.Commitment.TxCount {
+		return nil, fmt.Errorf("%w: %d records of batch data for %d transactions", ErrMismatch, n, c.Commitment.TxCount)
+	}
+	return records, nil
 }
 
 // inTrace reports whether root is trace[k] of the batch: its witness verifies against the
@@ -72,14 +77,14 @@ func inTrace(c *Case, k uint64, root fr.Element, siblings []fr.Element) bool {
 }
 
 // judgeStep re-executes transaction k from the agreed root before it (docs §11.3).
-func judgeStep(c *Case, p *Proof, n uint64) (bool, error) {
+func judgeStep(c *Case, p *Proof, records []byte, n uint64) (bool, error) {
 	k := p.Step
 	if k >= n {
 		return false, fmt.Errorf("%w: step %d of a batch of %d transactions", ErrMismatch, k, n)
 	}
 	// The transaction is L1's own copy of record k: the data L1 checked against the data hash at
 	// submission, so it needs no inclusion proof.
-	tx, err := l2.DecodeTx(c.Data[k*l2.TxSize : (k+1)*l2.TxSize])
+	tx, err := l2.DecodeTx(records[k*l2.TxSize : (k+1)*l2.TxSize])
 	if err != nil {
 		return false, fmt.Errorf("%w: record %d: %w", ErrMismatch, k, err)
 	}
@@ -94,6 +99,9 @@ func judgeStep(c *Case, p *Proof, n uint64) (bool, error) {
 		return false, fmt.Errorf("%w: next root is not trace[%d]", ErrMismatch, k)
 	}
 	if tx.Type == l2.TxRefund {
+		if len(p.MLDSAPub) > 0 {
+			return false, fmt.Errorf("%w: an ML-DSA key in the proof of a refund", ErrMismatch)
+		}
 		return judgeRefund(c, p, &tx)
 	}
 	touched := tx.Touches(c.TreeDepth)
@@ -109,7 +117,11 @@ func judgeStep(c *Case, p *Proof, n uint64) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrMismatch, err)
 	}
-	if st, _ := s.Apply(&tx, l2.ApplyOptions{ChainID: c.L2ChainID, VerifySignatures: true}); st != l2.StatusOK {
+	keys, err := signerKey(p, &tx)
+	if err != nil {
+		return false, err
+	}
+	if st, _ := s.Apply(&tx, l2.ApplyOptions{ChainID: c.L2ChainID, VerifySignatures: true, Keys: keys}); st != l2.StatusOK {
 		return true, nil // a batch on L1 holds only transactions that succeed (docs §8)
 	}
 	root := s.Root()
@@ -140,9 +152,35 @@ func judgeFinalRoot(c *Case, p *Proof, n uint64) (bool, error) {
 	return !p.NextRoot.Equal(&c.Commitment.NewRoot), nil
 }
 
-// judgeWithdrawalRoot recomputes the withdrawal root from the batch data.
-func judgeWithdrawalRoot(c *Case) (bool, error) {
-	txs, err := l2.DecodeBatch(c.Data)
+// signerKey checks the ML-DSA fields of a step proof (docs §11.3) and returns the KeyBook of the
+// step's re-execution. A type 5/6 whose sender (the first witness) is an ML-DSA account needs
+// the sender's key, of hash pk.y, and the signature of digest w2, which it sets in tx; every
+// other step takes neither.
+func signerKey(p *Proof, tx *l2.Tx) (l2.KeyBook, error) {
+	mldsaSender := tx.Type.MLDSA() && len(p.Accounts) > 0 && p.Accounts[0].Exists && l2.IsMLDSAKey(p.Accounts[0].Account.PubKey)
+	if !mldsaSender {
+		if len(p.MLDSAPub) > 0 {
+			return nil, fmt.Errorf("%w: an ML-DSA key in the proof of a %s whose sender is not an ML-DSA account", ErrMismatch, tx.Type)
+		}
+		return nil, nil
+	}
+	if len(p.MLDSAPub) == 0 {
+		return nil, fmt.Errorf("%w: the proof of a %s from an ML-DSA account carries no key and signature", ErrMismatch, tx.Type)
+	}
+	kh := p.Accounts[0].Account.PubKey.Y
+	if got := l2.MLDSAKeyHash(p.MLDSAPub); !got.Equal(&kh) {
+		return nil, fmt.Errorf("%w: the ML-DSA key is not the sender's (its hash is not the leaf's pk.y)", ErrMismatch)
+	}
+	if d := l2.MLDSASigDigest(p.MLDSASig); !d.Equal(&tx.SigDigest) {
+		return nil, fmt.Errorf("%w: the ML-DSA signature is not the batch's (its digest is not w2)", ErrMismatch)
+	}
+	tx.MLDSASig = p.MLDSASig
+	return l2.KeyMap{kh: p.MLDSAPub}, nil
+}
+
+// judgeWithdrawalRoot recomputes the withdrawal root from the batch's records.
+func judgeWithdrawalRoot(c *Case, records []byte) (bool, error) {
+	txs, err := l2.DecodeBatch(records)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrMismatch, err)
 	}

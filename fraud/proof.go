@@ -38,9 +38,13 @@ func (k Kind) String() string {
 
 // Limits checked before anything is decoded.
 const (
-	// MaxProofSize bounds an encoded proof: the largest, a step proof at depth 32 with two account
-	// witnesses, is 3,193 bytes (TestMaxProofSize).
-	MaxProofSize = 4096
+	// maxEdDSAProofSize bounds a proof without ML-DSA fields: the largest, a step proof at depth
+	// 32 with two account witnesses, is 3,193 bytes (TestMaxProofSize).
+	maxEdDSAProofSize = 4096
+	// MaxProofSize bounds an encoded proof: maxEdDSAProofSize, and for a type 5/6 step the
+	// signer's ML-DSA-65 public key and signature with their RLP headers (3 bytes each) and the
+	// longer list header (TestMaxProofSize).
+	MaxProofSize = maxEdDSAProofSize + l2.MLDSAPubSize + l2.MLDSASigSize + 16
 	// maxAccounts is the most accounts one transaction touches (a transfer's two).
 	maxAccounts = 2
 )
@@ -69,6 +73,12 @@ type Proof struct {
 	// KindStep: the accounts transaction k touches (l2.Tx.Touches, in that order) with their
 	// witnesses in PrevRoot.
 	Accounts []l2.AccountWitness
+	// KindStep of a type 5/6 transaction whose sender is an ML-DSA account (docs §11.2): the
+	// sender's ML-DSA-65 public key (l2.MLDSAPubSize bytes, its MLDSAKeyHash the leaf's pk.y)
+	// and the signature that follows record k in the batch data (l2.MLDSASigSize bytes, its
+	// digest w2). Empty otherwise.
+	MLDSAPub []byte
+	MLDSASig []byte
 }
 
 // wireProof is the RLP form of a Proof: field elements as canonical 32-byte big-endian words.
@@ -81,6 +91,8 @@ type wireProof struct {
 	NextRoot     [32]byte
 	NextSiblings [][32]byte
 	Accounts     []wireAccount
+	MLDSAPub     []byte `rlp:"optional"`
+	MLDSASig     []byte `rlp:"optional"`
 }
 
 type wireAccount struct {
@@ -106,7 +118,8 @@ func words(es []fr.Element) [][32]byte {
 // Encode returns the RLP encoding of p, the Proof of a chain.Challenge.
 func (p *Proof) Encode() []byte {
 	w := wireProof{Kind: uint8(p.Kind), Batch: p.Batch, Step: p.Step, PrevRoot: p.PrevRoot.Bytes(),
-		PrevSiblings: words(p.PrevSiblings), NextRoot: p.NextRoot.Bytes(), NextSiblings: words(p.NextSiblings)}
+		PrevSiblings: words(p.PrevSiblings), NextRoot: p.NextRoot.Bytes(), NextSiblings: words(p.NextSiblings),
+		MLDSAPub: p.MLDSAPub, MLDSASig: p.MLDSASig}
 	for _, a := range p.Accounts {
 		w.Accounts = append(w.Accounts, wireAccount{Index: a.Index, Exists: a.Exists, PKX: a.Account.PubKey.X.Bytes(),
 			PKY: a.Account.PubKey.Y.Bytes(), Balance: a.Account.Balance, Nonce: a.Account.Nonce, Siblings: words(a.Siblings)})
@@ -130,7 +143,7 @@ func Decode(b []byte) (*Proof, error) {
 	if err := rlp.DecodeBytes(b, &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	p := &Proof{Kind: Kind(w.Kind), Batch: w.Batch, Step: w.Step}
+	p := &Proof{Kind: Kind(w.Kind), Batch: w.Batch, Step: w.Step, MLDSAPub: w.MLDSAPub, MLDSASig: w.MLDSASig}
 	var err error
 	elem := func(what string, src [32]byte) fr.Element {
 		var e fr.Element
@@ -172,6 +185,16 @@ func Decode(b []byte) (*Proof, error) {
 func (p *Proof) checkLayout() error {
 	bad := func(what string) error { return fmt.Errorf("%w: %s proof: %s", ErrMalformed, p.Kind, what) }
 	hasPrev := !p.PrevRoot.IsZero() || len(p.PrevSiblings) > 0
+	if p.Kind != KindStep && (len(p.MLDSAPub) > 0 || len(p.MLDSASig) > 0) {
+		return bad("an ML-DSA key or signature belongs to a step proof only")
+	}
+	if (len(p.MLDSAPub) == 0) != (len(p.MLDSASig) == 0) {
+		return bad("an ML-DSA key without its signature, or a signature without its key")
+	}
+	if len(p.MLDSAPub) > 0 && (len(p.MLDSAPub) != l2.MLDSAPubSize || len(p.MLDSASig) != l2.MLDSASigSize) {
+		return bad(fmt.Sprintf("ML-DSA key of %d bytes and signature of %d, want %d and %d",
+			len(p.MLDSAPub), len(p.MLDSASig), l2.MLDSAPubSize, l2.MLDSASigSize))
+	}
 	switch p.Kind {
 	case KindStep:
 		if p.Step == 0 && len(p.PrevSiblings) != 0 {

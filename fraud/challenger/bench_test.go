@@ -133,7 +133,7 @@ func BenchmarkChallengerCheckBatch(b *testing.B) {
 				b.ResetTimer()
 				for _, p := range batches {
 					txs, _ := l2.DecodeBatch(p.data) // as the challenger does for both
-					if _, err := x.check(&p.c, p.data, txs, p.trace); !errors.Is(err, fraud.ErrNoFraud) {
+					if _, err := x.check(&p.c, p.data, txs, p.trace, nil); !errors.Is(err, fraud.ErrNoFraud) {
 						b.Fatal(err)
 					}
 				}
@@ -149,7 +149,7 @@ func BenchmarkChallengerCheckBatch(b *testing.B) {
 				b.ResetTimer()
 				for range b.N {
 					txs, _ := l2.DecodeBatch(p.data)
-					proof, err := x.check(&p.c, p.data, txs, p.trace)
+					proof, err := x.check(&p.c, p.data, txs, p.trace, nil)
 					if err != nil || proof.Kind != fraud.KindStep || proof.Step != uint64(n-1) {
 						b.Fatalf("%+v %v", proof, err)
 					}

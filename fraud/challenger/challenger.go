@@ -46,6 +46,8 @@ type Source interface {
 	Batch(ctx context.Context, rollupID, number uint64) (*l1api.BatchRecord, error)
 	BatchData(ctx context.Context, rollupID, number uint64) ([]byte, error)
 	BatchTrace(ctx context.Context, rollupID, number uint64) ([][32]byte, error)
+	// L2Key is the ML-DSA-65 key L1 registered for an L2 key hash (l1api.ErrNotFound: none).
+	L2Key(ctx context.Context, rollupID uint64, kh [32]byte) ([]byte, error)
 	Account(ctx context.Context, a common.Address) (l1api.Account, error)
 	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
 	// Events follows the event log from the first event of fromHeight: the stored events, then
@@ -135,6 +137,7 @@ type Challenger struct {
 	depth     int
 	l2ChainID uint64
 	bond      uint64 // the rollup's challenge bond (l1api.RollupConfig.ChallengeBond)
+	keys      *keyCache
 
 	run runState // owned by the follow loop: no lock
 
@@ -203,7 +206,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 		cfg.Executor = ExecutorCore
 	}
 	c := &Challenger{cfg: cfg, log: cfg.Logger, depth: int(r.Config.TreeDepth), l2ChainID: r.Config.L2ChainID,
-		bond: r.Config.ChallengeBond, done: make(chan struct{})}
+		bond: r.Config.ChallengeBond, keys: newKeyCache(cfg.Source, cfg.RollupID), done: make(chan struct{})}
 	c.guard = pebbleguard.New(cfg.Logger, func(err error) { c.setStatus(func(s *Status) { s.Fault = err }) })
 	if c.db, err = pebble.Open(cfg.Dir, &pebble.Options{FS: cfg.FS, Logger: c.guard}); err != nil {
 		return nil, fmt.Errorf("challenger: opening store %s: %w", cfg.Dir, err)

@@ -68,8 +68,11 @@ func (c *Challenger) submitted(ctx context.Context, ev *l1api.Event) error {
 			return fmt.Errorf("challenger: trace of batch %d, entry %d: %w", id.Number, k, err)
 		}
 	}
+	if err := c.keys.fetch(ctx, txs, c.run.exec.account); err != nil {
+		return err
+	}
 	exec := time.Now()
-	proof, err := c.run.exec.check(&com, data, txs, trace)
+	proof, err := c.run.exec.check(&com, data, txs, trace, c.keys)
 	took := time.Since(exec)
 	c.setStatus(func(s *Status) { s.Checked++; s.LastBatchTime = took })
 	switch {
@@ -124,7 +127,7 @@ func (c *Challenger) batchData(ctx context.Context, n uint64) ([]byte, []l2.Tx, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("challenger: data of batch %d: %w", n, err) // L1 checked it at submission
 	}
-	txs, err := l2.DecodeBatch(data)
+	txs, _, err := l2.DecodeBatchData(data) // interleaved: type 5/6 transactions carry their signatures
 	if err != nil {
 		return nil, nil, fmt.Errorf("challenger: data of batch %d: %w", n, err)
 	}

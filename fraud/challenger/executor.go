@@ -3,8 +3,6 @@ package challenger
 import (
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/ffi"
@@ -22,11 +20,12 @@ const (
 // executor holds the agreed L2 state and re-executes batches on it.
 type executor interface {
 	root() (fr.Element, error)
-	// check re-executes an optimistic batch (c, its data decoded as txs and its published trace)
-	// from the agreed state (c.PrevRoot) by the rules the judge applies, signatures checked, and
-	// returns the proof of its first fault, or fraud.ErrNoFraud with the state moved past the
-	// batch. After anything else the state may have moved (dirty reports it).
-	check(c *l2.Commitment, data []byte, txs []l2.Tx, trace []fr.Element) (*fraud.Proof, error)
+	// check re-executes an optimistic batch (c, its data, interleaved, decoded as txs with their
+	// ML-DSA signatures, and its published trace) from the agreed state (c.PrevRoot) by the rules
+	// the judge applies, signatures checked (ML-DSA ones under the keys of keys), and returns the
+	// proof of its first fault, or fraud.ErrNoFraud with the state moved past the batch. After
+	// anything else the state may have moved (dirty reports it).
+	check(c *l2.Commitment, data []byte, txs []l2.Tx, trace []fr.Element, keys l2.KeyBook) (*fraud.Proof, error)
 	// advance applies a batch L1 will not revert (proven, or final), which must re-execute to
 	// c.NewRoot with every transaction successful. Signatures are not checked: such a batch is
 	// the rollup's state whatever they are. After an error the state may have moved (dirty).
@@ -68,9 +67,9 @@ type refExecutor struct {
 
 func (x *refExecutor) root() (fr.Element, error) { return x.state.Root(), nil }
 
-func (x *refExecutor) check(c *l2.Commitment, data []byte, _ []l2.Tx, trace []fr.Element) (*fraud.Proof, error) {
+func (x *refExecutor) check(c *l2.Commitment, data []byte, _ []l2.Tx, trace []fr.Element, keys l2.KeyBook) (*fraud.Proof, error) {
 	work := x.state.Clone()
-	p, err := fraud.Build(work, c, data, trace)
+	p, err := fraud.Build(work, c, data, trace, keys)
 	if errors.Is(err, fraud.ErrNoFraud) {
 		x.state = work
 	}
@@ -78,7 +77,7 @@ func (x *refExecutor) check(c *l2.Commitment, data []byte, _ []l2.Tx, trace []fr
 }
 
 func (x *refExecutor) advance(c *l2.Commitment, data []byte) error {
-	txs, err := l2.DecodeBatch(data)
+	txs, _, err := l2.DecodeBatchData(data)
 	if err != nil {
 		return err
 	}
@@ -148,14 +147,17 @@ func (x *coreExecutor) root() (fr.Element, error) {
 // check does not hash the data against c.DataHash nor the trace against c.TraceRoot in Go on
 // the honest path: L1 checked both at submission, and the core's own trace root, of roots equal
 // to the trace, must be c.TraceRoot. A proof is built only after fraud.BuildFrom checked both.
-func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace []fr.Element) (*fraud.Proof, error) {
+func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace []fr.Element, keys l2.KeyBook) (*fraud.Proof, error) {
 	n := len(txs)
 	if uint64(n) != c.TxCount || len(trace) != n {
 		return nil, fmt.Errorf("challenger: %d transactions and %d trace entries, commitment says %d", n, len(trace), c.TxCount)
 	}
+	records, err := recordsOf(data, txs)
+	if err != nil {
+		return nil, err
+	}
 	touched := touches(txs, x.depth)
 	pre := make([]ffi.Witness, len(touched))
-	var err error
 	for k, i := range touched {
 		if pre[k], err = x.core.Witness(i); err != nil {
 			return nil, err
@@ -168,11 +170,11 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 		}
 	}
 	// The signatures are verified on the other CPUs while the core executes.
-	checks, positions := signatureChecks(txs, pre)
+	checks, mldsa, positions := signatureChecks(txs, pre, keys)
 	verified := make(chan []bool, 1)
-	go func() { verified <- verifySignatures(x.challenges, checks) }()
+	go func() { verified <- verifySignatures(x.challenges, x.chainID, checks, mldsa) }()
 	x.moved = true
-	err = x.core.ApplyBatch(data, &x.out)
+	err = x.core.ApplyBatch(records, &x.out)
 	valid := <-verified
 	if err != nil {
 		x.moved = false // the core changes nothing on an error
@@ -189,10 +191,9 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 	if fault == n && x.out.TraceRoot != c.TraceRoot.Bytes() {
 		return nil, fmt.Errorf("challenger: the trace of batch %d is not the committed one", c.BatchNumber)
 	}
-	for i, ok := range valid {
+	for i, ok := range valid { // positions ascend within each kind, not across them
 		if !ok && positions[i] < fault {
 			fault = positions[i]
-			break
 		}
 	}
 	if fault == n && x.out.FinalRoot == c.NewRoot.Bytes() && x.out.WithdrawalRoot == c.WithdrawalRoot.Bytes() {
@@ -200,7 +201,7 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 		return nil, fraud.ErrNoFraud
 	}
 	if fault < n && txs[fault].Type == l2.TxRefund {
-		return x.refundProof(snap, c, data, txs, trace, fault)
+		return x.refundProof(snap, c, records, txs, trace, fault)
 	}
 	var partial *l2.State
 	if fault < n {
@@ -208,7 +209,7 @@ func (x *coreExecutor) check(c *l2.Commitment, data []byte, txs []l2.Tx, trace [
 			return nil, err
 		}
 	}
-	p, err := fraud.BuildFrom(partial, c, data, trace, fault)
+	p, err := fraud.BuildFrom(partial, c, data, trace, fault, keys)
 	if errors.Is(err, fraud.ErrNoFraud) {
 		return nil, fmt.Errorf("challenger: the core finds batch %d wrong from step %d of %d, the reference does not", c.BatchNumber, fault, n)
 	}
@@ -246,65 +247,13 @@ func (x *coreExecutor) stateBefore(c *l2.Commitment, txs []l2.Tx, trace []fr.Ele
 	return s, nil
 }
 
-// signatureChecks returns the signature checks of the transfers and withdraws of txs and their
-// positions, each under its sender's key at its step, found without executing anything: a key
-// is set by the deposit that creates its account and never changes (docs §7), so it is the key
-// of the account before the batch (pre: the witnesses of every account the batch touches), or
-// else the key of the batch's first deposit to that index before the step. A sender with
-// neither does not exist at its step, which then fails whatever the check says.
-func signatureChecks(txs []l2.Tx, pre []ffi.Witness) ([]l2.SignatureCheck, []int) {
-	keys := make(map[uint32]l2.PublicKey, len(pre))
-	for _, w := range pre {
-		if w.Exists {
-			var pk l2.PublicKey
-			pk.X.SetBytes(w.PubKeyX[:]) // canonical: from the core
-			pk.Y.SetBytes(w.PubKeyY[:])
-			keys[w.Index] = pk
-		}
-	}
-	var (
-		checks    []l2.SignatureCheck
-		positions []int
-	)
-	for k := range txs {
-		tx := &txs[k]
-		switch tx.Type {
-		case l2.TxDeposit:
-			if _, ok := keys[tx.From]; !ok {
-				keys[tx.From] = tx.PubKey // an index outside the tree is never a sender's
-			}
-		case l2.TxTransfer, l2.TxWithdraw:
-			if pk, ok := keys[tx.From]; ok {
-				checks, positions = append(checks, l2.SignatureCheck{PubKey: pk, Tx: tx}), append(positions, k)
-			}
-		}
-	}
-	return checks, positions
-}
-
-// verifySignatures checks signatures: it computes their challenges with h, all at once, then
-// checks them in one share per CPU, each with one batch equation (l2.VerifyTxBatch), and returns
-// the result of each.
-func verifySignatures(h *txchallenge.Hasher, checks []l2.SignatureCheck) []bool {
-	h.Fill(checks)
-	results := make([]bool, len(checks))
-	per := max((len(checks)+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0), minSignatureShare)
-	var wg sync.WaitGroup
-	for start := 0; start < len(checks); start += per {
-		share, res := checks[start:min(start+per, len(checks))], results[start:min(start+per, len(checks))]
-		wg.Go(func() { l2.VerifyTxBatch(share, res) })
-	}
-	wg.Wait()
-	return results
-}
-
-// minSignatureShare is the smallest share of signatures given a goroutine of its own: below it
-// the batch equation saves little and the goroutine costs more than it parallelises.
-const minSignatureShare = 16
-
 func (x *coreExecutor) advance(c *l2.Commitment, data []byte) error {
+	records, _, err := l2.SplitBatchData(data)
+	if err != nil {
+		return err
+	}
 	x.moved = true
-	if err := x.core.ApplyBatch(data, &x.out); err != nil {
+	if err := x.core.ApplyBatch(records, &x.out); err != nil {
 		x.moved = false
 		return err
 	}
@@ -354,4 +303,16 @@ func touches(txs []l2.Tx, depth int) []uint32 {
 		}
 	}
 	return out
+}
+
+// recordsOf is the records of batch data (what the core executes): the data itself when no
+// transaction is a type 5/6, else the data without the signatures that follow them.
+func recordsOf(data []byte, txs []l2.Tx) ([]byte, error) {
+	for k := range txs {
+		if txs[k].Type.MLDSA() {
+			records, _, err := l2.SplitBatchData(data)
+			return records, err
+		}
+	}
+	return data, nil
 }

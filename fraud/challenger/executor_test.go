@@ -63,10 +63,10 @@ func TestExecutorsAgree(t *testing.T) {
 	verdicts := map[string]int{}
 	check := func(b *posted) bool {
 		t.Helper()
-		want, wantErr := fraud.Build(agreed.Clone(), &b.c, b.data, b.trace)
+		want, wantErr := fraud.Build(agreed.Clone(), &b.c, b.data, b.trace, nil)
 		for k, x := range xs {
 			txs, _ := l2.DecodeBatch(b.data)
-			got, err := x.check(&b.c, b.data, txs, b.trace)
+			got, err := x.check(&b.c, b.data, txs, b.trace, nil)
 			switch {
 			case errors.Is(wantErr, fraud.ErrNoFraud):
 				if !errors.Is(err, fraud.ErrNoFraud) {

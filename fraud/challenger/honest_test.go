@@ -51,7 +51,7 @@ func TestHonestRunOnL1(t *testing.T) {
 		for range deposits {
 			w.deposit(rng.IntN(signers), 1+rng.Uint64N(100_000))
 		}
-		proofs, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace)
+		proofs, err := fraudtest.HonestProofs(b.pre, &b.c, b.data, b.trace, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func TestExecutorsMaxBatch(t *testing.T) {
 	last := l2.MaxBatchTxs - 1
 	bad.trace[last].SetUint64(1) // a root no state has
 	bad.c.TraceRoot, bad.c.NewRoot = l2.ListRoot(bad.trace), bad.trace[last]
-	want, err := fraud.Build(agreed.Clone(), &bad.c, bad.data, bad.trace)
+	want, err := fraud.Build(agreed.Clone(), &bad.c, bad.data, bad.trace, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +45,12 @@ func TestExecutorsMaxBatch(t *testing.T) {
 	}
 	for _, kind := range []string{ExecutorCore, ExecutorReference} {
 		x := open(t, kind, agreed)
-		got, err := x.check(&bad.c, bad.data, txs, bad.trace)
+		got, err := x.check(&bad.c, bad.data, txs, bad.trace, nil)
 		if err != nil || !bytes.Equal(got.Encode(), want.Encode()) {
 			t.Fatalf("%s on the corrupted batch: %+v %v, want %+v", kind, got, err, want)
 		}
 		y := open(t, kind, agreed)
-		if _, err := y.check(&honest.c, honest.data, txs, honest.trace); !errors.Is(err, fraud.ErrNoFraud) {
+		if _, err := y.check(&honest.c, honest.data, txs, honest.trace, nil); !errors.Is(err, fraud.ErrNoFraud) {
 			t.Fatalf("%s on the honest batch: %v, want no fraud", kind, err)
 		}
 	}

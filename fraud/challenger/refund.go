@@ -21,7 +21,7 @@ func hasRefund(txs []l2.Tx) bool {
 // snap (the state before the batch, taken only for batches holding a refund), steps 0 to k-1
 // are applied, and the proof witnesses an account that can take the deposit (placeable), or any
 // account if the refund is valid but its trace entry moved the root.
-func (x *coreExecutor) refundProof(snap []byte, c *l2.Commitment, data []byte, txs []l2.Tx, trace []fr.Element, k int) (p *fraud.Proof, err error) {
+func (x *coreExecutor) refundProof(snap []byte, c *l2.Commitment, records []byte, txs []l2.Tx, trace []fr.Element, k int) (p *fraud.Proof, err error) {
 	core, err := ffi.Restore(snap, 0)
 	if err != nil {
 		return nil, fmt.Errorf("challenger: restoring the state before batch %d: %w", c.BatchNumber, err)
@@ -30,7 +30,7 @@ func (x *coreExecutor) refundProof(snap []byte, c *l2.Commitment, data []byte, t
 	want := c.PrevRoot
 	if k > 0 {
 		var out ffi.BatchOutput
-		if err := core.ApplyBatch(data[:k*l2.TxSize], &out); err != nil {
+		if err := core.ApplyBatch(records[:k*l2.TxSize], &out); err != nil {
 			return nil, fmt.Errorf("challenger: batch %d steps before refund %d: %w", c.BatchNumber, k, err)
 		}
 		want = trace[k-1]

@@ -70,7 +70,7 @@ func TestExecutorsAgreeOnRefunds(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.b(tc.pre)
-			want, wantErr := fraud.Build(tc.pre.Clone(), &b.c, b.data, b.trace)
+			want, wantErr := fraud.Build(tc.pre.Clone(), &b.c, b.data, b.trace, nil)
 			if (wantErr == nil) != tc.fraud || (wantErr != nil && !errors.Is(wantErr, fraud.ErrNoFraud)) {
 				t.Fatalf("fraud.Build: %+v %v", want, wantErr)
 			}
@@ -79,7 +79,7 @@ func TestExecutorsAgreeOnRefunds(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := open(t, kind, tc.pre).check(&b.c, b.data, txs, b.trace)
+				got, err := open(t, kind, tc.pre).check(&b.c, b.data, txs, b.trace, nil)
 				if !tc.fraud {
 					if !errors.Is(err, fraud.ErrNoFraud) {
 						t.Fatalf("%s: %+v %v, want no fraud", kind, got, err)

@@ -17,8 +17,10 @@ import (
 // HonestProofs returns every well-formed proof anyone can make against a posted batch (c, its
 // data and published trace) that starts from pre, which is not changed: a step proof of each
 // step from the true state before it, with true witnesses, then the final root proof and the
-// withdrawal root proof. Against an honest batch the judge finds each "not fraud".
-func HonestProofs(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element) ([]*fraud.Proof, error) {
+// withdrawal root proof. Against an honest batch the judge finds each "not fraud". keys gives
+// the ML-DSA keys of the batch's ML-DSA senders: a step of a type 5/6 from an ML-DSA account
+// carries its sender's key and its signature, as fraud.Build's do.
+func HonestProofs(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Element, keys l2.KeyBook) ([]*fraud.Proof, error) {
 	txs, err := fraud.CheckInputs(c, data, trace)
 	if err != nil {
 		return nil, err
@@ -39,8 +41,13 @@ func HonestProofs(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Eleme
 			}
 			p.Accounts = append(p.Accounts, w)
 		}
+		if a := p.Accounts; txs[k].Type.MLDSA() && len(a) > 0 && a[0].Exists && l2.IsMLDSAKey(a[0].Account.PubKey) && keys != nil {
+			if pub, ok := keys.MLDSAKey(a[0].Account.PubKey.Y); ok {
+				p.MLDSAPub, p.MLDSASig = pub, txs[k].MLDSASig
+			}
+		}
 		out = append(out, p)
-		s.Apply(&txs[k], l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true})
+		s.Apply(&txs[k], l2.ApplyOptions{ChainID: c.ChainID, VerifySignatures: true, Keys: keys})
 	}
 	return append(out,
 		&fraud.Proof{Kind: fraud.KindFinalRoot, Batch: c.BatchNumber, Step: uint64(n - 1), NextRoot: trace[n-1],
@@ -52,7 +59,8 @@ func HonestProofs(pre *l2.State, c *l2.Commitment, data []byte, trace []fr.Eleme
 // step; a root replaced, or the roots swapped; a sibling of a trace witness changed, one bit
 // flipped, or siblings swapped, dropped or added; an account witness's index, existence,
 // balance, nonce, key or sibling changed; the account witnesses reordered, one dropped,
-// repeated, or another index added. The copy encodes differently from p (unless p offers
+// repeated, or another index added; an ML-DSA step's key or signature changed, or both
+// dropped. The copy encodes differently from p (unless p offers
 // nothing to change, which no proof of fraudtest does). Most mutations still decode, so they
 // reach the judge's checks rather than the decoder's.
 func Mutate(rng *rand.Rand, p *fraud.Proof) *fraud.Proof {
@@ -95,6 +103,15 @@ func MutateBytes(rng *rand.Rand, enc []byte) []byte {
 
 // mutations change one field of a proof in place; one that finds nothing to change leaves it.
 var mutations = []func(rng *rand.Rand, q *fraud.Proof){
+	func(rng *rand.Rand, q *fraud.Proof) { // an ML-DSA step's key or signature: a bit flipped, or both dropped
+		switch b := [][]byte{q.MLDSAPub, q.MLDSASig}[rng.IntN(2)]; {
+		case len(b) == 0:
+		case rng.IntN(4) == 0:
+			q.MLDSAPub, q.MLDSASig = nil, nil
+		default:
+			b[rng.IntN(len(b))] ^= 1 << rng.IntN(8)
+		}
+	},
 	func(rng *rand.Rand, q *fraud.Proof) { q.Kind = fraud.Kind(rng.IntN(5)) }, // 0 and 4 are no kind
 	func(rng *rand.Rand, q *fraud.Proof) { q.Batch = shift(rng, q.Batch) },
 	func(rng *rand.Rand, q *fraud.Proof) { q.Step = shift(rng, q.Step) },
@@ -217,6 +234,7 @@ func clone(p *fraud.Proof) *fraud.Proof {
 	q.PrevSiblings = slices.Clone(p.PrevSiblings)
 	q.NextSiblings = slices.Clone(p.NextSiblings)
 	q.Accounts = slices.Clone(p.Accounts)
+	q.MLDSAPub, q.MLDSASig = bytes.Clone(p.MLDSAPub), bytes.Clone(p.MLDSASig)
 	for i := range q.Accounts {
 		q.Accounts[i].Siblings = slices.Clone(p.Accounts[i].Siblings)
 	}

@@ -72,7 +72,11 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if err != nil {
 		return err
 	}
-	txs, err := l2.DecodeBatch(data)
+	records, sigs, err := l2.SplitBatchData(data)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBatchData, err)
+	}
+	txs, err := l2.DecodeBatch(records)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBatchData, err)
 	}
@@ -85,10 +89,10 @@ func (x *executor) submitBatch(from common.Address, p *SubmitBatch) error {
 	if p.TxCount > l2.MaxBatchTxs {
 		return fmt.Errorf("%w: optimistic batch of %d transactions, at most %d", ErrTxCount, p.TxCount, l2.MaxBatchTxs)
 	}
-	dh, err := l2.DataHash(data)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrBatchData, err)
+	if err := checkBatchSignatures(p.Mode, txs, sigs); err != nil {
+		return err
 	}
+	dh := l2.TxsDataHash(txs) // over the records only: each signature is bound by w2
 	if !dh.Equal(&c.DataHash) {
 		return fmt.Errorf("%w: data hashes to %x, commitment has %x", ErrDataHash, dh.Bytes(), p.DataHash)
 	}

@@ -406,6 +406,9 @@ func validL2Key(xb, yb [32]byte) (l2.PublicKey, error) {
 }
 
 func (x *executor) deposit(from common.Address, p *Deposit) error {
+	if err := checkDepositKeySize(p); err != nil {
+		return err
+	}
 	r, err := x.rollup(p.RollupID)
 	if err != nil {
 		return err
@@ -416,7 +419,7 @@ func (x *executor) deposit(from common.Address, p *Deposit) error {
 	if p.Amount == 0 {
 		return fmt.Errorf("%w: zero deposit", ErrTxMalformed)
 	}
-	pk, err := validL2Key(p.PKX, p.PKY)
+	pk, err := depositKey(p)
 	if err != nil {
 		return err
 	}
@@ -434,7 +437,10 @@ func (x *executor) deposit(from common.Address, p *Deposit) error {
 	chain := next.Bytes()
 	j := r.QueueLen
 	x.o.putRLP(keyDeposit(r.ID, j), &DepositEntry{Chain: chain, Height: x.height, Depositor: from,
-		Amount: p.Amount, PKX: p.PKX, PKY: p.PKY})
+		Amount: p.Amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()})
+	if err := x.registerL2Key(r.ID, pk, p.MLDSAKey); err != nil {
+		return err
+	}
 	r.QueueLen++
 	r.QueueChain = chain
 	r.Deposited += p.Amount
@@ -580,14 +586,8 @@ func (x *executor) exodusWithdrawal(p *ExodusWithdrawal) error {
 	if !l2.VerifyWitness(root, depth, p.Index, leaf, sibs) {
 		return fmt.Errorf("%w: account %d against the last finalized root", ErrBadMerkleProof, p.Index)
 	}
-	msg := ExodusMessage(p.Index, p.Balance, p.Recipient)
-	if msg.Sig.RX, err = fieldElement(p.SigRX); err == nil {
-		if msg.Sig.RY, err = fieldElement(p.SigRY); err == nil {
-			msg.Sig.S, err = fieldElement(p.SigS)
-		}
-	}
-	if err != nil || !l2.VerifyTx(pk, r.Config.L2ChainID, &msg) {
-		return fmt.Errorf("%w: exodus of account %d", ErrBadL2Signature, p.Index)
+	if err := x.verifyExodusSig(r, p, pk); err != nil {
+		return err
 	}
 	x.o.putRLP(exitKey, true)
 	if err := x.pay(r, p.Recipient, p.Balance); err != nil {

@@ -40,7 +40,7 @@ func challengeFrom(t *testing.T, h *harness, s *l2Side, pre *l2.State, number ui
 	for k := range stored {
 		trace[k], _ = fieldElement(stored[k])
 	}
-	return fraud.Build(pre.Clone(), &c, data, trace)
+	return fraud.Build(pre.Clone(), &c, data, trace, nil)
 }
 
 // TestFraudProofEndToEnd runs a wrong-arithmetic batch through L1 with the real judge: posted

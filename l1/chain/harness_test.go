@@ -234,6 +234,7 @@ type l2Side struct {
 	// faulty makes batch execute as a sequencer that skips signature checks and posts failing
 	// transactions (fraud tests).
 	faulty bool
+	keys   l2.KeyMap // the ML-DSA keys of the rollup's accounts (nil: none)
 }
 
 func testConfig(h *harness, seq *pqkey.PrivateKey, chainID uint64, guardians []*pqkey.PrivateKey, threshold uint64) RollupConfig {
@@ -285,7 +286,7 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 	t.Helper()
 	prev := s.state.Root()
 	before := s.dq
-	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty})
+	res := s.state.ApplyBatch(txs, l2.ApplyOptions{ChainID: s.cfg.L2ChainID, VerifySignatures: !s.faulty, Keys: s.keys})
 	for k, st := range res.Statuses {
 		if st != l2.StatusOK && !s.faulty {
 			t.Fatalf("L2 tx %d: %s", k, st)
@@ -303,11 +304,11 @@ func (s *l2Side) batch(t testing.TB, h *harness, mode uint8, txs []l2.Tx) (*Subm
 		}
 	}
 	s.dq = after
-	data := l2.EncodeBatch(txs)
-	dh, err := l2.DataHash(data)
+	data, err := l2.EncodeBatchData(txs) // interleaved: each type 5/6 record is followed by its signature
 	if err != nil {
 		t.Fatal(err)
 	}
+	dh := l2.TxsDataHash(txs) // over the records only
 	frame, err := CompressBatch(data)
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,9 @@ import (
 
 // Limits checked before anything is decoded.
 const (
-	// MaxBatchDataSize is the largest decompressed batch: MaxBatchTxs records of TxSize bytes.
-	MaxBatchDataSize = l2.MaxBatchTxs * l2.TxSize
+	// MaxBatchDataSize is the largest decompressed batch in its interleaved form (docs/protocol.md
+	// §5.4): MaxBatchTxs records of TxSize bytes and MaxBatchMLDSATxs ML-DSA signatures.
+	MaxBatchDataSize = l2.MaxBatchDataSize
 	// MaxTraceSize bounds the RLP of an optimistic batch's trace: MaxBatchTxs roots of 33 bytes
 	// (field elements do not compress, so the trace is not in the zstd frame).
 	MaxTraceSize = l2.MaxBatchTxs * 33
@@ -238,7 +239,11 @@ type RollupConfig struct {
 type Deposit struct {
 	RollupID uint64
 	Amount   uint64
-	PKX, PKY [32]byte // the L2 EdDSA public key credited
+	PKX, PKY [32]byte // the L2 public key credited: EdDSA (x != 0), or ML-DSA (0, MLDSAKeyHash)
+	// MLDSAKey is the ML-DSA-65 public key (l2.MLDSAPubSize bytes) of an ML-DSA account: PKX must
+	// then be 0 and PKY l2.MLDSAKeyHash(MLDSAKey) (both zero: L1 fills them), and L1 registers the
+	// key under its hash (docs/l1.md §5). Optional in the RLP: EdDSA deposits leave it out.
+	MLDSAKey []byte `rlp:"optional"`
 }
 
 // Batch modes.
@@ -296,6 +301,9 @@ type ExodusWithdrawal struct {
 	SigRX     [32]byte
 	SigRY     [32]byte
 	SigS      [32]byte
+	// MLDSASig is the exodus signature of an ML-DSA account (PKX = 0), SignExodusMLDSA's, verified
+	// under the key L1 registered for PKY; SigRX, SigRY and SigS are then zero. Optional in the RLP.
+	MLDSASig []byte `rlp:"optional"`
 }
 
 // ExodusRefund returns a deposit that no finalized batch consumed to its depositor, once the

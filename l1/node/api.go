@@ -84,6 +84,8 @@ type EventsRequest = l1api.EventsRequest
 //	l1_receipts    height u64                  -> []chain.Receipt
 //	l1_events      EventsRequest (stream)      -> []chain.Event per message, stored ones first,
 //	                                              then each block's as it commits
+//	l1_l2Key       L2KeyRef                    -> the ML-DSA-65 key a deposit registered for the
+//	                                              hash (bytes; not_found if none did)
 //	l1_certificate height u64                  -> the encoded l1/qc certificate of that height
 //	                                              (CometBFT validators; not_found before height+2)
 //	l1_proveState  stateproof.Request          -> stateproof.Reply: the keys' values at a height
@@ -107,6 +109,7 @@ func (n *Node) Register(srv *quicrpc.Server) {
 	srv.Handle(MethodBlock, query(func(h uint64) (any, error) { return n.Block(h) }))
 	srv.Handle(MethodReceipts, query(func(h uint64) (any, error) { return n.Receipts(h) }))
 	srv.HandleStream(MethodEvents, n.handleEvents)
+	srv.Handle(l1api.MethodL2Key, query(func(r l1api.L2KeyRef) (any, error) { return n.L2Key(r.RollupID, r.KH) }))
 	srv.Handle(MethodCertificate, query(func(h uint64) (any, error) { return n.Certificate(h) }))
 	srv.Handle(MethodProveState, n.handleProveState)
 	srv.Handle(MethodValidators, query(func(h uint64) (any, error) { return n.Signers(h) }))

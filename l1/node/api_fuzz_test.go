@@ -7,6 +7,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/l1api"
 )
 
 // FuzzDecodeQuery feeds arbitrary payloads to the decoder behind every query endpoint, for each
@@ -15,7 +16,8 @@ import (
 func FuzzDecodeQuery(f *testing.F) {
 	for _, v := range []any{uint64(0), uint64(1 << 40), common.Address{1}, RollupRef{RollupID: 1, Number: 7},
 		AccountRef{RollupID: 1, Index: 1 << 31}, RollupRef{RollupID: 1, Number: 1 << 32}, EventsRequest{FromHeight: 3},
-		WithdrawalRef{RollupID: 1, Batch: 2, Index: 4095}, WithdrawalRef{RollupID: 1 << 63, Batch: 1 << 63, Index: 1 << 63}} {
+		WithdrawalRef{RollupID: 1, Batch: 2, Index: 4095}, WithdrawalRef{RollupID: 1 << 63, Batch: 1 << 63, Index: 1 << 63},
+		l1api.L2KeyRef{RollupID: 1 << 63, KH: [32]byte{0: 0xff, 31: 1}}} {
 		b, err := rlp.EncodeToBytes(v)
 		if err != nil {
 			f.Fatal(err)
@@ -53,5 +55,7 @@ func FuzzDecodeQuery(f *testing.F) {
 		check("WithdrawalRef", &wr)
 		var e EventsRequest
 		check("EventsRequest", &e)
+		var kr l1api.L2KeyRef
+		check("L2KeyRef", &kr)
 	})
 }

@@ -43,6 +43,11 @@ func (l Local) BatchData(_ context.Context, id, number uint64) ([]byte, error) {
 	return l.n.BatchData(id, number)
 }
 
+// L2Key is Node.L2Key.
+func (l Local) L2Key(_ context.Context, id uint64, kh [32]byte) ([]byte, error) {
+	return l.n.L2Key(id, kh)
+}
+
 // BatchTrace is Node.BatchTrace.
 func (l Local) BatchTrace(_ context.Context, id, number uint64) ([][32]byte, error) {
 	return l.n.BatchTrace(id, number)

@@ -363,6 +363,7 @@ func (n *Node) BatchTrace(id, number uint64) ([][32]byte, error) {
 }
 func (n *Node) Deposit(id, j uint64) (*chain.DepositEntry, error) { return n.chain.Deposit(id, j) }
 func (n *Node) Exited(id uint64, index uint32) (bool, error)      { return n.chain.Exited(id, index) }
+func (n *Node) L2Key(id uint64, kh [32]byte) ([]byte, error)      { return n.chain.L2Key(id, kh) }
 func (n *Node) Refunded(id, j uint64) (bool, error)               { return n.chain.Refunded(id, j) }
 func (n *Node) Claimed(id, number, k uint64) (bool, error)        { return n.chain.Claimed(id, number, k) }
 func (n *Node) Block(height uint64) (*chain.SealedBlock, error)   { return n.chain.Block(height) }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -47,7 +48,8 @@ type checkJob struct {
 // the engine's records.
 type crossCheck struct {
 	src     BlockSource
-	keys    l2.KeyBook // Config.Keys: the ML-DSA signatures are verified when it knows the key
+	keys    l2.KeyBook                      // Config.Keys: the ML-DSA signatures are verified when it knows the key
+	pks     map[fr.Element]*pqkey.PublicKey // parsed keys by hash, at most maxCheckKeys (the checker's only)
 	chainID uint64
 	log     *slog.Logger
 	fail    func(error) // halts the engine
@@ -64,7 +66,8 @@ type crossCheck struct {
 }
 
 func newCrossCheck(src BlockSource, keys l2.KeyBook, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
-	return &crossCheck{src: src, keys: keys, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size)}
+	return &crossCheck{src: src, keys: keys, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size),
+		pks: make(map[fr.Element]*pqkey.PublicKey)}
 }
 
 // offer queues j without blocking: with the queue full, j is skipped (counted) and the check
@@ -148,6 +151,33 @@ func (c *crossCheck) check(j *checkJob) error {
 	return nil
 }
 
+// maxCheckKeys bounds the cross-check's parsed ML-DSA keys (≈37 KB each).
+const maxCheckKeys = 1024
+
+// key returns the parsed ML-DSA key of hash kh (nil: Config.Keys does not know it), decoding it
+// once (decoding costs ≈2× a verification).
+func (c *crossCheck) key(kh fr.Element) (*pqkey.PublicKey, error) {
+	if pk := c.pks[kh]; pk != nil {
+		return pk, nil
+	}
+	pub, ok := c.keys.MLDSAKey(kh)
+	if !ok {
+		return nil, nil
+	}
+	pk, err := pqkey.ParsePublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.pks) >= maxCheckKeys {
+		for x := range c.pks {
+			delete(c.pks, x)
+			break
+		}
+	}
+	c.pks[kh] = pk
+	return pk, nil
+}
+
 // checkMLDSA verifies the ML-DSA-65 signature of each type 5/6 of j (txs, executed on c.state:
 // the sender's account holds its key hash) under the key Config.Keys gives; one it does not
 // know is logged and left unverified, never a disagreement (the sequencer verified it at
@@ -162,12 +192,15 @@ func (c *crossCheck) checkMLDSA(j *checkJob, txs []l2.Tx) error {
 			continue
 		}
 		acc, _ := c.state.Account(txs[k].From)
-		pub, ok := c.keys.MLDSAKey(acc.PubKey.Y)
-		if !ok {
+		pk, err := c.key(acc.PubKey.Y)
+		if pk == nil && err == nil {
 			unknown++
 			continue
 		}
-		if err := l2.VerifyMLDSA(pub, c.chainID, &txs[k], j.sigs[k]); err != nil {
+		if err == nil {
+			err = l2.VerifyMLDSAKey(pk, c.chainID, &txs[k], j.sigs[k])
+		}
+		if err != nil {
 			p := j.pos[k]
 			return fmt.Errorf("%w: batch %d: transaction %d (L2 block %d, transaction %d): %w", ErrCrossCheck, j.number, k, p.Block, p.Offset, err)
 		}

@@ -2,10 +2,13 @@ package settlement
 
 import (
 	"bytes"
+	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -90,5 +93,49 @@ func TestBatchEndMLDSALimit(t *testing.T) {
 	add(l2.MaxBatchTxs+10, false)
 	if got := e.batchEnd(); got != l2.MaxBatchTxs {
 		t.Fatalf("EdDSA only: batch of %d, want the cut size %d", got, l2.MaxBatchTxs)
+	}
+}
+
+// TestCrossCheckMLDSA: the cross-check verifies an ML-DSA withdrawal's signature under the key
+// Config.Keys gives: a valid one passes, one made for another chain (its digest in w2, the
+// state the same) halts it with ErrCrossCheck, and with the key unknown it is left unverified.
+func TestCrossCheckMLDSA(t *testing.T) {
+	key := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0x17, 0xcc})
+	pub := key.Public().Bytes()
+	for _, c := range []struct {
+		name  string
+		chain uint64 // the signature's
+		known bool // Config.Keys knows the key
+		fails bool
+	}{
+		{"valid", 7, true, false},
+		{"another chain", 8, true, true},
+		{"key unknown", 8, false, false},
+	} {
+		st, err := l2.NewState(l2.MinTreeDepth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.ApplyBatch([]l2.Tx{{Type: l2.TxDeposit, From: 0, PubKey: l2.MLDSAPublicKey(pub), Amount: 100}}, l2.ApplyOptions{})
+		tx := l2.Tx{Type: l2.TxWithdrawMLDSA, From: 0, Address: [20]byte{1}, Amount: 10}
+		sig, err := l2.SignMLDSA(key, c.chain, &tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := st.Clone()
+		res := after.ApplyBatch([]l2.Tx{tx}, l2.ApplyOptions{})
+		rec := tx.Encode()
+		j := &checkJob{number: 1, start: Position{1, 0}, end: Position{2, 0}, data: rec[:], sigs: [][]byte{sig},
+			trace: res.PostRoots, pos: []Position{{1, 0}}}
+		keys := l2.KeyMap{}
+		if c.known {
+			keys.Add(pub)
+		}
+		cc := newCrossCheck(nil, keys, 7, 1, slog.New(slog.DiscardHandler), func(error) {})
+		cc.state, cc.at = st, j.start
+		err = cc.check(j)
+		if c.fails != (err != nil) || (c.fails && !errors.Is(err, ErrCrossCheck)) {
+			t.Fatalf("%s: check: %v", c.name, err)
+		}
 	}
 }

@@ -105,7 +105,7 @@ func TestCrossCheckMLDSA(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		chain uint64 // the signature's
-		known bool // Config.Keys knows the key
+		known bool   // Config.Keys knows the key
 		fails bool
 	}{
 		{"valid", 7, true, false},

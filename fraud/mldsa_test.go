@@ -227,3 +227,36 @@ func TestHonestMLDSAProofs(t *testing.T) {
 		t.Fatalf("%d honest proofs carry an ML-DSA key, want 3", withKey)
 	}
 }
+
+// FuzzJudgeMLDSA is FuzzJudge over batches with ML-DSA transactions: no input makes the judge
+// panic or prove the honest batch fraudulent, a proof that decodes has one encoding, and a
+// verdict of fraud comes without an error. The seeds are the honest proofs and the proof of a
+// forged ML-DSA signature.
+func FuzzJudgeMLDSA(f *testing.F) {
+	w := newPQWorld(f, 4)
+	honest := commit(f, w.state, []l2.Tx{w.pqTransfer(f, w.pq, 1, 10, 0), w.transfer(1, 3, 5, 0), w.pqWithdraw(f, 7, 1)}, w.opts())
+	forged := commit(f, w.state, []l2.Tx{w.transfer(1, 3, 5, 0), w.pqTransfer(f, mldsaKey(2), 1, 10, 0)}, l2.ApplyOptions{ChainID: testChainID})
+	ps, err := fraudtest.HonestProofs(honest.pre, &honest.c, honest.data, honest.trace, w.keys)
+	if err != nil {
+		f.Fatal(err)
+	}
+	fp, err := fraud.Build(forged.pre.Clone(), &forged.c, forged.data, forged.trace, w.keys)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range append(ps, fp) {
+		f.Add(p.Encode())
+	}
+	f.Fuzz(func(t *testing.T, proof []byte) {
+		if p, err := fraud.Decode(proof); err == nil && !bytes.Equal(p.Encode(), proof) {
+			t.Fatalf("decoded proof re-encodes differently")
+		}
+		var judge fraud.Judge
+		if ok, err := judge.Judge(honest.fraudCase(proof)); ok {
+			t.Fatalf("honest ML-DSA batch proven fraudulent (err %v)", err)
+		}
+		if ok, err := judge.Judge(forged.fraudCase(proof)); ok && err != nil {
+			t.Fatalf("fraud with an error: %v", err)
+		}
+	})
+}

@@ -90,7 +90,7 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 				}
 				defer c.Close()
 				for i := range l1Addrs {
-					acct, err := a.funds(c).Account(ctx, common.HexToAddress(l1Addrs[i].Address))
+					acct, err := a.funds(c, 0).Account(ctx, common.HexToAddress(l1Addrs[i].Address))
 					if err != nil {
 						return err
 					}

@@ -32,10 +32,11 @@ type fundsReads interface {
 // proven reads (l1client.Verified: the certificate of the newest certified height against the
 // set, and the state proofs; a node cannot lie about them, but they trail the head by two
 // blocks or more), else the pinned node's signed replies. Reads right after the wallet's own
-// transaction (the next nonce, a claim's delay) stay on the head.
-func (a *app) funds(c *l1client.Client) fundsReads {
+// transaction (the next nonce, a claim's delay) stay on the head. atLeast is the lowest height
+// a proven read may answer for (0: any): what the caller saw at the head must be in it.
+func (a *app) funds(c *l1client.Client, atLeast uint64) fundsReads {
 	if strings.TrimSpace(a.cfg.l1Validators) != "" {
-		return c.Verified()
+		return c.Verified().AtLeast(atLeast)
 	}
 	return c
 }

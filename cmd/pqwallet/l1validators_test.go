@@ -69,10 +69,10 @@ func TestL1ValidatorsOption(t *testing.T) {
 
 	// Balances and claim checks go through the proven reads, which a one-node chain cannot
 	// serve: its replies carry no certificate.
-	if _, ok := a.funds(c).(l1client.Verified); !ok {
-		t.Fatalf("funds reads %T, want the proven reads", a.funds(c))
+	if _, ok := a.funds(c, 0).(l1client.Verified); !ok {
+		t.Fatalf("funds reads %T, want the proven reads", a.funds(c, 0))
 	}
-	if _, err := a.funds(c).Account(ctx, k.Address()); !errors.Is(err, l1client.ErrCertificate) {
+	if _, err := a.funds(c, 0).Account(ctx, k.Address()); !errors.Is(err, l1client.ErrCertificate) {
 		t.Fatalf("proven balance from a one-node chain: %v, want ErrCertificate", err)
 	}
 

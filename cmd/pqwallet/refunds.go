@@ -56,7 +56,7 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 				keyOf[k.Info.Public.Address] = k
 			}
 			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
-				out, err := depositRefunds(ctx, c, a.funds(c), r, max(from, 1), keyOf)
+				out, err := depositRefunds(ctx, c, a.funds(c, 0), r, max(from, 1), keyOf)
 				if err != nil {
 					return err
 				}

@@ -192,8 +192,13 @@ func (a *app) claim(ctx context.Context, c *l1client.Client, key *pqkey.PrivateK
 		}
 	}
 	// L1 refuses a second claim in its block too; asking first spares the signature and a
-	// spent L1 nonce.
-	if st, err := a.certifiedWithdrawal(ctx, c, r.ID, n, uint64(index)); err != nil {
+	// spent L1 nonce. A proven read answers for a certified height, which trails the head where
+	// the batch was seen final: it waits for one at or above the head's height now.
+	head, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if st, err := a.funds(c, head.Height).Withdrawal(ctx, r.ID, n, uint64(index)); err != nil {
 		return err
 	} else if st.Delayed && !st.Released {
 		return fmt.Errorf("withdrawal %d of batch %d of rollup %d was already claimed and is %s", index, n, r.ID, delayedLine(st, n, index))

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -198,24 +197,4 @@ func parseTxHash(s string) (common.Hash, error) {
 // claimCommandLine is the command that claims withdrawal index of batch n.
 func claimCommandLine(n uint64, index int) string {
 	return fmt.Sprintf("pqwallet claim --batch %d --index %d", n, index)
-}
-
-// certifiedWithdrawal is where withdrawal index of batch n stands, read through a.funds. With
-// --l1-validators those reads are proven at the last certified height, which trails the head
-// the batch was read at by a block or two: a batch the head holds but that height does not yet
-// is asked again until it does, up to ctx's end (--timeout).
-func (a *app) certifiedWithdrawal(ctx context.Context, c *l1client.Client, rollupID, n, index uint64) (*l1api.WithdrawalStatus, error) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
-	for {
-		st, err := a.funds(c).Withdrawal(ctx, rollupID, n, index)
-		if !errors.Is(err, l1api.ErrNotFound) {
-			return st, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (batch %d is on L1, but not yet at a certified height: %w)", err, n, ctx.Err())
-		case <-t.C:
-		}
-	}
 }

@@ -36,9 +36,9 @@ func FuzzDecodeTx(f *testing.F) {
 // FuzzDecodePayload reaches the payload decoders directly (DecodeTx only decodes a payload
 // after its signature verified).
 func FuzzDecodePayload(f *testing.F) {
-	seeds := []any{&Transfer{Amount: 1}, &RollupConfig{TreeDepth: 4, Guardians: [][]byte{{1}}}, &Deposit{RollupID: 1},
+	seeds := []any{&Transfer{Amount: 1}, &RollupConfig{TreeDepth: 4, Guardians: [][]byte{{1}}}, &Deposit{RollupID: 1, MLDSAKey: []byte{5}},
 		&SubmitBatch{Data: []byte{1}}, &ClaimWithdrawal{Siblings: make([][32]byte, 12)}, &Challenge{Proof: []byte{2}},
-		&ExodusWithdrawal{Siblings: make([][32]byte, 4)}, &ExodusRefund{}, &GuardianAction{Sigs: []GuardianSig{{Sig: []byte{3}}}},
+		&ExodusWithdrawal{Siblings: make([][32]byte, 4), MLDSASig: []byte{6}}, &ExodusRefund{}, &GuardianAction{Sigs: []GuardianSig{{Sig: []byte{3}}}},
 		&ReleaseDelayed{}, &ConfigChange{Config: RollupConfig{TreeDepth: 4}, Sigs: []GuardianSig{{Sig: []byte{4}}}},
 		&ValidatorJoin{ConsensusKey: make([]byte, 32), Stake: 1}, &ValidatorStake{Amount: 1, Withdraw: true}, &ValidatorLeave{}}
 	for i, p := range seeds {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/rlp"
@@ -24,10 +25,21 @@ var ErrProof = errors.New("l1client: state proof refused")
 // value. It answers for the newest certified height (two or more blocks behind the head), the
 // same for every key of one read. A client pinning one key instead of a set gets
 // ErrNoValidatorSet: there is nothing to check a certificate against.
-type Verified struct{ c *Client }
+type Verified struct {
+	c   *Client
+	min uint64 // AtLeast: the lowest certified height to answer for
+}
 
 // Verified returns the proven reads of c.
-func (c *Client) Verified() Verified { return Verified{c} }
+func (c *Client) Verified() Verified { return Verified{c: c} }
+
+// AtLeast returns reads that answer for a certified height of at least h: a read waits (up to
+// ctx, polling every certifiedPoll) while the newest certified height is below h. A caller that
+// saw something at the head at height h uses it so the proven read does not find it absent.
+func (v Verified) AtLeast(h uint64) Verified { v.min = h; return v }
+
+// certifiedPoll is how often AtLeast asks again for a newer certified height.
+const certifiedPoll = 200 * time.Millisecond
 
 // proven fetches keys at height (0: the newest certified one) and verifies the reply.
 func (v Verified) proven(ctx context.Context, height uint64, keys ...[]byte) (*stateproof.Reply, error) {
@@ -35,6 +47,14 @@ func (v Verified) proven(ctx context.Context, height uint64, keys ...[]byte) (*s
 		return nil, ErrNoValidatorSet
 	}
 	r, err := v.c.ProveState(ctx, height, keys)
+	for err == nil && height == 0 && r.Height < v.min {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("l1client: waiting for a certified height of at least %d (newest %d): %w", v.min, r.Height, ctx.Err())
+		case <-time.After(certifiedPoll):
+		}
+		r, err = v.c.ProveState(ctx, height, keys)
+	}
 	if err != nil {
 		return nil, err
 	}

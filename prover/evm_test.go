@@ -60,11 +60,7 @@ func TestEVMVerifier(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := validAssignments(t, p, 11, 1)[0]
-	proof, err := Prove(k, a, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, proof := testProof(t, p)
 	h := a.Commitment.Hash()
 	if err := Verify(k.VK, h, proof); err != nil {
 		t.Fatal(err)

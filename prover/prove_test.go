@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend/groth16"
 
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l2"
@@ -45,6 +46,36 @@ func testKeys(t *testing.T, p Params) *Keys {
 	return k
 }
 
+type testProofEntry struct {
+	a     *Assignment
+	proof groth16.Proof
+}
+
+var (
+	testProofMu    sync.Mutex
+	testProofCache = make(map[Params]testProofEntry)
+)
+
+// testProof proves the second of two valid batches of p from genesis (one that does not start
+// at the empty tree) with testKeys(p), once per test binary: the tests that check what is done
+// with a proof share it.
+func testProof(t *testing.T, p Params) (*Assignment, groth16.Proof) {
+	t.Helper()
+	k := testKeys(t, p)
+	testProofMu.Lock()
+	defer testProofMu.Unlock()
+	if e, ok := testProofCache[p]; ok {
+		return e.a, e.proof
+	}
+	a := validAssignments(t, p, 7, 2)[1]
+	proof, err := Prove(k, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testProofCache[p] = testProofEntry{a: a, proof: proof}
+	return a, proof
+}
+
 // validAssignments returns assignments of n consecutive valid batches of p from genesis.
 func validAssignments(t *testing.T, p Params, seed uint64, n int) []*Assignment {
 	t.Helper()
@@ -76,11 +107,7 @@ func validAssignments(t *testing.T, p Params, seed uint64, n int) []*Assignment 
 func TestProveVerifyRoundTrip(t *testing.T) {
 	p := roundTripParams()
 	k := testKeys(t, p)
-	a := validAssignments(t, p, 7, 2)[1]
-	proof, err := Prove(k, a, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, proof := testProof(t, p)
 	h := a.Commitment.Hash()
 	if err := Verify(k.VK, h, proof); err != nil {
 		t.Fatal(err)

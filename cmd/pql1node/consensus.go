@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +54,7 @@ func consensusKeys(seed [32]byte) (consensusKey, nodeKey cmted25519.PrivKey) {
 type validatorsFile = valset.File
 
 // defaultEpochLength is the blocks between validator-set changes when -validators names none.
-const defaultEpochLength = 100
+const defaultEpochLength = valset.DefaultEpochLength
 
 // readValidators decodes a -validators file strictly: the genesis set, each validator's stake,
 // and the staking parameters (epochLength absent: defaultEpochLength; minStake absent: the
@@ -158,6 +159,6 @@ func (cv *cometValidator) start(n *node.Node, key *pqkey.PrivateKey, g chain.Gen
 	}
 	n.SetRelay(abci.Relay(cmt))
 	log.Info("validator of a CometBFT set", "node_id", abci.NodeID(cv.nodeKey), "p2p", cv.flags.p2pListen,
-		"validators", len(cv.vals), "set_hash", app.ValidatorSet().Hash())
+		"validators", len(cv.vals), "set_hash", app.ValidatorSet().Hash(), "consensus_key", hex.EncodeToString(cv.consensus.PubKey().Bytes()))
 	return func() error { return errors.Join(abci.StopComet(cmt), n.Stop()) }, nil
 }

@@ -159,6 +159,14 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	select {
 	case <-ctx.Done():
 	case <-n.Failed():
+		if cv != nil {
+			// A validator under CometBFT stopped at the height it could not apply (its
+			// consensus stopped, nothing of the block committed); it keeps serving reads,
+			// with the reason in l1_status and pql1node_halted, until it is stopped.
+			log.Error("node halted: serving reads until stopped", "err", n.Err())
+			<-ctx.Done()
+			break
+		}
 		// A halted node takes no writes in this process (pebble after a failed commit):
 		// exit non-zero, for the supervisor to restart it on the same datadir once the
 		// disk is fixed. Acknowledged transactions and sealed blocks are on disk.

@@ -113,6 +113,8 @@ func (m *metrics) collect(e *obs.Emitter) {
 	open, general := m.srv.Conns()
 	e.Gauge("pql1node_conns", "QUIC connections open or handshaking.", float64(open))
 	e.Gauge("pql1node_conns_general", "Connections of keys without stake or L1 balance (the unreserved pool).", float64(general))
+	e.Bool("pql1node_halted", "1 if the node halted on a fatal chain error (a storage fault, a broken invariant, a state root mismatch): the reason is in l1_status and the log.",
+		m.n.Err() != nil)
 	st, err := m.n.Status()
 	if err != nil {
 		return

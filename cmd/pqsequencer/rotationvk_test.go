@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/prover"
@@ -19,14 +19,25 @@ import (
 // which provers hold a pending key; a prover lacking the key in force is refused.
 func TestConnectProverRotatedKey(t *testing.T) {
 	_, id1, k1 := proverKeys(t)
-	pk, vk, err := groth16.Setup(k1.CS)
+	// The second key set: k1's verifying key with α negated, another valid key with another ID
+	// (no second setup: these provers never prove, only announce their keys).
+	vkBytes, err := prover.VerifyingKeyBytes(k1.VK)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2 := &prover.Keys{Params: k1.Params, CS: k1.CS, PK: pk, VK: vk}
-	id2, err := prover.VerifyingKeyID(vk)
+	vk, err := prover.ParseVerifyingKey(vkBytes)
 	if err != nil {
 		t.Fatal(err)
+	}
+	bnVK := vk.(*groth16bn254.VerifyingKey)
+	bnVK.G1.Alpha.Neg(&bnVK.G1.Alpha)
+	if err := bnVK.Precompute(); err != nil {
+		t.Fatal(err)
+	}
+	k2 := &prover.Keys{Params: k1.Params, CS: k1.CS, PK: k1.PK, VK: vk}
+	id2, err := prover.VerifyingKeyID(vk)
+	if err != nil || id2 == id1 {
+		t.Fatalf("second key ID %v (the first %v): %v", id2, id1, err)
 	}
 	both, err := proverapi.NewServer(proverapi.ServerConfig{Keys: k1, MoreKeys: []*prover.Keys{k2}, Prover: noProver{}, MaxInFlight: 1})
 	if err != nil {

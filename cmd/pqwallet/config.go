@@ -106,7 +106,7 @@ terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
 	})
 	root.AddCommand(a.keyCommand(), a.balanceCommand(), a.depositCommand(), a.transferCommand(),
 		a.withdrawCommand(), a.migrateCommand(), a.claimCommand(), a.releaseCommand(), a.reservesCommand(), a.refundsCommand(), a.exodusCommand(), a.statusCommand(),
-		a.guardianCommand())
+		a.guardianCommand(), a.validatorCommand())
 	return a, root
 }
 

@@ -192,6 +192,9 @@ func (a *App) CheckTx(_ context.Context, req *abcitypes.CheckTxRequest) (*abcity
 // FinalizeBlock executes a decided block: the certificate it carries aside, its transactions
 // run on the chain at the header's time; the app hash is the state root after them.
 func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockRequest) (*abcitypes.FinalizeBlockResponse, error) {
+	if err := a.n.Err(); err != nil {
+		return nil, fmt.Errorf("abci: block %d not executed: %w", req.Height, err)
+	}
 	head, _, _, _ := a.chain.Head()
 	if req.Height <= 0 || uint64(req.Height) != head+1 {
 		return nil, fmt.Errorf("abci: block %d does not follow the chain's head %d", req.Height, head)
@@ -205,7 +208,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abcitypes.FinalizeBlockReque
 	}
 	p, err := a.chain.ExecuteBlock(uint64(req.Time.UnixMilli()), txs, a.misbehavior(req.Height, req.Misbehavior))
 	if err != nil {
-		return nil, fmt.Errorf("abci: executing block %d: %w", req.Height, err)
+		return nil, a.halt(req.Height, "executing", err)
 	}
 	off := len(req.Txs) - len(txs)
 	for i, r := range p.Receipts {
@@ -234,6 +237,9 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 	if pb == nil {
 		return nil, errors.New("abci: Commit without a finalized block")
 	}
+	if err := a.n.Err(); err != nil {
+		return nil, fmt.Errorf("abci: block %d not committed: %w", pb.height, err)
+	}
 	err := a.n.CommitExternal(pb.p, func(b *pebble.Batch) error {
 		if pb.cert == nil {
 			return nil
@@ -241,7 +247,18 @@ func (a *App) Commit(context.Context, *abcitypes.CommitRequest) (*abcitypes.Comm
 		return node.PutCertificate(b, pb.height-2, pb.cert)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("abci: committing block %d: %w", pb.height, err)
+		return nil, a.halt(int64(pb.height), "committing", err)
 	}
 	return &abcitypes.CommitResponse{}, nil
+}
+
+// halt stops this validator at height on a fatal chain error (docs/l1.md §9, "A fatal chain
+// error"): the node halts (refusing transactions, serving reads with the reason in l1_status)
+// and the error goes back to CometBFT, whose consensus then stops at that height without
+// saving its state: nothing of the block is committed, and a restart replays it.
+func (a *App) halt(height int64, what string, err error) error {
+	err = fmt.Errorf("abci: %s block %d: %w", what, height, err)
+	a.n.Halt(err)
+	a.log.Error("fatal chain error: validator halted", "height", height, "step", what, "err", err)
+	return err
 }

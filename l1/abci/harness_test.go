@@ -15,6 +15,7 @@ import (
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/types"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/pqbridge/pqbridge/internal/storefault"
 	"github.com/pqbridge/pqbridge/l1/chain"
 	"github.com/pqbridge/pqbridge/l1/node"
 	"github.com/pqbridge/pqbridge/l1/pqkey"
@@ -28,6 +29,7 @@ type validatorNode struct {
 	pq       *pqkey.PrivateKey
 	comet    CometConfig
 	dir      string
+	fs       *storefault.FS // the L1 datadir's file system: the real disk, faults switchable
 	restarts int
 	n        *node.Node
 	app      *App
@@ -96,7 +98,7 @@ func newTestNetWith(t testing.TB, size, spare int, twins map[int]int, alloc ...c
 		}
 		nk := ed25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("p2p-%d", i)))
 		dir := t.TempDir()
-		tn.nodes = append(tn.nodes, &validatorNode{pq: pq, dir: dir, comet: CometConfig{
+		tn.nodes = append(tn.nodes, &validatorNode{pq: pq, dir: dir, fs: storefault.New(nil), comet: CometConfig{
 			Home: filepath.Join(dir, "comet"), Moniker: fmt.Sprintf("v%d", i),
 			ListenAddr: fmt.Sprintf("tcp://127.0.0.1:%d", ports[i]), ConsensusKey: ck, NodeKey: nk,
 			TimeoutCommit: 150 * time.Millisecond, TimeoutPropose: 600 * time.Millisecond}})
@@ -134,7 +136,7 @@ func (tn *testNet) start(i int) {
 	t := tn.t
 	t.Helper()
 	v := tn.nodes[i]
-	n, err := node.New(node.Config{Dir: filepath.Join(v.dir, "l1"), Genesis: tn.genesis, ExternalConsensus: true})
+	n, err := node.New(node.Config{Dir: filepath.Join(v.dir, "l1"), FS: v.fs, Genesis: tn.genesis, ExternalConsensus: true})
 	if err != nil {
 		t.Fatalf("validator %d: %v", i, err)
 	}

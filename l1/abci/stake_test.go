@@ -2,6 +2,7 @@ package abci
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,11 +20,16 @@ import (
 // the epoch boundary CometBFT takes it in (two heights later) and its ML-DSA votes appear in the
 // certificates, which verify against the set in force at each height and not against the other.
 // Then a genesis validator leaves and the set shrinks to four, without its votes. Each new set
-// is proven (l1_proveState) at its boundary height under a certificate of the old set.
+// is proven (l1_proveState) at its boundary height under a certificate of the old set. A client
+// pinned to the genesis set follows both changes, one started after them walks across both, and
+// a client of a validator forging the new set refuses it (l1client.ErrSetNotProven).
 func TestValidatorJoinLeave(t *testing.T) {
 	tn := newTestNetWith(t, 4, 1, nil)
 	joiner, leaver := tn.nodes[4], tn.nodes[1]
 	tn.waitHeight(2, 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	f := newSetFollower(ctx, tn)
 	if _, err := tn.nodes[0].n.SubmitTx(tn.transfer(0, joiner.pq.Address(), 1000)); err != nil {
 		t.Fatal(err)
 	}
@@ -35,6 +41,8 @@ func TestValidatorJoinLeave(t *testing.T) {
 	tn.proveSet(from)
 	tn.waitHeight(from+4, 40*time.Second)
 	tn.checkSets(from, 4, 5, joiner.pq.Address())
+	f.check(ctx, f.c, joiner.pq.Address(), 1000-testPower, from, 5)
+	f.checkForged(ctx, joiner.pq.Address())
 	if acct, err := tn.nodes[0].n.Account(joiner.pq.Address()); err != nil || acct.Balance != 1000-testPower {
 		t.Fatalf("joiner's balance %d (%v), want %d", acct.Balance, err, 1000-testPower)
 	}
@@ -45,6 +53,8 @@ func TestValidatorJoinLeave(t *testing.T) {
 	tn.proveSet(from)
 	tn.waitHeight(from+4, 40*time.Second)
 	tn.checkSets(from, 5, 4, common.Address{})
+	f.check(ctx, f.c, joiner.pq.Address(), 1000-testPower, from, 4)
+	f.check(ctx, f.dial(ctx, f.honest), joiner.pq.Address(), 1000-testPower, from, 4) // a restart walks both
 	h := tn.minHeight()
 	for height := from - 1; height <= h-2; height++ {
 		c, err := tn.nodes[0].app.Certificate(height)

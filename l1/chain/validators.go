@@ -48,23 +48,12 @@ type GenesisValidator struct {
 	Stake        uint64
 }
 
-// ValidatorRecord is a validator in the chain's state.
-type ValidatorRecord struct {
-	Address      common.Address // of PQKey
-	PQKey        []byte
-	ConsensusKey []byte
-	Power        uint64 // the stake in force: the engine's power since the last boundary (0: not yet in the set)
-	Bonded       uint64 // the stake locked: slashable; at a boundary the part above Next unbonds
-	Next         uint64 // the stake from the next boundary (0: leaves)
-	Jailed       bool   // slashed: leaves at the next boundary and may not join again
-}
-
-// Unbonding is withdrawn stake waiting out the unbonding delay.
-type Unbonding struct {
-	Address   common.Address
-	Amount    uint64
-	ReleaseAt uint64
-}
+// A validator's record and unbonding stake are package l1api's (clients decode the proven
+// s/validators as l1api.ValidatorState).
+type (
+	ValidatorRecord = l1api.ValidatorRecord
+	Unbonding       = l1api.Unbonding
+)
 
 // Validators is the validator state (key s/validators).
 type Validators struct {

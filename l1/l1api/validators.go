@@ -34,3 +34,28 @@ type SignerSet struct {
 	Members []SetMember // in address order
 	Hash    common.Hash // l1/qc's hash of the set: the ValSetHash of the headers it certifies
 }
+
+// ValidatorRecord is a validator in the chain's state (docs/l1.md §5, Validators).
+type ValidatorRecord struct {
+	Address      common.Address // of PQKey
+	PQKey        []byte
+	ConsensusKey []byte
+	Power        uint64 // the stake in force: the engine's power since the last boundary (0: not yet in the set)
+	Bonded       uint64 // the stake locked: slashable; at a boundary the part above Next unbonds
+	Next         uint64 // the stake from the next boundary (0: leaves)
+	Jailed       bool   // slashed: leaves at the next boundary and may not join again
+}
+
+// Unbonding is withdrawn stake waiting out the unbonding delay.
+type Unbonding struct {
+	Address   common.Address
+	Amount    uint64
+	ReleaseAt uint64
+}
+
+// ValidatorState is the validator state as stored under stateproof.ValidatorsKey() (l1/chain's
+// Validators, the same RLP): what a client proves to show stakes and pending changes.
+type ValidatorState struct {
+	Records   []ValidatorRecord // in address order
+	Unbonding []Unbonding       // in release order
+}

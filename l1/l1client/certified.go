@@ -56,7 +56,7 @@ func (c *Client) CertifiedHead(ctx context.Context) (uint64, common.Hash, error)
 		if b.Header.Height != h {
 			return 0, common.Hash{}, fmt.Errorf("%w: asked for block %d, the node sent %d", ErrCertificate, h, b.Header.Height)
 		}
-		if err := c.VerifyCertificate(cert, h, b.Header.StateRoot); err != nil {
+		if err := c.verifyCert(ctx, cert, h, b.Header.StateRoot); err != nil {
 			return 0, common.Hash{}, err
 		}
 		return h, b.Header.StateRoot, nil
@@ -65,13 +65,15 @@ func (c *Client) CertifiedHead(ctx context.Context) (uint64, common.Hash, error)
 		l1api.ErrNotFound, st.Height-min(st.Height, 2+maxCertProbe), st.Height-min(st.Height, 2), st.Height, c.Endpoint())
 }
 
-// VerifyCertificate checks that cert certifies appHash at height of this chain under the pinned
-// set; the error wraps ErrCertificate and qc's reason.
+// VerifyCertificate checks that cert certifies appHash at height of this chain under the set
+// the client trusts for that height (the pinned one or a change it followed, follow.go), without
+// following further changes; the error wraps ErrCertificate and qc's reason.
 func (c *Client) VerifyCertificate(cert *qc.Certificate, height uint64, appHash common.Hash) error {
-	if c.cfg.Validators == nil {
+	t, ok := c.sets.forHeight(height)
+	if !ok {
 		return ErrNoValidatorSet
 	}
-	if err := cert.Verify(c.cfg.Validators, c.chainID, height, appHash); err != nil {
+	if err := cert.Verify(t.set, c.chainID, height, appHash); err != nil {
 		return fmt.Errorf("%w: height %d: %w", ErrCertificate, height, err)
 	}
 	return nil

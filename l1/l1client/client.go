@@ -80,6 +80,7 @@ type Client struct {
 	closed  bool
 
 	reconnects atomic.Uint64
+	sets       trustedSets // the validator sets proven so far (follow.go)
 }
 
 // New returns a client that dials the nodes in the background from now until Close, and
@@ -122,6 +123,9 @@ func New(cfg Config) (*Client, error) {
 		lastErr: errNotDialled, errAddr: cfg.Addrs[0], up: make(chan struct{}),
 		rpcCfg: quicrpc.ClientConfig{Key: cfg.Key, ChainID: cfg.ChainID, ValidatorPublicKey: cfg.Validator,
 			ValidatorSet: members, MaxMessageSize: cfg.MaxMessageSize, IdleTimeout: cfg.IdleTimeout}}
+	if cfg.Validators != nil {
+		c.sets.list = []trustedSet{{from: 1, set: cfg.Validators}}
+	}
 	go c.redial(ctx)
 	if cfg.StallTimeout > 0 {
 		c.watchers.Add(1)

@@ -164,10 +164,10 @@ func (c *Client) redial(ctx context.Context) {
 			continue
 		}
 		c.mu.Lock()
-		addr := c.cfg.Addrs[c.idx]
+		addr, rpcCfg := c.cfg.Addrs[c.idx], c.rpcCfg
 		c.mu.Unlock()
 		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-		rpc, err := quicrpc.Dial(dctx, addr, c.rpcCfg)
+		rpc, err := quicrpc.Dial(dctx, addr, rpcCfg)
 		cancel()
 		if ctx.Err() != nil {
 			if err == nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pqbridge/pqbridge/l1/l1api"
-	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l1/qc"
 )
 
@@ -20,15 +19,7 @@ func (c *Client) Validators(ctx context.Context, height uint64) (*qc.ValidatorSe
 	if err := c.call(ctx, l1api.MethodValidators, height, &s); err != nil {
 		return nil, 0, err
 	}
-	vals := make([]qc.Validator, len(s.Members))
-	for i, m := range s.Members {
-		k, err := pqkey.ParsePublicKey(m.PQKey)
-		if err != nil {
-			return nil, 0, fmt.Errorf("l1client: validator set of height %d, member %d: %w", height, i, err)
-		}
-		vals[i] = qc.Validator{Key: k, Power: m.Power}
-	}
-	set, err := qc.NewValidatorSet(vals)
+	set, err := signerSet(s.Members)
 	if err != nil {
 		return nil, 0, fmt.Errorf("l1client: validator set of height %d: %w", height, err)
 	}

@@ -68,7 +68,7 @@ func (v Verified) proven(ctx context.Context, height uint64, keys ...[]byte) (*s
 	if err != nil {
 		return nil, fmt.Errorf("%w: height %d: %w", ErrCertificate, r.Height, err)
 	}
-	if err := v.c.VerifyCertificate(cert, r.Height, r.AppHash); err != nil {
+	if err := v.c.verifyCert(ctx, cert, r.Height, r.AppHash); err != nil {
 		return nil, err
 	}
 	if err := r.VerifyEntries(keys); err != nil {
@@ -203,4 +203,21 @@ func (v Verified) Withdrawal(ctx context.Context, rollupID, number, index uint64
 	s.Delayed, s.DelayedID, s.ReleaseAt, s.Reason = true, dw.ID, dw.ReleaseAt, dw.Reason
 	s.Released, s.ReleasedAt, s.Amount, s.Recipient = dw.Released, dw.ReleasedAt, dw.Amount, dw.Recipient
 	return s, nil
+}
+
+// ValidatorState returns the validator records and unbonding stake (s/validators) proven at the
+// newest certified height, which it returns too; l1api.ErrNotFound on a chain without a
+// validator set.
+func (v Verified) ValidatorState(ctx context.Context) (*l1api.ValidatorState, uint64, error) {
+	r, err := v.proven(ctx, 0, stateproof.ValidatorsKey())
+	if err != nil {
+		return nil, 0, err
+	}
+	var s l1api.ValidatorState
+	if ok, err := decode(r, 0, &s); err != nil {
+		return nil, 0, err
+	} else if !ok {
+		return nil, 0, notFound(r, "validator set")
+	}
+	return &s, r.Height, nil
 }

@@ -84,6 +84,7 @@ func (n *Node) CommitExternal(p *chain.Pending, extra func(*pebble.Batch) error)
 	if err := n.recordView(); err != nil {
 		n.cfg.Logger.Warn("releasing an old state view", "err", err, "height", p.Header.Height)
 	}
+	n.keepSetProof(p.Header.Height)
 	stale, err := n.staleTxs(inBlock)
 	if err != nil {
 		return err

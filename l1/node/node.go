@@ -215,6 +215,13 @@ func (n *Node) halt(cause error) {
 	n.cfg.Logger.Error("node halted: refusing transactions and making no blocks", "err", cause)
 }
 
+// Halt stops the node for good in this process, as a fatal chain error does on a node that
+// makes its own blocks: under external consensus the application calls it when a decided block
+// cannot be executed or committed (an invariant broken, a state root mismatch, a storage
+// fault). The node then refuses transactions and further blocks and keeps serving reads, with
+// the cause in Err and l1_status.
+func (n *Node) Halt(cause error) { n.halt(cause) }
+
 // storeErr halts the node if err is a storage fault, and returns the error to report.
 func (n *Node) storeErr(what string, err error) error {
 	if !errors.Is(err, pebbleguard.ErrFault) {

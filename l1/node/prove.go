@@ -146,6 +146,11 @@ func (n *Node) ProveState(req *stateproof.Request) (*stateproof.Reply, error) {
 		return err == nil, err
 	}
 	hv, done, err := n.views.acquire(req.Height, certified)
+	if errors.Is(err, chain.ErrNotFound) {
+		if r, ok, kerr := n.keptSetProof(req); kerr != nil || ok {
+			return r, kerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ package valset
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +39,21 @@ func (e *Entry) StakeOf() uint64 {
 		return e.Stake
 	}
 	return e.Power
+}
+
+// DefaultEpochLength is the blocks between validator-set changes of a file without
+// epochLength.
+const DefaultEpochLength = 100
+
+// ConsensusKeys derives a validator's CometBFT keys, Ed25519 private keys, from the 32-byte seed
+// of pql1node's -consensus-key-file: the consensus key (its votes, the key a validator joins the
+// set with) and the p2p node key.
+func ConsensusKeys(seed [32]byte) (consensusKey, nodeKey ed25519.PrivateKey) {
+	derive := func(domain string) ed25519.PrivateKey {
+		s := sha256.Sum256(append([]byte(domain), seed[:]...))
+		return ed25519.NewKeyFromSeed(s[:])
+	}
+	return derive("pqbridge/cometbft-consensus-key/v1"), derive("pqbridge/cometbft-node-key/v1")
 }
 
 // File is the validator-set JSON.

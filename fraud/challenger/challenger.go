@@ -156,6 +156,7 @@ type runState struct {
 	agreed  batchID
 	changed []uint32       // accounts the agreed batch changed, written with the next save
 	waiting []uint64       // status only
+	seen    uint64         // last batch the event stream announced (checkHead; memory only)
 	txs     []*challengeTx // challenge transactions not known to be used, by increasing nonce
 
 	storedTxs int    // len(txs) at the last write

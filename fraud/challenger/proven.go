@@ -1,0 +1,118 @@
+package challenger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pqbridge/pqbridge/l1/l1api"
+	"github.com/pqbridge/pqbridge/l1/l1client"
+)
+
+// ProvenSource is the Source of a challenger whose client pins a validator set: the event log,
+// status, keys, accounts and submissions come from events (a hint: one validator's word), and
+// Rollup, Batch, BatchData and BatchTrace are proven reads (l1client.Verified) whose
+// certificates and state proofs the client checks, answering for a certified height of at least
+// the block whose events the challenger handles, so that a batch an event announced is never
+// proven absent. Each block, the challenger also checks the proven rollup head against the
+// batches the events announced (checkHead): a batch the stream withheld is fetched proven and
+// checked, and the client leaves the endpoint that withheld it.
+func ProvenSource(events Source, c *l1client.Client) Source {
+	return &provenSource{Source: events, c: c, min: new(atomic.Uint64)}
+}
+
+// provenSource: the embedded Source gives what is not proven.
+type provenSource struct {
+	Source
+	c   *l1client.Client
+	min *atomic.Uint64 // AtLeast of the proven reads: set by the follow loop (setAtLeast)
+}
+
+func (s *provenSource) v() l1client.Verified { return s.c.Verified().AtLeast(s.min.Load()) }
+
+func (s *provenSource) Rollup(ctx context.Context, id uint64) (*l1api.Rollup, error) {
+	return s.v().Rollup(ctx, id)
+}
+
+func (s *provenSource) Batch(ctx context.Context, rollupID, number uint64) (*l1api.BatchRecord, error) {
+	return s.v().Batch(ctx, rollupID, number)
+}
+
+func (s *provenSource) BatchData(ctx context.Context, rollupID, number uint64) ([]byte, error) {
+	return s.v().BatchData(ctx, rollupID, number)
+}
+
+func (s *provenSource) BatchTrace(ctx context.Context, rollupID, number uint64) ([][32]byte, error) {
+	return s.v().BatchTrace(ctx, rollupID, number)
+}
+
+// provenHead is the rollup record proven at the newest certified height, and that height.
+func (s *provenSource) provenHead(ctx context.Context, id uint64) (*l1api.Rollup, uint64, error) {
+	return s.c.Verified().RollupAt(ctx, id)
+}
+
+// withheld reports a batch the event stream did not announce and leaves its endpoint.
+func (s *provenSource) withheld(number, height uint64) {
+	err := fmt.Errorf("batch %d, proven accepted by height %d, was not in the event stream", number, height)
+	s.c.Leave("batch missing from the event stream", err)
+}
+
+// setAtLeast makes the proven reads answer for a certified height of at least h.
+func (s *provenSource) setAtLeast(h uint64) { s.min.Store(h) }
+
+// checkHead, with a ProvenSource, compares the rollup head proven at the newest certified height
+// h with the batches the event stream announced: when h is a block already handled (h below the
+// cursor after this block, through height) and the proven head is beyond the last batch
+// announced, the missing batches are read proven (at h) and checked as their events would have
+// made them be. Without a ProvenSource it does nothing: a one-node chain's events and reads are
+// the same node's signed word.
+func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
+	p, ok := c.cfg.Source.(*provenSource)
+	if !ok {
+		return nil
+	}
+	r, h, err := p.provenHead(ctx, c.cfg.RollupID)
+	if err != nil {
+		return fmt.Errorf("challenger: proven head of rollup %d: %w", c.cfg.RollupID, err)
+	}
+	seen := max(c.run.seen, c.run.agreed.Number)
+	for _, tx := range c.run.txs {
+		if tx.Live {
+			seen = max(seen, tx.Batch) // challenged (after a restart, seen is not kept): not again
+		}
+	}
+	if h > through || r.HeadNumber <= seen {
+		return nil
+	}
+	defer p.setAtLeast(through)
+	p.setAtLeast(h)
+	for n := seen + 1; n <= r.HeadNumber; n++ {
+		rec, err := p.Batch(ctx, c.cfg.RollupID, n)
+		if errors.Is(err, l1api.ErrNotFound) {
+			continue // reverted since h: its revert event, if withheld too, changes nothing to check
+		}
+		if err != nil {
+			return fmt.Errorf("challenger: proven batch %d: %w", n, err)
+		}
+		c.log.Warn("batch missing from the event stream", "batch", n, "submitted_at", rec.SubmittedAt,
+			"proven_at", h, "endpoint", p.c.Endpoint(), "validator", p.c.Validator())
+		p.withheld(n, h)
+		ev := l1api.Event{Kind: l1api.EventBatchSubmitted, RollupID: c.cfg.RollupID, Number: n, Height: rec.SubmittedAt,
+			Root: common.Hash(rec.NewRoot)}
+		c.run.seen = n
+		if err := c.submitted(ctx, &ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// atLeast makes a ProvenSource's reads answer for a certified height of at least h.
+func (c *Challenger) atLeast(h uint64) {
+	if p, ok := c.cfg.Source.(*provenSource); ok {
+		p.setAtLeast(h)
+	}
+}

@@ -108,6 +108,7 @@ type Status struct {
 	BondBurned    uint64     // L1 units of bond burned with them
 	BondShort     uint64     // how far the L1 balance was from the challenge bond at the last read (0: it covers it)
 	Checked       int        // optimistic batches re-executed
+	Withheld      int        // blocks after which the proven rollup head showed batches the events withheld (ProvenSource)
 	LastProof     fraud.Kind // kind of the last fraud proof sent
 	LastStep      uint64     // and its step
 	DetectSubmit  time.Duration

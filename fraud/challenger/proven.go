@@ -54,10 +54,12 @@ func (s *provenSource) provenHead(ctx context.Context, id uint64) (*l1api.Rollup
 	return s.c.Verified().RollupAt(ctx, id)
 }
 
-// withheld reports a batch the event stream did not announce and leaves its endpoint.
-func (s *provenSource) withheld(number, height uint64) {
+// withheld leaves the endpoint whose event stream did not announce batch number (proven accepted
+// by height) and waits (up to ctx) for the connection to the next one.
+func (s *provenSource) withheld(ctx context.Context, number, height uint64) error {
 	err := fmt.Errorf("batch %d, proven accepted by height %d, was not in the event stream", number, height)
 	s.c.Leave("batch missing from the event stream", err)
+	return s.c.WaitConnected(ctx)
 }
 
 // setAtLeast makes the proven reads answer for a certified height of at least h.
@@ -89,6 +91,8 @@ func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 	}
 	defer p.setAtLeast(through)
 	p.setAtLeast(h)
+	endpoint, validator := p.c.Endpoint(), p.c.Validator()
+	missing := uint64(0)
 	for n := seen + 1; n <= r.HeadNumber; n++ {
 		rec, err := p.Batch(ctx, c.cfg.RollupID, n)
 		if errors.Is(err, l1api.ErrNotFound) {
@@ -98,14 +102,21 @@ func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 			return fmt.Errorf("challenger: proven batch %d: %w", n, err)
 		}
 		c.log.Warn("batch missing from the event stream", "batch", n, "submitted_at", rec.SubmittedAt,
-			"proven_at", h, "endpoint", p.c.Endpoint(), "validator", p.c.Validator())
-		p.withheld(n, h)
+			"proven_at", h, "endpoint", endpoint, "validator", validator)
+		missing = n
 		ev := l1api.Event{Kind: l1api.EventBatchSubmitted, RollupID: c.cfg.RollupID, Number: n, Height: rec.SubmittedAt,
 			Root: common.Hash(rec.NewRoot)}
 		c.run.seen = n
 		if err := c.submitted(ctx, &ev); err != nil {
 			return err
 		}
+	}
+	if missing == 0 {
+		return nil
+	}
+	c.setStatus(func(s *Status) { s.Withheld++ })
+	if err := p.withheld(ctx, missing, h); err != nil {
+		return fmt.Errorf("challenger: leaving %s, which withheld batch %d: %w", endpoint, missing, err)
 	}
 	return nil
 }

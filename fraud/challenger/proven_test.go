@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -132,6 +133,31 @@ func (e *withheldEvents) Next() (l1api.Event, error) {
 	}
 }
 
+// missingLog is a slog handler that records the endpoint attribute of each "batch missing from
+// the event stream" warning.
+type missingLog struct {
+	mu        sync.Mutex
+	endpoints []string
+}
+
+func (h *missingLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *missingLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Level != slog.LevelWarn || r.Message != "batch missing from the event stream" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "endpoint" {
+			h.mu.Lock()
+			h.endpoints = append(h.endpoints, a.Value.String())
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+func (h *missingLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *missingLog) WithGroup(string) slog.Handler      { return h }
+
 // TestProvenReadsCatchWithheldFraud (issue 15): a challenger pinning a validator set of four
 // reads batches through a FAULT-INJECTING validator whose event stream withholds a fraudulent
 // batch and whose plain batch data lies. While the validators' proof of the batch data is
@@ -165,8 +191,9 @@ func TestProvenReadsCatchWithheldFraud(t *testing.T) {
 	}
 	t.Cleanup(func() { cl.Close() })
 	src := &withholdingSource{Source: nodesource.New(w.node)}
+	logs := &missingLog{}
 	ch, err := challenger.New(ctx, challenger.Config{FS: vfs.NewMem(), Source: challenger.ProvenSource(src, cl),
-		Key: l1Key(3), L1ChainID: l1ChainID, RollupID: rollupID})
+		Key: l1Key(3), L1ChainID: l1ChainID, RollupID: rollupID, Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +242,12 @@ func TestProvenReadsCatchWithheldFraud(t *testing.T) {
 	}
 	if n := src.plainData.Load(); n != 0 {
 		t.Fatalf("the plain (lying) BatchData was read %d times", n)
+	}
+	logs.mu.Lock()
+	warned := slices.Clone(logs.endpoints)
+	logs.mu.Unlock()
+	if len(warned) == 0 || warned[0] != first {
+		t.Fatalf("missing-batch warnings name endpoints %q, want the withholding %s first", warned, first)
 	}
 	if cl.Reconnects() < 1 || cl.Endpoint() == first {
 		t.Fatalf("client still on %s (reconnects %d): the withholding endpoint was not left", cl.Endpoint(), cl.Reconnects())

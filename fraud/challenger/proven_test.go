@@ -216,6 +216,22 @@ func TestProvenReadsCatchWithheldFraud(t *testing.T) {
 	src.hideNumber.Store(bad.c.BatchNumber)
 	src.hideHeight.Store(r.Header.Height)
 
+	// The proven reads return what the node stores; a batch beyond the head is proven absent.
+	vr := cl.Verified().AtLeast(r.Header.Height)
+	pd, perr := w.node.BatchData(rollupID, bad.c.BatchNumber)
+	vd, err := vr.BatchData(ctx, rollupID, bad.c.BatchNumber)
+	if err != nil || perr != nil || !bytes.Equal(vd, pd) || len(vd) == 0 {
+		t.Fatalf("proven batch data: %d bytes, %v; the node's %d bytes, %v", len(vd), err, len(pd), perr)
+	}
+	pt, perr := w.node.BatchTrace(rollupID, bad.c.BatchNumber)
+	vt, err := vr.BatchTrace(ctx, rollupID, bad.c.BatchNumber)
+	if err != nil || perr != nil || !slices.Equal(vt, pt) || len(vt) != len(honest) {
+		t.Fatalf("proven trace: %d roots, %v; the node's %d, %v", len(vt), err, len(pt), perr)
+	}
+	if _, err := vr.BatchData(ctx, rollupID, bad.c.BatchNumber+1); !errors.Is(err, l1api.ErrNotFound) {
+		t.Fatalf("batch data beyond the head: %v, want proven absent", err)
+	}
+
 	dataKey := stateproof.BatchDataKey(rollupID, bad.c.BatchNumber)
 	lie := func(r *stateproof.Reply) {
 		for i := range r.Entries {

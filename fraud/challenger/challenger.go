@@ -139,6 +139,7 @@ type Challenger struct {
 	l2ChainID uint64
 	bond      uint64 // the rollup's challenge bond (l1api.RollupConfig.ChallengeBond)
 	keys      *keyCache
+	from      uint64 // the cursor at New: batches submitted before it were announced to an earlier run
 
 	run runState // owned by the follow loop: no lock
 
@@ -217,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	if err := c.restore(); err != nil {
 		return nil, errors.Join(err, c.db.Close())
 	}
+	c.from = c.run.cursor
 	c.watchBond(ctx)
 	return c, nil
 }

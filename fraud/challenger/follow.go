@@ -277,6 +277,7 @@ func (c *Challenger) resync(n uint64) error {
 	if err := c.guard.Commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("challenger: resetting the store: %w", err)
 	}
+	c.run.seen = 0 // the log is read again from its start
 	return errResync
 }
 

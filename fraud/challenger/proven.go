@@ -83,7 +83,7 @@ func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 	seen := max(c.run.seen, c.run.agreed.Number)
 	for _, tx := range c.run.txs {
 		if tx.Live {
-			seen = max(seen, tx.Batch) // challenged (after a restart, seen is not kept): not again
+			seen = max(seen, tx.Batch) // challenged (seen is not stored): not checked again
 		}
 	}
 	if h > through || r.HeadNumber <= seen {
@@ -101,15 +101,19 @@ func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 		if err != nil {
 			return fmt.Errorf("challenger: proven batch %d: %w", n, err)
 		}
-		c.log.Warn("batch missing from the event stream", "batch", n, "submitted_at", rec.SubmittedAt,
-			"proven_at", h, "endpoint", endpoint, "validator", validator)
-		missing = n
+		if rec.SubmittedAt >= c.from {
+			c.log.Warn("batch missing from the event stream", "batch", n, "submitted_at", rec.SubmittedAt,
+				"proven_at", h, "endpoint", endpoint, "validator", validator)
+			missing = n
+		} else { // its event came before this start (a waiting batch): no one's fault
+			c.log.Info("batch announced before the start read again proven", "batch", n, "submitted_at", rec.SubmittedAt)
+		}
 		ev := l1api.Event{Kind: l1api.EventBatchSubmitted, RollupID: c.cfg.RollupID, Number: n, Height: rec.SubmittedAt,
 			Root: common.Hash(rec.NewRoot)}
-		c.run.seen = n
 		if err := c.submitted(ctx, &ev); err != nil {
-			return err
+			return err // seen stays: the next block's check reads it again
 		}
+		c.run.seen = n
 	}
 	if missing == 0 {
 		return nil

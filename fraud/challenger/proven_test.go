@@ -38,13 +38,19 @@ type certifyingValidator struct {
 	tamper  *atomic.Pointer[func(*stateproof.Reply)]
 
 	mu    sync.Mutex
-	certs map[common.Hash][]byte // by app hash: signed once, as a validator keeps its certificates
+	certs map[certAt][]byte // signed once, as a validator keeps its certificates
+}
+
+// certAt is a certified header's (height, app hash): an empty block keeps the app hash.
+type certAt struct {
+	height  uint64
+	appHash common.Hash
 }
 
 func (v *certifyingValidator) certificate(height uint64, appHash common.Hash) ([]byte, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if b, ok := v.certs[appHash]; ok {
+	if b, ok := v.certs[certAt{height, appHash}]; ok {
 		return b, nil
 	}
 	h := qc.Header{ChainID: l1ChainID, Height: height, AppHash: appHash, ValSetHash: v.set.Hash()}
@@ -61,13 +67,13 @@ func (v *certifyingValidator) certificate(height uint64, appHash common.Hash) ([
 	if err != nil {
 		return nil, err
 	}
-	v.certs[appHash] = b
+	v.certs[certAt{height, appHash}] = b
 	return b, nil
 }
 
 func (v *certifyingValidator) start(t *testing.T) string {
 	t.Helper()
-	v.certs = map[common.Hash][]byte{}
+	v.certs = map[certAt][]byte{}
 	srv, err := quicrpc.NewServer(quicrpc.ServerConfig{ListenAddr: "127.0.0.1:0", ValidatorKey: v.key, ChainID: l1ChainID})
 	if err != nil {
 		t.Fatal(err)

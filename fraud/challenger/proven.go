@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -55,21 +57,29 @@ func (s *provenSource) provenHead(ctx context.Context, id uint64) (*l1api.Rollup
 }
 
 // withheld leaves the endpoint whose event stream did not announce batch number (proven accepted
-// by height) and waits (up to ctx) for the connection to the next one.
-func (s *provenSource) withheld(ctx context.Context, number, height uint64) error {
+// by height) and waits up to leaveWait for the connection to the next one; if none comes, the
+// block's challenges are still stored, and sent (again) once a call gets through.
+func (s *provenSource) withheld(ctx context.Context, log *slog.Logger, number, height uint64) {
 	err := fmt.Errorf("batch %d, proven accepted by height %d, was not in the event stream", number, height)
 	s.c.Leave("batch missing from the event stream", err)
-	return s.c.WaitConnected(ctx)
+	ctx, cancel := context.WithTimeout(ctx, leaveWait)
+	defer cancel()
+	if err := s.c.WaitConnected(ctx); err != nil {
+		log.Warn("no other L1 endpoint after leaving the one that withheld a batch", "batch", number, "err", err)
+	}
 }
+
+// leaveWait bounds the wait for the next endpoint after leaving one that withheld a batch.
+const leaveWait = 5 * time.Second
 
 // setAtLeast makes the proven reads answer for a certified height of at least h.
 func (s *provenSource) setAtLeast(h uint64) { s.min.Store(h) }
 
 // checkHead, with a ProvenSource, compares the rollup head proven at the newest certified height
-// h with the batches the event stream announced: when h is a block already handled (h below the
-// cursor after this block, through height) and the proven head is beyond the last batch
-// announced, the missing batches are read proven (at h) and checked as their events would have
-// made them be. Without a ProvenSource it does nothing: a one-node chain's events and reads are
+// h with the batches the event stream announced: when h is a block already handled (at most
+// through, the block just handled) and the proven head is beyond the last batch announced, the
+// missing batches are read proven (at h or later) and checked as their events would have made
+// them be. Without a ProvenSource it does nothing: a one-node chain's events and reads are
 // the same node's signed word.
 func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 	p, ok := c.cfg.Source.(*provenSource)
@@ -119,9 +129,7 @@ func (c *Challenger) checkHead(ctx context.Context, through uint64) error {
 		return nil
 	}
 	c.setStatus(func(s *Status) { s.Withheld++ })
-	if err := p.withheld(ctx, missing, h); err != nil {
-		return fmt.Errorf("challenger: leaving %s, which withheld batch %d: %w", endpoint, missing, err)
-	}
+	p.withheld(ctx, c.log, missing, h)
 	return nil
 }
 

@@ -7,6 +7,11 @@
 // file (cmd/internal/cliconf); -metrics serves Prometheus metrics, /healthz and /readyz
 // (cmd/internal/obs).
 //
+// With -l1-validators the batches are read with certificates and state proofs
+// (challenger.ProvenSource) and the proven rollup head catches a batch the connected validator's
+// events withheld; with -validator-pubkey-file (a one-node chain) the reads are that node's plain
+// signed replies.
+//
 // The key pays the challenges and receives the rewards: a keystore file (-keystore) or an
 // unencrypted hex ML-DSA-65 seed in -key-file that must be mode 0600 (cmd/internal/keystore).
 package main

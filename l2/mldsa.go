@@ -119,6 +119,36 @@ func signMLDSA(sign func(pqkey.Context, uint64, uint64, []byte) ([]byte, error),
 // not check that pub is the sender's: the caller compares MLDSAKeyHash(pub) with the leaf's key.
 // Every failure wraps ErrMLDSASignature.
 func VerifyMLDSA(pub []byte, chainID uint64, tx *Tx, sig []byte) error {
+	if err := checkMLDSASig(tx, sig); err != nil {
+		return err
+	}
+	pk, err := pqkey.ParsePublicKey(pub)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMLDSASignature, err)
+	}
+	return verifyMLDSA(pk, chainID, tx, SignedMessage(chainID, tx), sig)
+}
+
+// VerifyMLDSAKey is VerifyMLDSA under a public key already parsed: decoding an ML-DSA-65 key
+// (expanding its matrix) costs more than a verification, so a verifier that sees the same keys
+// again (the sequencer's key book) parses each once.
+func VerifyMLDSAKey(pk *pqkey.PublicKey, chainID uint64, tx *Tx, sig []byte) error {
+	return VerifyMLDSAMessage(pk, chainID, tx, SignedMessage(chainID, tx), sig)
+}
+
+// VerifyMLDSAMessage is VerifyMLDSAKey with msg, SignedMessage(chainID, tx), computed by the
+// caller: the sequencer hashes the messages of many transactions at once in the core
+// (ffi/txchallenge), which costs less than the Poseidon2 of one in Go.
+func VerifyMLDSAMessage(pk *pqkey.PublicKey, chainID uint64, tx *Tx, msg fr.Element, sig []byte) error {
+	if err := checkMLDSASig(tx, sig); err != nil {
+		return err
+	}
+	return verifyMLDSA(pk, chainID, tx, msg, sig)
+}
+
+// checkMLDSASig checks what VerifyMLDSA checks before the key: the type, the signature's size
+// and its digest against w2.
+func checkMLDSASig(tx *Tx, sig []byte) error {
 	if !tx.Type.MLDSA() {
 		return fmt.Errorf("%w: a %s is not signed with ML-DSA", ErrMLDSASignature, tx.Type)
 	}
@@ -128,11 +158,10 @@ func VerifyMLDSA(pub []byte, chainID uint64, tx *Tx, sig []byte) error {
 	if d := MLDSASigDigest(sig); !d.Equal(&tx.SigDigest) {
 		return fmt.Errorf("%w: the signature's digest is not w2", ErrMLDSASignature)
 	}
-	pk, err := pqkey.ParsePublicKey(pub)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrMLDSASignature, err)
-	}
-	m := SignedMessage(chainID, tx)
+	return nil
+}
+
+func verifyMLDSA(pk *pqkey.PublicKey, chainID uint64, tx *Tx, m fr.Element, sig []byte) error {
 	msg := m.Bytes()
 	if err := pk.Verify(pqkey.ContextL2Tx, chainID, tx.Nonce, msg[:], sig); err != nil {
 		return fmt.Errorf("%w: %w", ErrMLDSASignature, err)

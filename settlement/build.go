@@ -11,6 +11,7 @@ import (
 type pendingTx struct {
 	pos  Position
 	raw  []byte
+	sig  []byte   // its ML-DSA-65 signature (types 5, 6), else nil
 	post [32]byte // its trace entry: the state root after it, as the sequencer's executor computed it
 	// blockEnd is the block's post root when this is the block's last transaction: a batch
 	// ending here must have it as its new root.
@@ -59,7 +60,7 @@ func (e *Engine) ingest(h TargetHead) error {
 		}
 		for k := e.next.Offset; k < n; k++ {
 			raw := b.Data[k*l2.TxSize : (k+1)*l2.TxSize]
-			p := pendingTx{pos: Position{b.Header.Number, k}, raw: raw, post: b.PostRoot(int(k)), deposit: isDeposit(raw)}
+			p := pendingTx{pos: Position{b.Header.Number, k}, raw: raw, sig: b.Sig(int(k)), post: b.PostRoot(int(k)), deposit: isDeposit(raw)}
 			if k == n-1 {
 				root := b.Header.PostRoot
 				p.blockEnd = &root
@@ -72,19 +73,38 @@ func (e *Engine) ingest(h TargetHead) error {
 		}
 	}
 	if len(e.pending) > 0 && (e.cfg.Now().Sub(e.since) >= e.cfg.MaxBatchAge || e.depositDue(h)) {
-		return e.cut(len(e.pending))
+		return e.cut(e.batchEnd())
 	}
 	return nil
 }
 
-// cutFull cuts full batches (of cutSize) while pending holds one.
+// cutFull cuts full batches while pending holds one: cutSize transactions, or fewer when
+// l2.MaxBatchMLDSATxs ML-DSA transactions fill it first (batchEnd).
 func (e *Engine) cutFull() error {
-	for n := e.cutSize(); len(e.pending) >= n; n = e.cutSize() {
-		if err := e.cut(n); err != nil {
+	for {
+		n, k := e.cutSize(), e.batchEnd()
+		if len(e.pending) < n && k == len(e.pending) {
+			return nil
+		}
+		if err := e.cut(k); err != nil {
 			return err
 		}
 	}
-	return nil
+}
+
+// batchEnd is how many pending transactions the next batch takes at most: cutSize, and no more
+// than l2.MaxBatchMLDSATxs of types 5/6 (docs/protocol.md §3: L1 refuses a batch with more).
+func (e *Engine) batchEnd() int {
+	n, pq := min(e.cutSize(), len(e.pending)), 0
+	for i := range n {
+		if e.pending[i].sig == nil {
+			continue
+		}
+		if pq++; pq > l2.MaxBatchMLDSATxs {
+			return i
+		}
+	}
+	return n
 }
 
 // cut builds a batch of the first k pending transactions and stores its record; only then are
@@ -94,14 +114,21 @@ func (e *Engine) cut(k int) error {
 	txs := e.pending[:k]
 	data := make([]byte, 0, k*l2.TxSize)
 	trace := make([]fr.Element, k)
+	var sigs [][]byte // nil while no transaction is of type 5/6
 	for i, p := range txs {
 		data = append(data, p.raw...)
+		if p.sig != nil && sigs == nil {
+			sigs = make([][]byte, k)
+		}
+		if sigs != nil {
+			sigs[i] = p.sig
+		}
 		if err := trace[i].SetBytesCanonical(p.post[:]); err != nil {
 			return e.halt(fmt.Errorf("L2 block %d transaction %d: trace entry: %w", p.pos.Block, p.pos.Offset, err))
 		}
 	}
 	number := e.nextNumber()
-	b, err := e.build(number, data, trace)
+	b, err := e.build(number, data, sigs, trace)
 	if err == nil {
 		if end := txs[k-1].blockEnd; end != nil && b.Commitment.NewRoot.Bytes() != *end {
 			err = fmt.Errorf("batch %d ends at block %d but its root differs from the block's", number, txs[k-1].pos.Block)
@@ -118,7 +145,7 @@ func (e *Engine) cut(k int) error {
 		return err
 	}
 	if e.check != nil {
-		j := &checkJob{number: number, start: txs[0].pos, end: endPos, data: data, trace: trace, pos: make([]Position, k)}
+		j := &checkJob{number: number, start: txs[0].pos, end: endPos, data: data, sigs: sigs, trace: trace, pos: make([]Position, k)}
 		for i := range txs {
 			j.pos[i] = txs[i].pos
 		}
@@ -133,24 +160,42 @@ func (e *Engine) cut(k int) error {
 // built is a batch as the engine builds it: honest commitment, data and trace.
 type built struct {
 	Commitment l2.Commitment
-	Data       []byte
+	Data       []byte   // the records: what the commitment covers (docs/protocol.md §8.5)
+	Sigs       [][]byte // the signature of each type 5/6 record, nil for the others; nil if none
 	Trace      []fr.Element
 }
 
-// build returns the batch of data with its commitment (docs/protocol.md §8), computed from the
-// sequencer's trace without executing: the previous root and deposit chain are the last built
-// batch's.
-func (e *Engine) build(number uint64, data []byte, trace []fr.Element) (*built, error) {
+// batchData is the batch data L1 receives (docs §5.4): the records, each type 5/6 followed by
+// its signature.
+func (b *built) batchData() ([]byte, error) {
+	if b.Sigs == nil {
+		return b.Data, nil
+	}
+	return l2.JoinBatchData(b.Data, b.Sigs)
+}
+
+// mldsa reports whether the batch holds an ML-DSA transaction: it is then optimistic only.
+func (b *built) mldsa() bool { return b.Sigs != nil }
+
+// build returns the batch of data (records) and sigs with its commitment (docs/protocol.md §8),
+// computed from the sequencer's trace without executing: the previous root and deposit chain
+// are the last built batch's. The commitment covers the records only; each signature is bound
+// by its digest in w2.
+func (e *Engine) build(number uint64, data []byte, sigs [][]byte, trace []fr.Element) (*built, error) {
 	prev, dq, err := e.lastBuilt()
 	if err != nil {
 		return nil, err
 	}
-	ab := l2.AppliedBatch{ChainID: e.cfg.ChainID, Number: number, PrevRoot: prev, DepositsBefore: dq, Data: data, Trace: trace}
-	c, err := ab.Commitment()
+	b := &built{Data: data, Sigs: sigs, Trace: trace}
+	bd, err := b.batchData()
 	if err != nil {
 		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
 	}
-	return &built{Commitment: c, Data: data, Trace: trace}, nil
+	ab := l2.AppliedBatch{ChainID: e.cfg.ChainID, Number: number, PrevRoot: prev, DepositsBefore: dq, Data: bd, Trace: trace}
+	if b.Commitment, err = ab.Commitment(); err != nil {
+		return nil, fmt.Errorf("settlement: batch %d: %w", number, err)
+	}
+	return b, nil
 }
 
 // nextNumber is the number of the next batch to build.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -34,7 +35,8 @@ type CrossCheckStatus struct {
 type checkJob struct {
 	number     uint64
 	start, end Position
-	data       []byte
+	data       []byte   // records
+	sigs       [][]byte // of each type 5/6 record (nil: none in the batch)
 	trace      []fr.Element
 	pos        []Position // of each transaction
 }
@@ -46,6 +48,8 @@ type checkJob struct {
 // the engine's records.
 type crossCheck struct {
 	src     BlockSource
+	keys    l2.KeyBook                      // Config.Keys: the ML-DSA signatures are verified when it knows the key
+	pks     map[fr.Element]*pqkey.PublicKey // parsed keys by hash, at most maxCheckKeys (the checker's only)
 	chainID uint64
 	log     *slog.Logger
 	fail    func(error) // halts the engine
@@ -61,8 +65,9 @@ type crossCheck struct {
 	ctx     context.Context // ends a state rebuild at Stop
 }
 
-func newCrossCheck(src BlockSource, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
-	return &crossCheck{src: src, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size)}
+func newCrossCheck(src BlockSource, keys l2.KeyBook, chainID uint64, size int, log *slog.Logger, fail func(error)) *crossCheck {
+	return &crossCheck{src: src, keys: keys, chainID: chainID, log: log, fail: fail, queue: make(chan *checkJob, size),
+		pks: make(map[fr.Element]*pqkey.PublicKey)}
 }
 
 // offer queues j without blocking: with the queue full, j is skipped (counted) and the check
@@ -137,8 +142,72 @@ func (c *crossCheck) check(j *checkJob) error {
 				j.number, k, p.Block, p.Offset, got, want)
 		}
 	}
+	if err := c.checkMLDSA(j, txs); err != nil {
+		c.state = nil
+		return err
+	}
 	c.at = j.end
 	c.checked.Store(j.number)
+	return nil
+}
+
+// maxCheckKeys bounds the cross-check's parsed ML-DSA keys (≈37 KB each).
+const maxCheckKeys = 1024
+
+// key returns the parsed ML-DSA key of hash kh (nil: Config.Keys does not know it), decoding it
+// once (decoding costs ≈2× a verification).
+func (c *crossCheck) key(kh fr.Element) (*pqkey.PublicKey, error) {
+	if pk := c.pks[kh]; pk != nil {
+		return pk, nil
+	}
+	pub, ok := c.keys.MLDSAKey(kh)
+	if !ok {
+		return nil, nil
+	}
+	pk, err := pqkey.ParsePublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.pks) >= maxCheckKeys {
+		for x := range c.pks {
+			delete(c.pks, x)
+			break
+		}
+	}
+	c.pks[kh] = pk
+	return pk, nil
+}
+
+// checkMLDSA verifies the ML-DSA-65 signature of each type 5/6 of j (txs, executed on c.state:
+// the sender's account holds its key hash) under the key Config.Keys gives; one it does not
+// know is logged and left unverified, never a disagreement (the sequencer verified it at
+// admission). A signature that does not verify is: the batch would be proven a fraud on L1.
+func (c *crossCheck) checkMLDSA(j *checkJob, txs []l2.Tx) error {
+	if j.sigs == nil || c.keys == nil {
+		return nil
+	}
+	unknown := 0
+	for k := range txs {
+		if j.sigs[k] == nil {
+			continue
+		}
+		acc, _ := c.state.Account(txs[k].From)
+		pk, err := c.key(acc.PubKey.Y)
+		if pk == nil && err == nil {
+			unknown++
+			continue
+		}
+		if err == nil {
+			err = l2.VerifyMLDSAKey(pk, c.chainID, &txs[k], j.sigs[k])
+		}
+		if err != nil {
+			p := j.pos[k]
+			return fmt.Errorf("%w: batch %d: transaction %d (L2 block %d, transaction %d): %w", ErrCrossCheck, j.number, k, p.Block, p.Offset, err)
+		}
+	}
+	if unknown > 0 {
+		c.log.Warn("cross-check: ML-DSA signatures not verified: key not known", "batch", j.number, "count", unknown)
+	}
 	return nil
 }
 

@@ -85,6 +85,10 @@ type Config struct {
 	// CrossCheckQueue is how many built batches the cross-check holds before it skips
 	// (0: DefaultCrossCheckQueue).
 	CrossCheckQueue int
+	// Keys gives the cross-check the ML-DSA-65 keys of the accounts (the sequencer's key book,
+	// *sequencer.Sequencer): it verifies the signature of each type 5/6 it knows the key of
+	// (nil: none verified).
+	Keys l2.KeyBook
 	// Fault corrupts one posted batch; refused unless AllowFaultInjection (tests, devnets),
 	// which also allows InjectFault.
 	Fault               *Fault
@@ -220,7 +224,7 @@ func New(cfg Config) (*Engine, error) {
 	if !cfg.NoCrossCheck {
 		var ctx context.Context
 		ctx, e.checkStop = context.WithCancel(context.Background())
-		e.check = newCrossCheck(cfg.Blocks, cfg.ChainID, cfg.CrossCheckQueue, cfg.Logger.With("component", "cross-check"),
+		e.check = newCrossCheck(cfg.Blocks, cfg.Keys, cfg.ChainID, cfg.CrossCheckQueue, cfg.Logger.With("component", "cross-check"),
 			func(err error) { e.halt(err) })
 		e.check.run(ctx)
 	}

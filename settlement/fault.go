@@ -20,7 +20,9 @@ const (
 	// FaultWrongBalance: after step Step the touched account (a transfer's recipient) gets one
 	// unit more; every later trace entry and the new root follow the wrong state.
 	FaultWrongBalance
-	// FaultInvalidSignature: a transfer with a forged signature is appended and executed.
+	// FaultInvalidSignature: a copy of the batch's first signed transaction (EdDSA or ML-DSA)
+	// with its nonce and amount changed, so its signature no longer fits, is appended and
+	// executed (an ML-DSA one keeps its signature, whose digest is w2: L1 takes the data).
 	FaultInvalidSignature
 	// FaultNonceReplay: the batch's first signed transaction is appended again and executed
 	// without the nonce rule.
@@ -123,6 +125,9 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 	if err != nil {
 		return err
 	}
+	for k := range b.Sigs {
+		txs[k].MLDSASig = b.Sigs[k]
+	}
 	st := pre.Clone()
 	opts := l2.ApplyOptions{ChainID: c.ChainID}
 	var trace, leaves []fr.Element
@@ -130,7 +135,7 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 		var leaf fr.Element
 		if force {
 			st = forceApply(st, tx)
-			if tx.Type == l2.TxWithdraw {
+			if tx.Type.IsWithdraw() {
 				leaf = l2.WithdrawalLeaf(tx.Address, tx.Amount)
 			}
 		} else {
@@ -154,7 +159,7 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 		}
 		signed := -1
 		for i := range txs {
-			if txs[i].Type == l2.TxTransfer || txs[i].Type == l2.TxWithdraw {
+			if txs[i].Type.Signed() {
 				signed = i
 				break
 			}
@@ -165,8 +170,12 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 		extra := txs[signed]
 		if f.Kind == FaultInvalidSignature {
 			a, _ := st.Account(extra.From)
-			extra.Nonce, extra.Amount = a.Nonce, 1 // signed by nobody: the old signature no longer fits
-			extra.Sig.S.SetUint64(1)
+			// Signed by nobody: the old signature no longer fits. An ML-DSA one keeps its
+			// signature, whose digest is still w2 (L1 takes the batch; the judge's verify fails).
+			extra.Nonce, extra.Amount = a.Nonce, 1
+			if !extra.Type.MLDSA() {
+				extra.Sig.S.SetUint64(1)
+			}
 		}
 		run(&extra, true)
 		txs = append(txs, extra)
@@ -201,11 +210,14 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 	default:
 		return fmt.Errorf("settlement: unknown fault %d", f.Kind)
 	}
-	if len(txs) > l2.MaxBatchTxs {
+	if len(txs) > l2.MaxBatchTxs || mldsaCount(txs) > l2.MaxBatchMLDSATxs {
 		return fmt.Errorf("%w: the batch is full", errFaultNotApplicable)
 	}
-	data := l2.EncodeBatch(txs)
-	dh, err := l2.DataHash(data)
+	data, err := l2.EncodeBatchData(txs)
+	if err != nil {
+		return err
+	}
+	dh, err := l2.DataHash(data) // over the records (docs §8.5)
 	if err != nil {
 		return err
 	}
@@ -217,6 +229,15 @@ func corrupt(f *Fault, b *built, pre *l2.State, sub *Submission) error {
 	c.TxCount, c.DataHash, c.NewRoot = uint64(len(txs)), dh, trace[len(trace)-1]
 	c.TraceRoot, c.WithdrawalRoot = l2.ListRoot(trace), l2.ListRoot(leaves)
 	return nil
+}
+
+func mldsaCount(txs []l2.Tx) (n int) {
+	for k := range txs {
+		if txs[k].Type.MLDSA() {
+			n++
+		}
+	}
+	return n
 }
 
 func ptrOne() *fr.Element { var one fr.Element; one.SetOne(); return &one }
@@ -264,7 +285,7 @@ func forceApply(st *l2.State, tx *l2.Tx) *l2.State {
 		from.Nonce++
 	}
 	set[tx.From] = from
-	if tx.Type == l2.TxTransfer {
+	if tx.Type.IsTransfer() {
 		to, ok := st.Account(tx.To)
 		if tx.To == tx.From {
 			to, ok = from, true

@@ -23,6 +23,9 @@ type NativeL1 interface {
 	Deposit(ctx context.Context, rollupID, index uint64) (*l1api.DepositEntry, error)
 	Receipts(ctx context.Context, height uint64) ([]l1api.Receipt, error)
 	SubmitTx(ctx context.Context, raw []byte) (common.Hash, error)
+	// L2Key is the ML-DSA key registry (l1_l2Key): not the target's, but what the sequencer's
+	// deposit source (l1source) reads beside the queue, so that one L1 handle serves both.
+	L2Key(ctx context.Context, rollupID uint64, kh [32]byte) ([]byte, error)
 }
 
 // NativeTarget is the Target of the native L1. It signs submissions with the sequencer's

@@ -64,7 +64,11 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 	}
 	sub := &Submission{Mode: ModeOptimistic, Commitment: b.Commitment, Trace: b.Trace}
 	sub.Commitment.PrevRoot = prevRoot // the root on the target: a corrupted predecessor's, until reverted
-	if sub.Frame, err = compress(b.Data); err != nil {
+	data, err := b.batchData()
+	if err != nil {
+		return nil, e.halt(fmt.Errorf("batch %d: %w", r.Number, err)) // a record built from the sequencer's blocks: never
+	}
+	if sub.Frame, err = compress(data); err != nil {
 		return nil, err
 	}
 	nr := *r
@@ -98,7 +102,11 @@ func (e *Engine) postOne(ctx context.Context, r *record, prevRoot fr.Element) (*
 		}
 	}
 	if !faulty && e.cfg.Prover != nil && e.Policy() != PolicyOptimistic && !e.vkMismatch.Load() {
-		if wait := e.prove(ctx, &nr, b, sub); wait {
+		if b.mldsa() {
+			// No circuit proves an ML-DSA signature: such a batch is optimistic only, whatever
+			// the policy (a validity-only sequencer refuses them at admission).
+			e.log.Info("batch holds ML-DSA transactions: optimistic", "batch", r.Number, "policy", e.Policy().String())
+		} else if wait := e.prove(ctx, &nr, b, sub); wait {
 			return r, nil
 		}
 	}

@@ -48,7 +48,7 @@ type record struct {
 	State, Mode                                  uint8
 	StartBlock, StartOffset, EndBlock, EndOffset uint64
 	Commitment                                   wireCommitment // as built (honest)
-	Data                                         []byte         // raw batch data
+	Data                                         []byte         // the batch's records
 	Trace                                        [][32]byte
 	Posted                                       wireCommitment // as last posted (differs under a fault)
 	TxHash                                       [32]byte
@@ -57,11 +57,20 @@ type record struct {
 	LastError                                    string
 	FaultPosted                                  bool
 	Rejects                                      uint64 `rlp:"optional"` // records before it: 0
+	// Sigs holds the signature of each type 5/6 record of Data and an empty one for the others
+	// (rlp has no nil); empty when the batch has none (records before it: always).
+	Sigs [][]byte `rlp:"optional"`
 }
 
 func newRecord(b *built, start, end Position) *record {
 	r := &record{Number: b.Commitment.BatchNumber, StartBlock: start.Block, StartOffset: start.Offset, EndBlock: end.Block,
 		EndOffset: end.Offset, Data: b.Data, Mode: uint8(ModeOptimistic), Commitment: toWire(&b.Commitment)}
+	if b.Sigs != nil {
+		r.Sigs = make([][]byte, len(b.Sigs))
+		for k, sig := range b.Sigs {
+			r.Sigs[k] = append([]byte{}, sig...) // never nil: rlp decodes an empty one as empty
+		}
+	}
 	for k := range b.Trace {
 		r.Trace = append(r.Trace, b.Trace[k].Bytes())
 	}
@@ -74,6 +83,14 @@ func (r *record) built() (*built, error) {
 		return nil, err
 	}
 	b := &built{Commitment: c, Data: r.Data, Trace: make([]fr.Element, len(r.Trace))}
+	if len(r.Sigs) > 0 {
+		b.Sigs = make([][]byte, len(r.Sigs))
+		for k, sig := range r.Sigs {
+			if len(sig) > 0 {
+				b.Sigs[k] = sig
+			}
+		}
+	}
 	for k := range r.Trace {
 		if b.Trace[k], err = element(r.Trace[k]); err != nil {
 			return nil, err

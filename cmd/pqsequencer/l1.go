@@ -90,6 +90,9 @@ func connectL1(ctx context.Context, c *config) (*settlementL1, error) {
 	feed := newDepositFeed(l1source.Deposits{L1: cl, RollupID: c.rollupID}, c.seq.BlockInterval,
 		c.seq.Logger.With("component", "deposits"))
 	c.seq.Deposits = feed
+	// The ML-DSA keys of accounts whose deposits the sequencer did not execute (or whose key it
+	// dropped from memory): L1's registry.
+	c.seq.Keys = l1source.Keys{L1: cl, RollupID: c.rollupID, Log: c.seq.Logger.With("component", "l2-keys")}
 	l1 := &settlementL1{client: cl, deposits: feed, key: key, policy: policy}
 	if c.prover.urls != "" {
 		if l1.prover, err = connectProvers(ctx, &c.prover, rc, c.batchSize, c.seq.Logger.With("component", "prover-pool")); err != nil {

@@ -40,7 +40,8 @@ func e2eKey(i byte) *pqkey.PrivateKey {
 // TestDaemonsSettleOnL1 starts pql1node, pqsequencer (-l1, optimistic, a 2-block challenge
 // window) and pqchallenger as separate processes, all configured as an operator would (flags,
 // the environment, a -config file): an L1 deposit appears on L2, an L2 transfer is batched,
-// posted, checked and finalized, every daemon answers /metrics and /readyz, and every daemon
+// posted, checked and finalized, then so is a transfer from an ML-DSA account (its key
+// registered by its L1 deposit), every daemon answers /metrics and /readyz, and every daemon
 // stops cleanly on SIGTERM.
 func TestDaemonsSettleOnL1(t *testing.T) {
 	dir := t.TempDir()
@@ -109,6 +110,38 @@ func TestDaemonsSettleOnL1(t *testing.T) {
 		return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
 	})
 	t.Logf("block %d final %v after its soft confirmation", *rcpt.Block, time.Since(start).Round(time.Millisecond))
+
+	// An ML-DSA account (issue 17): its L1 deposit registers the key, which the sequencer reads
+	// from L1 with the deposit (l1_l2Key over QUIC); its transfer is verified, posted with its
+	// signature, checked by the challenger and final.
+	pq := pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0x17, 0xc})
+	dep, err := chain.SignTx(user, chain.TxDeposit, e2eL1Chain, 2, &chain.Deposit{RollupID: 1, Amount: 500, MLDSAKey: pq.Public().Bytes()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.SubmitTx(context.Background(), dep); err != nil {
+		t.Fatal(err)
+	}
+	proctest.WaitFor(t, "the ML-DSA account from its L1 deposit", proctest.Timeout, func() bool {
+		var a sequencer.RPCAccount
+		return rc.Call(&a, "rollup_getAccount", 2) == nil && a.Exists && a.Balance == 500 && a.PubKeyX == (common.Hash{})
+	})
+	pqtx := l2.Tx{Type: l2.TxTransferMLDSA, From: 2, To: 0, Amount: 7}
+	sig, err := l2.SignMLDSA(pq, e2eL2Chain, &pqtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pqrec := pqtx.Encode()
+	if err := rc.Call(&hash, "rollup_sendTransaction", hexutil.Bytes(append(pqrec[:], sig...))); err != nil {
+		t.Fatalf("ML-DSA transfer: %v", err)
+	}
+	proctest.WaitFor(t, "the ML-DSA transfer in a block", proctest.Timeout, func() bool {
+		return rc.Call(&rcpt, "rollup_getReceipt", hash) == nil && rcpt.Included
+	})
+	proctest.WaitFor(t, "the ML-DSA transfer's block final on L1", proctest.Timeout, func() bool {
+		var st sequencer.RPCStatus
+		return rc.Call(&st, "rollup_getStatus", *rcpt.Block) == nil && st.Settlement == "final"
+	})
 
 	for _, c := range []struct {
 		d      *daemon

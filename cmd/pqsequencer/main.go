@@ -172,6 +172,8 @@ func run(ctx context.Context, c config) error {
 		prv = &settlement.ServiceProver{Service: proofs.measure(l1.prover), Params: l1.prover.Params(), ChainID: c.seq.ChainID,
 			Logger: log.With("component", "prover")}
 	}
+	// A validity-only rollup cannot prove ML-DSA transactions: refused at admission.
+	c.seq.NoMLDSA = l1 != nil && l1.policy == settlement.PolicyValidity
 	s, err := sequencer.New(c.seq)
 	if err != nil {
 		return err
@@ -204,7 +206,7 @@ func run(ctx context.Context, c config) error {
 			Depth: c.seq.Depth, Blocks: s, Target: settlement.NewNativeTarget(l1.client, l1.key, c.rollupID),
 			MaxBatchTxs: c.batchSize, MaxOptimisticTxs: c.optimisticBatch, MaxValidityTxs: c.validityBatch, MaxBatchAge: c.batchInterval, Policy: l1.policy, Prover: prv, PreStates: preStates,
 			ProverVK: l1.proverVK, ProofDeadline: c.challengeWait, AllowFaultInjection: c.devnet, NoCrossCheck: !c.crossCheck,
-			RetryBudget: c.retryBudget, RetryCap: c.retryCap, Logger: log.With("component", "settlement")})
+			RetryBudget: c.retryBudget, RetryCap: c.retryCap, Keys: s, Logger: log.With("component", "settlement")})
 		if err == nil {
 			err = eng.Start(ctx)
 		}

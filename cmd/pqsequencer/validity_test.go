@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/internal/proctest"
 	"github.com/pqbridge/pqbridge/l1/chain"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
@@ -153,6 +155,19 @@ func TestDaemonsSettleValidity(t *testing.T) {
 		return rc.Call(&a, "rollup_getAccount", 1) == nil && a.Exists
 	})
 	b := transfer(0)
+	// A validity-only sequencer refuses ML-DSA transactions at admission (issue 17): no circuit
+	// proves them.
+	pqtx := l2.Tx{Type: l2.TxTransferMLDSA, From: 0, To: 1, Amount: 1}
+	sig, err := l2.SignMLDSA(pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0x17}), e2eL2Chain, &pqtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pqrec := pqtx.Encode()
+	var pqhash common.Hash
+	var re rpc.Error
+	if err := rc.Call(&pqhash, "rollup_sendTransaction", hexutil.Bytes(append(pqrec[:], sig...))); !errors.As(err, &re) || re.ErrorCode() != sequencer.CodeMLDSARefused {
+		t.Fatalf("ML-DSA transfer to a -mode validity sequencer: %v, want code %d (mldsa_refused)", err, sequencer.CodeMLDSARefused)
+	}
 	proven := 0.0
 	for n := uint64(1); n <= b.Number; n++ {
 		rec, err := cl.Batch(context.Background(), 1, n)

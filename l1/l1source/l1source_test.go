@@ -19,7 +19,8 @@ const l1ChainID = 31337
 func key(i byte) *pqkey.PrivateKey { return pqkey.NewKeyFromSeed([pqkey.SeedSize]byte{0: 0x1c, 1: i}) }
 
 // TestDeposits: deposits queued on a real in-process L1 node read back through the adapter by
-// queue index, with their keys, amounts and depositor; the end of the queue is not an error.
+// queue index, with their keys, amounts and depositor; the end of the queue is not an error. An
+// ML-DSA deposit comes with its registered key, which Keys also gives.
 func TestDeposits(t *testing.T) {
 	ctx := context.Background()
 	val, user := key(0), key(1)
@@ -75,5 +76,24 @@ func TestDeposits(t *testing.T) {
 	}
 	if got, err := src.Deposits(ctx, 3, 1); err != nil || len(got) != 0 {
 		t.Fatalf("Deposits past the queue = %+v, %v", got, err)
+	}
+
+	// A deposit to an ML-DSA account carries its key, read from L1's registry; the registry is
+	// the sequencer's KeyBook (Keys), which knows no other key.
+	pub := key(9).Public().Bytes()
+	send(chain.TxDeposit, &chain.Deposit{RollupID: 1, Amount: 13, MLDSAKey: pub})
+	got, err = src.Deposits(ctx, 2, 5)
+	if err != nil || len(got) != 2 || got[0].MLDSAKey != nil {
+		t.Fatalf("Deposits(2, 5) = %+v, %v", got, err)
+	}
+	if d := got[1]; d.QueueIndex != 3 || d.PubKey != l2.MLDSAPublicKey(pub) || !bytes.Equal(d.MLDSAKey, pub) || d.Amount != 13 {
+		t.Fatalf("ML-DSA deposit: %+v", d)
+	}
+	keys := l1source.Keys{L1: n.Local(), RollupID: 1}
+	if k, ok := keys.MLDSAKey(l2.MLDSAKeyHash(pub)); !ok || !bytes.Equal(k, pub) {
+		t.Fatalf("Keys: the registered key: %v", ok)
+	}
+	if _, ok := keys.MLDSAKey(l2.MLDSAKeyHash(key(10).Public().Bytes())); ok {
+		t.Fatal("Keys: a key no deposit registered is known")
 	}
 }

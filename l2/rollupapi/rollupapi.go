@@ -9,7 +9,9 @@ import (
 )
 
 // Account is the result of rollup_getAccount. Proof holds the Merkle siblings of Index, leaf
-// level first, against Root (docs §4.3); it verifies the empty leaf 0 when Exists is false.
+// level first, against Root (docs §4.3); it verifies the empty leaf 0 when Exists is false. An
+// ML-DSA-65 account's key is (0, kh): PubKeyX is zero and PubKeyY the hash of its ML-DSA public
+// key (l2.MLDSAKeyHash).
 type Account struct {
 	Index   uint32         `json:"index"`
 	Exists  bool           `json:"exists"`
@@ -33,7 +35,10 @@ type Receipt struct {
 	Position *hexutil.Uint64 `json:"position,omitempty"`
 }
 
-// Block is a block as rollup_getBlock and the newBlocks subscription show it.
+// Block is a block as rollup_getBlock and the newBlocks subscription show it. TxHashes are the
+// keccak256 of each 160-byte record; Transactions (full blocks only) are each as
+// rollup_sendTransaction takes it: the record, followed for an ML-DSA transaction (types 5, 6)
+// by its 3,309-byte signature (l2.MLDSASigSize).
 type Block struct {
 	Number         hexutil.Uint64  `json:"number"`
 	Hash           common.Hash     `json:"hash"`
@@ -46,7 +51,7 @@ type Block struct {
 	DepositEnd     hexutil.Uint64  `json:"depositEnd"`
 	TxCount        hexutil.Uint64  `json:"txCount"`
 	Timestamp      hexutil.Uint64  `json:"timestamp"` // unix milliseconds
-	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the batch data
+	TxsHash        common.Hash     `json:"txsHash"`   // keccak256 of the records (each binds its ML-DSA signature by w2)
 	TxHashes       []common.Hash   `json:"txHashes"`
 	Transactions   []hexutil.Bytes `json:"transactions,omitempty"`
 }

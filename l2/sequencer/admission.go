@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
@@ -39,8 +40,11 @@ func (p *txPool) pending(hash [32]byte) bool {
 	return p.pool.byHash[hash] != nil
 }
 
-// SendTransaction admits a transfer or withdraw (its canonical 160 bytes) and returns its hash
-// once it is durable. Every rejection is an *Error with its own code.
+// SendTransaction admits a transfer or withdraw and returns its hash once it is durable: its
+// canonical 160-byte record, followed for an ML-DSA transaction (types 5 and 6) by its 3,309-byte
+// signature (the interleaved form of batch data, docs/protocol.md §5.4). Its hash is the
+// record's (TxHash): the record binds the signature by its digest w2. Every rejection is an
+// *Error with its own code.
 func (s *Sequencer) SendTransaction(ctx context.Context, raw []byte) ([32]byte, error) {
 	hash, err := s.sendTransaction(ctx, raw)
 	s.stats.count(err)
@@ -53,17 +57,11 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 		return hash, e
 	}
 	defer s.run.inflight.Done()
-	if len(raw) != l2.TxSize {
-		return hash, newError(CodeTxSize, "tx_size", "transaction of %d bytes, want %d", len(raw), l2.TxSize)
-	}
-	tx, err := l2.DecodeTx(raw)
+	tx, err := s.decodeSubmission(raw)
 	if err != nil {
-		return hash, structuralError(err)
+		return hash, err
 	}
-	if tx.Type != l2.TxTransfer && tx.Type != l2.TxWithdraw {
-		return hash, newError(CodeTypeNotAllowed, "type_not_allowed", "a %s cannot be sent: deposits and refunds come from the L1 queue", tx.Type)
-	}
-	hash = TxHash(raw)
+	hash = TxHash(raw[:l2.TxSize])
 	if done, ok := s.known(hash); ok {
 		return hash, done(ctx)
 	}
@@ -71,7 +69,7 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 		return hash, e
 	}
 	size := uint64(1) << s.cfg.Depth
-	if uint64(tx.From) >= size || (tx.Type == l2.TxTransfer && uint64(tx.To) >= size) {
+	if uint64(tx.From) >= size || (tx.Type.IsTransfer() && uint64(tx.To) >= size) {
 		return hash, errStatus(l2.StatusIndexOutOfRange, "index %d (from) or %d (to) >= 2^%d", tx.From, tx.To, s.cfg.Depth)
 	}
 	pk, ok, err := s.pubKey(tx.From)
@@ -81,21 +79,25 @@ func (s *Sequencer) sendTransaction(ctx context.Context, raw []byte) ([32]byte, 
 	if !ok {
 		return hash, errStatus(l2.StatusSenderNotFound, "account %d is empty", tx.From)
 	}
-	valid, err := s.verifier.verify(ctx, pk, &tx)
+	pub, err := s.senderKey(pk, &tx)
+	if err != nil {
+		return hash, err
+	}
+	valid, err := s.verifier.verify(ctx, pk, pub, &tx)
 	if err != nil {
 		return hash, err
 	}
 	if !valid {
-		return hash, errStatus(l2.StatusBadSignature, "signature does not verify under account %d's key for chain %d", tx.From, s.cfg.ChainID)
+		return hash, errStatus(l2.StatusBadSignature, "%s signature does not verify under account %d's key for chain %d", sigKind(&tx), tx.From, s.cfg.ChainID)
 	}
-	e := &entry{hash: hash, raw: raw, tx: tx, done: make(chan struct{}), added: time.Now()}
+	e := &entry{hash: hash, raw: raw[:l2.TxSize:l2.TxSize], sig: tx.MLDSASig, tx: tx, done: make(chan struct{}), added: time.Now()}
 	if done, err := s.admit(e); done != nil || err != nil {
 		if err != nil {
 			return hash, err
 		}
 		return hash, done(ctx)
 	}
-	werr := s.wal.append(e.seq, raw)
+	werr := s.wal.append(e.seq, raw) // the record and its signature: what a restart readmits
 	p := &s.txs
 	p.mu.Lock()
 	if werr != nil {
@@ -128,7 +130,7 @@ func (s *Sequencer) admit(e *entry) (func(context.Context) error, error) {
 		return nil, newError(CodeUnavailable, "unavailable", "account %d: %v", tx.From, err)
 	}
 	var recipient *l2.Account
-	if tx.Type == l2.TxTransfer {
+	if tx.Type.IsTransfer() {
 		r, ok, err := s.chain.exec.Account(tx.To)
 		if err != nil {
 			return nil, newError(CodeUnavailable, "unavailable", "account %d: %v", tx.To, err)
@@ -231,4 +233,65 @@ func (s *Sequencer) evict(now time.Time) {
 	if err := errors.Join(errs...); err != nil {
 		s.log.Warn("eviction not stored: the evicted transactions return from the log at restart", "err", err, "count", len(ev))
 	}
+}
+
+// decodeSubmission decodes what rollup_sendTransaction carries, its size checked before any
+// decoding: a type 2/3 record of l2.TxSize bytes, or a type 5/6 record and its signature
+// (l2.TxSize + l2.MLDSASigSize bytes), which becomes the transaction's MLDSASig.
+func (s *Sequencer) decodeSubmission(raw []byte) (l2.Tx, error) {
+	if len(raw) != l2.TxSize && len(raw) != l2.TxSize+l2.MLDSASigSize {
+		return l2.Tx{}, newError(CodeTxSize, "tx_size", "transaction of %d bytes, want %d (a record) or %d (an ML-DSA record and its signature)",
+			len(raw), l2.TxSize, l2.TxSize+l2.MLDSASigSize)
+	}
+	tx, err := l2.DecodeTx(raw[:l2.TxSize])
+	if err != nil {
+		return tx, structuralError(err)
+	}
+	if !tx.Type.Signed() {
+		return tx, newError(CodeTypeNotAllowed, "type_not_allowed", "a %s cannot be sent: deposits and refunds come from the L1 queue", tx.Type)
+	}
+	if tx.Type.MLDSA() != (len(raw) > l2.TxSize) {
+		if tx.Type.MLDSA() {
+			return tx, newError(CodeTxSize, "tx_size", "a %s is its %d-byte record followed by its %d-byte ML-DSA-65 signature: %d bytes sent",
+				tx.Type, l2.TxSize, l2.MLDSASigSize, len(raw))
+		}
+		return tx, newError(CodeTxSize, "tx_size", "a %s is its %d-byte record only: %d bytes sent", tx.Type, l2.TxSize, len(raw))
+	}
+	if tx.Type.MLDSA() {
+		if s.cfg.NoMLDSA {
+			return tx, newError(CodeMLDSARefused, "mldsa_refused", "a %s cannot be settled here: this rollup settles by validity proofs only, which cannot prove ML-DSA transactions", tx.Type)
+		}
+		tx.MLDSASig = raw[l2.TxSize:]
+	}
+	return tx, nil
+}
+
+// senderKey checks that the sender's key kind matches the transaction's type (docs §7.1 step 3)
+// and returns, for an ML-DSA transaction, the sender's ML-DSA-65 public key (keyBook).
+func (s *Sequencer) senderKey(pk l2.PublicKey, tx *l2.Tx) (*pqkey.PublicKey, error) {
+	if l2.IsMLDSAKey(pk) != tx.Type.MLDSA() {
+		kind := "an EdDSA"
+		if l2.IsMLDSAKey(pk) {
+			kind = "an ML-DSA"
+		}
+		return nil, errStatus(l2.StatusKeyKindMismatch, "a %s from account %d, which holds %s key", tx.Type, tx.From, kind)
+	}
+	if !tx.Type.MLDSA() {
+		return nil, nil
+	}
+	pub, ok, err := s.keys.lookup(pk.Y)
+	if err != nil {
+		return nil, newError(CodeUnavailable, "unavailable", "%v", err)
+	}
+	if !ok {
+		return nil, newError(CodeUnknownKey, "unknown_key", "the ML-DSA-65 key of account %d (hash %x) is not known here nor on L1", tx.From, pk.Y.Bytes())
+	}
+	return pub, nil
+}
+
+func sigKind(tx *l2.Tx) string {
+	if tx.Type.MLDSA() {
+		return "ML-DSA-65"
+	}
+	return "EdDSA"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -108,7 +109,7 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 		c.mu.Unlock()
 		return 0, nil
 	}
-	h, data, trace, failed, err := s.execute(&parent, deps, entries)
+	blk, failed, err := s.execute(&parent, deps, entries)
 	if err != nil {
 		c.mu.Unlock()
 		return 0, err
@@ -132,15 +133,16 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 		s.txs.mu.Unlock()
 	}()
 
-	if err := s.storeBlock(&h, data, trace, len(deps), entries, failed); err != nil {
+	if err := s.storeBlock(blk, deps, entries, failed); err != nil {
 		return 0, err
 	}
+	h := blk.Header
 	if h.TxCount == 0 { // every transaction failed: receipts only, no block
 		return 0, nil
 	}
 	c.depositCursor = h.DepositEnd
 	s.head.set(h)
-	s.feed.publish(&h, data, time.Since(start))
+	s.feed.publish(&h, blk.Data, time.Since(start))
 	if s.snaps.due(h.Number, time.Now()) {
 		s.snaps.take(c.exec, h.Number, &s.run.wg)
 	}
@@ -148,26 +150,33 @@ func (s *Sequencer) buildBlock(ctx context.Context) (int, error) {
 }
 
 // execute places the deposits, runs the block in one call into the executor and drops the
-// failing transactions: it returns the header (TxCount and TxsHash not set), the batch data,
-// its trace (the post root of each kept transaction, 32 bytes each: what settlement commits to
-// without executing again) and the failed entries with their statuses. The caller holds
-// chainState.mu.
-func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (Header, []byte, []byte, map[*entry]l2.Status, error) {
+// failing transactions: it returns the block (header without TxCount and TxsHash; its records,
+// their signatures and its trace: the post root of each kept transaction, what settlement
+// commits to without executing again) and the failed entries with their statuses. The caller
+// holds chainState.mu.
+func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (*Block, map[*entry]l2.Status, error) {
 	c := &s.chain
 	data, err := s.placeDeposits(deps, make([]byte, 0, (len(deps)+len(entries))*l2.TxSize))
 	if err != nil {
-		return Header{}, nil, nil, nil, err
+		return nil, nil, err
 	}
-	for _, e := range entries {
+	var sigs [][]byte // nil while no entry is of type 5/6
+	for k, e := range entries {
 		data = append(data, e.raw...)
+		if e.sig != nil && sigs == nil {
+			sigs = make([][]byte, len(deps)+len(entries))
+		}
+		if sigs != nil {
+			sigs[len(deps)+k] = e.sig
+		}
 	}
 	res, err := c.exec.Apply(data)
 	if err != nil {
-		return Header{}, nil, nil, nil, fmt.Errorf("sequencer: executing block %d: %w", parent.Number+1, err)
+		return nil, nil, fmt.Errorf("sequencer: executing block %d: %w", parent.Number+1, err)
 	}
 	for k := range deps {
 		if res.Statuses[k] != l2.StatusOK {
-			return Header{}, nil, nil, nil, fmt.Errorf("sequencer: deposit %d placed at a failing index: %s", deps[k].QueueIndex, res.Statuses[k])
+			return nil, nil, fmt.Errorf("sequencer: deposit %d placed at a failing index: %s", deps[k].QueueIndex, res.Statuses[k])
 		}
 	}
 	h := Header{Number: parent.Number + 1, ParentHash: parent.Hash(), PrevRoot: s.headRoot(), PostRoot: res.FinalRoot,
@@ -183,37 +192,46 @@ func (s *Sequencer) execute(parent *Header, deps []Deposit, entries []*entry) (H
 	}
 	if len(failed) == 0 {
 		h.TraceRoot, h.WithdrawalRoot = res.TraceRoot, res.WithdrawalRoot
-		return h, data, append([]byte(nil), res.PostRoots...), failed, nil // PostRoots is the executor's until its next Apply
+		// PostRoots is the executor's until its next Apply.
+		return &Block{Header: h, Data: data, Sigs: sigs, Trace: append([]byte(nil), res.PostRoots...)}, failed, nil
 	}
 	// Failing transactions never reach a block. They left the state unchanged, so dropping them
 	// keeps the final root; the trace and withdrawal lists lose their positions.
-	kept, keptTrace := data[:0:0], []byte(nil)
+	b := &Block{Header: h, Data: data[:0:0]}
+	var keptSigs [][]byte
 	var trace, wleaves []fr.Element
 	for k, st := range res.Statuses {
 		if st != l2.StatusOK {
 			continue
 		}
-		kept = append(kept, data[k*l2.TxSize:(k+1)*l2.TxSize]...)
-		keptTrace = append(keptTrace, res.PostRoots[32*k:32*k+32]...)
+		b.Data = append(b.Data, data[k*l2.TxSize:(k+1)*l2.TxSize]...)
+		if sigs != nil {
+			keptSigs = append(keptSigs, sigs[k])
+		}
+		b.Trace = append(b.Trace, res.PostRoots[32*k:32*k+32]...)
 		var p, w fr.Element
 		p.SetBytes(res.PostRoots[32*k : 32*k+32])
 		w.SetBytes(res.WithdrawalLeaves[32*k : 32*k+32])
 		trace, wleaves = append(trace, p), append(wleaves, w)
 	}
+	if slices.ContainsFunc(keptSigs, func(sig []byte) bool { return sig != nil }) {
+		b.Sigs = keptSigs
+	}
 	if len(trace) > 0 {
 		tr, wr := l2.ListRoot(trace), l2.ListRoot(wleaves)
-		h.TraceRoot, h.WithdrawalRoot = tr.Bytes(), wr.Bytes()
+		b.Header.TraceRoot, b.Header.WithdrawalRoot = tr.Bytes(), wr.Bytes()
 	}
-	return h, kept, keptTrace, failed, nil
+	return b, failed, nil
 }
 
-// storeBlock writes the block (if any transaction succeeded) with its trace, the receipts of
-// its user transactions and the deletion of their log records in one synced batch, and sets h's
-// TxCount and TxsHash.
-func (s *Sequencer) storeBlock(h *Header, data, trace []byte, ndeps int, entries []*entry, failed map[*entry]l2.Status) error {
+// storeBlock writes the block (if any transaction succeeded) with its trace, the ML-DSA keys its
+// deposits carry (keyBook.learn), the receipts of its user transactions and the deletion of
+// their log records in one synced batch, and sets its TxCount and TxsHash.
+func (s *Sequencer) storeBlock(blk *Block, deps []Deposit, entries []*entry, failed map[*entry]l2.Status) error {
+	h := &blk.Header
 	b := s.db.db.NewBatch()
 	var errs []error
-	pos := uint32(ndeps)
+	pos := uint32(len(deps))
 	for _, e := range entries {
 		r := receipt{Block: h.Number}
 		if st, bad := failed[e]; bad {
@@ -224,10 +242,12 @@ func (s *Sequencer) storeBlock(h *Header, data, trace []byte, ndeps int, entries
 		}
 		errs = append(errs, b.Set(rcptKey(e.hash), r.encode(), nil), b.Delete(u64Key(prefixWAL, e.seq), nil))
 	}
-	if n := len(data) / l2.TxSize; n > 0 {
+	keys, err := s.keys.learn(b, deps)
+	errs = append(errs, err)
+	if n := len(blk.Data) / l2.TxSize; n > 0 {
 		h.TxCount = uint32(n)
-		h.TxsHash = keccak(data)
-		errs = append(errs, b.Set(u64Key(prefixBlock, h.Number), encodeBlock(h, data, trace), nil))
+		h.TxsHash = keccak(blk.Data) // the records: they bind each ML-DSA signature by its digest (w2)
+		errs = append(errs, b.Set(u64Key(prefixBlock, h.Number), encodeBlock(h, blk.Data, blk.Sigs, blk.Trace), nil))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return errors.Join(fmt.Errorf("sequencer: block %d: %w", h.Number, err), b.Close())
@@ -235,5 +255,6 @@ func (s *Sequencer) storeBlock(h *Header, data, trace []byte, ndeps int, entries
 	if err := errors.Join(s.db.commit(b, pebble.Sync), b.Close()); err != nil {
 		return fmt.Errorf("sequencer: storing block %d: %w", h.Number, err)
 	}
+	s.keys.remember(keys)
 	return nil
 }

@@ -45,7 +45,9 @@ func (p *seqProcess) kill(t *testing.T) {
 // TestCrashSIGKILL drives signed transfers at a real pqsequencer process and kills it with
 // SIGKILL at random points, then checks that every acknowledged transaction is in the chain,
 // that the chain replays under the Go reference (signatures checked) to the sequencer's root, and
-// that no transaction ran twice.
+// that no transaction ran twice. The last account is an ML-DSA-65 one (issue 17): its transfers
+// go with their signatures through the log, the blocks and the restarts (its key learnt from its
+// dev deposit and kept in the sequencer's database).
 func TestCrashSIGKILL(t *testing.T) {
 	kills := 20
 	if testing.Short() {
@@ -57,14 +59,20 @@ func TestCrashSIGKILL(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
-	const accounts = 8
-	keys := newKeys(t, accounts, 11)
+	const accounts = 9 // the last is the ML-DSA account
+	const pqAccount = accounts - 1
+	keys := newKeys(t, accounts-1, 11)
+	pq := mldsaTestKey(11)
 	p := startProcess(t, bin, dir)
-	for _, k := range keys {
-		pk := k.Public()
-		x, y := pk.X.Bytes(), pk.Y.Bytes()
+	for i := range accounts {
+		var pub hexutil.Bytes = pq.Public().Bytes()
+		if i != pqAccount {
+			pk := keys[i].Public()
+			x, y := pk.X.Bytes(), pk.Y.Bytes()
+			pub = append(x[:], y[:]...)
+		}
 		var q hexutil.Uint64
-		if err := p.c.Call(&q, "rollup_devDeposit", hexutil.Bytes(append(x[:], y[:]...)), hexutil.Uint64(1_000_000_000)); err != nil {
+		if err := p.c.Call(&q, "rollup_devDeposit", pub, hexutil.Uint64(1_000_000_000)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +94,12 @@ func TestCrashSIGKILL(t *testing.T) {
 	next := make([][]byte, accounts)
 	nonce := make([]uint64, accounts)
 	mk := func(i int) []byte {
-		return signed(t, keys[i], l2.Tx{Type: l2.TxTransfer, From: idx[i], To: idx[(i+1+int(nonce[i]))%accounts], Amount: 1 + nonce[i]%7, Nonce: nonce[i]})
+		tx := l2.Tx{Type: l2.TxTransfer, From: idx[i], To: idx[(i+1+int(nonce[i]))%accounts], Amount: 1 + nonce[i]%7, Nonce: nonce[i]}
+		if i == pqAccount {
+			tx.Type = l2.TxTransferMLDSA
+			return signedMLDSA(t, pq, testChainID, tx)
+		}
+		return signed(t, keys[i], tx)
 	}
 	for i := range next {
 		next[i] = mk(i)
@@ -133,7 +146,10 @@ func TestCrashSIGKILL(t *testing.T) {
 	// Final run: everything acknowledged must end up in the chain.
 	mu.Lock()
 	defer mu.Unlock()
-	t.Logf("%d kills, %d acknowledged transactions", kills, len(acked))
+	t.Logf("%d kills, %d acknowledged transactions, %d from the ML-DSA account", kills, len(acked), nonce[pqAccount])
+	if nonce[pqAccount] == 0 {
+		t.Fatal("no ML-DSA transaction was acknowledged")
+	}
 	waitFor(t, "mempool drain", func() bool {
 		var st RPCStatus
 		return p.c.Call(&st, "rollup_getStatus") == nil && st.Pending == 0
@@ -159,7 +175,9 @@ func TestCrashSIGKILL(t *testing.T) {
 			t.Fatalf("acknowledged transaction %x is not in the chain", x)
 		}
 	}
-	ref := replayReference(t, 10, blocks) // also: all ok, every recorded root, no hash twice
+	pqKeys := l2.KeyMap{}
+	pqKeys.Add(pq.Public().Bytes())
+	ref := replayReferenceKeys(t, 10, blocks, pqKeys) // also: all ok, every recorded root, no hash twice, ML-DSA verified
 	if last := blocks[len(blocks)-1]; common.Hash(rootBytes(ref)) != last.PostRoot {
 		t.Fatalf("reference replay root %x, sequencer root %x", rootBytes(ref), last.PostRoot)
 	}

@@ -18,6 +18,10 @@ type Deposit struct {
 	PubKey     l2.PublicKey
 	Amount     uint64
 	Depositor  [20]byte // the L1 address that paid it; a dev deposit's is zero
+	// MLDSAKey is the ML-DSA-65 public key of a deposit to an ML-DSA account (PubKey is then
+	// l2.MLDSAPublicKey(MLDSAKey)); nil for an EdDSA account. The sequencer keeps it, so that it
+	// verifies the account's transactions (docs/protocol.md §4.2).
+	MLDSAKey []byte
 }
 
 // DepositSource is the L1 deposit queue as the sequencer sees it: l1source.Deposits (the
@@ -49,6 +53,16 @@ func (m *MemoryDepositSource) AddFrom(depositor [20]byte, pk l2.PublicKey, amoun
 	defer m.mu.Unlock()
 	i := uint64(len(m.list))
 	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: pk, Amount: amount, Depositor: depositor})
+	return i
+}
+
+// AddMLDSA appends a deposit to the ML-DSA-65 account of pub from the zero L1 address and
+// returns its queue index.
+func (m *MemoryDepositSource) AddMLDSA(pub []byte, amount uint64) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	i := uint64(len(m.list))
+	m.list = append(m.list, Deposit{QueueIndex: i, PubKey: l2.MLDSAPublicKey(pub), Amount: amount, MLDSAKey: pub})
 	return i
 }
 
@@ -85,11 +99,13 @@ func newDevDeposits(db *pebble.DB) (*devDeposits, error) {
 	return d, it.Error()
 }
 
-func (d *devDeposits) add(pk l2.PublicKey, amount uint64) (uint64, error) {
+// add stores dep (its queue index is assigned): pk.x | pk.y | amount (| ML-DSA key).
+func (d *devDeposits) add(dep Deposit) (uint64, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	x, y := pk.X.Bytes(), pk.Y.Bytes()
-	v := append(append(x[:], y[:]...), binary.BigEndian.AppendUint64(nil, amount)...)
+	x, y := dep.PubKey.X.Bytes(), dep.PubKey.Y.Bytes()
+	v := append(append(x[:], y[:]...), binary.BigEndian.AppendUint64(nil, dep.Amount)...)
+	v = append(v, dep.MLDSAKey...)
 	if err := d.db.Set(u64Key(prefixDevDep, d.next), v, pebble.Sync); err != nil {
 		return 0, fmt.Errorf("sequencer: dev deposit: %w", err)
 	}
@@ -109,6 +125,9 @@ func (d *devDeposits) Deposits(_ context.Context, from uint64, max int) ([]Depos
 		dep := Deposit{QueueIndex: binary.BigEndian.Uint64(it.Key()[len(prefixDevDep):]), Amount: binary.BigEndian.Uint64(v[64:72])}
 		dep.PubKey.X.SetBytes(v[:32])
 		dep.PubKey.Y.SetBytes(v[32:64])
+		if len(v) > 72 {
+			dep.MLDSAKey = append([]byte(nil), v[72:]...)
+		}
 		if dep.QueueIndex != from+uint64(len(out)) {
 			break // a gap cannot happen (indices are assigned in order under mu); stop at one anyway
 		}

@@ -13,11 +13,12 @@ import (
 // data names the reason ({"reason": "<name>", "detail": "..."}); docs/sequencer.md lists them.
 const (
 	// Structural errors of the 160-byte record (docs/protocol.md §5.3) and request shape.
-	CodeTxSize         = -32010 // not exactly 160 bytes
+	CodeTxSize         = -32010 // not 160 bytes (types 2, 3), or 160 + 3,309 (types 5, 6: record and signature)
 	CodeMalformed      = -32011 // reserved or unused fields not zero, address >= 2^160
 	CodeNonCanonical   = -32012 // a word >= p
-	CodeUnknownType    = -32013 // type > 3
-	CodeTypeNotAllowed = -32014 // no-op or deposit: deposits come from L1 only
+	CodeUnknownType    = -32013 // type > 6
+	CodeTypeNotAllowed = -32014 // no-op, deposit or refund: deposits come from L1 only
+	CodeMLDSARefused   = -32015 // an ML-DSA transaction (type 5, 6) at a validity-only sequencer
 	// Mempool policy.
 	CodeNonceTaken   = -32020 // a different pending tx has the same (sender, nonce): no replacement
 	CodeNonceTooHigh = -32021 // too far ahead of the account's nonce
@@ -28,8 +29,9 @@ const (
 	CodeDurability  = -32031 // the write-ahead log could not be synced: not acknowledged
 	CodeDevDisabled = -32032 // a dev-only method on a sequencer started without --dev
 	CodeNotFound    = -32033 // index outside the tree, and similar lookups of impossible things
+	CodeUnknownKey  = -32034 // the ML-DSA-65 key of the sender's key hash is not known (nor on L1)
 	// CodeStatusBase + s for a transaction the state would reject with status s (docs §7.1):
-	// -32101 index_out_of_range ... -32109 bad_signature.
+	// -32101 index_out_of_range ... -32109 bad_signature, -32111 key_kind_mismatch.
 	CodeStatusBase = -32100
 )
 

@@ -224,6 +224,13 @@ func (h *harness) depositIndices(from, to uint64) []uint32 {
 // returns its state: every transaction must succeed and every root match the header.
 func replayReference(t testing.TB, depth int, blocks []*RPCBlock) *l2.State {
 	t.Helper()
+	return replayReferenceKeys(t, depth, blocks, nil)
+}
+
+// replayReferenceKeys is replayReference with the ML-DSA keys of the accounts (the blocks'
+// transactions are in their interleaved form: a type 5/6 record followed by its signature).
+func replayReferenceKeys(t testing.TB, depth int, blocks []*RPCBlock, keys l2.KeyBook) *l2.State {
+	t.Helper()
 	st, err := l2.NewState(depth)
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +241,7 @@ func replayReference(t testing.TB, depth int, blocks []*RPCBlock) *l2.State {
 		for _, raw := range b.Transactions {
 			data = append(data, raw...)
 		}
-		txs, err := l2.DecodeBatch(data)
+		txs, _, err := l2.DecodeBatchData(data)
 		if err != nil {
 			t.Fatalf("block %d: %v", b.Number, err)
 		}
@@ -242,7 +249,7 @@ func replayReference(t testing.TB, depth int, blocks []*RPCBlock) *l2.State {
 		if common.Hash(prev.Bytes()) != b.PrevRoot {
 			t.Fatalf("block %d: prev root mismatch", b.Number)
 		}
-		r := st.ApplyBatch(txs, l2.ApplyOptions{ChainID: testChainID, VerifySignatures: true})
+		r := st.ApplyBatch(txs, l2.ApplyOptions{ChainID: testChainID, VerifySignatures: true, Keys: keys})
 		for k, s := range r.Statuses {
 			if s != l2.StatusOK {
 				t.Fatalf("block %d tx %d: status %s in a block", b.Number, k, s)

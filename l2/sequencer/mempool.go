@@ -38,7 +38,8 @@ type senderQueue struct {
 
 type entry struct {
 	hash    [32]byte
-	raw     []byte
+	raw     []byte // the 160-byte record
+	sig     []byte // its ML-DSA-65 signature (types 5, 6), else nil
 	tx      l2.Tx
 	seq     uint64 // WAL sequence number
 	durable bool
@@ -105,13 +106,13 @@ func (m *mempool) admit(e *entry, sender l2.Account, recipient *l2.Account, leni
 		debit = q.debit
 	}
 	if !lenient {
-		if tx.Type == l2.TxTransfer && recipient == nil {
+		if tx.Type.IsTransfer() && recipient == nil {
 			return errStatus(l2.StatusRecipientNotFound, "account %d is empty", tx.To)
 		}
 		if tx.Amount > sender.Balance || debit > sender.Balance-tx.Amount {
 			return errStatus(l2.StatusInsufficientBalance, "amount %d, balance %d, pending debits %d", tx.Amount, sender.Balance, debit)
 		}
-		if tx.Type == l2.TxTransfer && tx.To != tx.From && recipient.Balance > math.MaxUint64-tx.Amount {
+		if tx.Type.IsTransfer() && tx.To != tx.From && recipient.Balance > math.MaxUint64-tx.Amount {
 			return errStatus(l2.StatusBalanceOverflow, "account %d balance %d + %d exceeds 2^64-1", tx.To, recipient.Balance, tx.Amount)
 		}
 	}

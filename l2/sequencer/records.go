@@ -12,10 +12,10 @@ import (
 // numeric order.
 var (
 	keyGenesis   = []byte("m/genesis") // chain ID u64 | depth u8: guards against a wrong data dir
-	prefixBlock  = []byte("b/")        // b/<number> -> header | batch data
+	prefixBlock  = []byte("b/")        // b/<number> -> header | batch data (interleaved) | trace
 	prefixRcpt   = []byte("r/")        // r/<tx hash> -> receipt
-	prefixWAL    = []byte("w/")        // w/<seq> -> 160-byte tx: acknowledged, not yet in a block
-	prefixDevDep = []byte("d/")        // d/<queue index> -> pk.x | pk.y | amount (dev deposit queue)
+	prefixWAL    = []byte("w/")        // w/<seq> -> record (| ML-DSA signature): acknowledged, not yet in a block
+	prefixDevDep = []byte("d/")        // d/<queue index> -> pk.x | pk.y | amount (| ML-DSA key): dev deposit queue
 )
 
 func u64Key(prefix []byte, n uint64) []byte {
@@ -35,7 +35,7 @@ type Header struct {
 	DepositEnd     uint64   // DepositEnd-DepositStart transactions, in queue order
 	TxCount        uint32
 	Time           uint64   // unix milliseconds when the block was built
-	TxsHash        [32]byte // keccak256 of the batch data: binds the data to Hash (not §8.5's data_hash)
+	TxsHash        [32]byte // keccak256 of the records: binds the data to Hash (w2 binds each signature; not §8.5's data_hash)
 }
 
 const headerSize = 8 + 32*5 + 8 + 8 + 4 + 8 + 32
@@ -89,7 +89,12 @@ func TxHash(raw []byte) [32]byte { return keccak(raw) }
 // Block is a stored block: its header, batch data (only transactions with status ok) and trace.
 type Block struct {
 	Header Header
-	Data   []byte
+	// Data is the block's records, l2.TxSize bytes each: what the executor runs and the
+	// commitment covers (docs/protocol.md §8.5).
+	Data []byte
+	// Sigs holds the ML-DSA-65 signature of each record of type 5/6 and nil for the others; nil
+	// when the block has none. BatchData interleaves them with Data (docs §5.4).
+	Sigs [][]byte
 	// Trace is the post root of each transaction of Data, 32 bytes each (docs/protocol.md
 	// §8.2), as the executor computed it when the block was built: settlement commits to it
 	// without executing the block again. nil for a block stored before traces were kept
@@ -103,14 +108,42 @@ func (b *Block) PostRoot(k int) (r [32]byte) {
 	return r
 }
 
-// encodeBlock is a block's stored value: header | batch data | trace.
-func encodeBlock(h *Header, data, trace []byte) []byte {
-	v := make([]byte, 0, headerSize+len(data)+len(trace))
-	return append(append(append(v, h.encode()...), data...), trace...)
+// Sig is the signature of record k (nil for a record not of type 5/6).
+func (b *Block) Sig(k int) []byte {
+	if b.Sigs == nil {
+		return nil
+	}
+	return b.Sigs[k]
+}
+
+// BatchData is the block's batch data in its interleaved form (docs §5.4): each record,
+// followed by its signature for a type 5/6.
+func (b *Block) BatchData() []byte { return batchData(b.Data, b.Sigs) }
+
+// batchData interleaves records and sigs (nil: no signature); both come from the executor's
+// block or a decoded one, so they match (l2.JoinBatchData's checks hold).
+func batchData(data []byte, sigs [][]byte) []byte {
+	if sigs == nil {
+		return data
+	}
+	out := make([]byte, 0, len(data)+len(sigs)*l2.MLDSASigSize)
+	for k := range sigs {
+		out = append(append(out, data[k*l2.TxSize:(k+1)*l2.TxSize]...), sigs[k]...)
+	}
+	return out
+}
+
+// encodeBlock is a block's stored value: header | batch data (interleaved) | trace.
+func encodeBlock(h *Header, data []byte, sigs [][]byte, trace []byte) []byte {
+	bd := batchData(data, sigs)
+	v := make([]byte, 0, headerSize+len(bd)+len(trace))
+	return append(append(append(v, h.encode()...), bd...), trace...)
 }
 
 // decodeBlock reads encodeBlock's value; a value of header | data only (a block stored before
-// traces were kept) gives a nil Trace.
+// traces were kept) gives a nil Trace. The batch data is read record by record: a type 5/6
+// record is followed by its signature. A block is not a batch: it may hold more ML-DSA
+// transactions than one batch takes (the settlement engine cuts them apart).
 func decodeBlock(v []byte) (*Block, error) {
 	if len(v) < headerSize {
 		return nil, fmt.Errorf("sequencer: block value of %d bytes", len(v))
@@ -120,13 +153,38 @@ func decodeBlock(v []byte) (*Block, error) {
 		return nil, err
 	}
 	rest, n := v[headerSize:], int(h.TxCount)
-	switch len(rest) {
-	case n * l2.TxSize:
-		return &Block{Header: h, Data: rest}, nil
-	case n * (l2.TxSize + 32):
-		return &Block{Header: h, Data: rest[:n*l2.TxSize], Trace: rest[n*l2.TxSize:]}, nil
+	b := &Block{Header: h}
+	size, k := 0, 0
+	for ; k < n && size+l2.TxSize <= len(rest); k++ {
+		rec := rest[size : size+l2.TxSize]
+		size += l2.TxSize
+		if !l2.TxType(rec[7]).MLDSA() {
+			continue
+		}
+		if b.Sigs == nil {
+			b.Sigs = make([][]byte, n)
+		}
+		if size+l2.MLDSASigSize > len(rest) {
+			break
+		}
+		b.Sigs[k] = rest[size : size+l2.MLDSASigSize : size+l2.MLDSASigSize]
+		size += l2.MLDSASigSize
 	}
-	return nil, fmt.Errorf("sequencer: block %d: %d bytes after the header for %d transactions", h.Number, len(rest), n)
+	if extra := len(rest) - size; k < n || (extra != 0 && extra != 32*n) {
+		return nil, fmt.Errorf("sequencer: block %d: %d bytes after the header for %d transactions", h.Number, len(rest), n)
+	} else if extra != 0 {
+		b.Trace = rest[size:]
+	}
+	if b.Sigs == nil {
+		b.Data = rest[:size]
+		return b, nil
+	}
+	b.Data = make([]byte, 0, n*l2.TxSize)
+	for off, k := 0, 0; k < n; k++ {
+		b.Data = append(b.Data, rest[off:off+l2.TxSize]...)
+		off += l2.TxSize + len(b.Sigs[k])
+	}
+	return b, nil
 }
 
 // receipt is the stored outcome of a user transaction.

@@ -175,7 +175,7 @@ func (s *Sequencer) readmitLog() (readmitted, dropped int, err error) {
 	defer del.Close()
 	err = s.db.walEntries(func(seq uint64, raw []byte) error {
 		p.walSeq = max(p.walSeq, seq+1)
-		tx, derr := l2.DecodeTx(raw)
+		rec, sig, tx, derr := decodeLogRecord(raw)
 		var acc l2.Account
 		ok := false
 		if derr == nil {
@@ -183,9 +183,11 @@ func (s *Sequencer) readmitLog() (readmitted, dropped int, err error) {
 			if acc, ok, aerr = s.chain.exec.Account(tx.From); aerr != nil {
 				s.log.Warn("log record of an unreadable sender: dropped", "seq", seq, "from", tx.From, "err", aerr)
 			}
+		} else {
+			s.log.Warn("unreadable log record: dropped", "seq", seq, "err", derr)
 		}
 		if ok && tx.Nonce >= acc.Nonce {
-			e := &entry{hash: TxHash(raw), raw: raw, tx: tx, seq: seq, done: make(chan struct{}), added: time.Now()}
+			e := &entry{hash: TxHash(rec), raw: rec, sig: sig, tx: tx, seq: seq, done: make(chan struct{}), added: time.Now()}
 			if p.pool.byHash[e.hash] == nil && p.pool.admit(e, acc, nil, true) == nil {
 				p.pool.markDurable(e)
 				readmitted++
@@ -199,4 +201,21 @@ func (s *Sequencer) readmitLog() (readmitted, dropped int, err error) {
 		return 0, 0, err
 	}
 	return readmitted, dropped, s.db.commit(del, pebble.Sync)
+}
+
+// decodeLogRecord reads a write-ahead log record: one record, followed by its signature for a
+// type 5/6 (the interleaved form, l2.SplitBatchData).
+func decodeLogRecord(raw []byte) (rec, sig []byte, tx l2.Tx, err error) {
+	recs, sigs, err := l2.SplitBatchData(raw)
+	if err == nil && len(sigs) != 1 {
+		err = fmt.Errorf("sequencer: log record of %d transactions", len(sigs))
+	}
+	if err != nil {
+		return nil, nil, tx, err
+	}
+	if tx, err = l2.DecodeTx(recs); err != nil {
+		return nil, nil, tx, err
+	}
+	tx.MLDSASig = sigs[0]
+	return recs, sigs[0], tx, nil
 }

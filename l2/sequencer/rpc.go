@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/pqbridge/pqbridge/internal/rpcguard"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
@@ -72,7 +73,8 @@ func (s *Sequencer) RPCStats() (conns int, refusals map[string]uint64) {
 }
 
 // SendTransaction is rollup_sendTransaction: the hex of a 160-byte canonical transfer or
-// withdraw. It returns the transaction hash once the transaction is in the synced log.
+// withdraw, or of an ML-DSA one (types 5, 6) followed by its 3,309-byte signature. It returns
+// the transaction hash (of the record) once the transaction is in the synced log.
 func (a *API) SendTransaction(ctx context.Context, raw hexutil.Bytes) (common.Hash, error) {
 	h, err := a.s.SendTransaction(ctx, raw)
 	return common.Hash(h), err
@@ -146,22 +148,27 @@ func (a *API) GetReceipt(hash common.Hash) (*RPCReceipt, error) {
 // RPCBlock is an API result type, declared in l2/rollupapi so clients need not link the core.
 type RPCBlock = rollupapi.Block
 
-func rpcBlock(h *Header, hashes [][32]byte, data []byte) *RPCBlock {
-	b := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
+func rpcBlock(h *Header, hashes [][32]byte, b *Block) *RPCBlock {
+	rb := &RPCBlock{Number: hexutil.Uint64(h.Number), Hash: h.Hash(), ParentHash: h.ParentHash, PrevRoot: h.PrevRoot,
 		PostRoot: h.PostRoot, TraceRoot: h.TraceRoot, WithdrawalRoot: h.WithdrawalRoot,
 		DepositStart: hexutil.Uint64(h.DepositStart), DepositEnd: hexutil.Uint64(h.DepositEnd),
 		TxCount: hexutil.Uint64(h.TxCount), Timestamp: hexutil.Uint64(h.Time), TxsHash: h.TxsHash}
-	b.TxHashes = make([]common.Hash, 0, h.TxCount)
+	rb.TxHashes = make([]common.Hash, 0, h.TxCount)
 	for _, x := range hashes {
-		b.TxHashes = append(b.TxHashes, x)
+		rb.TxHashes = append(rb.TxHashes, x)
 	}
-	for k := 0; k+l2.TxSize <= len(data); k += l2.TxSize {
+	if b == nil {
+		return rb
+	}
+	for k := 0; (k+1)*l2.TxSize <= len(b.Data); k++ {
+		rec := b.Data[k*l2.TxSize : (k+1)*l2.TxSize]
 		if hashes == nil {
-			b.TxHashes = append(b.TxHashes, TxHash(data[k:k+l2.TxSize]))
+			rb.TxHashes = append(rb.TxHashes, TxHash(rec))
 		}
-		b.Transactions = append(b.Transactions, data[k:k+l2.TxSize])
+		// As rollup_sendTransaction takes it: the record, and its signature for a type 5/6.
+		rb.Transactions = append(rb.Transactions, append(rec[:len(rec):len(rec)], b.Sig(k)...))
 	}
-	return b
+	return rb
 }
 
 // GetBlock is rollup_getBlock(number, fullTransactions); null if there is no such block.
@@ -170,7 +177,7 @@ func (a *API) GetBlock(number hexutil.Uint64, full *bool) (*RPCBlock, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	rb := rpcBlock(&b.Header, nil, b.Data)
+	rb := rpcBlock(&b.Header, nil, b)
 	if full == nil || !*full {
 		rb.Transactions = nil
 	}
@@ -239,21 +246,31 @@ func (a *API) NewBlocks(ctx context.Context) (*rpc.Subscription, error) {
 }
 
 // DevDeposit is rollup_devDeposit(pubkey, amount), dev sequencers only: it appends a deposit of
-// amount to the key pubkey (64 bytes: x then y) to the dev deposit queue and returns its queue
-// index. The key must be a valid non-identity point of the prime-order subgroup, as L1 requires.
+// amount to the key pubkey to the dev deposit queue and returns its queue index. pubkey is an
+// EdDSA key (64 bytes: x then y), which must be a valid non-identity point of the prime-order
+// subgroup as L1 requires, or an ML-DSA-65 public key (1,952 bytes) for an ML-DSA account.
 func (a *API) DevDeposit(pubkey hexutil.Bytes, amount hexutil.Uint64) (hexutil.Uint64, error) {
-	if len(pubkey) != 64 {
-		return 0, newError(CodeMalformed, "malformed", "public key of %d bytes, want 64 (x then y)", len(pubkey))
+	var i uint64
+	var err error
+	switch len(pubkey) {
+	case l2.MLDSAPubSize:
+		if _, perr := pqkey.ParsePublicKey(pubkey); perr != nil {
+			return 0, newError(CodeMalformed, "bad_pubkey", "not an ML-DSA-65 public key: %v", perr)
+		}
+		i, err = a.s.DevDepositMLDSA(pubkey, uint64(amount))
+	case 64:
+		var pk l2.PublicKey
+		if pk.X.SetBytesCanonical(pubkey[:32]) != nil || pk.Y.SetBytesCanonical(pubkey[32:]) != nil {
+			return 0, newError(CodeNonCanonical, "non_canonical", "public key coordinate >= p")
+		}
+		p := twistededwards.NewPointAffine(pk.X, pk.Y)
+		if !p.IsOnCurve() || !p.IsInSubGroup() || p.IsZero() {
+			return 0, newError(CodeMalformed, "bad_pubkey", "not a non-identity point of the prime-order subgroup")
+		}
+		i, err = a.s.DevDeposit(pk, uint64(amount))
+	default:
+		return 0, newError(CodeMalformed, "malformed", "public key of %d bytes, want 64 (EdDSA: x then y) or %d (ML-DSA-65)", len(pubkey), l2.MLDSAPubSize)
 	}
-	var pk l2.PublicKey
-	if pk.X.SetBytesCanonical(pubkey[:32]) != nil || pk.Y.SetBytesCanonical(pubkey[32:]) != nil {
-		return 0, newError(CodeNonCanonical, "non_canonical", "public key coordinate >= p")
-	}
-	p := twistededwards.NewPointAffine(pk.X, pk.Y)
-	if !p.IsOnCurve() || !p.IsInSubGroup() || p.IsZero() {
-		return 0, newError(CodeMalformed, "bad_pubkey", "not a non-identity point of the prime-order subgroup")
-	}
-	i, err := a.s.DevDeposit(pk, uint64(amount))
 	var e *Error
 	if err != nil && !errors.As(err, &e) {
 		return 0, newError(CodeDurability, "durability", "%v", err)

@@ -54,6 +54,12 @@ type Config struct {
 	FS vfs.FS
 	// Backpressure bounds admission ahead of settlement (SetLagSource; backpressure.go).
 	Backpressure BackpressureConfig
+	// Keys resolves the ML-DSA-65 public keys of accounts the sequencer has not seen a deposit
+	// for (L1's key registry, l1_l2Key); nil: only the keys of the deposits it executed.
+	Keys l2.KeyBook
+	// NoMLDSA refuses ML-DSA transactions (types 5 and 6) at admission: a validity-only rollup
+	// (-mode validity) cannot prove them (docs/settlement.md).
+	NoMLDSA bool
 }
 
 func (c *Config) defaults() error {
@@ -97,6 +103,7 @@ type Sequencer struct {
 	deposits DepositSource
 	dev      *devDeposits
 	verifier *verifier
+	keys     *keyBook
 
 	wal    *walLog
 	txs    txPool
@@ -141,6 +148,7 @@ func New(cfg Config) (*Sequencer, error) {
 		return nil, err
 	}
 	s.db = db
+	s.keys = newKeyBook(db, cfg.Keys)
 	s.wal = &walLog{db: db, ch: make(chan walReq, 1024)}
 	s.snaps = &snapshotter{db: db, log: cfg.Logger, every: cfg.SnapshotEvery}
 	if err := s.recover(); err != nil {
@@ -258,6 +266,16 @@ func (s *Sequencer) Block(n uint64) (*Block, error) { return s.db.block(n) }
 
 // DevDeposit appends a deposit to the dev queue (Config.Dev only) and returns its queue index.
 func (s *Sequencer) DevDeposit(pk l2.PublicKey, amount uint64) (uint64, error) {
+	return s.devDeposit(Deposit{PubKey: pk, Amount: amount})
+}
+
+// DevDepositMLDSA appends a deposit to the ML-DSA-65 account of pub (1,952 bytes) to the dev
+// queue (Config.Dev only) and returns its queue index.
+func (s *Sequencer) DevDepositMLDSA(pub []byte, amount uint64) (uint64, error) {
+	return s.devDeposit(Deposit{PubKey: l2.MLDSAPublicKey(pub), Amount: amount, MLDSAKey: pub})
+}
+
+func (s *Sequencer) devDeposit(d Deposit) (uint64, error) {
 	if !s.cfg.Dev || s.cfg.Deposits != nil {
 		return 0, newError(CodeDevDisabled, "dev_disabled", "rollup_devDeposit needs a sequencer started with --dev and no L1 deposit source")
 	}
@@ -267,7 +285,7 @@ func (s *Sequencer) DevDeposit(pk l2.PublicKey, amount uint64) (uint64, error) {
 	defer s.run.inflight.Done()
 	var i uint64
 	err := s.db.write(func() (err error) {
-		i, err = s.dev.add(pk, amount)
+		i, err = s.dev.add(d)
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/pqbridge/pqbridge/internal/pebbleguard"
 )
@@ -59,7 +60,10 @@ func openStore(dir string, fs vfs.FS, log *slog.Logger, onFault func(error)) (*s
 		var f *pebbleguard.Fault
 		s.setFault(err, errors.As(err, &f) && f.Wedged())
 	})
-	db, err := pebble.Open(fs.PathJoin(dir, "db"), &pebble.Options{FS: fs, Logger: s.guard})
+	// Bloom filters on every level: each new transaction's receipt lookup (known) is a miss, and
+	// without them a miss reads a block of every sstable it may be in.
+	opts := &pebble.Options{FS: fs, Logger: s.guard, Levels: []pebble.LevelOptions{{FilterPolicy: bloom.FilterPolicy(10)}}}
+	db, err := pebble.Open(fs.PathJoin(dir, "db"), opts)
 	if err != nil {
 		return nil, fmt.Errorf("sequencer: open pebble: %w", err)
 	}

@@ -46,7 +46,7 @@ func TestBlockTrace(t *testing.T) {
 			t.Fatalf("block %d without its trace: %v, trace %d bytes", n, err, len(old.Trace))
 		}
 	}
-	if _, err := decodeBlock(append(encodeBlock(&Header{TxCount: 1}, make([]byte, l2.TxSize), nil), 1)); err == nil {
+	if _, err := decodeBlock(append(encodeBlock(&Header{TxCount: 1}, make([]byte, l2.TxSize), nil, nil), 1)); err == nil {
 		t.Fatal("a block value of the wrong length was read")
 	}
 }

@@ -6,10 +6,15 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/pqbridge/pqbridge/ffi/txchallenge"
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 )
 
-// verifier checks EdDSA signatures (docs/protocol.md §6) before admission; the core does not.
+// verifier checks signatures (docs/protocol.md §6) before admission; the core does not.
+// ML-DSA-65 jobs (types 5 and 6) share the queue and the workers: the batcher computes their
+// signed messages the same way (txchallenge.Hasher.Messages: 2 calls per batch), and a worker
+// verifies each ML-DSA job of its share on its own (l2.VerifyMLDSAMessage, circl, under the key
+// book's parsed key), the EdDSA ones with the batch equation.
 // A batcher goroutine takes every job waiting (up to maxVerifyBatch) and computes their
 // challenges c = H(R.x, R.y, pk.x, pk.y, H(TAG_TX, chain_id, w0, w1)) all at once with the
 // native core's batched Poseidon2 (txchallenge: 5 calls per batch, never one per transaction);
@@ -34,8 +39,9 @@ const maxVerifyBatch = 512
 
 type verifyJob struct {
 	pk   l2.PublicKey
+	pub  *pqkey.PublicKey // the ML-DSA-65 public key of an ML-DSA job
 	tx   *l2.Tx
-	c    fr.Element
+	c    fr.Element // the challenge (EdDSA), or the signed message (ML-DSA)
 	done chan bool
 }
 
@@ -49,14 +55,20 @@ func newVerifier(chainID uint64, workers int) *verifier {
 			defer v.running.Done()
 			var results []bool
 			var checks []l2.SignatureCheck
+			var eddsa []*verifyJob
 			for share := range v.curve {
-				results = append(results[:0], make([]bool, len(share))...)
-				checks = checks[:0]
+				checks, eddsa = checks[:0], eddsa[:0]
 				for _, j := range share {
+					if j.tx.Type.MLDSA() {
+						j.done <- l2.VerifyMLDSAMessage(j.pub, v.chainID, j.tx, j.c, j.tx.MLDSASig) == nil
+						continue
+					}
 					checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx, Challenge: j.c})
+					eddsa = append(eddsa, j)
 				}
+				results = append(results[:0], make([]bool, len(checks))...)
 				l2.VerifyTxBatch(checks, results)
-				for i, j := range share {
+				for i, j := range eddsa {
 					j.done <- results[i]
 				}
 			}
@@ -70,7 +82,7 @@ func (v *verifier) batch() {
 	defer close(v.curve)
 	batch := make([]*verifyJob, 0, maxVerifyBatch)
 	h := txchallenge.NewHasher(v.chainID)
-	var checks []l2.SignatureCheck
+	var hb hashBufs
 	for j := range v.jobs {
 		batch = append(batch[:0], j)
 	drain:
@@ -85,7 +97,7 @@ func (v *verifier) batch() {
 				break drain
 			}
 		}
-		checks = challenges(h, checks, batch)
+		hb.hash(h, batch)
 		// One share per worker; each share is batch-verified (l2.VerifyTxBatch).
 		per := (len(batch) + v.workers - 1) / v.workers
 		for start := 0; start < len(batch); start += per {
@@ -94,23 +106,45 @@ func (v *verifier) batch() {
 	}
 }
 
-// challenges sets j.c for every job with one batched computation (txchallenge.Hasher.Fill), in
-// checks, a buffer the batcher reuses: the workers build their own from their share.
-func challenges(h *txchallenge.Hasher, checks []l2.SignatureCheck, jobs []*verifyJob) []l2.SignatureCheck {
-	checks = checks[:0]
-	for _, j := range jobs {
-		checks = append(checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx})
-	}
-	h.Fill(checks)
-	for k, j := range jobs {
-		j.c = checks[k].Challenge
-	}
-	return checks
+// hashBufs are the batcher's buffers, reused from batch to batch: the workers build their own
+// from their share.
+type hashBufs struct {
+	checks []l2.SignatureCheck
+	txs    []*l2.Tx
+	msgs   []fr.Element
 }
 
-// verify reports whether tx carries a valid signature under pk.
-func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, tx *l2.Tx) (bool, error) {
-	j := &verifyJob{pk: pk, tx: tx, done: make(chan bool, 1)}
+// hash sets j.c for every job with batched computations in the core: the challenge of each
+// EdDSA job (txchallenge.Hasher.Fill), the signed message of each ML-DSA one
+// (txchallenge.Hasher.Messages).
+func (b *hashBufs) hash(h *txchallenge.Hasher, jobs []*verifyJob) {
+	b.checks, b.txs = b.checks[:0], b.txs[:0]
+	for _, j := range jobs {
+		if j.tx.Type.MLDSA() {
+			b.txs = append(b.txs, j.tx)
+		} else {
+			b.checks = append(b.checks, l2.SignatureCheck{PubKey: j.pk, Tx: j.tx})
+		}
+	}
+	h.Fill(b.checks)
+	b.msgs = append(b.msgs[:0], make([]fr.Element, len(b.txs))...)
+	h.Messages(b.txs, b.msgs)
+	e, m := 0, 0
+	for _, j := range jobs {
+		if j.tx.Type.MLDSA() {
+			j.c = b.msgs[m]
+			m++
+		} else {
+			j.c = b.checks[e].Challenge
+			e++
+		}
+	}
+}
+
+// verify reports whether tx carries a valid signature under pk: EdDSA for types 2 and 3; for
+// types 5 and 6, ML-DSA-65 under pub (the key book's, of hash pk.y) of tx.MLDSASig.
+func (v *verifier) verify(ctx context.Context, pk l2.PublicKey, pub *pqkey.PublicKey, tx *l2.Tx) (bool, error) {
+	j := &verifyJob{pk: pk, pub: pub, tx: tx, done: make(chan bool, 1)}
 	select {
 	case v.jobs <- j:
 	case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/l2test"
 )
@@ -60,11 +61,82 @@ func TestVerifierMatchesReference(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			it := &items[i]
-			got, err := v.verify(context.Background(), it.pk, &it.tx)
+			got, err := v.verify(context.Background(), it.pk, nil, &it.tx)
 			if want := l2.VerifyTx(it.pk, testChainID, &it.tx); err != nil || got != want {
 				t.Errorf("item %d: verifier %v (%v), reference %v", i, got, err, want)
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// TestVerifierMixedKinds sends EdDSA and ML-DSA-65 jobs concurrently, valid and not (tampered
+// amount, another chain's signature, another key), so that batches mix both kinds: every result
+// is the reference's (l2.VerifyTx, l2.VerifyMLDSA).
+func TestVerifierMixedKinds(t *testing.T) {
+	ed := newKeys(t, 2, 23)
+	pq := []*pqkey.PrivateKey{mldsaTestKey(21), mldsaTestKey(22)}
+	type item struct {
+		pk  l2.PublicKey
+		pub *pqkey.PublicKey
+		tx  l2.Tx
+	}
+	var items []item
+	for i := range 80 {
+		tx := l2.Tx{Type: l2.TxTransfer, From: uint32(i), To: 3, Amount: uint64(100 + i), Nonce: uint64(i % 5)}
+		var it item
+		if i%2 == 0 {
+			tx.Type = l2.TxTransferMLDSA
+			if i%4 == 2 {
+				tx.Type, tx.To, tx.Address = l2.TxWithdrawMLDSA, 0, [20]byte{byte(i)}
+			}
+			chain := uint64(testChainID)
+			if i%10 == 4 {
+				chain++ // another chain's signature
+			}
+			if _, err := l2.SignMLDSA(pq[i%4/2], chain, &tx); err != nil {
+				t.Fatal(err)
+			}
+			it = item{pk: l2.MLDSAPublicKey(pq[0].Public().Bytes()), pub: pq[0].Public()} // another key for pq[1]
+		} else {
+			if err := l2.SignTx(ed[i%2], testChainID, &tx); err != nil {
+				t.Fatal(err)
+			}
+			it = item{pk: ed[0].Public()} // another key for ed[1]
+		}
+		if i%7 == 3 {
+			tx.Amount++ // tampered
+		}
+		it.tx = tx
+		items = append(items, it)
+	}
+	v := newVerifier(testChainID, 2)
+	defer v.stop()
+	var wg sync.WaitGroup
+	valid := 0
+	var mu sync.Mutex
+	for i := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			it := &items[i]
+			got, err := v.verify(context.Background(), it.pk, it.pub, &it.tx)
+			want := l2.VerifyTx(it.pk, testChainID, &it.tx)
+			if it.tx.Type.MLDSA() {
+				want = l2.VerifyMLDSA(it.pub.Bytes(), testChainID, &it.tx, it.tx.MLDSASig) == nil
+			}
+			if err != nil || got != want {
+				t.Errorf("item %d (%s): verifier %v (%v), reference %v", i, it.tx.Type, got, err, want)
+			}
+			if got {
+				mu.Lock()
+				valid++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if valid == 0 || valid == len(items) {
+		t.Fatalf("%d of %d valid: the cases do not mix valid and invalid", valid, len(items))
+	}
 }

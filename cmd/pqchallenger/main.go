@@ -7,6 +7,11 @@
 // file (cmd/internal/cliconf); -metrics serves Prometheus metrics, /healthz and /readyz
 // (cmd/internal/obs).
 //
+// With -l1-validators the batches are read with certificates and state proofs
+// (challenger.ProvenSource) and the proven rollup head catches a batch the connected validator's
+// events withheld; with -validator-pubkey-file (a one-node chain) the reads are that node's plain
+// signed replies.
+//
 // The key pays the challenges and receives the rewards: a keystore file (-keystore) or an
 // unencrypted hex ML-DSA-65 seed in -key-file that must be mode 0600 (cmd/internal/keystore).
 package main
@@ -99,9 +104,15 @@ func run(ctx context.Context, c config, log *slog.Logger) error {
 	if c.depth != 0 && int(r.Config.TreeDepth) != c.depth {
 		return fmt.Errorf("rollup %d has tree depth %d, -depth says %d", c.rollupID, r.Config.TreeDepth, c.depth)
 	}
+	// With a validator set one validator's plain replies are a hint: the batches are read with
+	// certificates and state proofs, and the proven rollup head catches a withheld batch.
+	src := challenger.ClientSource(cl)
+	if validators != nil {
+		src = challenger.ProvenSource(src, cl)
+	}
 	var ch *challenger.Challenger
 	err = cl.Retry(ctx, "the challenger's start", func(ctx context.Context) (err error) {
-		ch, err = challenger.New(ctx, challenger.Config{Dir: c.dataDir, Source: challenger.ClientSource(cl), Key: key,
+		ch, err = challenger.New(ctx, challenger.Config{Dir: c.dataDir, Source: src, Key: key,
 			L1ChainID: c.l1ChainID, RollupID: c.rollupID, Logger: log, Executor: c.executor})
 		return err
 	})

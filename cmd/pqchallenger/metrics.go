@@ -38,6 +38,7 @@ func newMetrics(ch *challenger.Challenger, l1 *l1client.Client) prometheus.Colle
 		e.Collector(detect)
 		obs.L1Connection(e, "pqchallenger", l1)
 		e.Counter("pqchallenger_batches_checked_total", "Optimistic batches re-executed.", float64(st.Checked))
+		e.Counter("pqchallenger_withheld_total", "Blocks after which the proven rollup head showed batches the L1 endpoint's events withheld (-l1-validators).", float64(st.Withheld))
 		e.Counter("pqchallenger_challenges_sent_total", "Challenges sent.", float64(st.Challenges))
 		e.Counter("pqchallenger_challenges_upheld_total", "Challenges of ours L1 upheld.", float64(st.Upheld))
 		e.Counter("pqchallenger_rewards_total", "L1 units received for upheld challenges.", float64(st.Rewards))

@@ -108,6 +108,7 @@ type Status struct {
 	BondBurned    uint64     // L1 units of bond burned with them
 	BondShort     uint64     // how far the L1 balance was from the challenge bond at the last read (0: it covers it)
 	Checked       int        // optimistic batches re-executed
+	Withheld      int        // blocks after which the proven rollup head showed batches the events withheld (ProvenSource)
 	LastProof     fraud.Kind // kind of the last fraud proof sent
 	LastStep      uint64     // and its step
 	DetectSubmit  time.Duration
@@ -138,6 +139,7 @@ type Challenger struct {
 	l2ChainID uint64
 	bond      uint64 // the rollup's challenge bond (l1api.RollupConfig.ChallengeBond)
 	keys      *keyCache
+	from      uint64 // the cursor at New: batches submitted before it were announced to an earlier run
 
 	run runState // owned by the follow loop: no lock
 
@@ -156,6 +158,7 @@ type runState struct {
 	agreed  batchID
 	changed []uint32       // accounts the agreed batch changed, written with the next save
 	waiting []uint64       // status only
+	seen    uint64         // last batch the event stream announced (checkHead; memory only)
 	txs     []*challengeTx // challenge transactions not known to be used, by increasing nonce
 
 	storedTxs int    // len(txs) at the last write
@@ -215,6 +218,7 @@ func New(ctx context.Context, cfg Config) (*Challenger, error) {
 	if err := c.restore(); err != nil {
 		return nil, errors.Join(err, c.db.Close())
 	}
+	c.from = c.run.cursor
 	c.watchBond(ctx)
 	return c, nil
 }

@@ -191,8 +191,11 @@ func (c *Challenger) block(ctx context.Context, evs []l1api.Event) error {
 	return err
 }
 
-// handleBlock acts on the events of one block.
+// handleBlock acts on the events of one block, then (with a ProvenSource) on the batches the
+// proven rollup head shows the events withheld.
 func (c *Challenger) handleBlock(ctx context.Context, evs []l1api.Event) error {
+	height := evs[len(evs)-1].Height
+	c.atLeast(height)
 	for i := range evs {
 		ev := &evs[i]
 		if ev.RollupID != c.cfg.RollupID || ev.Kind == l1api.EventBlock {
@@ -201,12 +204,16 @@ func (c *Challenger) handleBlock(ctx context.Context, evs []l1api.Event) error {
 		var err error
 		switch ev.Kind {
 		case l1api.EventBatchSubmitted:
+			c.run.seen = ev.Number
 			if revertedIn(evs[i+1:], ev.Number) {
 				c.log.Info("batch reverted in the block that submitted it", "batch", ev.Number, "height", ev.Height)
 				continue
 			}
 			err = c.submitted(ctx, ev)
 		case l1api.EventBatchReverted:
+			if ev.Number > 0 {
+				c.run.seen = min(c.run.seen, ev.Number-1)
+			}
 			err = c.reverted(ev)
 		case l1api.EventBatchFinalized:
 			err = c.finalized(ctx, ev)
@@ -219,7 +226,7 @@ func (c *Challenger) handleBlock(ctx context.Context, evs []l1api.Event) error {
 			return err
 		}
 	}
-	return nil
+	return c.checkHead(ctx, height)
 }
 
 // revertedIn reports whether evs (the rest of a block) revert batch n: an upheld challenge
@@ -270,6 +277,7 @@ func (c *Challenger) resync(n uint64) error {
 	if err := c.guard.Commit(b, pebble.Sync); err != nil {
 		return fmt.Errorf("challenger: resetting the store: %w", err)
 	}
+	c.run.seen = 0 // the log is read again from its start
 	return errResync
 }
 

@@ -72,7 +72,8 @@ func (c *Challenger) restore() error {
 	if err != nil {
 		return err
 	}
-	c.run = runState{cursor: cur.Height, exec: c.run.exec, txs: txs, storedTxs: len(txs)}
+	// seen stays: the events of the blocks handled are not read again (resync clears it).
+	c.run = runState{cursor: cur.Height, exec: c.run.exec, txs: txs, storedTxs: len(txs), seen: c.run.seen}
 	if err := c.openExec(); err != nil {
 		return err
 	}

@@ -66,6 +66,7 @@ func runDemo(ctx context.Context, n *network, u *ui) error {
 		{"A large withdrawal delayed by the governor, released after the delay, paid once", d.delayed},
 		{"A quorum certificate of L1, verified against the pinned validator set", d.certificate},
 		{"A validator SIGKILLed: settlement goes on, it restarts and catches up", d.validatorDown},
+		{"An ML-DSA-65 (post-quantum) L2 account: transfer, withdrawal, optimistic batch, claim on L1", d.mldsa},
 		{"Metrics of every daemon", d.metrics},
 	}
 	u.header("Demo")

@@ -40,23 +40,24 @@ func TestDevnetDemo(t *testing.T) {
 		t.Fatalf("pqdevnet --exit: %v\n%s\nlogs:\n%s", err, text, logs(dir))
 	}
 	for _, want := range []string{
-		"[1/11] Deposit on L1, credited on L2", "[3/11] A batch proven with Groth16, final on L1 at once",
-		"[6/11] An injected fraud: caught by the challenger, reverted on L1",
-		"[7/11] Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause",
-		"[8/11] A large withdrawal delayed by the governor, released after the delay, paid once", "[11/11] Metrics of every daemon",
+		"[1/12] Deposit on L1, credited on L2", "[3/12] A batch proven with Groth16, final on L1 at once",
+		"[6/12] An injected fraud: caught by the challenger, reverted on L1",
+		"[7/12] Guardians: paused on the upheld fraud, deposit and claim refused, 2 of 3 unpause",
+		"[8/12] A large withdrawal delayed by the governor, released after the delay, paid once", "[11/12] An ML-DSA-65 (post-quantum) L2 account: transfer, withdrawal, optimistic batch, claim on L1",
+		"[12/12] Metrics of every daemon", "$ pqwallet key new --l2 --pq quinn", "key kind mldsa", "per ML-DSA one",
 		"fraud proof for batch", "reverted", "$ pqwallet claim --tx", "Summary",
 		"$ pqwallet guardian watch --on fraud", "rollup paused", "$ pqwallet guardian submit", "delayed until height",
 		"$ pqwallet release --tx", "already released",
-		"[9/11] A quorum certificate of L1, verified against the pinned validator set", "(more than 2/3 needed): verified against the pinned set",
+		"[9/12] A quorum certificate of L1, verified against the pinned validator set", "(more than 2/3 needed): verified against the pinned set",
 		"The same certificate against another app hash is refused",
-		"[10/11] A validator SIGKILLed: settlement goes on, it restarts and catches up", "$ kill -KILL", "the transfer final on L1 with 3 validators",
+		"[10/12] A validator SIGKILLed: settlement goes on, it restarts and catches up", "$ kill -KILL", "the transfer final on L1 with 3 validators",
 		"pql1node-4 restarted on its datadir", "as on pql1node", "the sequencer posted through another validator",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	for i := 1; i <= 11; i++ {
+	for i := 1; i <= 12; i++ {
 		if !regexp.MustCompile(`✓ ` + strconv.Itoa(i) + `\. `).MatchString(text) {
 			t.Errorf("summary lacks a passed step %d", i)
 		}

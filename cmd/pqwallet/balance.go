@@ -8,6 +8,7 @@ import (
 
 	"github.com/pqbridge/pqbridge/cmd/internal/keystore"
 	"github.com/pqbridge/pqbridge/l1/l1api"
+	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/rollupapi"
 )
 
@@ -18,6 +19,7 @@ type balanceJSON struct {
 	Address   string  `json:"address,omitempty"`   // L1
 	PublicKey string  `json:"publicKey,omitempty"` // L2
 	Index     *uint32 `json:"index,omitempty"`     // L2
+	KeyKind   string  `json:"keyKind,omitempty"`   // L2: "eddsa", or "mldsa" (ML-DSA-65, pk.x = 0)
 	Exists    bool    `json:"exists"`
 	Balance   uint64  `json:"balance"`
 	Nonce     uint64  `json:"nonce"`
@@ -129,7 +131,7 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 						if err != nil {
 							return err
 						}
-						b.PublicKey = pkHex(pk)
+						b.PublicKey, b.KeyKind = pkHex(pk), keyKind(pk)
 					}
 				}
 			}
@@ -148,7 +150,7 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 					case !b.Exists:
 						p.line("L2 %-16s index %d  no such account", name, *b.Index)
 					default:
-						p.line("L2 %-16s index %d  balance %d  nonce %d  (l2 block %d, soft)", name, *b.Index, b.Balance, b.Nonce, b.Block)
+						p.line("L2 %-16s index %d  balance %d  nonce %d  %s  (l2 block %d, soft)", name, *b.Index, b.Balance, b.Nonce, b.KeyKind, b.Block)
 					}
 				}
 			})
@@ -161,4 +163,12 @@ latest block: soft-confirmed). An L2 key's account index is looked up by its pub
 	cmd.MarkFlagsMutuallyExclusive("l1", "l2")
 	cmd.MarkFlagsMutuallyExclusive("address", "index")
 	return cmd
+}
+
+// keyKind names the kind of an L2 account's key as balance shows it.
+func keyKind(pk l2.PublicKey) string {
+	if l2.IsMLDSAKey(pk) {
+		return "mldsa"
+	}
+	return "eddsa"
 }

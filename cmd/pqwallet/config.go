@@ -62,7 +62,7 @@ func newApp(out, errOut io.Writer, lookupEnv func(string) (string, bool)) (*app,
 	root := &cobra.Command{
 		Use:   "pqwallet",
 		Short: "Keys, balances, deposits, transfers, withdrawals and exits on pqbridge",
-		Long: `pqwallet keeps L1 (ML-DSA-65) and L2 (EdDSA) keys in encrypted keystores under --home and
+		Long: `pqwallet keeps L1 (ML-DSA-65) and L2 (EdDSA or ML-DSA-65) keys in encrypted keystores under --home and
 talks to the L1 node (QUIC, replies checked against the pinned --validator key) and to the
 sequencer (JSON-RPC) on your behalf.
 
@@ -105,7 +105,7 @@ terminal (docs/keys.md §3). docs/wallet.md is the full reference.`,
 		fl.Usage += "]"
 	})
 	root.AddCommand(a.keyCommand(), a.balanceCommand(), a.depositCommand(), a.transferCommand(),
-		a.withdrawCommand(), a.claimCommand(), a.releaseCommand(), a.reservesCommand(), a.refundsCommand(), a.exodusCommand(), a.statusCommand(),
+		a.withdrawCommand(), a.migrateCommand(), a.claimCommand(), a.releaseCommand(), a.reservesCommand(), a.refundsCommand(), a.exodusCommand(), a.statusCommand(),
 		a.guardianCommand(), a.validatorCommand())
 	return a, root
 }

@@ -199,7 +199,8 @@ type keyJSON struct {
 	Name      string `json:"name"`
 	Kind      string `json:"kind"`
 	Address   string `json:"address,omitempty"`
-	PublicKey string `json:"publicKey,omitempty"`
+	PublicKey string `json:"publicKey,omitempty"` // L2: the account key pk.x ‖ pk.y
+	KeyHash   string `json:"keyHash,omitempty"`   // L2 ML-DSA: kh = pk.y, the hash of the ML-DSA public key
 	KeyID     string `json:"keyId"`
 	File      string `json:"file"`
 }
@@ -211,29 +212,43 @@ func keyOut(k namedKey) keyJSON {
 	} else {
 		out.PublicKey = k.Info.Public.String()
 	}
+	if k.Info.Public.Kind == keystore.KindL2MLDSA {
+		kh := k.Info.Public.L2.Y.Bytes()
+		out.KeyHash = hex.EncodeToString(kh[:])
+	}
 	return out
 }
 
+// public is the key as the human output shows it: the address, the ML-DSA key hash, or the
+// EdDSA public key.
 func (k keyJSON) public() string {
-	if k.Address != "" {
+	switch {
+	case k.Address != "":
 		return k.Address
+	case k.KeyHash != "":
+		return "kh " + k.KeyHash
 	}
 	return k.PublicKey
 }
 
-// kindFlags are the --l1/--l2 choice of the key commands.
-type kindFlags struct{ l1, l2 bool }
+// kindFlags are the --l1/--l2 [--pq] choice of the key commands.
+type kindFlags struct{ l1, l2, pq bool }
 
 func (f *kindFlags) add(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.l1, "l1", false, "an L1 key: ML-DSA-65, signs L1 transactions (deposits, claims, exits)")
-	cmd.Flags().BoolVar(&f.l2, "l2", false, "an L2 key: EdDSA on BN254's twisted Edwards curve, signs L2 transfers and withdrawals")
+	cmd.Flags().BoolVar(&f.l2, "l2", false, "an L2 key: EdDSA on BN254's twisted Edwards curve (or ML-DSA-65 with --pq), signs L2 transfers and withdrawals")
+	cmd.Flags().BoolVar(&f.pq, "pq", false, "with --l2: an ML-DSA-65 L2 account key (post-quantum; its batches settle optimistically only)")
 	cmd.MarkFlagsMutuallyExclusive("l1", "l2")
+	cmd.MarkFlagsMutuallyExclusive("l1", "pq")
 	cmd.MarkFlagsOneRequired("l1", "l2")
 }
 
 func (f *kindFlags) kind() keystore.Kind {
-	if f.l1 {
+	switch {
+	case f.l1:
 		return keystore.KindL1
+	case f.pq:
+		return keystore.KindL2MLDSA
 	}
 	return keystore.KindL2
 }
@@ -247,7 +262,7 @@ func (a *app) keyCommand() *cobra.Command {
 func (a *app) keyNewCommand() *cobra.Command {
 	var kf kindFlags
 	cmd := &cobra.Command{
-		Use:   "new --l1|--l2 NAME",
+		Use:   "new --l1|--l2 [--pq] NAME",
 		Short: "Create a key and store it encrypted as <home>/keys/NAME.json",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -277,7 +292,7 @@ func (a *app) keyImportCommand() *cobra.Command {
 		from     string
 	)
 	cmd := &cobra.Command{
-		Use:   "import --l1|--l2 NAME (--seed-file FILE | --keystore FILE)",
+		Use:   "import --l1|--l2 [--pq] NAME (--seed-file FILE | --keystore FILE)",
 		Short: "Import a key from a hex seed (e.g. pql1node's -validator-key-file) or an existing keystore file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -360,7 +375,7 @@ func (a *app) keyListCommand() *cobra.Command {
 			}
 			return a.print(out, func(p *printer) {
 				if len(out) == 0 {
-					p.line("no keys in %s (pqwallet key new --l1|--l2 NAME creates one)", a.keysDir())
+					p.line("no keys in %s (pqwallet key new --l1|--l2 [--pq] NAME creates one)", a.keysDir())
 				}
 				for _, k := range out {
 					p.line("%-16s %-10s %s  id %s", k.Name, k.Kind, k.public(), k.KeyID[:12])
@@ -370,123 +385,14 @@ func (a *app) keyListCommand() *cobra.Command {
 	}
 }
 
-func (a *app) keySplitCommand() *cobra.Command {
-	var (
-		threshold, total int
-		dir              string
-		encrypt          bool
-	)
-	cmd := &cobra.Command{
-		Use:   "split NAME -k K -n N",
-		Short: "Split a key into N shares, any K of which recombine it (docs/keys.md §4)",
-		Long: `Split a key into N share files, any K of which recombine it with "pqwallet key combine".
-Each share carries an integrity tag; fewer than K shares tell nothing about the key. The shares
-are written in clear unless --encrypt seals each under its custodian's passphrase. Split on an
-offline machine: it sees the whole key once.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := a.key(args[0])
-			if err != nil {
-				return err
-			}
-			key, err := a.unlock(k)
-			if err != nil {
-				return err
-			}
-			shares, err := keystore.Split(key, threshold, total)
-			if err != nil {
-				return err
-			}
-			if dir == "" {
-				dir = filepath.Join(a.cfg.home, "shares", k.Name)
-			}
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return err
-			}
-			var files []string
-			for i := range shares {
-				data, err := a.shareFile(&shares[i], i+1, encrypt)
-				if err != nil {
-					return err
-				}
-				path := filepath.Join(dir, fmt.Sprintf("%s-share-%d-of-%d.json", k.Name, i+1, total))
-				if err := keystore.WriteFile(path, data); err != nil {
-					return err
-				}
-				files = append(files, path)
-			}
-			out := struct {
-				Key       keyJSON  `json:"key"`
-				Threshold int      `json:"threshold"`
-				Shares    []string `json:"shares"`
-			}{keyOut(k), threshold, files}
-			return a.print(out, func(p *printer) {
-				p.line("split key %s (%s) into %d shares, any %d recombine it:", k.Name, out.Key.public(), total, threshold)
-				for _, f := range files {
-					p.line("  %s", f)
-				}
-				p.line("give each share to its custodian; the keystore %s still holds the whole key", k.Path)
-			})
-		},
-	}
-	cmd.Flags().IntVarP(&threshold, "threshold", "k", 0, "shares needed to recombine the key (2..N)")
-	cmd.Flags().IntVarP(&total, "shares", "n", 0, "shares to make (K..255)")
-	cmd.Flags().StringVar(&dir, "out", "", "directory for the share files (default <home>/shares/NAME)")
-	cmd.Flags().BoolVar(&encrypt, "encrypt", false, "seal each share under a passphrase (asked per share; --passphrase-file or PQBRIDGE_PASSPHRASE give all the same one)")
-	cmd.MarkFlagRequired("threshold")
-	cmd.MarkFlagRequired("shares")
-	return cmd
-}
-
-func (a *app) shareFile(s *keystore.Share, i int, encrypt bool) ([]byte, error) {
-	if !encrypt {
-		return s.Marshal()
-	}
-	pass, err := keystore.Passphrase(a.passphraseSource(fmt.Sprintf("Passphrase for share %d: ", i), true))
-	if err != nil {
-		return nil, err
-	}
-	defer clear(pass)
-	return s.Encrypt(pass, keystore.DefaultParams())
-}
-
-func (a *app) keyCombineCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "combine NAME SHARE_FILE...",
-		Short: "Recombine a key from K share files into a new keystore <home>/keys/NAME.json",
-		Long: `Recombine a key from at least K share files of one split and store it as a new keystore.
-Too few, tampered, duplicated or mismatched shares are refused and named (docs/keys.md §4).
-Compare the recovered address or public key with the one you expect.`,
-		Args: cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			shares, err := keystore.LoadShares(args[1:], func(path string) ([]byte, error) {
-				return keystore.Passphrase(a.passphraseSource(fmt.Sprintf("Passphrase for share %s: ", path), false))
-			})
-			if err != nil {
-				return err
-			}
-			key, err := keystore.Combine(shares)
-			if err != nil {
-				return err
-			}
-			k, err := a.save(args[0], key)
-			if err != nil {
-				return err
-			}
-			out := keyOut(k)
-			return a.print(out, func(p *printer) {
-				p.line("recombined %s key %s from %d shares: %s", kindWord(k), k.Name, len(shares), out.public())
-				p.line("file %s", k.Path)
-			})
-		},
-	}
-}
-
 func kindWord(k namedKey) string {
-	if k.Info.Public.Kind == keystore.KindL1 {
+	switch k.Info.Public.Kind {
+	case keystore.KindL1:
 		return "L1"
+	case keystore.KindL2MLDSA:
+		return "L2 ML-DSA-65"
 	}
-	return "L2"
+	return "L2 EdDSA"
 }
 
 // short abbreviates a long hex string for prompts and tables.

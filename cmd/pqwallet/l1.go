@@ -298,14 +298,16 @@ func (a *app) depositCommand() *cobra.Command {
 		Short: "Deposit from your L1 account into the rollup, credited to an L2 public key",
 		Long: `Send an L1 deposit: AMOUNT leaves the L1 account of --l1-key into the rollup's escrow and joins
 its deposit queue with the L2 public key of --to-l2. The sequencer credits the key's account (or
-a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
+a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it. For an ML-DSA-65 L2 key
+(key new --l2 --pq) the deposit carries the ML-DSA public key, which L1 registers under its hash:
+the account it creates is an ML-DSA account (docs/wallet.md, ML-DSA accounts).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			amount, err := parseAmount(args[0])
 			if err != nil {
 				return err
 			}
-			pk, err := a.l2PublicKey(toL2)
+			to, err := a.l2Recipient(toL2)
 			if err != nil {
 				return err
 			}
@@ -314,46 +316,86 @@ a new one) from that queue; "pqwallet balance --l2 KEYNAME" shows it.`,
 				return err
 			}
 			return a.withRollup(cmd, key, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
-				if r.Paused {
-					return fmt.Errorf("rollup %d takes no deposits: rollup paused by its guardians until they unpause (pqwallet guardian status)", r.ID)
-				}
-				if r.Frozen {
-					return fmt.Errorf("rollup %d takes no deposits: frozen (exodus)", r.ID)
-				}
-				acct, err := c.Account(ctx, key.Address())
-				if err != nil {
+				if err := depositAllowed(ctx, c, r, key, amount); err != nil {
 					return err
 				}
-				if acct.Balance < amount {
-					return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
-				}
-				return a.sendL1(ctx, c, key, l1Tx{typ: l1api.TxDeposit,
-					payload: &l1api.Deposit{RollupID: r.ID, Amount: amount, PKX: pk.X.Bytes(), PKY: pk.Y.Bytes()},
-					details: map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(pk), "queueIndex": r.QueueLen},
-					summary: fmt.Sprintf("deposit %d into rollup %d for L2 key %s (deposit queue index %d, if no other deposit lands first)",
-						amount, r.ID, short(pkHex(pk)), r.QueueLen)}, wait)
+				return a.sendL1(ctx, c, key, depositTx(r, amount, to), wait)
 			})
 		},
 	}
-	cmd.Flags().StringVar(&toL2, "to-l2", "", "the L2 key credited: a wallet L2 key's name, or a public key in hex (x‖y, 64 bytes)")
+	cmd.Flags().StringVar(&toL2, "to-l2", "", "the L2 key credited: a wallet L2 key's name, an EdDSA public key in hex (x‖y, 64 bytes) or an ML-DSA-65 public key in hex (1,952 bytes)")
 	cmd.Flags().StringVar(&l1Key, "l1-key", "", "the L1 key paying (default: the wallet's only L1 key)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until an L1 block includes the deposit, up to --timeout")
 	cmd.MarkFlagRequired("to-l2")
 	return cmd
 }
 
-// l2PublicKey reads a wallet L2 key's public key by name, or a public key in hex.
-func (a *app) l2PublicKey(s string) (l2.PublicKey, error) {
-	if b, err := hex.DecodeString(strings.TrimPrefix(s, "0x")); err == nil && len(b) == 2*fr.Bytes {
+// depositAllowed refuses, before anything is signed, a deposit the rollup would not take or the
+// L1 account cannot pay.
+func depositAllowed(ctx context.Context, c *l1client.Client, r *l1api.Rollup, key *pqkey.PrivateKey, amount uint64) error {
+	if r.Paused {
+		return fmt.Errorf("rollup %d takes no deposits: rollup paused by its guardians until they unpause (pqwallet guardian status)", r.ID)
+	}
+	if r.Frozen {
+		return fmt.Errorf("rollup %d takes no deposits: frozen (exodus)", r.ID)
+	}
+	acct, err := c.Account(ctx, key.Address())
+	if err != nil {
+		return err
+	}
+	if acct.Balance < amount {
+		return fmt.Errorf("l1 account %s has balance %d, the deposit needs %d", key.Address().Hex(), acct.Balance, amount)
+	}
+	return nil
+}
+
+// depositTx is the L1 deposit of amount into rollup r for the L2 key to.
+func depositTx(r *l1api.Rollup, amount uint64, to l2Recipient) l1Tx {
+	kind, what := "eddsa", "L2 key "+short(pkHex(to.pk))
+	if to.mldsa != nil {
+		kh := to.pk.Y.Bytes()
+		kind, what = "mldsa", "L2 ML-DSA-65 key kh "+short(hex.EncodeToString(kh[:]))
+	}
+	return l1Tx{typ: l1api.TxDeposit,
+		payload: &l1api.Deposit{RollupID: r.ID, Amount: amount, PKX: to.pk.X.Bytes(), PKY: to.pk.Y.Bytes(), MLDSAKey: to.mldsa},
+		details: map[string]any{"rollup": r.ID, "amount": amount, "l2PublicKey": pkHex(to.pk), "keyKind": kind, "queueIndex": r.QueueLen},
+		summary: fmt.Sprintf("deposit %d into rollup %d for %s (deposit queue index %d, if no other deposit lands first)",
+			amount, r.ID, what, r.QueueLen)}
+}
+
+// l2Recipient is the L2 key a deposit credits: its account key and, for an ML-DSA account, the
+// ML-DSA-65 public key the deposit registers on L1.
+type l2Recipient struct {
+	pk    l2.PublicKey
+	mldsa []byte
+}
+
+// l2Recipient reads a wallet L2 key's name, an EdDSA public key in hex (x‖y), or an ML-DSA-65
+// public key in hex.
+func (a *app) l2Recipient(s string) (l2Recipient, error) {
+	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+	switch {
+	case err == nil && len(b) == 2*fr.Bytes:
 		var pk l2.PublicKey
 		if pk.X.SetBytesCanonical(b[:fr.Bytes]) != nil || pk.Y.SetBytesCanonical(b[fr.Bytes:]) != nil {
-			return pk, fmt.Errorf("L2 public key %s: not two canonical field elements", short(s))
+			return l2Recipient{}, fmt.Errorf("L2 public key %s: not two canonical field elements", short(s))
 		}
-		return pk, nil
+		if l2.IsMLDSAKey(pk) {
+			return l2Recipient{}, fmt.Errorf("L2 public key %s has x = 0, the key of an ML-DSA account: a deposit to one carries the ML-DSA-65 public key itself; give the wallet key's name or the %d-byte public key in hex", short(s), l2.MLDSAPubSize)
+		}
+		return l2Recipient{pk: pk}, nil
+	case err == nil && len(b) == l2.MLDSAPubSize:
+		if _, err := pqkey.ParsePublicKey(b); err != nil {
+			return l2Recipient{}, fmt.Errorf("ML-DSA-65 public key %s: %w", short(s), err)
+		}
+		return l2Recipient{pk: l2.MLDSAPublicKey(b), mldsa: b}, nil
 	}
-	k, err := a.keyOfKind(s, keystore.KindL2)
+	k, err := a.l2Key(s)
 	if err != nil {
-		return l2.PublicKey{}, err
+		return l2Recipient{}, err
 	}
-	return k.Info.Public.L2, nil
+	if k.Info.Public.Kind == keystore.KindL2MLDSA {
+		return l2Recipient{pk: k.Info.Public.L2, mldsa: k.Info.Public.MLDSA[:]}, nil
+	}
+	return l2Recipient{pk: k.Info.Public.L2}, nil
 }

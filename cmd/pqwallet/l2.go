@@ -30,6 +30,9 @@ const (
 	pollInterval = 100 * time.Millisecond
 )
 
+// errNoL2Account: lookup found no account holding the key.
+var errNoL2Account = errors.New("no l2 account")
+
 type sequencerClient struct {
 	rpc *rpc.Client
 	url string
@@ -84,8 +87,8 @@ func (s *sequencerClient) lookup(ctx context.Context, pk l2.PublicKey) (*rollupa
 		for i := range batch {
 			if batch[i].Error != nil || !accts[i].Exists {
 				// index_out_of_range past a small tree ends the scan like a missing account
-				return nil, fmt.Errorf("no l2 account holds public key %s (looked at accounts 0..%d): deposit to it first, or give --index",
-					short(pkHex(pk)), start+uint32(i))
+				return nil, fmt.Errorf("%w holds public key %s (looked at accounts 0..%d): deposit to it first, or give --index",
+					errNoL2Account, short(pkHex(pk)), start+uint32(i))
 			}
 			if accts[i].PubKeyX == x && accts[i].PubKeyY == y {
 				return &accts[i], nil
@@ -202,7 +205,10 @@ func (a *app) sendL2(cmd *cobra.Command, f *l2SendFlags, tx *l2.Tx) (*l2Result, 
 	if err != nil {
 		return nil, err
 	}
-	if tx.Type == l2.TxTransfer {
+	if k.Info.Public.Kind == keystore.KindL2MLDSA {
+		tx.Type = mldsaType(tx.Type)
+	}
+	if tx.Type.IsTransfer() {
 		if _, err := seq.existing(ctx, tx.To); err != nil {
 			return nil, fmt.Errorf("recipient: %w", err)
 		}
@@ -220,16 +226,12 @@ func (a *app) sendL2(cmd *cobra.Command, f *l2SendFlags, tx *l2.Tx) (*l2Result, 
 	if tx.Nonce == math.MaxUint64 {
 		return nil, fmt.Errorf("l2 account %d has used every nonce", tx.From)
 	}
-	sk, err := a.unlockL2(k)
+	raw, err := a.signL2(k, tx)
 	if err != nil {
 		return nil, err
 	}
-	if err := l2.SignTx(sk, a.cfg.l2ChainID, tx); err != nil {
-		return nil, err
-	}
-	raw := tx.Encode()
 	var hash common.Hash
-	if err := seq.call(ctx, &hash, "rollup_sendTransaction", hexutil.Bytes(raw[:])); err != nil {
+	if err := seq.call(ctx, &hash, "rollup_sendTransaction", hexutil.Bytes(raw)); err != nil {
 		return nil, fmt.Errorf("the sequencer rejected the %s: %w", tx.Type, rejection(err))
 	}
 	res := &l2Result{Type: tx.Type.String(), TxHash: hash, From: tx.From, Amount: tx.Amount, Nonce: tx.Nonce}
@@ -261,7 +263,7 @@ func rejection(err error) error {
 func (a *app) l2KeyFor(name string, index uint32, pk l2.PublicKey) (namedKey, error) {
 	want := keystore.Public{Kind: keystore.KindL2, L2: pk}.String()
 	if name != "" {
-		k, err := a.keyOfKind(name, keystore.KindL2)
+		k, err := a.l2Key(name)
 		if err != nil {
 			return k, err
 		}
@@ -270,7 +272,7 @@ func (a *app) l2KeyFor(name string, index uint32, pk l2.PublicKey) (namedKey, er
 		}
 		return k, nil
 	}
-	ks, err := a.keysOfKind(keystore.KindL2)
+	ks, err := a.l2Keys()
 	if err != nil {
 		return namedKey{}, err
 	}

@@ -1,4 +1,4 @@
-// Command pqwallet is the user's CLI for pqbridge: it keeps L1 (ML-DSA-65) and L2 (EdDSA) keys
+// Command pqwallet is the user's CLI for pqbridge: it keeps L1 (ML-DSA-65) and L2 (EdDSA or ML-DSA-65) keys
 // in encrypted keystores under --home (package cmd/internal/keystore), and talks to the real
 // daemons over their APIs: the L1 node over QUIC (l1/l1client) for balances, deposits, claims,
 // exodus and batch status, the sequencer over JSON-RPC (rollup_ namespace) for L2 balances,

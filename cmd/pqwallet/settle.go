@@ -36,7 +36,7 @@ func batchTxs(ctx context.Context, c *l1client.Client, rollupID, n uint64) ([]l2
 	if err != nil {
 		return nil, fmt.Errorf("batch %d data: %w", n, err)
 	}
-	txs, err := l2.DecodeBatch(data)
+	txs, _, err := l2.DecodeBatchData(data)
 	if err != nil {
 		return nil, fmt.Errorf("batch %d data: %w", n, err)
 	}
@@ -323,17 +323,11 @@ account of that state: "pqwallet exodus refund" pays it back.`,
 				if err != nil {
 					return err
 				}
-				sk, err := a.unlockL2(k2)
-				if err != nil {
-					return err
-				}
-				msg := l1api.ExodusMessage(index, acct.Balance, recipient)
-				if err := l2.SignTx(sk, r.Config.L2ChainID, &msg); err != nil {
-					return err
-				}
 				p := l1api.ExodusWithdrawal{RollupID: r.ID, Index: index, PKX: acct.PubKey.X.Bytes(), PKY: acct.PubKey.Y.Bytes(),
-					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient,
-					SigRX: msg.Sig.RX.Bytes(), SigRY: msg.Sig.RY.Bytes(), SigS: msg.Sig.S.Bytes()}
+					Balance: acct.Balance, L2Nonce: acct.Nonce, Recipient: recipient}
+				if err := a.signExodus(k2, r.Config.L2ChainID, &p); err != nil {
+					return err
+				}
 				for _, s := range witness {
 					p.Siblings = append(p.Siblings, s.Bytes())
 				}

@@ -81,7 +81,7 @@ func (a *app) locate(ctx context.Context, hash common.Hash, st *rollupapi.Status
 		return nil, err
 	}
 	p := &l1Place{txBatch: tb, rollup: r}
-	if tb.tx.Type != l2.TxWithdraw {
+	if !tb.tx.Type.IsWithdraw() {
 		return p, nil
 	}
 	if tb.rec.Number <= r.FinalNumber {
@@ -179,7 +179,7 @@ func (a *app) withdrawalOf(ctx context.Context, c *l1client.Client, r *l1api.Rol
 	if err != nil {
 		return nil, err
 	}
-	if tb.tx.Type != l2.TxWithdraw {
+	if !tb.tx.Type.IsWithdraw() {
 		return nil, fmt.Errorf("l2 transaction %s is a %s, not a withdraw: nothing to claim", hash.Hex(), tb.tx.Type)
 	}
 	return tb, nil

@@ -1,8 +1,8 @@
 // Package keystore keeps pqbridge's signing keys at rest: passphrase-encrypted keystore files
 // (Argon2id and XChaCha20-Poly1305) and threshold custody, in which a key is split into K-of-N
 // Shamir shares and recombined in memory when a daemon starts, so that the whole key never has
-// to be written to disk. Both kinds of key, the L1 ML-DSA-65 identity and the L2 EdDSA account
-// key, are stored as the 32-byte seed they derive from. docs/keys.md describes the formats and
+// to be written to disk. Every kind of key, the L1 ML-DSA-65 identity, the L2 EdDSA account key
+// and the L2 ML-DSA-65 account key, is stored as the 32-byte seed it derives from. docs/keys.md describes the formats and
 // the threat model; the binaries in cmd/ call this package and nothing else touches key files.
 package keystore
 
@@ -32,9 +32,13 @@ type Kind string
 
 // The kinds of key.
 const (
-	KindL1 Kind = "l1-mldsa65" // pqkey.NewKeyFromSeed(seed)
-	KindL2 Kind = "l2-eddsa"   // l2.GenerateKey(bytes.NewReader(seed))
+	KindL1      Kind = "l1-mldsa65" // pqkey.NewKeyFromSeed(seed)
+	KindL2      Kind = "l2-eddsa"   // l2.GenerateKey(bytes.NewReader(seed))
+	KindL2MLDSA Kind = "l2-mldsa"   // pqkey.NewKeyFromSeed(seed): an ML-DSA-65 L2 account (docs/protocol.md §4.2)
 )
+
+// IsL2 reports whether k is the kind of an L2 account key (EdDSA or ML-DSA-65).
+func (k Kind) IsL2() bool { return k == KindL2 || k == KindL2MLDSA }
 
 // Errors returned by this package; errors.Is works on wrapped forms. Errors never contain a
 // passphrase, a seed or a share value.
@@ -105,12 +109,23 @@ func (k Key) L2() (*l2.PrivateKey, error) {
 	return key, nil
 }
 
+// L2MLDSA derives the ML-DSA-65 key of an L2 ML-DSA account; ErrWrongKind if k is not one.
+func (k Key) L2MLDSA() (*pqkey.PrivateKey, error) {
+	if k.Kind != KindL2MLDSA {
+		return nil, fmt.Errorf("%w: have %s, want %s", ErrWrongKind, k.Kind, KindL2MLDSA)
+	}
+	return pqkey.NewKeyFromSeed(k.Seed), nil
+}
+
 // Public derives the public part of k.
 func (k Key) Public() (Public, error) {
 	switch k.Kind {
 	case KindL1:
 		sk, _ := k.L1()
 		return Public{Kind: KindL1, Address: sk.Address()}, nil
+	case KindL2MLDSA:
+		sk, _ := k.L2MLDSA()
+		return publicMLDSA(sk.Public().Bytes()), nil
 	case KindL2:
 		sk, err := k.L2()
 		if err != nil {
@@ -126,25 +141,42 @@ func (k Key) Public() (Public, error) {
 type Public struct {
 	Kind    Kind
 	Address common.Address // KindL1
-	L2      l2.PublicKey   // KindL2
+	// L2 is the account key of an L2 key: the EdDSA public key (KindL2), or (0, kh) with kh =
+	// l2.MLDSAKeyHash(MLDSA) (KindL2MLDSA), as the account's leaf holds it.
+	L2    l2.PublicKey
+	MLDSA [l2.MLDSAPubSize]byte // KindL2MLDSA: the ML-DSA-65 public key, which deposits register on L1
 }
 
-// Bytes is the encoding bound into files and key IDs: the 20-byte address (L1) or
-// pk.x || pk.y, 32 bytes each, big-endian (L2).
+func publicMLDSA(pub []byte) Public {
+	p := Public{Kind: KindL2MLDSA, L2: l2.MLDSAPublicKey(pub)}
+	copy(p.MLDSA[:], pub)
+	return p
+}
+
+// Bytes is the encoding bound into files and key IDs: the 20-byte address (L1), pk.x || pk.y,
+// 32 bytes each, big-endian (L2 EdDSA), or the ML-DSA-65 public key (L2 ML-DSA).
 func (p Public) Bytes() []byte {
-	if p.Kind == KindL1 {
+	switch p.Kind {
+	case KindL1:
 		return p.Address.Bytes()
+	case KindL2MLDSA:
+		return p.MLDSA[:]
 	}
-	x, y := p.L2.X.Bytes(), p.L2.Y.Bytes()
+	return accountKeyBytes(p.L2)
+}
+
+func accountKeyBytes(pk l2.PublicKey) []byte {
+	x, y := pk.X.Bytes(), pk.Y.Bytes()
 	return append(x[:], y[:]...)
 }
 
-// String is the address in EIP-55 form (L1) or the hex of Bytes (L2).
+// String is the address in EIP-55 form (L1), or the hex of the account key pk.x || pk.y (L2 of
+// either kind: an ML-DSA account's is 32 zero bytes and kh).
 func (p Public) String() string {
 	if p.Kind == KindL1 {
 		return p.Address.Hex()
 	}
-	return hex.EncodeToString(p.Bytes())
+	return hex.EncodeToString(accountKeyBytes(p.L2))
 }
 
 // ID is the key ID of p.
@@ -166,13 +198,14 @@ func (id KeyID) short() string { return hex.EncodeToString(id[:6]) }
 
 func (k Kind) check() error {
 	switch k {
-	case KindL1, KindL2:
+	case KindL1, KindL2, KindL2MLDSA:
 		return nil
 	}
 	return fmt.Errorf("%w: unknown kind %q", ErrWrongKind, string(k))
 }
 
-// parsePublic reads the public part of a file: an address for L1, a hex public key for L2.
+// parsePublic reads the public part of a file: an address for L1, a hex public key for L2 (the
+// ML-DSA-65 public key for an L2 ML-DSA key).
 func parsePublic(kind Kind, address string, publicKey []byte) (Public, error) {
 	switch kind {
 	case KindL1:
@@ -189,6 +222,14 @@ func parsePublic(kind Kind, address string, publicKey []byte) (Public, error) {
 			return Public{}, fmt.Errorf("%w: public_key is not two canonical field elements", ErrMalformed)
 		}
 		return p, nil
+	case KindL2MLDSA:
+		if address != "" || len(publicKey) != l2.MLDSAPubSize {
+			return Public{}, fmt.Errorf("%w: %s needs a %d-byte public_key (ML-DSA-65) and no address", ErrMalformed, kind, l2.MLDSAPubSize)
+		}
+		if _, err := pqkey.ParsePublicKey(publicKey); err != nil {
+			return Public{}, fmt.Errorf("%w: public_key: %v", ErrMalformed, err)
+		}
+		return publicMLDSA(publicKey), nil
 	}
 	return Public{}, fmt.Errorf("%w: %w", ErrMalformed, kind.check())
 }

@@ -56,7 +56,12 @@ refunds paying its L1 keys, with whether the batch is final and the refund claim
 				keyOf[k.Info.Public.Address] = k
 			}
 			return a.withRollup(cmd, nil, func(ctx context.Context, c *l1client.Client, r *l1api.Rollup) error {
-				out, err := depositRefunds(ctx, c, a.funds(c, 0), r, max(from, 1), keyOf)
+				// r was read at the head: proven reads wait for a certified height at or above it.
+				head, err := c.Status(ctx)
+				if err != nil {
+					return err
+				}
+				out, err := depositRefunds(ctx, c, a.funds(c, head.Height), r, max(from, 1), keyOf)
 				if err != nil {
 					return err
 				}

@@ -72,8 +72,11 @@ test-go: core solc
 	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
 
 # The race detector slows crypto ~10x: the race run uses -short (smaller differential run).
+# It leaves out cmd/pqdevnet, whose one test is the whole demo (test-go runs it): its daemons
+# run race-built in the process tests of cmd/pql1node, cmd/pqsequencer and cmd/pqwallet.
+RACE_PKGS = $(filter-out %/cmd/pqdevnet,$(shell $(GO) list $(PKGS)))
 test-race: core solc
-	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -race -short -count=1 -timeout 20m $(GOFLAGS_T) $(PKGS)
+	PQBRIDGE_SOLCJS=$(SOLCJS) $(GO) test -race -short -count=1 -timeout 20m $(GOFLAGS_T) $(RACE_PKGS)
 
 # The performance suite (go run ./bench): writes bench/results/report.md, its PNG plots and
 # raw.txt. Under 30 minutes on 2 cores; BENCH_QUICK=1 for the under-5-minute mode. The prover

@@ -11,6 +11,7 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -40,10 +41,7 @@ func TestChunkedValidityBatchSettles(t *testing.T) {
 		p = prover.Params{Depth: l2.MinTreeDepth, BatchSize: 1}
 	}
 	n := 4 * p.BatchSize
-	keys, err := prover.DevSetup(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := provertest.Keys(t, p) // one dev setup per parameters and test binary
 	vk, err := prover.VerifyingKeyBytes(keys.VK)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -69,10 +70,7 @@ func (w *world) sendMLDSA(key *pqkey.PrivateKey, tx l2.Tx) {
 // withdrawal in its withdrawal root.
 func TestMLDSABatchOptimistic(t *testing.T) {
 	p := prover.Params{Depth: l2.MinTreeDepth, BatchSize: 2}
-	keys, err := prover.DevSetup(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := provertest.Keys(t, p) // one dev setup per parameters and test binary
 	vk, err := prover.VerifyingKeyBytes(keys.VK)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -28,10 +29,7 @@ import (
 func TestDepositIntoFullTree(t *testing.T) {
 	const treeDepth = 4
 	p := prover.Params{Depth: treeDepth, BatchSize: 2}
-	keys, err := prover.DevSetup(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := provertest.Keys(t, p) // one dev setup per parameters and test binary
 	vk, err := prover.VerifyingKeyBytes(keys.VK)
 	if err != nil {
 		t.Fatal(err)

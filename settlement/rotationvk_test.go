@@ -11,6 +11,7 @@ import (
 	"github.com/pqbridge/pqbridge/l1/pqkey"
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -18,20 +19,23 @@ import (
 // randomness: different verifying keys) and registers both with a verifier.
 func twoKeySets(t *testing.T, p prover.Params) (k1, k2 *prover.Keys, ver *prover.Verifier, id1, id2 prover.KeyID) {
 	t.Helper()
-	cs, err := prover.Compile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The first set is the package's shared dev setup of p; the second a setup of its circuit.
+	first := provertest.Keys(t, p)
+	cs := first.CS
 	ver = prover.NewVerifier()
 	var sets [2]*prover.Keys
 	var ids [2]prover.KeyID
 	for i := range sets {
-		pk, vk, err := groth16.Setup(cs)
-		if err != nil {
-			t.Fatal(err)
+		if i == 0 {
+			sets[i] = first
+		} else {
+			pk, vk, err := groth16.Setup(cs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sets[i] = &prover.Keys{Params: p, CS: cs, PK: pk, VK: vk}
 		}
-		sets[i] = &prover.Keys{Params: p, CS: cs, PK: pk, VK: vk}
-		raw, err := prover.VerifyingKeyBytes(vk)
+		raw, err := prover.VerifyingKeyBytes(sets[i].VK)
 		if err != nil {
 			t.Fatal(err)
 		}

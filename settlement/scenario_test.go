@@ -26,6 +26,7 @@ import (
 	"github.com/pqbridge/pqbridge/l2"
 	"github.com/pqbridge/pqbridge/l2/sequencer"
 	"github.com/pqbridge/pqbridge/prover"
+	"github.com/pqbridge/pqbridge/prover/provertest"
 	"github.com/pqbridge/pqbridge/settlement"
 )
 
@@ -619,10 +620,7 @@ func mixedParams() prover.Params {
 func TestFraudScenariosMixed(t *testing.T) {
 	p := mixedParams()
 	start := time.Now()
-	keys, err := prover.DevSetup(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := provertest.Keys(t, p) // one dev setup per parameters and test binary
 	setup := time.Since(start)
 	vk, err := prover.VerifyingKeyBytes(keys.VK)
 	if err != nil {

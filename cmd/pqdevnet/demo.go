@@ -345,17 +345,8 @@ func (d *demo) withdrawal(ctx context.Context) (string, error) {
 	if _, err := d.n.wallet(ctx, d.u, "claim", "--tx", hash, "--l1-key", "alice", "--wait"); err != nil {
 		return "", err
 	}
-	after, err := d.n.l1.Account(ctx, d.n.alice)
-	if err != nil {
+	if err := d.n.checkPaidOut(ctx, "alice", d.n.alice, before, start.Height, withdrawAlice, "the claim's fee"); err != nil {
 		return "", err
-	}
-	fee, err := d.n.feesPaid(ctx, d.n.alice, start.Height)
-	if err != nil {
-		return "", err
-	}
-	if after.Balance+fee != before.Balance+withdrawAlice {
-		return "", fmt.Errorf("alice's L1 balance went from %d to %d, want +%d less the claim's fee %d", before.Balance,
-			after.Balance, withdrawAlice, fee)
 	}
 	if _, err := d.n.wallet(ctx, d.u, "balance", "alice", "--l1"); err != nil {
 		return "", err
